@@ -1,0 +1,22 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cr-agent",
+    products: [
+        .executable(name: "cr-agent", targets: ["Agent"]),
+        .executable(name: "broker", targets: ["Broker"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CSystemLibs", path: "Sources/CSystemLibs", pkgConfig: "openssl libcurl zlib",
+                       providers: [.apt(["libssl-dev", "libcurl4-openssl-dev", "zlib1g-dev"])]),
+        .target(name: "CEpoll", dependencies: ["CSystemLibs"],
+                linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("curl"), .linkedLibrary("z")]),
+        .target(name: "Core", dependencies: ["CEpoll"]),
+        .executableTarget(name: "Agent", dependencies: ["Core"]),
+        .executableTarget(name: "Broker", dependencies: ["Core"]),
+        .executableTarget(name: "Fuzz", dependencies: ["Core"], path: "Tests/Fuzz"),
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "AgentTests", dependencies: ["Core"]),
+    ]
+)

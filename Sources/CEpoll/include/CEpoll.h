@@ -1,0 +1,75 @@
+// Thin C shim over epoll, eventfd, signalfd, non-blocking sockets and OpenSSL; no policy lives here.
+#ifndef CEPOLL_H
+#define CEPOLL_H
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+// Readiness bits, mirrored from epoll so Swift never sees a C macro.
+enum {
+    CEP_IN = 0x001,
+    CEP_OUT = 0x004,
+    CEP_ERR = 0x008,
+    CEP_HUP = 0x010,
+    CEP_RDHUP = 0x2000,
+};
+
+// Results of non-blocking I/O calls (negative values; a non-negative value is a byte count).
+enum {
+    CEP_AGAIN = -11,      // would block (EAGAIN)
+    CEP_WANT_READ = -1001,
+    CEP_WANT_WRITE = -1002,
+    CEP_TLS_ERROR = -1003,
+};
+
+typedef struct { uint32_t events; uint64_t data; } cep_event;
+
+int cep_epoll_create(void);
+int cep_epoll_ctl_add(int ep, int fd, uint32_t events, uint64_t data);
+int cep_epoll_ctl_mod(int ep, int fd, uint32_t events, uint64_t data);
+int cep_epoll_ctl_del(int ep, int fd);
+int cep_epoll_wait(int ep, cep_event *out, int max, int timeout_ms);
+
+int cep_eventfd(void);
+int cep_eventfd_signal(int fd);
+void cep_eventfd_drain(int fd);
+
+// Blocks SIGTERM and SIGINT in the calling thread (threads made later inherit the mask), ignores
+// SIGPIPE, and returns a signalfd that reports the two signals.
+int cep_termination_signalfd(void);
+// Returns the signal number read from a signalfd, or 0 when none was pending.
+int cep_signalfd_read(int fd);
+// Ignores SIGPIPE process-wide (writes report EPIPE instead).
+void cep_ignore_sigpipe(void);
+
+// A per-thread pointer slot (the reactor running on this thread).
+void cep_thread_slot_set(void *p);
+void *cep_thread_slot_get(void);
+
+uint64_t cep_monotonic_ns(void);
+uint64_t cep_realtime_ms(void);
+int cep_cpus_available(void);
+
+// Listens on host:port (IPv4 or IPv6 literal, NULL for all), non-blocking, SO_REUSEADDR, optionally
+// SO_REUSEPORT. Returns the fd and the bound port, or -errno.
+int cep_listen_tcp(const char *host, int port, int backlog, int reuseport, int *bound_port);
+// accept4 with NONBLOCK|CLOEXEC and TCP_NODELAY; returns the fd or -errno.
+int cep_accept(int listen_fd);
+ssize_t cep_read(int fd, void *buf, size_t len);
+ssize_t cep_write(int fd, const void *buf, size_t len);
+int cep_close(int fd);
+int cep_shutdown_write(int fd);
+const char *cep_strerror(int err);
+
+// TLS (OpenSSL). Server contexts require TLS 1.2 or later.
+void *cep_tls_server_ctx(const char *cert_pem, const char *key_pem, char *err, size_t errlen);
+void cep_tls_ctx_free(void *ctx);
+void *cep_tls_new(void *ctx, int fd);
+int cep_tls_handshake(void *ssl);           // 1 done, CEP_WANT_READ, CEP_WANT_WRITE, CEP_TLS_ERROR
+ssize_t cep_tls_read(void *ssl, void *buf, size_t len);   // n > 0, 0 = closed, or a CEP_ code
+ssize_t cep_tls_write(void *ssl, const void *buf, size_t len);
+void cep_tls_free(void *ssl);
+// Copies the oldest queued OpenSSL error into buf (empty string when none) and clears the queue.
+void cep_tls_error_string(char *buf, size_t len);
+
+#endif

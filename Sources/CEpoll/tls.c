@@ -1,0 +1,82 @@
+// Non-blocking OpenSSL server sessions over a socket fd; the caller drives readiness.
+#include "CEpoll.h"
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <string.h>
+
+void cep_tls_error_string(char *buf, size_t len) {
+    unsigned long e = ERR_get_error();
+    if (len == 0) return;
+    buf[0] = 0;
+    if (e) ERR_error_string_n(e, buf, len);
+    ERR_clear_error();
+}
+
+void *cep_tls_server_ctx(const char *cert_pem, const char *key_pem, char *err, size_t errlen) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) { cep_tls_error_string(err, errlen); return NULL; }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_pem) != 1) {
+        snprintf(err, errlen, "cannot load certificate chain %s: ", cert_pem);
+        size_t l = strlen(err); cep_tls_error_string(err + l, errlen - l);
+        SSL_CTX_free(ctx); return NULL;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_pem, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "cannot load private key %s: ", key_pem);
+        size_t l = strlen(err); cep_tls_error_string(err + l, errlen - l);
+        SSL_CTX_free(ctx); return NULL;
+    }
+    return ctx;
+}
+
+void cep_tls_ctx_free(void *ctx) { SSL_CTX_free((SSL_CTX *)ctx); }
+
+void *cep_tls_new(void *ctx, int fd) {
+    SSL *ssl = SSL_new((SSL_CTX *)ctx);
+    if (!ssl) return NULL;
+    SSL_set_fd(ssl, fd);
+    SSL_set_accept_state(ssl);
+    return ssl;
+}
+
+static ssize_t verdict(SSL *ssl, int r) {
+    switch (SSL_get_error(ssl, r)) {
+    case SSL_ERROR_WANT_READ: return CEP_WANT_READ;
+    case SSL_ERROR_WANT_WRITE: return CEP_WANT_WRITE;
+    case SSL_ERROR_ZERO_RETURN: return 0;
+    default: return CEP_TLS_ERROR;
+    }
+}
+
+int cep_tls_handshake(void *p) {
+    SSL *ssl = p;
+    int r = SSL_do_handshake(ssl);
+    if (r == 1) return 1;
+    ssize_t v = verdict(ssl, r);
+    return v == 0 ? CEP_TLS_ERROR : (int)v;
+}
+
+ssize_t cep_tls_read(void *p, void *buf, size_t len) {
+    SSL *ssl = p;
+    size_t got = 0;
+    int r = SSL_read_ex(ssl, buf, len, &got);
+    return r == 1 ? (ssize_t)got : verdict(ssl, r);
+}
+
+ssize_t cep_tls_write(void *p, const void *buf, size_t len) {
+    SSL *ssl = p;
+    size_t put = 0;
+    int r = SSL_write_ex(ssl, buf, len, &put);
+    if (r == 1) return (ssize_t)put;
+    ssize_t v = verdict(ssl, r);
+    return v == 0 ? CEP_TLS_ERROR : v;
+}
+
+void cep_tls_free(void *p) {
+    SSL *ssl = p;
+    if (!ssl) return;
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+}
