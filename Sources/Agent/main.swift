@@ -1,2 +1,6 @@
+// cr-agent: the container registry agent's entry point.
 import Core
-print("cr-agent")
+import Glibc
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+exit(AgentCommand.run(arguments: arguments, environment: Environment.process()))

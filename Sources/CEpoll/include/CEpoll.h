@@ -72,4 +72,5 @@ void cep_tls_free(void *ssl);
 // Copies the oldest queued OpenSSL error into buf (empty string when none) and clears the queue.
 void cep_tls_error_string(char *buf, size_t len);
 
+#include "CEpollCurl.h"
 #endif

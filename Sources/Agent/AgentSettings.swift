@@ -1,0 +1,26 @@
+// The agent's settings, read from the environment.
+import Core
+
+struct AgentSettings {
+    var server: HTTPServerConfiguration
+    var logLevel: LogLevel
+
+    init(_ env: Environment) throws(ConfigurationError) {
+        let port = try env.int("SNYK_PORT", default: 17500, range: 1...65535)
+        server = try HTTPServerConfiguration.from(env, port: port, host: env["SNYK_HOST"])
+        server.serverName = "cr-agent/\(ProductVersion.current)"
+        logLevel = try env.logLevel()
+    }
+
+    /// The environment as it may be logged (secret values masked), for the debug log at start-up.
+    func loggedEnvironment(_ env: Environment) -> [(String, JSON)] {
+        let relevant = env.values.keys.filter { k in
+            ["SNYK_", "CR_", "BROKER_", "HTTP", "LOG_", "MAX_", "REACTOR_", "SHUTDOWN_", "CA_CERT", "NO_PROXY", "AWS_"].contains { k.uppercased().hasPrefix($0) }
+        }.sorted()
+        return relevant.map { k in
+            let v = env.values[k]!
+            let shown = Redaction.isSensitiveName(k) ? Redaction.mask : Redaction.url(v)
+            return (k, JSON.string(shown))
+        }
+    }
+}

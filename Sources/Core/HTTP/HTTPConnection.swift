@@ -1,0 +1,466 @@
+// One client connection: reads and parses requests in order (keep-alive, pipelining), feeds bodies
+// to handlers, queues responses with backpressure, and enforces the header/body/idle timeouts.
+import CEpoll
+
+final class HTTPConnection {
+    enum Phase { case idle, head, body, responding, closed }
+
+    let fd: Int32
+    unowned let loop: ServerLoop
+    var reactor: Reactor { loop.reactor }
+    private var transport: Transport
+    private(set) var phase = Phase.idle
+
+    private var input: [UInt8] = []
+    private var output: [UInt8] = []
+    private var outputStart = 0
+    private var readingPaused = false
+    private var peerClosedInput = false
+    private var closeAfterResponse = false
+    private var processing = false
+    private var interest: IOEvents = .readable
+    private var tlsReadWantsWritable = false
+    private var flushing = false
+
+    private var exchange: HTTPExchange?
+    private var bodyRemaining = 0
+    private var chunked: ChunkedDecoder?
+    private var bodyStarted = false
+    private var continueSent = false
+
+    /// Monotonic deadline (ns) for the current phase, 0 when none applies.
+    var deadline: UInt64 = 0
+
+    init(fd: Int32, loop: ServerLoop, tls: TLSServerContext?) throws(SystemError) {
+        self.fd = fd
+        self.loop = loop
+        if let tls, let ssl = tls.session(fd: fd) {
+            transport = .tls(ssl, handshakeDone: false)
+        } else {
+            transport = .plain
+        }
+        deadline = Reactor.now() + loop.config.headerTimeoutNs
+        try loop.reactor.register(fd: fd, events: .readable) { [unowned self] events in self.onEvents(events) }
+    }
+
+    var bufferedOutput: Int { output.count - outputStart }
+    var belowHighWatermark: Bool { bufferedOutput < loop.config.outputHighWatermark }
+    var isIdle: Bool { phase == .idle && input.isEmpty }
+
+    // MARK: events
+
+    private func onEvents(_ events: IOEvents) {
+        if case .tls(let ssl, false) = transport {
+            switch Int(cep_tls_handshake(ssl)) {
+            case 1: transport = .tls(ssl, handshakeDone: true)
+            case CEP_WANT_READ: setInterest(.readable); return
+            case CEP_WANT_WRITE: setInterest(.writable); return
+            default:
+                loop.server.logger.debug("TLS handshake failed", [("error", .string(TLSServerContext.lastError()))])
+                close()
+                return
+            }
+        }
+        if bufferedOutput > 0 || tlsReadWantsWritable { flush() }
+        if phase != .closed && !readingPaused && !peerClosedInput { readAvailable() }
+        if phase != .closed && bufferedOutput > 0 { flush() }
+        if phase != .closed && events.contains(.error) && !events.contains(.readable) { close() }
+        updateInterest()
+    }
+
+    private func readAvailable() {
+        let scratch = loop.readBuffer
+        while phase != .closed && !readingPaused && !peerClosedInput {
+            switch transport.read(fd: fd, into: scratch) {
+            case .bytes(let n):
+                tlsReadWantsWritable = false
+                received(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+                if n < scratch.count, case .plain = transport { return }
+            case .wouldBlock(let wantsWritable):
+                tlsReadWantsWritable = wantsWritable
+                return
+            case .closed:
+                peerClosedInput = true
+                peerClosed()
+                return
+            case .failed:
+                close()
+                return
+            }
+        }
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        if phase == .idle { phase = .head; deadline = Reactor.now() + loop.config.headerTimeoutNs }
+        if phase == .body { deadline = Reactor.now() + loop.config.bodyTimeoutNs }
+        if input.isEmpty {
+            let used = process(bytes)
+            if used < bytes.count && phase != .closed { input.append(contentsOf: bytes[used...]) }
+        } else {
+            input.append(contentsOf: bytes)
+            processBuffered()
+        }
+        if input.count > loop.config.maxInputBuffered { readingPaused = true }
+    }
+
+    private func processBuffered() {
+        guard !input.isEmpty, !processing else { return }
+        let used = input.withUnsafeBytes { process($0) }
+        if phase == .closed { return }
+        if used >= input.count { input = [] } else if used > 0 { input.removeFirst(used) }
+        if readingPaused && input.count <= loop.config.maxInputBuffered {
+            readingPaused = false
+            readAvailable()
+        }
+    }
+
+    /// Consumes as much of `bytes` as the current phase allows; returns the count consumed.
+    private func process(_ bytes: UnsafeRawBufferPointer) -> Int {
+        processing = true
+        defer { processing = false }
+        var used = 0
+        loop: while used < bytes.count && phase != .closed {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
+            switch phase {
+            case .idle, .head:
+                phase = .head
+                if closeAfterResponse { used = bytes.count; break loop }
+                switch HTTPRequestParser.parse(rest, limits: loop.config.limits) {
+                case .needMore: break loop
+                case .failure(let e):
+                    failBeforeHandler(e)
+                    used = bytes.count
+                    break loop
+                case .complete(let head, let consumed):
+                    used += consumed
+                    dispatch(head)
+                }
+            case .body:
+                guard exchange?.bodySink != nil else { break loop }
+                used += feedBody(rest)
+            case .responding:
+                break loop
+            case .closed:
+                break loop
+            }
+        }
+        if phase == .closed { return bytes.count }
+        return used
+    }
+
+    // MARK: requests
+
+    private func dispatch(_ head: HTTPRequestHead) {
+        let route: Route
+        switch loop.server.router.match(method: head.method, path: head.path) {
+        case .found(let r): route = r
+        case .notFound:
+            answerWithoutHandler(head, HTTPError(404, "no route for \(head.method) \(head.path)", closesConnection: false), routeName: "unmatched")
+            return
+        case .methodNotAllowed(let allowed):
+            answerWithoutHandler(head, HTTPError(405, "method \(head.method) not allowed; allowed: \(allowed.joined(separator: ", "))", closesConnection: false),
+                                 routeName: "unmatched", extra: ["Allow": allowed.joined(separator: ", ")])
+            return
+        }
+        if case .contentLength(let n) = head.framing, n > route.maxBodyBytes {
+            answerWithoutHandler(head, HTTPError(413, "request body of \(n) bytes is larger than the \(route.maxBodyBytes) allowed"), routeName: route.name)
+            return
+        }
+        let ex = HTTPExchange(request: head, route: route.name, maxBodyBytes: route.maxBodyBytes, connection: self)
+        exchange = ex
+        startRequest(head)
+        route.handler(ex)
+    }
+
+    private func startRequest(_ head: HTTPRequestHead) {
+        if !head.keepAlive || loop.draining { closeAfterResponse = true }
+        bodyStarted = false
+        continueSent = false
+        chunked = nil
+        bodyRemaining = 0
+        switch head.framing {
+        case .none: phase = .responding; deadline = 0
+        case .contentLength(let n): phase = .body; bodyRemaining = n; deadline = Reactor.now() + loop.config.bodyTimeoutNs
+        case .chunked: phase = .body; chunked = ChunkedDecoder(); deadline = Reactor.now() + loop.config.bodyTimeoutNs
+        }
+    }
+
+    /// Answers a request that reached no handler (404, 405, 413 by Content-Length).
+    private func answerWithoutHandler(_ head: HTTPRequestHead, _ error: HTTPError, routeName: String, extra: HTTPHeaders = HTTPHeaders()) {
+        let ex = HTTPExchange(request: head, route: routeName, maxBodyBytes: 0, connection: self)
+        exchange = ex
+        startRequest(head)
+        if head.framing != .none { closeAfterResponse = true }   // the body will not be read
+        if error.closesConnection { closeAfterResponse = true }
+        var h = extra
+        h.set("Content-Type", "application/json")
+        ex.respond(status: error.status, headers: h, body: Array(error.jsonBody.utf8))
+    }
+
+    /// A request head that could not be parsed: answer and close, as its framing is unknown.
+    private func failBeforeHandler(_ e: HTTPError) {
+        loop.server.logger.debug("rejected request", [("status", .int(e.status)), ("reason", .string(e.message))])
+        closeAfterResponse = true
+        let head = HTTPRequestHead(method: "GET", target: "/", versionMinor: 1, keepAlive: false)
+        let ex = HTTPExchange(request: head, route: "malformed", maxBodyBytes: 0, connection: self)
+        exchange = ex
+        phase = .responding
+        ex.respond(status: e.status, json: e.jsonBody)
+    }
+
+    func startBody(for ex: HTTPExchange) {
+        guard ex === exchange, !bodyStarted else { return }
+        bodyStarted = true
+        if phase != .body {
+            ex.bodyEnd?(nil)
+            return
+        }
+        if ex.request.expectsContinue && !continueSent && input.isEmpty {
+            continueSent = true
+            queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            flush()
+        }
+        if !processing { processBuffered() }
+    }
+
+    /// Passes body bytes to the handler; returns how many were body.
+    private func feedBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let ex = exchange, let sink = ex.bodySink else { return 0 }
+        if chunked != nil {
+            var tooLarge = false
+            let outcome = chunked!.decode(bytes) { piece in
+                if tooLarge { return }
+                ex.bodyReceivedBytes += piece.count
+                if ex.bodyReceivedBytes > ex.maxBodyBytes { tooLarge = true; return }
+                sink(piece)
+            }
+            if tooLarge {
+                bodyFailed(HTTPError(413, "request body larger than the \(ex.maxBodyBytes) bytes allowed"))
+                return bytes.count
+            }
+            switch outcome {
+            case .needMore: return bytes.count
+            case .done(let consumed): bodyDone(); return consumed
+            case .failure(let e): bodyFailed(e); return bytes.count
+            }
+        }
+        let n = Swift.min(bodyRemaining, bytes.count)
+        bodyRemaining -= n
+        ex.bodyReceivedBytes += n
+        sink(UnsafeRawBufferPointer(rebasing: bytes[0..<n]))
+        if bodyRemaining == 0 { bodyDone() }
+        return n
+    }
+
+    private func bodyDone() {
+        guard let ex = exchange else { return }
+        phase = ex.responseFinished ? .idle : .responding
+        deadline = 0
+        let end = ex.bodyEnd
+        ex.bodySink = nil
+        ex.bodyEnd = nil
+        end?(nil)
+        if ex.responseFinished { completeExchange() }
+    }
+
+    private func bodyFailed(_ e: HTTPError) {
+        guard let ex = exchange else { return }
+        closeAfterResponse = true
+        let end = ex.bodyEnd
+        ex.bodySink = nil
+        ex.bodyEnd = nil
+        phase = .responding
+        if !ex.responseStarted { ex.respond(error: e) }
+        end?(e)
+        if ex.responseStarted && !ex.responseFinished { close() }
+    }
+
+    // MARK: responses
+
+    func writeResponseHead(for ex: HTTPExchange, status: Int, headers: HTTPHeaders, framing: ResponseFraming) {
+        if case .closeDelimited = framing { closeAfterResponse = true }
+        if loop.draining { closeAfterResponse = true }
+        if phase == .body && !bodyStarted { closeAfterResponse = true }     // an unread body cannot be skipped safely
+        var head = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
+        head += "Date: \(loop.httpDate())\r\nServer: \(loop.server.serverName)\r\n"
+        for (n, v) in headers where !n.equalsIgnoringASCIICase("Content-Length") && !n.equalsIgnoringASCIICase("Transfer-Encoding")
+            && !n.equalsIgnoringASCIICase("Connection") {
+            head += "\(n): \(v)\r\n"
+        }
+        switch framing {
+        case .contentLength(let n): head += "Content-Length: \(n)\r\n"
+        case .chunked: head += "Transfer-Encoding: chunked\r\n"
+        case .none, .closeDelimited: break
+        }
+        if closeAfterResponse || headers["Connection"]?.lowercased() == "close" {
+            closeAfterResponse = true
+            head += "Connection: close\r\n"
+        } else if ex.request.versionMinor == 0 {
+            head += "Connection: keep-alive\r\n"
+        }
+        head += "\r\n"
+        var h = head
+        h.withUTF8 { queue(UnsafeRawBufferPointer($0)) }
+        if !processing { flush() }
+    }
+
+    func writeBody(_ bytes: UnsafeRawBufferPointer, chunked: Bool) {
+        if chunked {
+            queue(Array((String(bytes.count, radix: 16) + "\r\n").utf8))
+            queue(bytes)
+            queue([13, 10])
+        } else {
+            queue(bytes)
+        }
+        if !processing { flush() }
+    }
+
+    func finishResponse(for ex: HTTPExchange, complete: Bool) {
+        if ex.chunkedResponse { queue(Array("0\r\n\r\n".utf8)) }
+        if !complete { closeAfterResponse = true }
+        loop.server.metrics.record(route: ex.route, status: ex.status, seconds: Double(Reactor.now() - ex.startedAt) / 1e9)
+        if loop.server.logger.isEnabled(.debug) { loop.logAccess(ex) }
+        if phase == .body && bodyStarted { return }     // answered early; complete once the body is in
+        completeExchange()
+    }
+
+    private func completeExchange() {
+        exchange?.connection = nil
+        exchange = nil
+        if closeAfterResponse {
+            phase = .responding
+            flush()
+            if bufferedOutput == 0 { close() }
+            return
+        }
+        phase = .idle
+        deadline = Reactor.now() + loop.config.idleTimeoutNs
+        if !processing {
+            flush()
+            processBuffered()
+            updateInterest()
+        }
+    }
+
+    // MARK: output
+
+    private func queue(_ bytes: UnsafeRawBufferPointer) {
+        let before = bufferedOutput
+        output.append(contentsOf: bytes)
+        accountBuffered(from: before)
+    }
+
+    private func queue(_ bytes: [UInt8]) { bytes.withUnsafeBytes { queue($0) } }
+
+    private func accountBuffered(from before: Int) {
+        let now = bufferedOutput
+        if now != before { loop.server.metrics.noteBuffered(delta: now - before, connectionTotal: now) }
+    }
+
+    /// Writes queued bytes until the socket would block, asking a streaming handler for more
+    /// (`onWritable`) whenever the queue empties. Never recurses: writes made meanwhile only queue.
+    func flush() {
+        guard !flushing, phase != .closed else { return }
+        flushing = true
+        defer { flushing = false }
+        var rounds = 0
+        while phase != .closed {
+            let before = bufferedOutput
+            var blocked = false
+            while outputStart < output.count {
+                let r = output.withUnsafeBytes { transport.write(fd: fd, UnsafeRawBufferPointer(rebasing: $0[outputStart...])) }
+                switch r {
+                case .bytes(let n): outputStart += n
+                case .wouldBlock: blocked = true
+                case .closed, .failed: accountBuffered(from: before); close(); return
+                }
+                if blocked { break }
+            }
+            if outputStart == output.count { output = []; outputStart = 0 }
+            else if outputStart > 64 * 1024 { output.removeFirst(outputStart); outputStart = 0 }
+            accountBuffered(from: before)
+            let streaming = exchange.map { $0.responseStarted && !$0.responseFinished } ?? false
+            if streaming && bufferedOutput < before { deadline = Reactor.now() + loop.config.bodyTimeoutNs }
+            if blocked || bufferedOutput > 0 { break }
+            if closeAfterResponse && exchange == nil { close(); return }
+            guard streaming, let more = exchange?.onWritable else { break }
+            rounds += 1
+            if rounds > 64 {        // stay fair to other connections; carry on in a later turn
+                reactor.schedule(afterMilliseconds: 0) { [weak self] in self?.flush(); self?.updateInterest() }
+                break
+            }
+            more()
+            if bufferedOutput == 0 { break }
+        }
+        updateInterest()
+    }
+
+    private func updateInterest() {
+        guard phase != .closed else { return }
+        var want: IOEvents = []
+        if !readingPaused && !peerClosedInput { want.insert(.readable) }
+        if bufferedOutput > 0 || tlsReadWantsWritable { want.insert(.writable) }
+        setInterest(want)
+    }
+
+    private func setInterest(_ want: IOEvents) {
+        if want != interest {
+            interest = want
+            reactor.modify(fd: fd, events: want)
+        }
+    }
+
+    // MARK: closing
+
+    private func peerClosed() {
+        switch phase {
+        case .idle, .head: close()
+        case .body: 
+            if let ex = exchange, let end = ex.bodyEnd { ex.bodySink = nil; ex.bodyEnd = nil; end(HTTPError(400, "client closed the connection mid-body")) }
+            close()
+        case .responding: closeAfterResponse = true      // the client half-closed; still answer it
+        case .closed: break
+        }
+    }
+
+    /// Called by the idle sweep.
+    func expire(now: UInt64) {
+        guard deadline != 0, now >= deadline, phase != .closed else { return }
+        loop.server.metrics.connectionsTimedOut.add(1, ordering: .relaxed)
+        switch phase {
+        case .head:
+            closeAfterResponse = true
+            failBeforeHandler(HTTPError(408, "request head not received in time"))
+            if phase != .closed { flush() }
+            if phase != .closed { close() }
+        case .body where exchange?.responseStarted == false:
+            bodyFailed(HTTPError(408, "request body stalled"))
+            if phase != .closed { close() }
+        default:
+            close()
+        }
+    }
+
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        let before = bufferedOutput
+        output = []
+        outputStart = 0
+        accountBuffered(from: before)
+        if let ex = exchange {
+            exchange = nil
+            ex.connection = nil
+            if !ex.responseFinished { ex.onAbort?() }
+        }
+        reactor.unregister(fd: fd)
+        if case .tls(let ssl, _) = transport { cep_tls_free(ssl) }
+        _ = cep_close(fd)
+        loop.connectionClosed(self)
+    }
+
+    /// Begins a graceful drain: idle connections close now, busy ones after their response.
+    func drain() {
+        if isIdle && bufferedOutput == 0 { close() } else { closeAfterResponse = true }
+    }
+}

@@ -1,0 +1,138 @@
+// One request and its response, as a handler sees it: read the body in chunks, write the answer
+// whole or streamed with backpressure. Lives on its connection's reactor thread.
+
+public final class HTTPExchange {
+    public let request: HTTPRequestHead
+    public let route: String
+    /// Monotonic nanoseconds when the request head was complete.
+    public let startedAt: UInt64
+    weak var connection: HTTPConnection?
+
+    public internal(set) var status = 0
+    var responseStarted = false
+    var responseFinished = false
+    var chunkedResponse = false
+    var suppressBody = false
+    var contentLengthRemaining: Int? = nil
+
+    var bodySink: ((UnsafeRawBufferPointer) -> Void)?
+    var bodyEnd: ((HTTPError?) -> Void)?
+    public internal(set) var bodyReceivedBytes = 0
+    let maxBodyBytes: Int
+
+    /// Called when queued response bytes drop below the low watermark after `write` returned false.
+    public var onWritable: (() -> Void)?
+    /// Called once if the client goes away or the connection fails before the response is finished.
+    public var onAbort: (() -> Void)?
+
+    init(request: HTTPRequestHead, route: String, maxBodyBytes: Int, connection: HTTPConnection) {
+        self.request = request
+        self.route = route
+        self.maxBodyBytes = maxBodyBytes
+        self.connection = connection
+        self.startedAt = Reactor.now()
+        self.suppressBody = request.method == "HEAD"
+    }
+
+    /// The reactor this exchange runs on.
+    public var reactor: Reactor? { connection?.reactor }
+
+    /// The serving server's metrics.
+    public var metrics: ServerMetrics? { connection?.loop.server.metrics }
+
+    // MARK: request body
+
+    /// Streams the request body: `onChunk` for each run of bytes (valid only during the call), then
+    /// `onEnd(nil)`, or `onEnd(error)` when the body is malformed, too large or the client went away.
+    public func readBody(onChunk: @escaping (UnsafeRawBufferPointer) -> Void, onEnd: @escaping (HTTPError?) -> Void) {
+        bodySink = onChunk
+        bodyEnd = onEnd
+        connection?.startBody(for: self)
+    }
+
+    /// Collects the whole body, failing with 413 past `limit` bytes (and the route's own limit).
+    public func collectBody(limit: Int, _ done: @escaping (Result<[UInt8], HTTPError>) -> Void) {
+        var body: [UInt8] = []
+        var failed = false
+        let cap = Swift.min(limit, maxBodyBytes)
+        readBody(onChunk: { chunk in
+            guard !failed else { return }
+            if body.count + chunk.count > cap { failed = true; return }
+            body.append(contentsOf: chunk)
+        }, onEnd: { error in
+            if let error { done(.failure(error)) }
+            else if failed { done(.failure(HTTPError(413, "request body larger than \(cap) bytes"))) }
+            else { done(.success(body)) }
+        })
+    }
+
+    // MARK: response
+
+    /// Sends a complete response.
+    public func respond(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        startResponse(status: status, headers: headers, contentLength: body.count)
+        if !body.isEmpty { _ = write(body) }
+        finish()
+    }
+
+    public func respond(status: Int, json: String, headers: HTTPHeaders = HTTPHeaders()) {
+        var h = headers
+        h.set("Content-Type", "application/json")
+        respond(status: status, headers: h, body: Array(json.utf8))
+    }
+
+    public func respond(error: HTTPError) {
+        respond(status: error.status, json: error.jsonBody)
+    }
+
+    /// Starts a streamed response: with `contentLength`, exactly that many bytes must follow;
+    /// without, the body is chunked (HTTP/1.1) or ends when the connection closes (HTTP/1.0).
+    public func startResponse(status: Int, headers: HTTPHeaders = HTTPHeaders(), contentLength: Int?) {
+        guard !responseStarted, let c = connection else { return }
+        self.status = status
+        responseStarted = true
+        let bodyAllowed = !(status == 204 || status == 304 || (100..<200).contains(status))
+        var framing: ResponseFraming = .none
+        if bodyAllowed {
+            if let n = contentLength { framing = .contentLength(n); contentLengthRemaining = n }
+            else if request.versionMinor >= 1 { framing = .chunked; chunkedResponse = !suppressBody }
+            else { framing = .closeDelimited }
+        } else {
+            contentLengthRemaining = 0
+        }
+        if !bodyAllowed { suppressBody = true }
+        c.writeResponseHead(for: self, status: status, headers: headers, framing: framing)
+    }
+
+    /// Queues body bytes. Returns false when the queue is above the high watermark: stop writing
+    /// and wait for `onWritable`.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard responseStarted, !responseFinished, let c = connection else { return false }
+        if suppressBody || bytes.isEmpty { return c.belowHighWatermark }
+        if let r = contentLengthRemaining {
+            let n = Swift.min(r, bytes.count)
+            contentLengthRemaining = r - n
+            c.writeBody(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), chunked: false)
+        } else {
+            c.writeBody(bytes, chunked: chunkedResponse)
+        }
+        return c.belowHighWatermark
+    }
+
+    /// Ends the response. A known-length response finished short closes the connection.
+    public func finish() {
+        guard responseStarted, !responseFinished, let c = connection else { return }
+        responseFinished = true
+        c.finishResponse(for: self, complete: (contentLengthRemaining ?? 0) == 0 || suppressBody)
+    }
+}
+
+enum ResponseFraming {
+    case none, contentLength(Int), chunked, closeDelimited
+}

@@ -1,0 +1,116 @@
+// The server's share of one reactor: its listening socket, its connections and their deadlines.
+import CEpoll
+import Glibc
+
+// @unchecked: used only on its reactor's thread; HTTPServer keeps a list only to hand it back there.
+final class ServerLoop: @unchecked Sendable {
+    let reactor: Reactor
+    unowned let server: HTTPServer
+    let config: HTTPServerConfiguration
+    private var listenFD: Int32
+    private var connections: [Int32: HTTPConnection] = [:]
+    private(set) var draining = false
+    private var onDrained: (() -> Void)?
+    let readBuffer: UnsafeMutableRawBufferPointer
+    private var cachedDate = ""
+    private var cachedDateSecond: UInt64 = 0
+
+    init(reactor: Reactor, server: HTTPServer, listenFD: Int32) throws(SystemError) {
+        self.reactor = reactor
+        self.server = server
+        self.config = server.config
+        self.listenFD = listenFD
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        try reactor.register(fd: listenFD, events: .readable) { [unowned self] _ in self.acceptAll() }
+        reactor.every(milliseconds: config.sweepIntervalMs) { [unowned self] in self.sweep() }
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    var connectionCount: Int { connections.count }
+
+    private func acceptAll() {
+        while listenFD >= 0 {
+            let fd = cep_accept(listenFD)
+            if fd < 0 {
+                if fd != CEP_AGAIN && fd != -EINTR && fd != -ECONNABORTED {
+                    server.logger.warn("accept failed", [("error", .string(String(cString: cep_strerror(fd))))])
+                }
+                return
+            }
+            do {
+                let c = try HTTPConnection(fd: fd, loop: self, tls: config.tls)
+                connections[fd] = c
+                server.metrics.openConnections.add(1, ordering: .relaxed)
+            } catch {
+                _ = cep_close(fd)
+            }
+        }
+    }
+
+    func connectionClosed(_ c: HTTPConnection) {
+        guard connections.removeValue(forKey: c.fd) != nil else { return }
+        server.metrics.openConnections.subtract(1, ordering: .relaxed)
+        if draining && connections.isEmpty { finishDrain() }
+    }
+
+    private func sweep() {
+        let now = Reactor.now()
+        for c in Array(connections.values) where c.deadline != 0 && now >= c.deadline { c.expire(now: now) }
+    }
+
+    /// Stops accepting; closes idle connections now and busy ones after their response, then calls
+    /// `done`. Connections still open after the drain timeout are closed.
+    func beginDrain(_ done: @escaping () -> Void) {
+        guard !draining else { return }
+        draining = true
+        onDrained = done
+        if listenFD >= 0 {
+            reactor.unregister(fd: listenFD)
+            _ = cep_close(listenFD)
+            listenFD = -1
+        }
+        for c in Array(connections.values) { c.drain() }
+        if connections.isEmpty { finishDrain(); return }
+        reactor.schedule(afterMilliseconds: config.drainTimeoutMs) { [weak self] in
+            guard let self, !self.connections.isEmpty else { return }
+            self.server.logger.warn("drain timeout: closing connections still in flight", [("connections", .int(self.connections.count))])
+            for c in Array(self.connections.values) { c.close() }
+        }
+    }
+
+    private func finishDrain() {
+        let d = onDrained
+        onDrained = nil
+        d?()
+    }
+
+    /// The IMF-fixdate for the Date header, computed once a second.
+    func httpDate() -> String {
+        let ms = cep_realtime_ms()
+        let sec = ms / 1000
+        if sec != cachedDateSecond {
+            cachedDateSecond = sec
+            var t = time_t(sec)
+            var tm = tm()
+            gmtime_r(&t, &tm)
+            let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            cachedDate = "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) \(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
+        }
+        return cachedDate
+    }
+
+    func logAccess(_ ex: HTTPExchange) {
+        let headers = ex.request.headers.map { ($0.name, JSON.string(Redaction.headerValue(name: $0.name, value: $0.value))) }
+        server.logger.debug("request", [
+            ("method", .string(ex.request.method)),
+            ("target", .string(Redaction.url(ex.request.target))),
+            ("status", .int(ex.status)),
+            ("route", .string(ex.route)),
+            ("ms", .double(Double(Reactor.now() - ex.startedAt) / 1e6)),
+            ("headers", .object(headers)),
+        ])
+    }
+}
