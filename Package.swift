@@ -16,7 +16,8 @@ let package = Package(
         .executableTarget(name: "Agent", dependencies: ["Core"]),
         .executableTarget(name: "Broker", dependencies: ["Core"]),
         .executableTarget(name: "Fuzz", dependencies: ["Core"], path: "Tests/Fuzz"),
-        .testTarget(name: "CoreTests", dependencies: ["Core"]),
-        .testTarget(name: "AgentTests", dependencies: ["Core"]),
+        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Core", "TestSupport"]),
     ]
 )

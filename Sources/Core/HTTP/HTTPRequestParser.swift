@@ -140,7 +140,7 @@ public enum HTTPRequestParser {
         }
         var expectsContinue = false
         if let expect = headers["Expect"] {
-            guard expect.lowercased() == "100-continue" else { return .failure(HTTPError(417, "unsupported expectation \(expect)", closesConnection: false)) }
+            guard expect.lowercased() == "100-continue" else { return .failure(HTTPError(417, "unsupported expectation \(expect)")) }
             expectsContinue = minor == 1
         }
         return .success(HTTPRequestHead(method: method, target: target, versionMinor: minor, headers: headers,

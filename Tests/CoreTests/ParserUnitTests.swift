@@ -1,0 +1,83 @@
+// The request parser and chunked decoder as pure functions: incremental input, framing, limits.
+import Core
+import XCTest
+
+final class ParserUnitTests: XCTestCase {
+    func parse(_ s: String, _ limits: HTTPParserLimits = HTTPParserLimits()) -> HTTPHeadParseResult {
+        Array(s.utf8).withUnsafeBytes { HTTPRequestParser.parse($0, limits: limits) }
+    }
+
+    func testEveryPrefixOfAValidHeadNeedsMore() {
+        let req = "POST /x?y=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+        let bytes = Array(req.utf8)
+        let headLength = bytes.count - 3
+        for cut in 0..<headLength {
+            let r = bytes[0..<cut].withUnsafeBytes { HTTPRequestParser.parse($0) }
+            guard case .needMore = r else { return XCTFail("prefix \(cut): \(r)") }
+        }
+        guard case .complete(let head, let consumed) = parse(req) else { return XCTFail() }
+        XCTAssertEqual(consumed, headLength)
+        XCTAssertEqual(head.method, "POST")
+        XCTAssertEqual(head.path, "/x")
+        XCTAssertEqual(head.query, "y=1")
+        XCTAssertEqual(head.framing, .contentLength(3))
+        XCTAssertFalse(head.keepAlive)
+        XCTAssertEqual(head.headers["content-length"], "3")
+    }
+
+    func testKeepAliveDefaultsAndExpect() {
+        guard case .complete(let h10, _) = parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+              case .complete(let h11, _) = parse("PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n") else { return XCTFail() }
+        XCTAssertTrue(h10.keepAlive)
+        XCTAssertTrue(h11.keepAlive)
+        XCTAssertTrue(h11.expectsContinue)
+    }
+
+    func testIdenticalRepeatedContentLengthIsAccepted() {
+        guard case .complete(let h, _) = parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4, 4\r\nContent-Length: 4\r\n\r\n") else { return XCTFail() }
+        XCTAssertEqual(h.framing, .contentLength(4))
+    }
+
+    func testLimitsApplyBeforeTheHeadIsComplete() {
+        var limits = HTTPParserLimits()
+        limits.maxRequestLineBytes = 16
+        guard case .failure(let e) = parse("GET /aaaaaaaaaaaaaaaaaaaaaaa", limits) else { return XCTFail() }
+        XCTAssertEqual(e.status, 414)
+        limits = HTTPParserLimits()
+        limits.maxHeaderBytes = 32
+        guard case .failure(let e2) = parse("GET / HTTP/1.1\r\nX-Long: \(String(repeating: "x", count: 64))", limits) else { return XCTFail() }
+        XCTAssertEqual(e2.status, 431)
+    }
+
+    func decodeChunked(_ s: String, splitAt: Int? = nil) -> (body: String, outcome: ChunkedDecoder.Outcome) {
+        var d = ChunkedDecoder()
+        var body: [UInt8] = []
+        let bytes = Array(s.utf8)
+        var outcome = ChunkedDecoder.Outcome.needMore
+        let pieces = splitAt.map { [Array(bytes[0..<$0]), Array(bytes[$0...])] } ?? [bytes]
+        var offset = 0
+        for p in pieces {
+            outcome = p.withUnsafeBytes { d.decode($0) { body.append(contentsOf: $0) } }
+            if case .done(let c) = outcome { outcome = .done(consumed: offset + c); break }
+            if case .failure = outcome { break }
+            offset += p.count
+        }
+        return (String(decoding: body, as: UTF8.self), outcome)
+    }
+
+    func testChunkedDecodesAcrossEverySplitPoint() {
+        let msg = "4\r\nWiki\r\n5;name=v\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nNEXT"
+        for cut in 0...msg.utf8.count {
+            let (body, outcome) = decodeChunked(msg, splitAt: cut)
+            XCTAssertEqual(body, "Wikipedia in\r\n\r\nchunks.", "split at \(cut)")
+            XCTAssertEqual(outcome, .done(consumed: msg.utf8.count - 4), "split at \(cut)")
+        }
+    }
+
+    func testChunkedRejectsMalformedSizes() {
+        for bad in ["x\r\n", "5 \r\nhello\r\n", "12345678901234567\r\n", "5\rhello", "3\r\nhello\r\n"] {
+            guard case .failure(let e) = decodeChunked(bad).outcome else { return XCTFail(bad) }
+            XCTAssertEqual(e.status, 400)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+// Deadline-bounded waiting for conditions in tests.
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Checks `condition` every few milliseconds until it holds or `seconds` pass; returns whether it held.
+@discardableResult
+public func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    let pause = DispatchSemaphore(value: 0)
+    while Date() < deadline {
+        if condition() { return true }
+        _ = pause.wait(timeout: .now() + .milliseconds(5))
+    }
+    return condition()
+}
+
+/// Blocks the calling thread for `ms` milliseconds (used to pace a deliberately slow client).
+public func pause(milliseconds ms: Int) {
+    _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(ms))
+}
+
+/// The repository's root folder.
+public let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The folder holding the built executables (next to the test bundle).
+public var builtProductsDirectory: URL {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+}
+
+/// A fresh temporary directory, removed by the caller.
+public func makeTemporaryDirectory(_ prefix: String = "cr-test") throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A counter shared between a test and handlers running on reactor threads.
+public final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    public init() {}
+    public func increment() { value.add(1, ordering: .relaxed) }
+    public var count: Int { value.load(ordering: .relaxed) }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing need on Debian 12 with Swift 6: system libraries and
+# tools from apt, Python test clients in .venv. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  pkg-config libssl-dev zlib1g-dev libcurl4-openssl-dev   # build: OpenSSL, zlib, libcurl
+  openssl curl nginx-light wrk tinyproxy                  # tests and benchmarks: real peers
+  python3-venv libclang-rt-14-dev                         # Python test clients; sanitizer runtimes
+)
+PY_PACKAGES=(h11 httpx)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts nginx as a service on install; tests start their own.
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+  $SUDO pkill -x nginx 2>/dev/null || true
+fi
+
+PY=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "deps: creating .venv" >&2
+  # Debian's own python3 has ensurepip only with python3-venv; any python3 with venv works.
+  $PY -m venv .venv 2>/dev/null || /usr/bin/python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import h11, httpx" 2>/dev/null; then
+  echo "deps: installing ${PY_PACKAGES[*]} into .venv" >&2
+  .venv/bin/pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+fi
