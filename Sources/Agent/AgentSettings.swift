@@ -6,7 +6,7 @@ struct AgentSettings {
     var logLevel: LogLevel
 
     init(_ env: Environment) throws(ConfigurationError) {
-        let port = try env.int("SNYK_PORT", default: 17500, range: 1...65535)
+        let port = try env.int("SNYK_PORT", default: 17500, range: 0...65535)  // 0: any free port (tests)
         server = try HTTPServerConfiguration.from(env, port: port, host: env["SNYK_HOST"])
         server.serverName = "cr-agent/\(ProductVersion.current)"
         logLevel = try env.logLevel()

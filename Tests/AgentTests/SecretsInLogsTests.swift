@@ -1,0 +1,54 @@
+// Runs the agent at LOG_LEVEL=debug with secrets in its settings and its requests, then searches
+// every line it printed for them.
+import Foundation
+import TestSupport
+import XCTest
+
+final class SecretsInLogsTests: XCTestCase {
+    func testNoSecretReachesAnyLogLine() throws {
+        let secrets = [
+            "brokertoken-7f3a9c1e-55aa-4d2b-9e0f-1234567890ab",
+            "cr-password-Zq8!xv", "cr-token-ab12cd34", "aws-secret-key-QWERTY", "aws-session-token-XYZ",
+            "bearer-value-998877", "cookie-value-445566", "urlpassword-1122", "amz-signature-deadbeef",
+            "goog-signature-cafe", "query-token-5544", "sig-value-6677", "proxy-pass-3344", "creds-base64-eyJ0eXBl",
+        ]
+        let env: [String: String] = [
+            "PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "LOG_LEVEL": "debug", "REACTOR_THREADS": "1",
+            "BROKER_TOKEN": secrets[0], "CR_PASSWORD": secrets[1], "CR_TOKEN": secrets[2],
+            "AWS_SECRET_ACCESS_KEY": secrets[3], "AWS_SESSION_TOKEN": secrets[4], "CR_CREDENTIALS": secrets[13],
+            "CR_USERNAME": "visible-user", "CR_BASE": "https://reg-user:\(secrets[7])@registry.example:5000/v2",
+            "HTTPS_PROXY": "http://proxyuser:\(secrets[12])@127.0.0.1:3128",
+        ]
+        let agent = try BackgroundProcess(builtProductsDirectory.appendingPathComponent("cr-agent").path, environment: env)
+        var port = 0
+        XCTAssertTrue(waitUntil(seconds: 10) {
+            if let m = agent.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }
+            return false
+        })
+        let c = try RawClient(port: port)
+        let requests = [
+            "GET /healthcheck?token=\(secrets[10])&X-Amz-Signature=\(secrets[8])&X-Goog-Signature=\(secrets[9])&sig=\(secrets[11])&n=1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(secrets[5])\r\nCookie: session=\(secrets[6])\r\n\r\n",
+            "GET /broker/\(secrets[0])/healthcheck HTTP/1.1\r\nHost: a\r\nX-Broker-Token: \(secrets[0])\r\n\r\n",
+            "GET /healthcheck HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic \(secrets[12])\r\nX-Api-Key: \(secrets[2])\r\n\r\n",
+        ]
+        for r in requests {
+            c.send(r)
+            XCTAssertNotNil(c.readResponse())
+        }
+        XCTAssertEqual(agent.stop(), 0)
+        let all = agent.stdout + agent.stderr
+        // The log is not empty of the things around the secrets: the test looks where they would be.
+        XCTAssertTrue(all.contains("\"msg\":\"request\""), all)
+        XCTAssertTrue(all.contains("\"msg\":\"settings\""), all)
+        XCTAssertTrue(all.contains("X-Amz-Signature=[REDACTED]"), all)
+        XCTAssertTrue(all.contains("/broker/[REDACTED]/healthcheck"), all)
+        XCTAssertTrue(all.contains("visible-user"), "non-secret settings are logged")
+        XCTAssertTrue(all.contains("reg-user:[REDACTED]@registry.example"), all)
+        for s in secrets {
+            XCTAssertFalse(all.contains(s), "secret \(s) appeared in the log")
+        }
+        for line in all.split(separator: "\n") {
+            XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(line.utf8)), "not a JSON line: \(line)")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+// Running real programs (curl, openssl, python, wrk, our own executables) from tests, time-bounded.
+import Foundation
+
+public struct ProcessResult {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+/// Runs `executable` with `arguments` to completion (killed after `timeout` seconds).
+@discardableResult
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                       timeout: Double = 60, stdin: Data? = nil) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : try which(executable))
+    p.arguments = arguments
+    if let environment { p.environment = environment }
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    if let stdin { inp.fileHandleForWriting.write(stdin) }
+    try? inp.fileHandleForWriting.close()
+    // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
+    let outData = Locked(Data()), errData = Locked(Data())
+    let g = DispatchGroup()
+    for (h, box) in [(out.fileHandleForReading, outData), (err.fileHandleForReading, errData)] {
+        g.enter()
+        DispatchQueue.global().async { box.set(h.readDataToEndOfFile()); g.leave() }
+    }
+    let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    p.waitUntilExit()
+    killer.cancel()
+    _ = g.wait(timeout: .now() + 5)
+    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+                         stderr: String(decoding: errData.get(), as: UTF8.self))
+}
+
+/// The full path of a program on PATH (or in /usr/sbin).
+public func which(_ name: String) throws -> String {
+    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+    for dir in path.split(separator: ":") {
+        let candidate = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    throw NSError(domain: "test", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(name) is not installed; run scripts/deps.sh"])
+}
+
+/// The project's Python with its test clients (made by scripts/deps.sh).
+public var projectPython: String { repositoryRoot.appendingPathComponent(".venv/bin/python").path }
+
+public final class Locked<T>: @unchecked Sendable {   // @unchecked: every access goes through the lock
+    private var value: T
+    private let lock = NSLock()
+    public init(_ v: T) { value = v }
+    public func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    public func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+    public func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&value); lock.unlock() }
+}
+
+/// A long-running child process (a server under test) whose output is collected as it comes.
+public final class BackgroundProcess: @unchecked Sendable {  // @unchecked: output buffers are Locked
+    public let process = Process()
+    private let out = Locked(Data()), err = Locked(Data())
+
+    public init(_ executable: String, _ arguments: [String] = [], environment: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let o = Pipe(), e = Pipe()
+        process.standardOutput = o
+        process.standardError = e
+        process.standardInput = FileHandle.nullDevice
+        for (h, box) in [(o.fileHandleForReading, out), (e.fileHandleForReading, err)] {
+            h.readabilityHandler = { fh in
+                let d = fh.availableData
+                if !d.isEmpty { box.mutate { $0.append(d) } }
+            }
+        }
+        try process.run()
+    }
+
+    public var stdout: String { String(decoding: out.get(), as: UTF8.self) }
+    public var stderr: String { String(decoding: err.get(), as: UTF8.self) }
+
+    /// Sends `signal` and waits (bounded) for the exit; returns the exit status, or nil if it hung.
+    public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32? {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        guard waitUntil(seconds: seconds, { !process.isRunning }) else {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        // Let the pipe readers take the last bytes.
+        waitUntil(seconds: 0.2) { false }
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// A CA and a server certificate for 127.0.0.1/localhost signed by it, made with openssl.
+public struct TLSFixture {
+    public let directory: URL
+    public var caPath: String { directory.appendingPathComponent("ca.pem").path }
+    public var certPath: String { directory.appendingPathComponent("server.pem").path }
+    public var keyPath: String { directory.appendingPathComponent("server.key").path }
+
+    public init(in dir: URL) throws {
+        directory = dir
+        let d = dir.path
+        let steps: [[String]] = [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem", "-days", "2", "-subj", "/CN=Test CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr", "-subj", "/CN=localhost"],
+        ]
+        for s in steps { try check(runProcess("openssl", s)) }
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: "\(d)/ext.cnf", atomically: true, encoding: .utf8)
+        try check(runProcess("openssl", ["x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key",
+                                         "-CAcreateserial", "-out", "\(d)/server.pem", "-days", "2", "-extfile", "\(d)/ext.cnf"]))
+    }
+
+    private func check(_ r: ProcessResult) throws {
+        if r.status != 0 { throw NSError(domain: "openssl", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
+    }
+}
