@@ -1,2 +1,31 @@
+// broker: the broker client and server (the tunnel between a scanning service and cr-agent).
 import Core
-print("broker")
+import Glibc
+
+let usage = """
+broker \(ProductVersion.current): the broker tunnel for cr-agent
+
+Usage:
+  broker client          dial out to BROKER_SERVER_URL and forward allowed requests to CR_AGENT_URL
+  broker server          accept broker clients and expose /broker/<token>/*
+  broker --help | --version
+
+Settings come from the environment; see docs/configuration.md.
+
+"""
+
+let args = Array(CommandLine.arguments.dropFirst())
+switch args.first {
+case "--help", "-h", "help":
+    Console.out(usage)
+    exit(0)
+case "--version", "-V", "version":
+    Console.out("broker \(ProductVersion.current)\n")
+    exit(0)
+case "client", "server":
+    Console.err("broker: the \(args[0]) mode is not part of this build yet (see docs/README.md for what is)\n")
+    exit(2)
+default:
+    Console.err("broker: expected client or server (see broker --help)\n")
+    exit(2)
+}
