@@ -15,7 +15,7 @@ let package = Package(
         .target(name: "Core", dependencies: ["CEpoll"]),
         .executableTarget(name: "Agent", dependencies: ["Core"]),
         .executableTarget(name: "Broker", dependencies: ["Core"]),
-        .executableTarget(name: "Fuzz", dependencies: ["Core"], path: "Tests/Fuzz"),
+        .executableTarget(name: "Fuzz", dependencies: ["Core"], path: "Tests/Fuzz", exclude: ["corpus"]),
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Core", "TestSupport"]),

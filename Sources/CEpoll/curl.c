@@ -27,6 +27,11 @@ CURLM *cep_curlm_new(curl_socket_callback on_socket, curl_multi_timer_callback o
 
 CURLMcode cep_curlm_set_long(CURLM *m, CURLMoption opt, long value) { return curl_multi_setopt(m, opt, value); }
 
+void cep_curlm_detach_callbacks(CURLM *m) {
+    curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, (curl_socket_callback)NULL);
+    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, (curl_multi_timer_callback)NULL);
+}
+
 int cep_curlm_next_done(CURLM *m, CURL **easy, CURLcode *result) {
     int queued;
     CURLMsg *msg;

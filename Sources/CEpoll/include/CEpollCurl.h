@@ -32,6 +32,8 @@ int cep_curl_global_init(void);
 // A multi handle whose socket and timer callbacks are installed with `ctx` as their user pointer.
 CURLM *cep_curlm_new(curl_socket_callback on_socket, curl_multi_timer_callback on_timer, void *ctx);
 CURLMcode cep_curlm_set_long(CURLM *m, CURLMoption opt, long value);
+// Clears the socket and timer callbacks, so tearing the multi down calls back into nothing.
+void cep_curlm_detach_callbacks(CURLM *m);
 // Pops the next finished transfer: returns 1 and fills easy/result, or 0 when none is queued.
 int cep_curlm_next_done(CURLM *m, CURL **easy, CURLcode *result);
 
