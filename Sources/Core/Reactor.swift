@@ -9,7 +9,8 @@ public struct IOEvents: OptionSet, Sendable {
     public static let readable = IOEvents(rawValue: UInt32(CEP_IN))
     public static let writable = IOEvents(rawValue: UInt32(CEP_OUT))
     public static let error = IOEvents(rawValue: UInt32(CEP_ERR))
-    public static let hangup = IOEvents(rawValue: UInt32(CEP_HUP) | UInt32(CEP_RDHUP))
+    /// Both directions are shut (always reported, whatever the interest).
+    public static let hangup = IOEvents(rawValue: UInt32(CEP_HUP))
 }
 
 /// Identifies a scheduled timer so it can be cancelled.
@@ -70,12 +71,12 @@ public final class Reactor: @unchecked Sendable {
         }
         generations[i] &+= 1
         handlers[i] = handler
-        let r = cep_epoll_ctl_add(epollFD, fd, events.rawValue | UInt32(CEP_RDHUP), token(fd))
+        let r = cep_epoll_ctl_add(epollFD, fd, events.rawValue, token(fd))
         if r < 0 { handlers[i] = nil; throw SystemError("epoll_ctl(ADD)", code: r) }
     }
 
     public func modify(fd: Int32, events: IOEvents) {
-        _ = cep_epoll_ctl_mod(epollFD, fd, events.rawValue | UInt32(CEP_RDHUP), token(fd))
+        _ = cep_epoll_ctl_mod(epollFD, fd, events.rawValue, token(fd))
     }
 
     /// Stops watching `fd`; events already collected for it in this turn are dropped.

@@ -84,6 +84,16 @@ final class ServerBehaviourTests: XCTestCase {
         XCTAssertTrue(c.readToEnd().closed)
     }
 
+    func testHalfClosedClientStillGetsItsAnswer() throws {
+        let c = try RawClient(port: server.port)
+        c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        c.shutdownWrite()
+        let r = c.readResponse()
+        XCTAssertEqual(r?.status, 200)
+        XCTAssertEqual(r?.header("Connection"), "close")
+        XCTAssertTrue(c.readToEnd().closed)
+    }
+
     func testChunkedUploadIsStreamedToTheHandler() throws {
         let c = try RawClient(port: server.port)
         var req = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -39,6 +39,9 @@ public final class RawClient {
     @discardableResult
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
+    /// Half-closes: the server sees end of input but may still answer.
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
     /// Reads once (up to `max` bytes); nil on timeout or error, [] on end of stream.
     public func readSome(max: Int = 65536) -> [UInt8]? {
         var buf = [UInt8](repeating: 0, count: max)

@@ -64,7 +64,8 @@ final class HTTPConnection {
         if bufferedOutput > 0 || tlsReadWantsWritable { flush() }
         if phase != .closed && !readingPaused && !peerClosedInput { readAvailable() }
         if phase != .closed && bufferedOutput > 0 { flush() }
-        if phase != .closed && events.contains(.error) && !events.contains(.readable) { close() }
+        // EPOLLERR/EPOLLHUP are reported whatever the interest: a dead socket must close, not spin.
+        if phase != .closed && (events.contains(.error) || events.contains(.hangup)) && (readingPaused || peerClosedInput || !events.contains(.readable)) { close() }
         updateInterest()
     }
 
