@@ -8,8 +8,9 @@ APT_PACKAGES=(
   pkg-config libssl-dev zlib1g-dev libcurl4-openssl-dev   # build: OpenSSL, zlib, libcurl
   openssl curl nginx-light wrk tinyproxy                  # tests and benchmarks: real peers
   python3-venv libclang-rt-14-dev                         # Python test clients; sanitizer runtimes
+  docker-registry skopeo apache2-utils                    # registry tests: real registry, oracle client, htpasswd -B
 )
-PY_PACKAGES=(h11 httpx)
+PY_PACKAGES=(h11 httpx pyjwt cryptography)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -21,9 +22,14 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian starts nginx as a service on install; tests start their own.
-  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
-  $SUDO pkill -x nginx 2>/dev/null || true
+  # Debian starts nginx and tinyproxy as services on install; tests start their own instances, so
+  # stop only the services (by their pid files), never an nginx a running test started.
+  for svc in nginx tinyproxy; do
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  done
+  for pidfile in /run/nginx.pid /run/tinyproxy/tinyproxy.pid; do
+    [ -f "$pidfile" ] && $SUDO kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
 fi
 
 PY=python3

@@ -32,6 +32,7 @@ public final class Reactor: @unchecked Sendable {
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
     private var beforeSleep: [() -> Void] = []
+    private var locals: [ObjectIdentifier: AnyObject] = [:]
 
     /// The reactor running on the calling thread, if any.
     public static var current: Reactor? {
@@ -108,6 +109,15 @@ public final class Reactor: @unchecked Sendable {
             body()
             self?.every(milliseconds: ms, body)
         }
+    }
+
+    /// The reactor's own instance of `T` (an HTTP client, a cache), made on first use. Call on the
+    /// reactor's thread.
+    public func local<T: AnyObject>(_ type: T.Type, make: () throws -> T) rethrows -> T {
+        if let existing = locals[ObjectIdentifier(type)] { return existing as! T }
+        let made = try make()
+        locals[ObjectIdentifier(type)] = made
+        return made
     }
 
     /// Runs `hook` before each wait for events (used to flush batched work).

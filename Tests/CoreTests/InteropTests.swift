@@ -84,3 +84,36 @@ final class InteropTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Int(served), count, "the server answered every pipelined request wrk counted")
     }
 }
+
+/// One reactor thread serves a request and, inside its handler, makes an outbound request with the
+/// libcurl client registered in the same reactor, streaming the answer back.
+final class SameThreadRelayTests: XCTestCase {
+    func testHandlerRelaysAnOutboundResponseOnTheSameReactor() throws {
+        let origin = try TestServer(router: ServerBehaviourTests.router(writerBlocked: Counter()))
+        defer { origin.stop() }
+        let sameThread = Counter(), otherThread = Counter()
+        var router = Router()
+        let originPort = origin.port
+        router.add("GET", "/relay") { ex in
+            guard let reactor = ex.reactor else { return }
+            let client = try! reactor.local(HTTPClient.self) { try HTTPClient(reactor: reactor) }
+            var task: ClientTask?
+            task = client.start(ClientRequest(url: "http://127.0.0.1:\(originPort)/stream"), onHead: { head in
+                ex.startResponse(status: head.status, contentLength: Int(head.headers["Content-Length"] ?? ""))
+                ex.onWritable = { task?.resumeBody() }
+            }, onBody: { chunk in
+                if Reactor.current === reactor { sameThread.increment() } else { otherThread.increment() }
+                return ex.write(chunk) ? .continue : .pause       // a slow client slows the origin fetch
+            }, onComplete: { result in
+                if case .failure(let e) = result, !ex.responseStarted { return ex.respond(status: 502, json: "{\"error\":\"\(e)\"}") }
+                ex.finish()
+            })
+        }
+        let relay = try TestServer(router: router)
+        defer { relay.stop() }
+        let r = try runProcess("curl", ["-sS", "http://127.0.0.1:\(relay.port)/relay", "-o", "/dev/null", "-w", "%{http_code} %{size_download}"])
+        XCTAssertEqual(r.stdout, "200 \(ServerBehaviourTests.streamBytes)", r.stderr)
+        XCTAssertGreaterThan(sameThread.count, 0)
+        XCTAssertEqual(otherThread.count, 0, "client callbacks must run on the server's reactor thread")
+    }
+}

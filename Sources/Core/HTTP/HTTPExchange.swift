@@ -9,8 +9,8 @@ public final class HTTPExchange {
     weak var connection: HTTPConnection?
 
     public internal(set) var status = 0
-    var responseStarted = false
-    var responseFinished = false
+    public internal(set) var responseStarted = false
+    public internal(set) var responseFinished = false
     var chunkedResponse = false
     var suppressBody = false
     var contentLengthRemaining: Int? = nil
