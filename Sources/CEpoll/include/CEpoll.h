@@ -73,4 +73,5 @@ void cep_tls_free(void *ssl);
 void cep_tls_error_string(char *buf, size_t len);
 
 #include "CEpollCurl.h"
+#include "CEpollHash.h"
 #endif

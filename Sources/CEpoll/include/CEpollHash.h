@@ -1,0 +1,12 @@
+// Streaming SHA-256 over OpenSSL's EVP interface.
+#ifndef CEPOLL_HASH_H
+#define CEPOLL_HASH_H
+#include <stddef.h>
+
+void *cep_sha256_new(void);
+void cep_sha256_update(void *ctx, const void *data, size_t len);
+// Writes the 32-byte digest and resets the context for reuse.
+void cep_sha256_final(void *ctx, unsigned char *out32);
+void cep_sha256_free(void *ctx);
+
+#endif
