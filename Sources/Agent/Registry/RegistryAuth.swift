@@ -1,0 +1,157 @@
+// Registry authentication state: Basic when the registry asks for it, bearer tokens from the realm
+// it names (GET with repeated `scope`, or the OAuth2 POST form), cached per (realm, service, scopes).
+import Core
+
+final class RegistryAuth {
+    struct TokenKey: Hashable { let realm: String; let service: String; let scopes: [String] }
+    struct CachedToken { let token: String; let expiresAt: UInt64 }
+
+    let registry: String
+    let credentials: RegistryCredentials
+    private let http: HTTPClient
+    private let options: RegistryOptions
+    private var tokens: [TokenKey: CachedToken] = [:]
+    /// The bearer challenge last seen, so later requests can get a token before their first try.
+    private var bearer: (realm: String, service: String)?
+    private var wantsBasic = false
+    private var preferPost: Set<String> = []
+    /// Scopes a 401 asked for beyond what a request needed, by the scopes it needed.
+    private var extraScopes: [[String]: Set<String>] = [:]
+    private(set) var tokenRequests = 0
+
+    init(registry: String, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions) {
+        self.registry = registry
+        self.credentials = credentials
+        self.http = http
+        self.options = options
+    }
+
+    func allScopes(_ scopes: [String]) -> [String] {
+        Array(Set(scopes).union(extraScopes[scopes.sorted()] ?? [])).sorted()
+    }
+
+    /// The Authorization value to send now for a request needing `scopes`, if one is known.
+    func authorization(for scopes: [String]) -> String? {
+        if wantsBasic { return credentials.basicAuthorization }
+        guard let b = bearer else { return nil }
+        let key = TokenKey(realm: b.realm, service: b.service, scopes: allScopes(scopes))
+        if let t = tokens[key], t.expiresAt > Reactor.now() { return "Bearer \(t.token)" }
+        return nil
+    }
+
+    /// Whether a token for `scopes` must be fetched before the request (a bearer realm is known).
+    func needsToken(for scopes: [String]) -> Bool { bearer != nil && !wantsBasic && authorization(for: scopes) == nil }
+
+    /// Reacts to a 401: learns the scheme from the challenges and gets what the retry needs.
+    func handleChallenge(_ fields: [String], scopes: [String], done: @escaping (RegistryError?) -> Void) {
+        let challenges = AuthChallenge.parse(fields)
+        if let b = challenges.first(where: { $0.scheme == "bearer" }), let realm = b["realm"] {
+            bearer = (realm, b["service"] ?? "")
+            wantsBasic = false
+            if let extra = b["scope"] {
+                let asked = Set(extra.split(separator: " ").map(String.init)).subtracting(scopes)
+                if !asked.isEmpty { extraScopes[scopes.sorted(), default: []].formUnion(asked) }
+            }
+            fetchToken(scopes: scopes, done: done)
+        } else if challenges.contains(where: { $0.scheme == "basic" }) {
+            wantsBasic = true
+            done(credentials.isAnonymous ? RegistryError(.authentication, registry: registry, "the registry requires credentials (Basic); set CR_USERNAME and CR_PASSWORD", status: 401) : nil)
+        } else {
+            let schemes = challenges.map(\.scheme).joined(separator: ", ")
+            done(RegistryError(.authentication, registry: registry, "the registry answered 401 with no usable challenge (\(schemes.isEmpty ? "none" : schemes))", status: 401))
+        }
+    }
+
+    func fetchToken(scopes: [String], done: @escaping (RegistryError?) -> Void) {
+        guard let b = bearer else { return done(RegistryError(.authentication, registry: registry, "no token realm known")) }
+        if let why = AddressPolicy.refusal(url: b.realm) {
+            return done(RegistryError(.refused, registry: registry, "token realm \(b.realm) is \(why); refusing to send credentials there"))
+        }
+        guard b.realm.hasPrefix("https://") || b.realm.hasPrefix("http://") else {
+            return done(RegistryError(.authentication, registry: registry, "token realm \"\(b.realm)\" is not an http(s) URL"))
+        }
+        let all = allScopes(scopes)
+        let key = TokenKey(realm: b.realm, service: b.service, scopes: all)
+        if preferPost.contains(b.realm) { return postToken(key, done: done) }
+        var query: [String] = []
+        if !b.service.isEmpty { query.append("service=" + percentEncode(b.service)) }
+        for s in all { query.append("scope=" + percentEncode(s)) }
+        let url = b.realm + (b.realm.contains("?") ? "&" : "?") + query.joined(separator: "&")
+        var headers = HTTPHeaders()
+        if let basic = credentials.basicAuthorization { headers.set("Authorization", basic) }
+        headers.set("User-Agent", options.userAgent)
+        tokenRequests += 1
+        http.fetch(ClientRequest(url: url, headers: headers, timeouts: timeouts), maxBodyBytes: 1 << 20) { [self] result in
+            switch result {
+            case .failure(let e):
+                done(RegistryError(.network, registry: registry, "token request to \(b.realm) failed: \(e.message)"))
+            case .success(let r) where (r.status == 404 || r.status == 405) && !credentials.isAnonymous:
+                preferPost.insert(b.realm)       // this token server wants the OAuth2 form
+                postToken(key, done: done)
+            case .success(let r):
+                accept(r, key: key, done: done)
+            }
+        }
+    }
+
+    /// The OAuth2 password grant (RFC 6749 §4.3) that some token servers require.
+    private func postToken(_ key: TokenKey, done: @escaping (RegistryError?) -> Void) {
+        var form = ["grant_type=password", "client_id=cr-agent", "access_type=offline"]
+        if !key.service.isEmpty { form.append("service=" + percentEncode(key.service)) }
+        if !key.scopes.isEmpty { form.append("scope=" + percentEncode(key.scopes.joined(separator: " "))) }
+        form.append("username=" + percentEncode(credentials.username ?? ""))
+        form.append("password=" + percentEncode(credentials.password ?? ""))
+        var headers = HTTPHeaders()
+        headers.set("Content-Type", "application/x-www-form-urlencoded")
+        headers.set("User-Agent", options.userAgent)
+        tokenRequests += 1
+        let req = ClientRequest(method: "POST", url: key.realm, headers: headers,
+                                body: .bytes(Array(form.joined(separator: "&").utf8)), timeouts: timeouts)
+        http.fetch(req, maxBodyBytes: 1 << 20) { [self] result in
+            switch result {
+            case .failure(let e): done(RegistryError(.network, registry: registry, "token request to \(key.realm) failed: \(e.message)"))
+            case .success(let r): accept(r, key: key, done: done)
+            }
+        }
+    }
+
+    private func accept(_ r: ClientResponse, key: TokenKey, done: (RegistryError?) -> Void) {
+        guard r.status == 200 else {
+            var e = RegistryError.fromResponse(registry: registry, status: r.status, body: r.body, what: "token request to \(key.realm)")
+            if r.status == 401 || r.status == 403 {
+                e = RegistryError(.authentication, registry: registry, credentials.isAnonymous
+                    ? "the token server refused anonymous access (\(e.message)); set CR_USERNAME and CR_PASSWORD"
+                    : "the token server rejected the credentials (\(e.message))", status: r.status, code: e.code)
+            }
+            return done(e)
+        }
+        guard let json = try? JSON.parse(r.body), let token = json["token"]?.string ?? json["access_token"]?.string, !token.isEmpty else {
+            return done(RegistryError(.authentication, registry: registry, "token server at \(key.realm) answered without a token"))
+        }
+        Redaction.register(secret: token)
+        let lifetime = max(json["expires_in"]?.int ?? 60, 1)
+        // Renew shortly before expiry: 10% of the lifetime, at least 5 s and at most 30 s early.
+        let margin = min(30, max(5, lifetime / 10))
+        let usable = max(lifetime - margin, 1)
+        tokens[key] = CachedToken(token: token, expiresAt: Reactor.now() + UInt64(usable) * 1_000_000_000)
+        done(nil)
+    }
+
+    private var timeouts: ClientTimeouts {
+        ClientTimeouts(connect: options.connectTimeoutMs, total: 60_000)
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+func percentEncode(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+        switch b {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F, 0x7E: out.unicodeScalars.append(Unicode.Scalar(b))
+        default:
+            let hex = Array("0123456789ABCDEF".utf8)
+            out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
+        }
+    }
+    return out
+}

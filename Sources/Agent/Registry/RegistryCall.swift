@@ -1,0 +1,210 @@
+// One logical registry request: authenticates on 401, retries 408/429/5xx and cut connections with
+// backoff, follows redirects without leaking Authorization, and either collects the body (with a cap)
+// or streams it, resuming a cut stream with Range from the last byte delivered.
+import Core
+
+final class RegistryCall {
+    enum Mode {
+        case collect(maxBytes: Int)
+        /// `onChunk` sees each body byte once, in order, even across resumed or restarted attempts.
+        case stream(onChunk: (UnsafeRawBufferPointer) -> ClientBodyDisposition)
+    }
+
+    struct Outcome {
+        let head: ClientResponseHead
+        let body: [UInt8]
+        let bytes: Int
+    }
+
+    let method: String
+    let url: String
+    let headers: HTTPHeaders
+    let scopes: [String]
+    let what: String
+    let mode: Mode
+    let expectedStatuses: Set<Int>
+    private unowned let client: RegistryClient
+    private var done: ((Result<Outcome, RegistryError>) -> Void)?
+
+    private var attempt = 0
+    private var sentFreshCredentials = false
+    private var task: ClientTask?
+    private var delivered = 0
+    private var skipOnThisAttempt = 0
+    private var collected: [UInt8] = []
+    private var errorBody: [UInt8] = []
+    private var head: ClientResponseHead?
+    private var passing = false
+    private var failure: RegistryError?
+
+    init(client: RegistryClient, method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(), scopes: [String],
+         what: String, mode: Mode, expectedStatuses: Set<Int> = [200], done: @escaping (Result<Outcome, RegistryError>) -> Void) {
+        self.client = client
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.scopes = scopes
+        self.what = what
+        self.mode = mode
+        self.expectedStatuses = expectedStatuses
+        self.done = done
+    }
+
+    var registry: String { client.base.origin }
+
+    func start() {
+        if client.auth.needsToken(for: scopes) {
+            client.auth.fetchToken(scopes: scopes) { [self] error in
+                if let error { return finish(.failure(error)) }
+                sentFreshCredentials = true
+                send()
+            }
+        } else {
+            send()
+        }
+    }
+
+    /// Lets a paused stream continue.
+    func resume() { task?.resumeBody() }
+
+    /// Stops the transfer; `done` gets whatever `onComplete` decides (a failure set beforehand).
+    func cancelQuietly() { task?.cancel() }
+
+    func cancel() {
+        task?.cancel()
+        finish(.failure(RegistryError(.network, registry: registry, "\(what): cancelled")))
+    }
+
+    private func send() {
+        guard done != nil else { return }
+        attempt += 1
+        head = nil
+        passing = false
+        errorBody = []
+        collected = []
+        failure = nil
+        var h = headers
+        h.set("User-Agent", client.options.userAgent)
+        if let a = client.auth.authorization(for: scopes) { h.set("Authorization", a) }
+        skipOnThisAttempt = 0
+        if case .stream = mode, delivered > 0 { h.set("Range", "bytes=\(delivered)-") }
+        let request = ClientRequest(method: method, url: url, headers: h,
+                                    timeouts: ClientTimeouts(connect: client.options.connectTimeoutMs, total: nil,
+                                                             lowSpeed: (1, max(1, client.options.stallTimeoutMs / 1000))),
+                                    redirects: client.redirectPolicy)
+        task = client.http.start(request, onHead: { [weak self] h in self?.onHead(h) },
+                                 onBody: { [weak self] chunk in self?.onBody(chunk) ?? .continue },
+                                 onComplete: { [weak self] r in self?.onComplete(r) })
+    }
+
+    private func onHead(_ h: ClientResponseHead) {
+        head = h
+        let ok = expectedStatuses.contains(h.status) || (h.status == 206 && delivered > 0)
+        guard ok else { return }
+        if case .collect(let cap) = mode, let n = h.headers["Content-Length"].flatMap(Int.init), n > cap {
+            failure = RegistryError(.tooLarge, registry: registry, "\(what) is \(n) bytes, over the \(cap)-byte limit", status: h.status)
+            task?.cancel()
+            return
+        }
+        if case .stream = mode, delivered > 0 {
+            if h.status == 206 {
+                let start = h.headers["Content-Range"].flatMap(RegistryCall.rangeStart)
+                guard start == delivered else {
+                    failure = RegistryError(.registry, registry: registry, "\(what): resumed at byte \(start.map(String.init) ?? "?"), wanted \(delivered)")
+                    task?.cancel()
+                    return
+                }
+            } else {
+                skipOnThisAttempt = delivered          // the server restarted from byte 0
+            }
+        }
+        passing = true
+    }
+
+    private func onBody(_ chunk: UnsafeRawBufferPointer) -> ClientBodyDisposition {
+        guard passing else {
+            if errorBody.count < 64 * 1024 { errorBody.append(contentsOf: chunk.prefix(64 * 1024 - errorBody.count)) }
+            return .continue
+        }
+        var piece = chunk
+        if skipOnThisAttempt > 0 {
+            let n = min(skipOnThisAttempt, piece.count)
+            skipOnThisAttempt -= n
+            piece = UnsafeRawBufferPointer(rebasing: piece[n...])
+            if piece.isEmpty { return .continue }
+        }
+        switch mode {
+        case .collect(let cap):
+            if collected.count + piece.count > cap {
+                failure = RegistryError(.tooLarge, registry: registry, "\(what) is over the \(cap)-byte limit")
+                task?.cancel()
+                return .continue
+            }
+            collected.append(contentsOf: piece)
+            return .continue
+        case .stream(let onChunk):
+            delivered += piece.count
+            return onChunk(piece)
+        }
+    }
+
+    private func onComplete(_ result: Result<ClientTransferSummary, HTTPClientError>) {
+        guard done != nil else { return }
+        if let failure { return finish(.failure(failure)) }
+        switch result {
+        case .failure(let e):
+            if e.kind == .cancelled {
+                return finish(.failure(RegistryError(.network, registry: registry, "\(what): cancelled")))
+            }
+            retryOrFail(retryAfter: nil, RegistryError(.network, registry: registry, "\(what): \(e.message)"))
+        case .success(let s):
+            let status = s.head.status
+            if passing { return finish(.success(Outcome(head: s.head, body: collected, bytes: delivered))) }
+            if status == 401 {
+                if sentFreshCredentials {
+                    let e = RegistryError.fromResponse(registry: registry, status: 401, body: errorBody, what: what)
+                    return finish(.failure(RegistryError(.permission, registry: registry,
+                        "\(e.message); the registry refused the credentials it just issued or accepted, so they lack access to this resource",
+                        status: 401, code: e.code)))
+                }
+                client.auth.handleChallenge(s.head.headers.values("WWW-Authenticate"), scopes: scopes) { [self] error in
+                    if let error { return finish(.failure(error)) }
+                    sentFreshCredentials = true
+                    send()
+                }
+                return
+            }
+            let error = RegistryError.fromResponse(registry: registry, status: status, body: errorBody, what: what)
+            if RetrySchedule.isRetryable(status: status) {
+                return retryOrFail(retryAfter: s.head.headers["Retry-After"], error)
+            }
+            if (300..<400).contains(status) {
+                return finish(.failure(RegistryError(.refused, registry: registry, "\(what): redirect to \(s.head.headers["Location"] ?? "?") not followed (too many hops, or a refused target)", status: status)))
+            }
+            finish(.failure(error))
+        }
+    }
+
+    private func retryOrFail(retryAfter: String?, _ error: RegistryError) {
+        guard let delay = client.retrySchedule.delayMs(afterAttempt: attempt, retryAfter: retryAfter) else {
+            return finish(.failure(RegistryError(error.kind, registry: error.registry, error.message + " (after \(attempt) attempts)", status: error.status, code: error.code)))
+        }
+        client.onRetry?(what, attempt, delay)
+        client.http.reactor.schedule(afterMilliseconds: delay) { [weak self] in self?.send() }
+    }
+
+    private func finish(_ r: Result<Outcome, RegistryError>) {
+        guard let d = done else { return }
+        done = nil
+        task = nil
+        d(r)
+    }
+
+    /// The first byte position of `Content-Range: bytes N-M/T`.
+    static func rangeStart(_ v: String) -> Int? {
+        guard v.hasPrefix("bytes ") else { return nil }
+        let rest = v.dropFirst(6)
+        guard let dash = rest.firstIndex(of: "-") else { return nil }
+        return Int(rest[..<dash])
+    }
+}

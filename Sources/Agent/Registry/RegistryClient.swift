@@ -1,0 +1,249 @@
+// The distribution (OCI) API of one registry, over the reactor's HTTP client: ping, paged listings,
+// manifests with platform choice, configs, and verified blob streams. Use on the reactor's thread.
+import Core
+
+public final class RegistryClient {
+    public let base: RegistryBase
+    public let options: RegistryOptions
+    let http: HTTPClient
+    let auth: RegistryAuth
+    let retrySchedule: RetrySchedule
+    /// Called before each retry with what, the attempt that failed and the delay (for logs and tests).
+    public var onRetry: ((String, Int, Int) -> Void)?
+
+    public init(base: RegistryBase, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions = RegistryOptions()) {
+        self.base = base
+        self.options = options
+        self.http = http
+        self.auth = RegistryAuth(registry: base.origin, credentials: credentials, http: http, options: options)
+        self.retrySchedule = RetrySchedule(maxAttempts: max(1, options.maxAttempts), baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.maxRetryDelayMs)
+        for secret in [credentials.password, credentials.basicAuthorization].compactMap({ $0 }) { Redaction.register(secret: secret) }
+    }
+
+    /// Token requests made so far (for tests of the token cache).
+    public var tokenRequestCount: Int { auth.tokenRequests }
+
+    /// Redirects are followed at most `maxRedirects` times, never to a refused address, never from
+    /// https down to http, and without Authorization once they leave the registry's origin.
+    var redirectPolicy: RedirectPolicy {
+        .custom(max: options.maxRedirects) { redirect in
+            if AddressPolicy.refusal(url: redirect.target) != nil { return nil }
+            if redirect.request.url.hasPrefix("https://") && !redirect.target.hasPrefix("https://") { return nil }
+            return RedirectPolicy.standardNextRequest(redirect)
+        }
+    }
+
+    // MARK: ping
+
+    /// `GET /v2/`: checks that the registry answers and that the credentials are accepted.
+    public func ping(_ done: @escaping (Result<Void, RegistryError>) -> Void) {
+        RegistryCall(client: self, url: base.url("/v2/"), scopes: [], what: "GET /v2/", mode: .collect(maxBytes: 64 * 1024)) { r in
+            done(r.map { _ in () })
+        }.start()
+    }
+
+    // MARK: listings
+
+    /// Streams the repository names of `/v2/_catalog`, page by page, following `Link` (or `last=`
+    /// where a registry omits Link on a full page). `done` gets the total count.
+    public func listRepositories(onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
+        let first = base.url("/v2/_catalog?n=\(options.pageSize)")
+        listPages(url: first, key: "repositories", scopes: ["registry:catalog:*"], what: "repository catalog",
+                  fallback: { last in self.base.url("/v2/_catalog?n=\(self.options.pageSize)&last=\(percentEncode(last))") },
+                  onPage: onPage, seen: [], total: 0, done: done)
+    }
+
+    /// Streams the tags of `repository`, page by page.
+    public func listTags(repository: String, onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
+        guard ImageReference.isRepository(repository) else {
+            return done(.failure(RegistryError(.invalidInput, registry: base.origin, "invalid repository name \"\(repository)\"")))
+        }
+        let first = base.url("/v2/\(repository)/tags/list?n=\(options.pageSize)")
+        listPages(url: first, key: "tags", scopes: ["repository:\(repository):pull"], what: "tags of \(repository)",
+                  fallback: { last in self.base.url("/v2/\(repository)/tags/list?n=\(self.options.pageSize)&last=\(percentEncode(last))") },
+                  onPage: onPage, seen: [], total: 0, done: done)
+    }
+
+    private func listPages(url: String, key: String, scopes: [String], what: String, fallback: @escaping (String) -> String,
+                           onPage: @escaping ([String]) -> Void, seen: Set<String>, total: Int,
+                           done: @escaping (Result<Int, RegistryError>) -> Void) {
+        RegistryCall(client: self, url: url, scopes: scopes, what: what, mode: .collect(maxBytes: 32 << 20)) { [self] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(let o):
+                guard let json = try? JSON.parse(o.body) else {
+                    return done(.failure(RegistryError(.registry, registry: base.origin, "\(what): answer is not JSON")))
+                }
+                let names = json[key]?.array?.compactMap(\.string) ?? []
+                if !names.isEmpty { onPage(names) }
+                let count = total + names.count
+                var next: String?
+                if let link = LinkHeader.next(o.head.headers.values("Link")) {
+                    guard let resolved = LinkHeader.resolve(link, against: o.head.url) else {
+                        return done(.failure(RegistryError(.refused, registry: base.origin, "\(what): next-page link \(link) leaves the registry's origin")))
+                    }
+                    next = resolved
+                } else if names.count >= options.pageSize, let last = names.last {
+                    next = fallback(last)
+                }
+                guard let n = next, !names.isEmpty, !seen.contains(n) else { return done(.success(count)) }
+                listPages(url: n, key: key, scopes: scopes, what: what, fallback: fallback, onPage: onPage,
+                          seen: seen.union([n]), total: count, done: done)
+            }
+        }.start()
+    }
+
+    // MARK: manifests
+
+    /// Fetches the manifest or index `reference` names, verifying its digest when pulled by digest.
+    public func manifest(repository: String, reference: String, done: @escaping (Result<ManifestDocument, RegistryError>) -> Void) {
+        var headers = HTTPHeaders()
+        headers.set("Accept", MediaType.manifestAccept)
+        let what = "manifest \(repository):\(reference)"
+        RegistryCall(client: self, url: base.url("/v2/\(repository)/manifests/\(reference)"), headers: headers,
+                     scopes: ["repository:\(repository):pull"], what: what, mode: .collect(maxBytes: options.maxManifestBytes)) { [self] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(let o):
+                let digest = SHA256.digest(o.body)
+                if ImageReference.isDigest(reference) && digest != reference {
+                    return done(.failure(RegistryError(.integrity, registry: base.origin, "\(what): the registry sent a manifest whose digest is \(digest)")))
+                }
+                done(Result { () throws(RegistryError) in
+                    try ManifestParser.parse(o.body, digest: digest, contentType: o.head.headers["Content-Type"], registry: base.origin)
+                })
+            }
+        }.start()
+    }
+
+    /// Resolves `reference` to one image for the configured platform: the manifest (through an
+    /// index when there is one), its config, and its layers. What is not a container image for that
+    /// platform fails with `.unsupported` and a reason.
+    public func resolve(_ reference: ImageReference, done: @escaping (Result<ResolvedImage, RegistryError>) -> Void) {
+        if let tag = reference.tag, ResolvedImage.isSignatureTag(tag) {
+            return done(.failure(RegistryError(.unsupported, registry: base.origin, "\(reference) is a cosign signature, attestation or SBOM tag, not an image")))
+        }
+        manifest(repository: reference.repository, reference: reference.manifestReference) { [self] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(.image(let m)): finishResolve(reference, manifest: m, index: nil, done: done)
+            case .success(.index(let index)):
+                guard let entry = index.entry(for: options.platform) else {
+                    let available = index.imageEntries.compactMap { $0.platform?.description }
+                    return done(.failure(RegistryError(.notFound, registry: base.origin,
+                        "\(reference) has no image for \(options.platform) (it has: \(available.isEmpty ? "none" : available.joined(separator: ", ")))")))
+                }
+                manifest(repository: reference.repository, reference: entry.digest) { [self] inner in
+                    switch inner {
+                    case .failure(let e): done(.failure(e))
+                    case .success(.index): done(.failure(RegistryError(.unsupported, registry: base.origin, "\(reference): nested indexes are not supported")))
+                    case .success(.image(let m)): finishResolve(reference, manifest: m, index: index, done: done)
+                    }
+                }
+            }
+        }
+    }
+
+    private func finishResolve(_ reference: ImageReference, manifest m: ImageManifest, index: ImageIndex?,
+                               done: @escaping (Result<ResolvedImage, RegistryError>) -> Void) {
+        guard MediaType.isImageConfig(m.config.mediaType) else {
+            return done(.failure(RegistryError(.unsupported, registry: base.origin,
+                "\(reference) is an OCI artifact, not a container image (config media type \(m.config.mediaType))")))
+        }
+        guard m.config.size <= options.maxConfigBytes else {
+            return done(.failure(RegistryError(.tooLarge, registry: base.origin, "\(reference): image config is \(m.config.size) bytes, over the \(options.maxConfigBytes)-byte limit")))
+        }
+        var body: [UInt8] = []
+        streamBlob(repository: reference.repository, descriptor: m.config, onChunk: { body.append(contentsOf: $0); return .continue }) { [self] r in
+            switch r {
+            case .failure(let e): done(.failure(e))
+            case .success:
+                do throws(RegistryError) {
+                    let config = try ImageConfig(digest: m.config.digest, raw: body, registry: base.origin)
+                    if config.os == "windows" {
+                        return done(.failure(RegistryError(.unsupported, registry: base.origin, "\(reference) is a Windows image; only Linux images are scanned")))
+                    }
+                    done(.success(ResolvedImage(reference: reference, manifest: m, index: index, config: config)))
+                } catch {
+                    done(.failure(error))
+                }
+            }
+        }
+    }
+
+    // MARK: blobs
+
+    /// Streams a blob to `onChunk` with backpressure (return `.pause`, then call `resume()` on the
+    /// returned download). The sha256 and size are checked as bytes pass; `done` reports the outcome,
+    /// so a consumer must treat the bytes as unverified until it succeeds.
+    @discardableResult
+    public func streamBlob(repository: String, descriptor: Descriptor, onChunk: @escaping (UnsafeRawBufferPointer) -> ClientBodyDisposition,
+                           done: @escaping (Result<Int, RegistryError>) -> Void) -> BlobDownload {
+        let download = BlobDownload()
+        if MediaType.isForeignLayer(descriptor.mediaType) {
+            done(.failure(RegistryError(.unsupported, registry: base.origin, "blob \(descriptor.digest) is a foreign (non-distributable) layer; it is not pulled")))
+            return download
+        }
+        let hasher = SHA256()
+        var received = 0
+        var overflow = false
+        let what = "blob \(repository)@\(descriptor.digest)"
+        let call = RegistryCall(client: self, url: base.url("/v2/\(repository)/blobs/\(descriptor.digest)"), scopes: ["repository:\(repository):pull"],
+                                what: what, mode: .stream(onChunk: { chunk in
+            if overflow { return .continue }
+            received += chunk.count
+            if received > descriptor.size { overflow = true; download.call?.cancelQuietly(); return .continue }
+            hasher.update(chunk)
+            return onChunk(chunk)
+        })) { [self] result in
+            switch result {
+            case .failure(let e) where overflow:
+                _ = e
+                done(.failure(RegistryError(.integrity, registry: base.origin, "\(what): more bytes than the \(descriptor.size) the manifest declares")))
+            case .failure(let e): done(.failure(e))
+            case .success:
+                if overflow {
+                    return done(.failure(RegistryError(.integrity, registry: base.origin, "\(what): more bytes than the \(descriptor.size) the manifest declares")))
+                }
+                let digest = "sha256:" + hasher.finalizeHex()
+                guard received == descriptor.size else {
+                    return done(.failure(RegistryError(.integrity, registry: base.origin, "\(what): got \(received) bytes, the manifest declares \(descriptor.size)")))
+                }
+                guard digest == descriptor.digest else {
+                    return done(.failure(RegistryError(.integrity, registry: base.origin, "\(what): content digest is \(digest); the blob is corrupt or was tampered with")))
+                }
+                done(.success(received))
+            }
+        }
+        download.call = call
+        call.start()
+        return download
+    }
+}
+
+/// A blob being streamed; lets a paused consumer resume.
+public final class BlobDownload {
+    var call: RegistryCall?
+    public func resume() { call?.resume() }
+    public func cancel() { call?.cancel() }
+}
+
+/// An image resolved for one platform.
+public struct ResolvedImage: Sendable {
+    public let reference: ImageReference
+    public let manifest: ImageManifest
+    public let index: ImageIndex?
+    public let config: ImageConfig
+
+    /// Layers to pull, base first; foreign layers are left out (see `foreignLayers`).
+    public var layers: [Descriptor] { manifest.layers.filter { !MediaType.isForeignLayer($0.mediaType) } }
+    public var foreignLayers: [Descriptor] { manifest.layers.filter { MediaType.isForeignLayer($0.mediaType) } }
+    /// Total compressed size of the layers to pull.
+    public var compressedSize: Int { layers.reduce(0) { $0 + $1.size } }
+
+    /// cosign's `sha256-<hex>.sig|.att|.sbom` tags.
+    static func isSignatureTag(_ tag: String) -> Bool {
+        guard tag.hasPrefix("sha256-") else { return false }
+        return tag.hasSuffix(".sig") || tag.hasSuffix(".att") || tag.hasSuffix(".sbom")
+    }
+}
