@@ -18,6 +18,6 @@ let package = Package(
         .executableTarget(name: "Fuzz", dependencies: ["Core"], path: "Tests/Fuzz", exclude: ["corpus"]),
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Core", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Core", "TestSupport"]),
     ]
 )
