@@ -8,7 +8,7 @@ APT_PACKAGES=(
   pkg-config libssl-dev zlib1g-dev libcurl4-openssl-dev   # build: OpenSSL, zlib, libcurl
   openssl curl nginx-light wrk tinyproxy                  # tests and benchmarks: real peers
   python3-venv libclang-rt-14-dev                         # Python test clients; sanitizer runtimes
-  docker-registry skopeo apache2-utils                    # registry tests: real registry, oracle client, htpasswd -B
+  docker-registry skopeo apache2-utils jq                 # registry tests: real registry, oracle client, htpasswd -B
 )
 PY_PACKAGES=(h11 httpx pyjwt cryptography)
 

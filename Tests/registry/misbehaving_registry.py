@@ -1,0 +1,538 @@
+#!/usr/bin/env python3
+"""A deliberately MISBEHAVING stub registry, for tests only.
+
+It exists only for misbehaviour that the real registry (docker-registry, distribution 2.8.2, which every
+other registry test uses through fixture.py) will not produce on demand: cross-origin blob redirects,
+429 and 503 that then succeed, a connection cut mid-blob followed by Range resumption, relative and
+missing `Link` headers, opaque cursors, a 401 asking for an extra scope after a first token, plain-text
+500s, oversized and schema1 manifests, digests that do not match, and a token realm pointing at the cloud
+metadata address. It is not a registry implementation: each scenario lives at its own path and does
+exactly one thing. Every scenario, its path and what a correct client does is in Tests/registry/README.md.
+
+    misbehaving_registry.py --dir DIR [--max-lifetime S]
+
+prints one JSON object (also written to DIR/stub.json) and serves on 127.0.0.1 until SIGTERM/SIGINT.
+Control endpoints on the main port: GET /_stub/info, GET /_stub/record, POST /_stub/reset.
+
+Module: `with MisbehavingRegistry(dir) as stub: stub.info, stub.record(), stub.reset()`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture import MT_OCI_MANIFEST, Image, Layer, digest_of, jbytes, write_atomic  # noqa: E402
+
+SERVICE = "misbehaving-stub"
+METADATA_REALM = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+MT_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+HUGE_SIZE = 4 * 1024 * 1024 + 4096  # over the 4 MiB manifest limit that distribution and containerd use
+CATALOG = ["baddigest", "cut", "denied", "huge", "huge-chunked", "metadata-realm", "oversize", "paged",
+           "plaintext500", "ratelimit", "redirect", "schema1", "scoped", "unavailable", "wrong-content-type"]
+NEXUS_REPOS = [f"nexus-repo-{i}" for i in range(5)]
+NEXUS_TAGS = [f"v{i}" for i in range(5)]
+PAGED_TAGS = [f"t{i:02d}" for i in range(23)]
+# Scenarios whose first request misbehaves and whose later requests succeed (until POST /_stub/reset).
+THEN_SUCCESS = {"ratelimit": 429, "unavailable": 503}
+
+
+def _image(name: str, payload_size: int = 4096) -> Image:
+    """A small real image per scenario: one gzip layer holding one file of deterministic random bytes."""
+    rnd = random.Random(name)
+    return Image([Layer([("data", None), (f"data/{name}.bin", rnd.randbytes(payload_size))])],
+                 {"os": "linux", "architecture": "amd64"})
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with getattr(self, "lock", threading.Lock()):
+            self.counters: dict[str, int] = {}
+            self.requests: list[dict] = []
+            self.second_origin: list[dict] = []
+            self.token_requests: list[dict] = []
+            self.cut_ranges: list[str | None] = []
+            self.tokens: dict[str, list[str]] = {}
+            self.huge_bytes_sent: dict[str, int] = {}
+
+    def bump(self, key: str) -> int:
+        """Returns how many requests this key had seen before this one."""
+        with self.lock:
+            n = self.counters.get(key, 0)
+            self.counters[key] = n + 1
+            return n
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {"counters": dict(self.counters), "requests": list(self.requests),
+                    "second_origin": list(self.second_origin),
+                    "second_origin_saw_authorization": any(r["authorization"] for r in self.second_origin),
+                    "token_requests": list(self.token_requests), "cut_ranges": list(self.cut_ranges),
+                    "huge_bytes_sent": dict(self.huge_bytes_sent)}
+
+
+def _auth_scheme(h) -> str | None:
+    v = h.headers.get("Authorization")
+    return v.split(" ", 1)[0].lower() if v else None
+
+
+class MisbehavingRegistry:
+    def __init__(self, dir: str | os.PathLike):
+        self.dir = Path(dir).resolve()
+        self.state = State()
+        self.images = {name: _image(name) for name in CATALOG}
+        self.images["cut"] = _image("cut", 1 << 20)  # 1 MiB of incompressible bytes: cut at half
+        self.images["redirect"] = _image("redirect", 256 << 10)
+        self.blobs: dict[str, tuple[str, bytes]] = {}  # digest -> (repo, bytes)
+        for name, img in self.images.items():
+            for d, data in img.blobs():
+                self.blobs[d] = (name, data)
+        self.huge = self._huge_manifest()
+        self.schema1 = self._schema1_manifest()
+        self.quay_cursors: dict[str, int] = {}
+        stub = self
+
+        class Main(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "misbehaving-stub/1"
+            timeout = 30
+            disable_nagle_algorithm = True
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                stub._main(self, "GET")
+
+            def do_HEAD(self):
+                stub._main(self, "HEAD")
+
+            def do_POST(self):
+                stub._main(self, "POST")
+
+        class Second(Main):
+            server_version = "misbehaving-object-store/1"
+
+            def do_GET(self):
+                stub._second(self, "GET")
+
+            def do_HEAD(self):
+                stub._second(self, "HEAD")
+
+            def do_POST(self):
+                stub._send(self, 405, b"", "text/plain")
+
+        self.main = ThreadingHTTPServer(("127.0.0.1", 0), Main)
+        self.second = ThreadingHTTPServer(("127.0.0.1", 0), Second)
+        for s in (self.main, self.second):
+            s.daemon_threads = True
+        self.port, self.second_port = self.main.server_address[1], self.second.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.second_url = f"http://127.0.0.1:{self.second_port}"
+        self.threads: list[threading.Thread] = []
+        self.info = self._info()
+
+    # -------------------------------------------------------------------------------------------- lifecycle
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self) -> dict:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for s in (self.main, self.second):
+            t = threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+            t.start()
+            self.threads.append(t)
+        write_atomic(self.dir / "stub.json", json.dumps(self.info, indent=1) + "\n")
+        return self.info
+
+    def stop(self) -> None:
+        for s in (self.main, self.second):
+            s.shutdown()
+            s.server_close()
+        for t in self.threads:
+            t.join(timeout=5)
+
+    def record(self) -> dict:
+        return self.state.snapshot()
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def _info(self) -> dict:
+        imgs = {}
+        for name, img in self.images.items():
+            layer = img.layers[0]
+            imgs[name] = {"reference": f"{name}:latest", "manifest_digest": img.digest, "manifest_size": img.size,
+                          "config": {"digest": img.config_digest, "size": len(img.config)},
+                          "layer": {"digest": layer.digest, "size": layer.size, "mediaType": layer.media_type,
+                                    "diff_id": layer.diff_id}}
+        return {"url": self.url, "port": self.port, "host": f"127.0.0.1:{self.port}",
+                "second_origin_url": self.second_url, "second_origin_port": self.second_port,
+                "token_url": f"{self.url}/_stub/token", "service": SERVICE, "pid": os.getpid(),
+                "dir": str(self.dir), "metadata_realm": METADATA_REALM,
+                "nexus_base": f"{self.url}/repository/nexus", "quay_base": f"{self.url}/quay",
+                "imds_base": f"{self.url}/imds", "images": imgs,
+                "huge_manifest_size": len(self.huge), "schema1_digest": digest_of(self.schema1)}
+
+    # -------------------------------------------------------------------------------------------- helpers
+    @staticmethod
+    def _send(h, status: int, body: bytes, ctype: str | None = "application/json", headers: dict | None = None,
+              head: bool = False) -> None:
+        h.send_response(status)
+        if ctype:
+            h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        if not head:
+            h.wfile.write(body)
+
+    def _error(self, h, status: int, code: str, message: str, headers: dict | None = None, head=False) -> None:
+        self._send(h, status, jbytes({"errors": [{"code": code, "message": message, "detail": None}]}),
+                   headers=headers, head=head)
+
+    def _huge_manifest(self) -> bytes:
+        img = self.images["huge"]
+        m = json.loads(img.manifest)
+        m["annotations"] = {"org.example.padding": ""}
+        pad = HUGE_SIZE - len(jbytes(m))
+        m["annotations"]["org.example.padding"] = "x" * pad
+        out = jbytes(m)
+        assert len(out) == HUGE_SIZE
+        return out
+
+    def _schema1_manifest(self) -> bytes:
+        layer = self.images["schema1"].layers[0]
+        return json.dumps({
+            "schemaVersion": 1, "name": "schema1", "tag": "latest", "architecture": "amd64",
+            "fsLayers": [{"blobSum": layer.digest}],
+            "history": [{"v1Compatibility": json.dumps({"id": "a" * 64, "created": "2016-01-01T00:00:00Z",
+                                                        "architecture": "amd64", "os": "linux"})}],
+            "signatures": [{"header": {"jwk": {"crv": "P-256", "kid": "STUB:SIGN", "kty": "EC", "x": "AA", "y": "AA"},
+                                       "alg": "ES256"}, "signature": "c3R1Yg", "protected": "e30"}],
+        }, indent=3).encode()
+
+    def _log(self, h, method: str, status_hint: str = "") -> None:
+        u = urllib.parse.urlsplit(h.path)
+        with self.state.lock:
+            self.state.requests.append({"t": time.time(), "method": method, "path": u.path, "query": u.query,
+                                        "authorization": _auth_scheme(h), "range": h.headers.get("Range")})
+
+    # -------------------------------------------------------------------------------------------- main origin
+    def _main(self, h, method: str) -> None:
+        try:
+            self._dispatch(h, method)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True
+
+    def _dispatch(self, h, method: str) -> None:
+        u = urllib.parse.urlsplit(h.path)
+        path, q = u.path, urllib.parse.parse_qs(u.query, keep_blank_values=True)
+        head = method == "HEAD"
+        if path.startswith("/_stub/"):
+            return self._control(h, method, path, q)
+        self._log(h, method)
+        if path.startswith("/imds/v2/") or path == "/imds/v2":
+            return self._challenge(h, METADATA_REALM, "repository:metadata-realm:pull", head=head)
+        if path.startswith("/repository/nexus/v2/"):
+            return self._nexus(h, path[len("/repository/nexus"):], q, head)
+        if path.startswith("/quay/v2/"):
+            return self._quay(h, path[len("/quay"):], q, head)
+        if method == "POST":
+            return self._error(h, 405, "UNSUPPORTED", "the stub is read-only")
+        if path in ("/v2/", "/v2"):
+            return self._send(h, 200, b"{}", head=head)
+        if path == "/v2/_catalog":
+            return self._page(h, "/v2/_catalog", "repositories", CATALOG, q, head, link=True)
+        m = re.match(r"^/v2/(?P<name>[a-z0-9-]+)/(?P<kind>manifests|blobs|tags)/(?P<ref>[^/]+)$", path)
+        if not m:
+            return self._error(h, 404, "NAME_UNKNOWN", f"no scenario at {path}", head=head)
+        name, kind, ref = m["name"], m["kind"], m["ref"]
+        if name not in self.images:
+            return self._error(h, 404, "NAME_UNKNOWN", f"repository {name} not known", head=head)
+        if kind == "tags":
+            if name == "paged" and ref == "list":
+                return self._page(h, "/v2/paged/tags/list", "tags", PAGED_TAGS, q, head, link=True, name="paged")
+            return self._send(h, 200, jbytes({"name": name, "tags": ["latest"]}), head=head)
+
+        n = self.state.bump(name)
+        if name in THEN_SUCCESS and n == 0:
+            if name == "ratelimit":
+                return self._error(h, 429, "TOOMANYREQUESTS", "rate limit exceeded, retry after 1 s",
+                                   {"Retry-After": "1"}, head)
+            return self._error(h, 503, "UNAVAILABLE", "service unavailable, try again", head=head)
+        if name == "redirect" and kind == "blobs":
+            if not h.headers.get("Authorization"):
+                return self._send(h, 401, jbytes({"errors": [{"code": "UNAUTHORIZED", "message": "credentials required"}]}),
+                                  headers={"WWW-Authenticate": f'Basic realm="{SERVICE}"'}, head=head)
+            if ref not in self.blobs:
+                return self._error(h, 404, "BLOB_UNKNOWN", f"blob {ref} unknown", head=head)
+            loc = f"{self.second_url}/objects/{ref[7:]}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=stub"
+            return self._send(h, 307, b"", None, {"Location": loc}, head)
+        if name in ("scoped", "denied"):
+            if not self._bearer_ok(h, name, head):
+                return
+        if name == "metadata-realm":
+            return self._challenge(h, METADATA_REALM, "repository:metadata-realm:pull", head=head)
+        if name == "plaintext500":
+            return self._send(h, 500, b"upstream proxy error: connection refused by backend 10.0.0.7:8081\n",
+                              "text/plain; charset=utf-8", head=head)
+        if kind == "manifests":
+            return self._manifest(h, name, ref, head)
+        return self._blob(h, name, ref, head)
+
+    def _control(self, h, method, path, q) -> None:
+        if path == "/_stub/info" and method in ("GET", "HEAD"):
+            return self._send(h, 200, jbytes(self.info), head=method == "HEAD")
+        if path == "/_stub/record" and method in ("GET", "HEAD"):
+            return self._send(h, 200, jbytes(self.record()), head=method == "HEAD")
+        if path == "/_stub/reset" and method == "POST":
+            n = int(h.headers.get("Content-Length") or 0)
+            h.rfile.read(min(n, 1 << 16))
+            self.reset()
+            return self._send(h, 200, b'{"reset":true}')
+        if path == "/_stub/token" and method == "GET":
+            scopes = [s for v in q.get("scope", []) for s in v.split(" ") if s]
+            tok = "stubtok-" + secrets.token_hex(8)
+            with self.state.lock:
+                self.state.tokens[tok] = scopes
+                self.state.token_requests.append({"t": time.time(), "scopes": scopes,
+                                                  "service": (q.get("service") or [None])[0],
+                                                  "authorization": _auth_scheme(h)})
+            return self._send(h, 200, jbytes({"token": tok, "access_token": tok, "expires_in": 300}))
+        return self._error(h, 404, "NOT_FOUND", f"no control endpoint {method} {path}")
+
+    def _challenge(self, h, realm: str, scope: str, error: str | None = None, head=False) -> None:
+        v = f'Bearer realm="{realm}",service="{SERVICE}",scope="{scope}"'
+        if error:
+            v += f',error="{error}"'
+        self._send(h, 401, jbytes({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required",
+                                               "detail": [{"Type": "repository", "Action": "pull"}]}]}),
+                   headers={"WWW-Authenticate": v}, head=head)
+
+    def _bearer_ok(self, h, name: str, head: bool) -> bool:
+        realm = f"{self.url}/_stub/token"
+        first = f"repository:{name}:pull"
+        authz = h.headers.get("Authorization") or ""
+        if not authz.lower().startswith("bearer "):
+            self._challenge(h, realm, first, head=head)
+            return False
+        with self.state.lock:
+            scopes = self.state.tokens.get(authz.split(" ", 1)[1].strip())
+        if scopes is None:
+            self._challenge(h, realm, first, "invalid_token", head)
+            return False
+        if name == "denied":  # whatever the token, never enough: the client must stop, not loop
+            self._challenge(h, realm, first, "insufficient_scope", head)
+            return False
+        need = {first, "repository:scoped-extra:pull"}
+        if not need <= set(scopes):
+            self._challenge(h, realm, " ".join(sorted(need)), "insufficient_scope", head)
+            return False
+        return True
+
+    def _page(self, h, path: str, key: str, items: list[str], q, head: bool, link: bool, name: str | None = None,
+              prefix: str = "") -> None:
+        try:
+            n = int((q.get("n") or ["100"])[0])
+        except ValueError:
+            return self._error(h, 400, "PAGINATION_NUMBER_INVALID", "n is not a number", head=head)
+        last = (q.get("last") or [""])[0]
+        start = 0
+        if last:
+            start = next((i + 1 for i, x in enumerate(items) if x == last), None)
+            if start is None:
+                start = next((i for i, x in enumerate(items) if x > last), len(items))
+        page = items[start:start + max(n, 0)]
+        body = {"name": name, key: page} if name else {key: page}
+        headers = {}
+        if link and page and start + len(page) < len(items):
+            qs = urllib.parse.urlencode({"last": page[-1], "n": n})
+            headers["Link"] = f'<{prefix}{path}?{qs}>; rel="next"'
+        self._send(h, 200, jbytes(body), headers=headers, head=head)
+
+    def _nexus(self, h, path: str, q, head: bool) -> None:
+        """Nexus-like, under a path prefix: full pages never carry Link; the client falls back to last=."""
+        if path in ("/v2/", "/v2"):
+            return self._send(h, 200, b"{}", head=head)
+        if path == "/v2/_catalog":
+            return self._page(h, path, "repositories", NEXUS_REPOS, q, head, link=False)
+        m = re.match(r"^/v2/(nexus-repo-\d)/tags/list$", path)
+        if m and m[1] in NEXUS_REPOS:
+            return self._page(h, path, "tags", NEXUS_TAGS, q, head, link=False, name=m[1])
+        return self._error(h, 404, "NAME_UNKNOWN", f"nothing at {path}", head=head)
+
+    def _quay(self, h, path: str, q, head: bool) -> None:
+        """Quay-like opaque cursor: Link carries next_page=<opaque>; a rebuilt last= cursor gets 400."""
+        if path in ("/v2/", "/v2"):
+            return self._send(h, 200, b"{}", head=head)
+        if path != "/v2/_catalog":
+            return self._error(h, 404, "NAME_UNKNOWN", f"nothing at {path}", head=head)
+        if "last" in q:
+            return self._error(h, 400, "INVALID_REQUEST", "this registry pages with an opaque next_page cursor",
+                               head=head)
+        n = int((q.get("n") or ["2"])[0])
+        start = 0
+        if "next_page" in q:
+            with self.state.lock:
+                start = self.quay_cursors.get(q["next_page"][0], -1)
+            if start < 0:
+                return self._error(h, 400, "INVALID_REQUEST", "unknown next_page cursor", head=head)
+        page = CATALOG[start:start + n]
+        headers = {}
+        if start + len(page) < len(CATALOG):
+            cur = secrets.token_urlsafe(12)
+            with self.state.lock:
+                self.quay_cursors[cur] = start + len(page)
+            headers["Link"] = f'</quay/v2/_catalog?n={n}&next_page={cur}>; rel="next"'
+        self._send(h, 200, jbytes({"repositories": page}), headers=headers, head=head)
+
+    def _manifest(self, h, name: str, ref: str, head: bool) -> None:
+        img = self.images[name]
+        if ref not in ("latest", img.digest) and not (name == "schema1" and ref == digest_of(self.schema1)):
+            return self._error(h, 404, "MANIFEST_UNKNOWN", f"manifest {name}:{ref} unknown", head=head)
+        if name == "schema1":
+            body = self.schema1
+            return self._send(h, 200, body, MT_SCHEMA1, {"Docker-Content-Digest": digest_of(body)}, head)
+        if name in ("huge", "huge-chunked"):
+            return self._huge(h, name, head)
+        ctype = "application/octet-stream" if name == "wrong-content-type" else img.media_type
+        self._send(h, 200, img.manifest, ctype, {"Docker-Content-Digest": img.digest}, head)
+
+    def _huge(self, h, name: str, head: bool) -> None:
+        body = self.huge
+        h.send_response(200)
+        h.send_header("Content-Type", MT_OCI_MANIFEST)
+        h.send_header("Docker-Content-Digest", digest_of(body))
+        chunked = name == "huge-chunked"
+        if chunked:
+            h.send_header("Transfer-Encoding", "chunked")
+        else:
+            h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if head:
+            return
+        sent = 0
+        try:
+            for i in range(0, len(body), 64 << 10):
+                part = body[i:i + (64 << 10)]
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+                sent += len(part)
+            if chunked:
+                h.wfile.write(b"0\r\n\r\n")
+        finally:
+            with self.state.lock:
+                self.state.huge_bytes_sent[name] = self.state.huge_bytes_sent.get(name, 0) + sent
+
+    def _blob(self, h, name: str, ref: str, head: bool) -> None:
+        if ref not in self.blobs:
+            return self._error(h, 404, "BLOB_UNKNOWN", f"blob {ref} unknown", head=head)
+        data = self.blobs[ref][1]
+        hdrs = {"Docker-Content-Digest": ref, "Accept-Ranges": "bytes"}
+        layer = self.images[name].layers[0]
+        if name == "baddigest" and ref == layer.digest:
+            data = data[:-1] + bytes([data[-1] ^ 0xFF])  # same size, wrong bytes
+        elif name == "oversize" and ref == layer.digest:
+            data = data + b"\0" * 1024  # the descriptor's size, then 1 KiB more
+        elif name == "cut" and ref == layer.digest:
+            return self._cut(h, data, hdrs, head)
+        self._send(h, 200, data, "application/octet-stream", hdrs, head)
+
+    def _cut(self, h, data: bytes, hdrs: dict, head: bool) -> None:
+        if head:
+            return self._send(h, 200, data, "application/octet-stream", hdrs, True)
+        rng = h.headers.get("Range")
+        with self.state.lock:
+            self.state.cut_ranges.append(rng)
+        first_full = rng is None and self.state.bump("cut-plain-get") == 0
+        if rng:
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng.strip())
+            if not m or int(m[1]) >= len(data) or (m[2] and int(m[2]) < int(m[1])):
+                return self._send(h, 416, b"", "application/octet-stream",
+                                  {"Content-Range": f"bytes */{len(data)}"})
+            a = int(m[1])
+            b = min(int(m[2]), len(data) - 1) if m[2] else len(data) - 1
+            return self._send(h, 206, data[a:b + 1], "application/octet-stream",
+                              dict(hdrs, **{"Content-Range": f"bytes {a}-{b}/{len(data)}"}))
+        if not first_full:
+            return self._send(h, 200, data, "application/octet-stream", hdrs)
+        # First plain GET: promise every byte, send half, cut the connection.
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Content-Length", str(len(data)))
+        for k, v in hdrs.items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data[:len(data) // 2])
+        h.wfile.flush()
+        h.close_connection = True
+        try:
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -------------------------------------------------------------------------------------------- second origin
+    def _second(self, h, method: str) -> None:
+        """An object store on another port: presigned URLs only. Like S3, a request that also carries an
+        Authorization header is refused (400), and the stub records that it came."""
+        u = urllib.parse.urlsplit(h.path)
+        authz = h.headers.get("Authorization")
+        with self.state.lock:
+            self.state.second_origin.append({"t": time.time(), "method": method, "path": u.path, "query": u.query,
+                                             "authorization": authz is not None,
+                                             "authorization_scheme": authz.split(" ", 1)[0] if authz else None})
+        head = method == "HEAD"
+        m = re.fullmatch(r"/objects/([0-9a-f]{64})", u.path)
+        if authz is not None:
+            body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidArgument</Code>"
+                    b"<Message>Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                    b"Signature query string parameter or the Authorization header should be specified"
+                    b"</Message></Error>")
+            return self._send(h, 400, body, "application/xml", head=head)
+        if not m or "sha256:" + m[1] not in self.blobs:
+            return self._send(h, 404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml", head=head)
+        self._send(h, 200, self.blobs["sha256:" + m[1]][1], "binary/octet-stream", head=head)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="A deliberately misbehaving stub registry (tests only).")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--max-lifetime", type=float, default=1800.0, help="stop by itself after this many seconds")
+    a = p.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stub = MisbehavingRegistry(a.dir)
+    info = stub.start()
+    print(json.dumps(info), flush=True)
+    try:
+        stop.wait(a.max_lifetime)
+    finally:
+        stub.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
