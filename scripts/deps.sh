@@ -38,7 +38,10 @@ if [ ! -x .venv/bin/python ]; then
   # Debian's own python3 has ensurepip only with python3-venv; any python3 with venv works.
   $PY -m venv .venv 2>/dev/null || /usr/bin/python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import h11, httpx" 2>/dev/null; then
+# The stamp records the package list last installed, so adding a package to the list installs it.
+stamp=.venv/.deps-installed
+if [ "$(cat "$stamp" 2>/dev/null)" != "${PY_PACKAGES[*]}" ]; then
   echo "deps: installing ${PY_PACKAGES[*]} into .venv" >&2
   .venv/bin/pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+  echo "${PY_PACKAGES[*]}" > "$stamp"
 fi
