@@ -1,0 +1,19 @@
+// The registry of fuzz targets: one executable, the target chosen by name.
+//
+// To add a target, write `enum FooFuzz { static func run(_ data: UnsafeRawBufferPointer) }` in its own
+// file, add one line below, and put a few seed inputs in Tests/Fuzz/corpus/<name>/.
+
+typealias FuzzTargetFunction = @Sendable (UnsafeRawBufferPointer) -> Void
+
+enum FuzzTargets {
+    static let all: [(name: String, run: FuzzTargetFunction)] = [
+        ("http-request", HTTPRequestFuzz.run),
+        ("chunked", ChunkedFuzz.run),
+    ]
+
+    static var names: [String] { all.map(\.name) }
+
+    static func named(_ name: String) -> FuzzTargetFunction? {
+        all.first { $0.name == name }?.run
+    }
+}
