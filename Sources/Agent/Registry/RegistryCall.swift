@@ -92,9 +92,10 @@ final class RegistryCall {
                                     timeouts: ClientTimeouts(connect: client.options.connectTimeoutMs, total: nil,
                                                              lowSpeed: (1, max(1, client.options.stallTimeoutMs / 1000))),
                                     redirects: client.redirectPolicy)
-        task = client.http.start(request, onHead: { [weak self] h in self?.onHead(h) },
-                                 onBody: { [weak self] chunk in self?.onBody(chunk) ?? .continue },
-                                 onComplete: { [weak self] r in self?.onComplete(r) })
+        // The HTTP client holds these closures until the transfer ends, which keeps the call alive.
+        task = client.http.start(request, onHead: { h in self.onHead(h) },
+                                 onBody: { chunk in self.onBody(chunk) },
+                                 onComplete: { r in self.onComplete(r) })
     }
 
     private func onHead(_ h: ClientResponseHead) {
@@ -190,7 +191,7 @@ final class RegistryCall {
             return finish(.failure(RegistryError(error.kind, registry: error.registry, error.message + " (after \(attempt) attempts)", status: error.status, code: error.code)))
         }
         client.onRetry?(what, attempt, delay)
-        client.http.reactor.schedule(afterMilliseconds: delay) { [weak self] in self?.send() }
+        client.http.reactor.schedule(afterMilliseconds: delay) { self.send() }
     }
 
     private func finish(_ r: Result<Outcome, RegistryError>) {

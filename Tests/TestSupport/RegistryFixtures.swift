@@ -1,0 +1,97 @@
+// The reference registry (Debian docker-registry 2.8.2) and the misbehaving stub, started by tests
+// through Tests/registry/*.py, with what was pushed to them.
+import Foundation
+
+public struct RegistryFixture {
+    public let dir: URL
+    public let info: [String: Any]
+    public var url: String { info["url"] as! String }
+    public var ca: String? { info["ca"] as? String }
+    public var username: String? { info["username"] as? String }
+    public var password: String? { info["password"] as? String }
+    public var pullOnlyUsername: String? { info["pull_only_username"] as? String }
+    public var pullOnlyPassword: String? { info["pull_only_password"] as? String }
+
+    static var script: String { repositoryRoot.appendingPathComponent("Tests/registry/fixture.py").path }
+
+    /// Starts a registry with `auth` = none | htpasswd | token, optionally over TLS.
+    public static func start(auth: String, tls: Bool = false) throws -> RegistryFixture {
+        let dir = try makeTemporaryDirectory("registry-\(auth)")
+        var args = [script, "start", "--auth", auth, "--dir", dir.path, "--detach", "--max-lifetime", "900"]
+        if tls { args.append("--tls") }
+        let r = try runProcess(projectPython, args, timeout: 60)
+        guard r.status == 0 else { throw NSError(domain: "fixture", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
+        let json = try Data(contentsOf: dir.appendingPathComponent("fixture.json"))
+        return RegistryFixture(dir: dir, info: try JSONSerialization.jsonObject(with: json) as! [String: Any])
+    }
+
+    /// Pushes a content set (`basic` or `many`) and returns its record (`expected/pushed-<set>.json`).
+    @discardableResult
+    public func push(_ set: String) throws -> [String: Any] {
+        let r = try runProcess(projectPython, [Self.script, "push", "--fixture", dir.path, "--set", set, "--summary"], timeout: 120)
+        guard r.status == 0 else { throw NSError(domain: "fixture", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr + r.stdout]) }
+        return try pushed(set)
+    }
+
+    public func pushed(_ set: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: dir.appendingPathComponent("expected/pushed-\(set).json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    /// The bytes of a pushed blob or manifest.
+    public func expectedBlob(_ digest: String) throws -> [UInt8] {
+        let hex = digest.replacingOccurrences(of: "sha256:", with: "")
+        return [UInt8](try Data(contentsOf: dir.appendingPathComponent("expected/blobs/sha256/\(hex)")))
+    }
+
+    /// The record of an image pushed by `push("basic")`, e.g. `image("single/app:1.0")`.
+    public func image(_ reference: String, set: String = "basic") throws -> [String: Any] {
+        let images = try pushed(set)["images"] as! [String: Any]
+        return images[reference] as! [String: Any]
+    }
+
+    public func stop() {
+        _ = try? runProcess(projectPython, [Self.script, "stop", "--dir", dir.path], timeout: 30)
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
+/// The deliberately misbehaving registry stub (Tests/registry/misbehaving_registry.py): only for
+/// misbehaviour the real registry will not produce on demand.
+public final class MisbehavingRegistry {
+    public let process: BackgroundProcess
+    public let info: [String: Any]
+    public let dir: URL
+    public var url: String { info["url"] as! String }
+
+    public init() throws {
+        dir = try makeTemporaryDirectory("stub")
+        let p = try BackgroundProcess(projectPython, [repositoryRoot.appendingPathComponent("Tests/registry/misbehaving_registry.py").path,
+                                                     "--dir", dir.path, "--max-lifetime", "900"], environment: ProcessInfo.processInfo.environment)
+        process = p
+        var parsed: [String: Any]?
+        waitUntil(seconds: 20) {
+            guard let line = p.stdout.split(separator: "\n").first,
+                  let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
+            parsed = obj
+            return true
+        }
+        guard let parsed else { throw NSError(domain: "stub", code: 1, userInfo: [NSLocalizedDescriptionKey: p.stderr]) }
+        info = parsed
+    }
+
+    public func image(_ scenario: String) -> [String: Any] { (info["images"] as! [String: Any])[scenario] as! [String: Any] }
+
+    /// What the stub recorded (`GET /_stub/record`).
+    public func record() throws -> [String: Any] {
+        let r = try runProcess("curl", ["-sS", "\(url)/_stub/record"])
+        return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    }
+
+    public func reset() throws { _ = try runProcess("curl", ["-sS", "-X", "POST", "\(url)/_stub/reset"]) }
+
+    public func stop() {
+        _ = process.stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
