@@ -26,6 +26,11 @@ final class RegistryAuth {
         self.options = options
     }
 
+    /// Marks every cached token as expired (for tests of renewal).
+    func expireAllTokens() {
+        for (k, t) in tokens { tokens[k] = CachedToken(token: t.token, expiresAt: 0) }
+    }
+
     func allScopes(_ scopes: [String]) -> [String] {
         Array(Set(scopes).union(extraScopes[scopes.sorted()] ?? [])).sorted()
     }
@@ -72,7 +77,7 @@ final class RegistryAuth {
         }
         let all = allScopes(scopes)
         let key = TokenKey(realm: b.realm, service: b.service, scopes: all)
-        if preferPost.contains(b.realm) { return postToken(key, done: done) }
+        if (preferPost.contains(b.realm) || options.oauth2TokenPost) && !credentials.isAnonymous { return postToken(key, done: done) }
         var query: [String] = []
         if !b.service.isEmpty { query.append("service=" + percentEncode(b.service)) }
         for s in all { query.append("scope=" + percentEncode(s)) }

@@ -37,6 +37,9 @@ public struct RegistryOptions: Sendable {
     /// A transfer moving under 1 byte/s for this long is aborted (and retried).
     public var stallTimeoutMs = 60_000
     public var userAgent = "cr-agent/\(ProductVersion.current)"
+    /// Ask token servers with the OAuth2 password-grant POST from the start (some require it; others
+    /// are detected when their GET endpoint answers 404 or 405).
+    public var oauth2TokenPost = false
 
     public init() {}
 }
