@@ -47,6 +47,12 @@ final class RegistryAuth {
     /// Whether a token for `scopes` must be fetched before the request (a bearer realm is known).
     func needsToken(for scopes: [String]) -> Bool { bearer != nil && !wantsBasic && authorization(for: scopes) == nil }
 
+    /// Whether a bearer challenge asks for scopes beyond those a request's token already covers.
+    func asksForNewScopes(_ fields: [String], scopes: [String]) -> Bool {
+        guard let b = AuthChallenge.parse(fields).first(where: { $0.scheme == "bearer" }), let asked = b["scope"] else { return false }
+        return !Set(asked.split(separator: " ").map(String.init)).isSubset(of: Set(allScopes(scopes)))
+    }
+
     /// Reacts to a 401: learns the scheme from the challenges and gets what the retry needs.
     func handleChallenge(_ fields: [String], scopes: [String], done: @escaping (RegistryError?) -> Void) {
         let challenges = AuthChallenge.parse(fields)

@@ -28,6 +28,7 @@ final class RegistryCall {
 
     private var attempt = 0
     private var sentFreshCredentials = false
+    private var scopeUpgraded = false
     private var task: ClientTask?
     private var delivered = 0
     private var skipOnThisAttempt = 0
@@ -162,13 +163,19 @@ final class RegistryCall {
             let status = s.head.status
             if passing { return finish(.success(Outcome(head: s.head, body: collected, bytes: delivered))) }
             if status == 401 {
+                let challenges = s.head.headers.values("WWW-Authenticate")
+                if sentFreshCredentials && !scopeUpgraded && client.auth.asksForNewScopes(challenges, scopes: scopes) {
+                    // A later 401 may name a scope the first challenge did not: ask once for the union.
+                    scopeUpgraded = true
+                    sentFreshCredentials = false
+                }
                 if sentFreshCredentials {
                     let e = RegistryError.fromResponse(registry: registry, status: 401, body: errorBody, what: what)
                     return finish(.failure(RegistryError(.permission, registry: registry,
                         "\(e.message); the registry refused the credentials it just issued or accepted, so they lack access to this resource",
                         status: 401, code: e.code)))
                 }
-                client.auth.handleChallenge(s.head.headers.values("WWW-Authenticate"), scopes: scopes) { [self] error in
+                client.auth.handleChallenge(challenges, scopes: scopes) { [self] error in
                     if let error { return finish(.failure(error)) }
                     sentFreshCredentials = true
                     send()
