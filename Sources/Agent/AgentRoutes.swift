@@ -4,9 +4,9 @@ import Core
 enum AgentRoutes {
     static func router() -> Router {
         var r = Router()
-        r.add("GET", "/healthcheck") { ex in
-            ex.respond(status: 200, json: JSON.object([("ok", .bool(true)), ("version", .string(ProductVersion.current))]).serialized)
-        }
+        let health = Array(JSON.object([("ok", .bool(true)), ("version", .string(ProductVersion.current))]).serialized.utf8)
+        let jsonType: HTTPHeaders = ["Content-Type": "application/json"]
+        r.add("GET", "/healthcheck") { ex in ex.respond(status: 200, headers: jsonType, body: health) }
         r.add("GET", "/metrics") { ex in
             let text = ex.metrics?.render() ?? ""
             var h = HTTPHeaders()

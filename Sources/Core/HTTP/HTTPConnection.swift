@@ -6,7 +6,7 @@ final class HTTPConnection {
     enum Phase { case idle, head, body, responding, closed }
 
     let fd: Int32
-    unowned let loop: ServerLoop
+    unowned(unsafe) let loop: ServerLoop      // the loop owns its connections and outlives them
     var reactor: Reactor { loop.reactor }
     private var transport: Transport
     private(set) var phase = Phase.idle
@@ -40,7 +40,7 @@ final class HTTPConnection {
             transport = .plain
         }
         deadline = Reactor.now() + loop.config.headerTimeoutNs
-        try loop.reactor.register(fd: fd, events: .readable) { [unowned self] events in self.onEvents(events) }
+        try loop.reactor.register(fd: fd, events: .readable) { [unowned(unsafe) self] events in self.onEvents(events) }   // close() unregisters before the connection can go
     }
 
     var bufferedOutput: Int { output.count - outputStart }
@@ -282,27 +282,53 @@ final class HTTPConnection {
         if case .closeDelimited = framing { closeAfterResponse = true }
         if loop.draining { closeAfterResponse = true }
         if phase == .body && !bodyStarted { closeAfterResponse = true }     // an unread body cannot be skipped safely
-        var head = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
-        head += "Date: \(loop.httpDate())\r\nServer: \(loop.server.serverName)\r\n"
-        for (n, v) in headers where !n.equalsIgnoringASCIICase("Content-Length") && !n.equalsIgnoringASCIICase("Transfer-Encoding")
-            && !n.equalsIgnoringASCIICase("Connection") {
-            head += "\(n): \(v)\r\n"
+        if output.isEmpty { output.reserveCapacity(512) }
+        output.append(contentsOf: loop.statusLine(status))
+        output.append(contentsOf: loop.dateAndServerLines())
+        for (n, v) in headers.fields {
+            if n.equalsIgnoringASCIICase("Content-Length") || n.equalsIgnoringASCIICase("Transfer-Encoding") { continue }
+            if n.equalsIgnoringASCIICase("Connection") {
+                if v.lowercased() == "close" { closeAfterResponse = true }
+                continue
+            }
+            output.append(contentsOf: n.utf8)
+            output.append(contentsOf: HTTPConnection.colonSpace)
+            output.append(contentsOf: v.utf8)
+            output.append(contentsOf: HTTPConnection.crlf)
         }
         switch framing {
-        case .contentLength(let n): head += "Content-Length: \(n)\r\n"
-        case .chunked: head += "Transfer-Encoding: chunked\r\n"
+        case .contentLength(let n):
+            output.append(contentsOf: HTTPConnection.contentLengthPrefix)
+            appendDecimal(n)
+            output.append(contentsOf: HTTPConnection.crlf)
+        case .chunked: output.append(contentsOf: HTTPConnection.chunkedLine)
         case .none, .closeDelimited: break
         }
-        if closeAfterResponse || headers["Connection"]?.lowercased() == "close" {
-            closeAfterResponse = true
-            head += "Connection: close\r\n"
+        if closeAfterResponse {
+            output.append(contentsOf: HTTPConnection.closeLine)
         } else if ex.request.versionMinor == 0 {
-            head += "Connection: keep-alive\r\n"
+            output.append(contentsOf: HTTPConnection.keepAliveLine)
         }
-        head += "\r\n"
-        var h = head
-        h.withUTF8 { queue(UnsafeRawBufferPointer($0)) }
+        output.append(contentsOf: HTTPConnection.crlf)
         if !processing { flush() }
+    }
+
+    private static let crlf: [UInt8] = [13, 10]
+    private static let colonSpace: [UInt8] = [58, 32]
+    private static let contentLengthPrefix = Array("Content-Length: ".utf8)
+    private static let chunkedLine = Array("Transfer-Encoding: chunked\r\n".utf8)
+    private static let closeLine = Array("Connection: close\r\n".utf8)
+    private static let keepAliveLine = Array("Connection: keep-alive\r\n".utf8)
+
+    private func appendDecimal(_ value: Int) {
+        var v = value
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0
+            for i in stride(from: n - 1, through: 0, by: -1) { output.append(d[i]) }
+        }
     }
 
     func writeBody(_ bytes: UnsafeRawBufferPointer, chunked: Bool) {
@@ -346,16 +372,22 @@ final class HTTPConnection {
     // MARK: output
 
     private func queue(_ bytes: UnsafeRawBufferPointer) {
-        let before = bufferedOutput
         output.append(contentsOf: bytes)
-        accountBuffered(from: before)
     }
 
     private func queue(_ bytes: [UInt8]) { bytes.withUnsafeBytes { queue($0) } }
 
-    private func accountBuffered(from before: Int) {
+    /// Bytes of this connection the metrics currently count as queued.
+    private var accountedOutput = 0
+
+    /// Brings the metrics up to date with what is still queued. Called after each flush (and at
+    /// close), so bytes written within the same turn never show as buffered.
+    private func syncBufferedMetric() {
         let now = bufferedOutput
-        if now != before { loop.server.metrics.noteBuffered(delta: now - before, connectionTotal: now) }
+        if now != accountedOutput {
+            loop.server.metrics.noteBuffered(delta: now - accountedOutput, connectionTotal: now)
+            accountedOutput = now
+        }
     }
 
     /// Writes queued bytes until the socket would block, asking a streaming handler for more
@@ -373,13 +405,13 @@ final class HTTPConnection {
                 switch r {
                 case .bytes(let n): outputStart += n
                 case .wouldBlock: blocked = true
-                case .closed, .failed: accountBuffered(from: before); close(); return
+                case .closed, .failed: close(); return
                 }
                 if blocked { break }
             }
             if outputStart == output.count { output = []; outputStart = 0 }
             else if outputStart > 64 * 1024 { output.removeFirst(outputStart); outputStart = 0 }
-            accountBuffered(from: before)
+            syncBufferedMetric()
             let streaming = exchange.map { $0.responseStarted && !$0.responseFinished } ?? false
             if streaming && bufferedOutput < before { deadline = Reactor.now() + loop.config.bodyTimeoutNs }
             if blocked || bufferedOutput > 0 { break }
@@ -445,10 +477,9 @@ final class HTTPConnection {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
-        let before = bufferedOutput
         output = []
         outputStart = 0
-        accountBuffered(from: before)
+        syncBufferedMetric()
         if let ex = exchange {
             exchange = nil
             ex.connection = nil

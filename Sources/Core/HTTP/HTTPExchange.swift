@@ -6,7 +6,9 @@ public final class HTTPExchange {
     public let route: String
     /// Monotonic nanoseconds when the request head was complete.
     public let startedAt: UInt64
-    weak var connection: HTTPConnection?
+    /// Strong while the exchange is current; the connection clears it when the exchange completes
+    /// or the connection closes (a weak reference would cost a side-table allocation per request).
+    var connection: HTTPConnection?
 
     public internal(set) var status = 0
     public internal(set) var responseStarted = false

@@ -38,12 +38,17 @@ public struct HTTPHeaders: Sequence, Sendable, ExpressibleByDictionaryLiteral {
 extension String {
     /// ASCII case-insensitive equality, without allocating.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            if (x | 0x20) != (y | 0x20) || !((x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) { return false }
+        guard utf8.count == other.utf8.count else { return false }
+        var a = self, b = other
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for i in 0..<x.count where x[i] != y[i] {
+                    let l = x[i] | 0x20
+                    if l != (y[i] | 0x20) || l < 0x61 || l > 0x7A { return false }
+                }
+                return true
+            }
         }
-        return true
     }
 
     /// Splits a comma-separated header list, trimming optional whitespace and dropping empty members.

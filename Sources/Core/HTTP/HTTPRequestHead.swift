@@ -9,7 +9,11 @@ public enum BodyFraming: Equatable, Sendable {
 public struct HTTPRequestHead: Sendable {
     public var method: String
     /// The request-target exactly as sent (origin-form, or absolute-form for proxies).
-    public var target: String
+    public var target: String { didSet { split() } }
+    /// The path part of the target (before `?`).
+    public private(set) var path: Substring = ""
+    /// The query string (after `?`), if any.
+    public private(set) var query: Substring?
     public var versionMinor: Int
     public var headers: HTTPHeaders
     public var framing: BodyFraming
@@ -25,17 +29,16 @@ public struct HTTPRequestHead: Sendable {
         self.framing = framing
         self.keepAlive = keepAlive
         self.expectsContinue = expectsContinue
+        split()
     }
 
-    /// The path part of the target (before `?`).
-    public var path: Substring {
-        if let q = target.firstIndex(of: "?") { return target[..<q] }
-        return Substring(target)
-    }
-
-    /// The query string (after `?`), if any.
-    public var query: Substring? {
-        guard let q = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: q)...]
+    private mutating func split() {
+        if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = target[..<q]
+            query = target[target.index(after: q)...]
+        } else {
+            path = Substring(target)
+            query = nil
+        }
     }
 }

@@ -97,13 +97,24 @@ public enum HTTPRequestParser {
 
     /// Derives framing, persistence and expectations from the header fields (RFC 9112 §6, §9).
     static func interpret(method: String, target: String, minor: Int, headers: HTTPHeaders) -> Result<HTTPRequestHead, HTTPError> {
-        let hosts = headers.values("Host")
-        if minor == 1 && hosts.isEmpty { return .failure(HTTPError(400, "missing Host header")) }
-        if hosts.count > 1 { return .failure(HTTPError(400, "more than one Host header")) }
+        // One pass over the fields collects what framing and persistence depend on.
+        var hosts = 0
+        var te: [String] = [], cl: [String] = [], connection: [String] = []
+        var expect: String?
+        for (name, value) in headers.fields {
+            switch name.utf8.count {
+            case 4 where name.equalsIgnoringASCIICase("Host"): hosts += 1
+            case 6 where name.equalsIgnoringASCIICase("Expect"): expect = value
+            case 10 where name.equalsIgnoringASCIICase("Connection"): connection.append(value)
+            case 14 where name.equalsIgnoringASCIICase("Content-Length"): cl.append(value)
+            case 17 where name.equalsIgnoringASCIICase("Transfer-Encoding"): te.append(value)
+            default: break
+            }
+        }
+        if minor == 1 && hosts == 0 { return .failure(HTTPError(400, "missing Host header")) }
+        if hosts > 1 { return .failure(HTTPError(400, "more than one Host header")) }
 
         var framing = BodyFraming.none
-        let te = headers.values("Transfer-Encoding")
-        let cl = headers.values("Content-Length")
         if !te.isEmpty {
             if !cl.isEmpty { return .failure(HTTPError(400, "both Content-Length and Transfer-Encoding")) }
             if minor == 0 { return .failure(HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request")) }
@@ -134,13 +145,15 @@ public enum HTTPRequestParser {
         }
 
         var keepAlive = minor == 1
-        for token in headers.values("Connection").flatMap({ $0.commaSeparatedTokens() }) {
-            if token.lowercased() == "close" { keepAlive = false }
-            else if token.lowercased() == "keep-alive" && minor == 0 { keepAlive = true }
+        for field in connection {
+            for token in field.commaSeparatedTokens() {
+                if String(token).equalsIgnoringASCIICase("close") { keepAlive = false }
+                else if minor == 0 && String(token).equalsIgnoringASCIICase("keep-alive") { keepAlive = true }
+            }
         }
         var expectsContinue = false
-        if let expect = headers["Expect"] {
-            guard expect.lowercased() == "100-continue" else { return .failure(HTTPError(417, "unsupported expectation \(expect)")) }
+        if let expect {
+            guard expect.equalsIgnoringASCIICase("100-continue") else { return .failure(HTTPError(417, "unsupported expectation \(expect)")) }
             expectsContinue = minor == 1
         }
         return .success(HTTPRequestHead(method: method, target: target, versionMinor: minor, headers: headers,

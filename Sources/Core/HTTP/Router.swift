@@ -10,9 +10,18 @@ public struct Route: Sendable {
     public var name: String { pattern }
     public let maxBodyBytes: Int
     public let handler: HTTPHandler
+    private let prefix: Substring?
+
+    init(method: String, pattern: String, maxBodyBytes: Int, handler: @escaping HTTPHandler) {
+        self.method = method
+        self.pattern = pattern
+        self.maxBodyBytes = maxBodyBytes
+        self.handler = handler
+        self.prefix = pattern.hasSuffix("*") ? pattern.dropLast() : nil
+    }
 
     func matches(path: Substring) -> Bool {
-        if pattern.hasSuffix("*") { return path.hasPrefix(pattern.dropLast()) }
+        if let prefix { return path.hasPrefix(prefix) }
         return path == pattern
     }
 }

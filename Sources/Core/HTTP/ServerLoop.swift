@@ -5,7 +5,7 @@ import Glibc
 // @unchecked: used only on its reactor's thread; HTTPServer keeps a list only to hand it back there.
 final class ServerLoop: @unchecked Sendable {
     let reactor: Reactor
-    unowned let server: HTTPServer
+    unowned(unsafe) let server: HTTPServer    // the server outlives its loops (run() returns after they stop)
     let config: HTTPServerConfiguration
     private var listenFD: Int32
     private var connections: [Int32: HTTPConnection] = [:]
@@ -83,6 +83,29 @@ final class ServerLoop: @unchecked Sendable {
         let d = onDrained
         onDrained = nil
         d?()
+    }
+
+    private var statusLines: [Int: [UInt8]] = [:]
+    private var dateServerLines: [UInt8] = []
+    private var dateLinesSecond: UInt64 = 0
+
+    /// `HTTP/1.1 <status> <reason>\r\n`, made once per status.
+    func statusLine(_ status: Int) -> [UInt8] {
+        if let l = statusLines[status] { return l }
+        let l = Array("HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n".utf8)
+        statusLines[status] = l
+        return l
+    }
+
+    /// The Date and Server header lines, remade when the second changes.
+    func dateAndServerLines() -> [UInt8] {
+        let second = cep_realtime_ms() / 1000
+        if second != dateLinesSecond || dateServerLines.isEmpty {
+            dateLinesSecond = second
+            let date = httpDate()
+            dateServerLines = Array("Date: \(date)\r\nServer: \(server.serverName)\r\n".utf8)
+        }
+        return dateServerLines
     }
 
     /// The IMF-fixdate for the Date header, computed once a second.

@@ -6,14 +6,23 @@ public final class ServerMetrics: Sendable {
     public static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
     private struct RouteStats {
+        var statuses: [Int: UInt64] = [:]
         var bucketCounts = [UInt64](repeating: 0, count: ServerMetrics.buckets.count)
         var count: UInt64 = 0
         var sum: Double = 0
+
+        mutating func record(status: Int, seconds: Double) {
+            statuses[status, default: 0] += 1
+            count += 1
+            sum += seconds
+            var i = 0
+            while i < ServerMetrics.buckets.count && seconds > ServerMetrics.buckets[i] { i += 1 }
+            if i < bucketCounts.count { bucketCounts[i] += 1 }
+        }
     }
 
     private struct State {
-        var requests: [String: [Int: UInt64]] = [:]
-        var latency: [String: RouteStats] = [:]
+        var routes: [String: RouteStats] = [:]
     }
 
     private let state = Mutex(State())
@@ -27,27 +36,21 @@ public final class ServerMetrics: Sendable {
     public init() {}
 
     public func record(route: String, status: Int, seconds: Double) {
-        state.withLock { s in
-            s.requests[route, default: [:]][status, default: 0] += 1
-            var r = s.latency[route] ?? RouteStats()
-            r.count += 1
-            r.sum += seconds
-            if let i = ServerMetrics.buckets.firstIndex(where: { seconds <= $0 }) { r.bucketCounts[i] += 1 }
-            s.latency[route] = r
-        }
+        state.withLock { $0.routes[route, default: RouteStats()].record(status: status, seconds: seconds) }
     }
 
     public func requestCount(route: String, status: Int) -> UInt64 {
-        state.withLock { $0.requests[route]?[status] ?? 0 }
+        state.withLock { $0.routes[route]?.statuses[status] ?? 0 }
     }
 
     /// The Prometheus text exposition (format 0.0.4).
     public func render() -> String {
         let s = state.withLock { $0 }
         var out = "# HELP http_requests_total HTTP requests answered, by route and status.\n# TYPE http_requests_total counter\n"
-        for route in s.requests.keys.sorted() {
-            for status in s.requests[route]!.keys.sorted() {
-                out += "http_requests_total{route=\(label(route)),status=\"\(status)\"} \(s.requests[route]![status]!)\n"
+        for route in s.routes.keys.sorted() {
+            let statuses = s.routes[route]!.statuses
+            for status in statuses.keys.sorted() {
+                out += "http_requests_total{route=\(label(route)),status=\"\(status)\"} \(statuses[status]!)\n"
             }
         }
         out += "# HELP http_open_connections Client connections open now.\n# TYPE http_open_connections gauge\n"
@@ -57,8 +60,8 @@ public final class ServerMetrics: Sendable {
         out += "# HELP http_connections_timed_out_total Connections closed by a header, body or idle timeout.\n# TYPE http_connections_timed_out_total counter\n"
         out += "http_connections_timed_out_total \(connectionsTimedOut.load(ordering: .relaxed))\n"
         out += "# HELP http_request_duration_seconds Time from a complete request head to the end of its response.\n# TYPE http_request_duration_seconds histogram\n"
-        for route in s.latency.keys.sorted() {
-            let r = s.latency[route]!
+        for route in s.routes.keys.sorted() {
+            let r = s.routes[route]!
             var cumulative: UInt64 = 0
             for (i, b) in ServerMetrics.buckets.enumerated() {
                 cumulative += r.bucketCounts[i]
