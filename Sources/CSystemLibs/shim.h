@@ -1,5 +1,7 @@
-// System libraries the project links, found through pkg-config (openssl, libcurl, zlib).
+// System libraries the project links, found through pkg-config (openssl, libcurl, zlib, libzstd, sqlite3).
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <curl/curl.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <sqlite3.h>

@@ -109,6 +109,9 @@ public struct ImageConfig: Sendable {
     public let history: [JSON]
     public let raw: [UInt8]
 
+    /// The `config` object of the image config (Env, Cmd, Labels, WorkingDir, ...), as JSON.
+    public var containerConfig: JSON? { (try? JSON.parse(raw))?["config"] }
+
     init(digest: String, raw: [UInt8], registry: String) throws(RegistryError) {
         let json: JSON
         do { json = try JSON.parse(raw) } catch { throw RegistryError(.registry, registry: registry, "image config \(digest) is not JSON: \(error)") }
