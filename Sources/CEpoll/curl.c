@@ -1,6 +1,8 @@
-// libcurl glue: typed setopt/getinfo wrappers, callback installers, CURLcode names, extra CA trust.
+// libcurl glue: typed setopt/getinfo wrappers, callback installers, CURLcode names, extra CA trust, connect hook.
 #include "CEpoll.h"
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_result;
@@ -94,24 +97,24 @@ const char *cep_curl_code_name(int code) {
     return buf;
 }
 
-void *cep_ca_bundle_load(const char *path, char *err, size_t errlen) {
+void *cep_ca_bundle_new(void) { return sk_X509_new_null(); }
+
+int cep_ca_bundle_add(void *bundle, const char *path, char *err, size_t errlen) {
+    STACK_OF(X509) *certs = bundle;
     FILE *f = fopen(path, "r");
-    if (!f) { snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)); return NULL; }
+    if (!f) { snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)); return -1; }
     STACK_OF(X509_INFO) *infos = PEM_X509_INFO_read(f, NULL, NULL, NULL);
     fclose(f);
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    for (int i = 0; infos && certs && i < sk_X509_INFO_num(infos); i++) {
+    int added = 0;
+    for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
         X509_INFO *info = sk_X509_INFO_value(infos, i);
-        if (info->x509 && X509_up_ref(info->x509) == 1) sk_X509_push(certs, info->x509);
+        if (!info->x509 || X509_up_ref(info->x509) != 1) continue;
+        if (sk_X509_push(certs, info->x509) > 0) added++; else X509_free(info->x509);
     }
     if (infos) sk_X509_INFO_pop_free(infos, X509_INFO_free);
     ERR_clear_error();
-    if (!certs || sk_X509_num(certs) == 0) {
-        snprintf(err, errlen, "no PEM certificate found in %s", path);
-        if (certs) sk_X509_free(certs);
-        return NULL;
-    }
-    return certs;
+    if (added == 0) { snprintf(err, errlen, "no PEM certificate found in %s", path); return -1; }
+    return added;
 }
 
 void cep_ca_bundle_free(void *bundle) { if (bundle) sk_X509_pop_free((STACK_OF(X509) *)bundle, X509_free); }
@@ -128,6 +131,28 @@ static CURLcode add_bundle_to_ctx(CURL *h, void *ssl_ctx, void *bundle) {
 
 CURLcode cep_curl_trust_ca_bundle(CURL *h, void *bundle) {
     return install(h, CURLOPT_SSL_CTX_FUNCTION, (void *)add_bundle_to_ctx, CURLOPT_SSL_CTX_DATA, bundle);
+}
+
+// CURLOPT_OPENSOCKETFUNCTION: show the hook the address, then open the socket only if it agrees.
+static curl_socket_t open_socket_if_allowed(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+    (void)purpose;
+    struct cep_curl_connect_hook *hook = clientp;
+    const unsigned char *bytes = NULL;
+    size_t length = 0;
+    int port = 0;
+    if (a->family == AF_INET && a->addrlen >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->addr;
+        bytes = (const unsigned char *)&sin->sin_addr; length = 4; port = ntohs(sin->sin_port);
+    } else if (a->family == AF_INET6 && a->addrlen >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->addr;
+        bytes = (const unsigned char *)&sin6->sin6_addr; length = 16; port = ntohs(sin6->sin6_port);
+    }
+    if (!hook->allow(hook->userdata, a->family, bytes, length, port)) return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+CURLcode cep_curl_on_connect(CURL *h, struct cep_curl_connect_hook *hook) {
+    return install(h, CURLOPT_OPENSOCKETFUNCTION, (void *)open_socket_if_allowed, CURLOPT_OPENSOCKETDATA, hook);
 }
 
 int cep_curl_url_origin(const char *url, char **scheme, char **host, long *port) {

@@ -92,10 +92,11 @@ final class RegistryAuth {
         if let basic = credentials.basicAuthorization { headers.set("Authorization", basic) }
         headers.set("User-Agent", options.userAgent)
         tokenRequests += 1
-        http.fetch(ClientRequest(url: url, headers: headers, timeouts: timeouts), maxBodyBytes: 1 << 20) { [self] result in
+        let request = ClientRequest(url: url, headers: headers, timeouts: timeouts, connectFilter: AddressPolicy.connectFilter)
+        http.fetch(request, maxBodyBytes: 1 << 20) { [self] result in
             switch result {
             case .failure(let e):
-                done(RegistryError(.network, registry: registry, "token request to \(b.realm) failed: \(e.message)"))
+                done(tokenFailure(e, realm: b.realm))
             case .success(let r) where (r.status == 404 || r.status == 405) && !credentials.isAnonymous:
                 preferPost.insert(b.realm)       // this token server wants the OAuth2 form
                 postToken(key, done: done)
@@ -117,13 +118,18 @@ final class RegistryAuth {
         headers.set("User-Agent", options.userAgent)
         tokenRequests += 1
         let req = ClientRequest(method: "POST", url: key.realm, headers: headers,
-                                body: .bytes(Array(form.joined(separator: "&").utf8)), timeouts: timeouts)
+                                body: .bytes(Array(form.joined(separator: "&").utf8)), timeouts: timeouts,
+                                connectFilter: AddressPolicy.connectFilter)
         http.fetch(req, maxBodyBytes: 1 << 20) { [self] result in
             switch result {
-            case .failure(let e): done(RegistryError(.network, registry: registry, "token request to \(key.realm) failed: \(e.message)"))
+            case .failure(let e): done(tokenFailure(e, realm: key.realm))
             case .success(let r): accept(r, key: key, done: done)
             }
         }
+    }
+
+    private func tokenFailure(_ e: HTTPClientError, realm: String) -> RegistryError {
+        RegistryError(e.kind == .refused ? .refused : .network, registry: registry, "token request to \(realm) failed: \(e.message)")
     }
 
     private func accept(_ r: ClientResponse, key: TokenKey, done: (RegistryError?) -> Void) {

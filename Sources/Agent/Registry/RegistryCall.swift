@@ -92,7 +92,7 @@ final class RegistryCall {
         let request = ClientRequest(method: method, url: url, headers: h,
                                     timeouts: ClientTimeouts(connect: client.options.connectTimeoutMs, total: nil,
                                                              lowSpeed: (1, max(1, client.options.stallTimeoutMs / 1000))),
-                                    redirects: client.redirectPolicy)
+                                    redirects: client.redirectPolicy, connectFilter: AddressPolicy.connectFilter)
         // The HTTP client holds these closures until the transfer ends, which keeps the call alive.
         task = client.http.start(request, onHead: { h in self.onHead(h) },
                                  onBody: { chunk in self.onBody(chunk) },
@@ -157,6 +157,9 @@ final class RegistryCall {
         case .failure(let e):
             if e.kind == .cancelled {
                 return finish(.failure(RegistryError(.network, registry: registry, "\(what): cancelled")))
+            }
+            if e.kind == .refused {   // a name resolved to a refused address: final, never retried
+                return finish(.failure(RegistryError(.refused, registry: registry, "\(what): \(e.message)")))
             }
             retryOrFail(retryAfter: nil, RegistryError(.network, registry: registry, "\(what): \(e.message)"))
         case .success(let s):

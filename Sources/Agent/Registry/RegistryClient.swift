@@ -20,6 +20,14 @@ public final class RegistryClient {
         for secret in [credentials.password, credentials.basicAuthorization].compactMap({ $0 }) { Redaction.register(secret: secret) }
     }
 
+    /// A client whose HTTP client comes from `trust`: it trusts `base`'s certs.d CAs (per
+    /// `options.certsDirectories`) besides the system's and `CA_CERT`, and nothing another host's.
+    public convenience init(base: RegistryBase, credentials: RegistryCredentials, trust: RegistryTrust,
+                            options: RegistryOptions = RegistryOptions()) throws(RegistryError) {
+        let http = try trust.httpClient(for: base, certsDirectories: options.certsDirectories)
+        self.init(base: base, credentials: credentials, http: http, options: options)
+    }
+
     /// Token requests made so far (for tests of the token cache).
     public var tokenRequestCount: Int { auth.tokenRequests }
 

@@ -40,8 +40,21 @@ public struct RegistryOptions: Sendable {
     /// Ask token servers with the OAuth2 password-grant POST from the start (some require it; others
     /// are detected when their GET endpoint answers 404 or 405).
     public var oauth2TokenPost = false
+    /// Roots of per-host TLS folders, as podman and skopeo read them: the first root holding a
+    /// `<host[:port]>` folder wins; its `*.crt` are CAs trusted for that registry (with the system's
+    /// and `CA_CERT`), and a `*.cert` with its `*.key` is the client certificate. See `RegistryTrust`.
+    public var certsDirectories = RegistryOptions.defaultCertsDirectories
+
+    public static let defaultCertsDirectories = ["/etc/containers/certs.d", "/etc/docker/certs.d"]
 
     public init() {}
+
+    /// The defaults, with `REGISTRY_CERTS_DIRS` (colon-separated roots; empty for none) when set.
+    public init(environment env: [String: String]) {
+        if let dirs = env["REGISTRY_CERTS_DIRS"] {
+            certsDirectories = dirs.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+    }
 }
 
 /// Standard base64 (RFC 4648) without line breaks.

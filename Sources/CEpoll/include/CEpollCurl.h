@@ -1,4 +1,4 @@
-// Typed wrappers over libcurl's variadic calls, callback installers and a CA-adding SSL_CTX hook.
+// Typed wrappers over libcurl's variadic calls, callback installers, a CA-adding SSL_CTX hook, a connect hook.
 #ifndef CEPOLL_CURL_H
 #define CEPOLL_CURL_H
 #include <curl/curl.h>
@@ -57,13 +57,26 @@ CURLcode cep_curl_info_str(CURL *h, CURLINFO info, const char **out);  // owned 
 // The CURLcode's identifier ("CURLE_OPERATION_TIMEDOUT"); "CURLE_<n>" for codes not listed.
 const char *cep_curl_code_name(int code);
 
-// The certificates of a PEM file, parsed once. NULL with a message in err when the file cannot be read
-// or holds no certificate.
-void *cep_ca_bundle_load(const char *path, char *err, size_t errlen);
+// A set of CA certificates, parsed once, filled from PEM files with cep_ca_bundle_add.
+void *cep_ca_bundle_new(void);
+// Adds the certificates of a PEM file; returns how many, or -1 with a message in err when the file cannot
+// be read or holds no certificate.
+int cep_ca_bundle_add(void *bundle, const char *path, char *err, size_t errlen);
 void cep_ca_bundle_free(void *bundle);
 // Installs CURLOPT_SSL_CTX_FUNCTION adding the bundle's certificates to each new SSL_CTX's X509 store,
 // on top of the CAs libcurl already loaded. The bundle must outlive the handle.
 CURLcode cep_curl_trust_ca_bundle(CURL *h, void *bundle);
+
+// Asked before each outbound socket is opened, with the address libcurl resolved: family (AF_INET,
+// AF_INET6, ...), the 4 or 16 address bytes in network order (NULL/0 for other families) and the port.
+// Nonzero opens the socket; zero makes libcurl skip the address (CURL_SOCKET_BAD) without a packet sent.
+typedef int (*cep_curl_connect_cb)(void *userdata, int family, const unsigned char *address, size_t length, int port);
+struct cep_curl_connect_hook {
+    cep_curl_connect_cb allow;
+    void *userdata;
+};
+// Installs CURLOPT_OPENSOCKETFUNCTION consulting the hook, which must outlive the handle.
+CURLcode cep_curl_on_connect(CURL *h, struct cep_curl_connect_hook *hook);
 
 // Splits a URL with libcurl's parser: scheme, host and port (the scheme's default port when absent).
 // Returns 0, or a CURLUcode; the strings are malloc'd (free with cep_curl_free).

@@ -3,7 +3,8 @@ import CEpoll
 
 extension ClientTask {
     /// Creates and configures `easy` for the current request; returns the first setup error.
-    func makeHandle(configuration config: HTTPClientConfiguration, caBundle: UnsafeMutableRawPointer?) -> HTTPClientError? {
+    func makeHandle(configuration config: HTTPClientConfiguration, caBundle: UnsafeMutableRawPointer?,
+                    resolveList: UnsafeMutablePointer<curl_slist>?) -> HTTPClientError? {
         guard let h = curl_easy_init() else { return HTTPClientError(.transport, "curl_easy_init failed", request: requestLine) }
         easy = h
         var rc = CURLE_OK
@@ -20,6 +21,19 @@ extension ClientTask {
         set(cep_curl_set_long(h, CURLOPT_SSL_VERIFYPEER, 1))
         set(cep_curl_set_long(h, CURLOPT_SSL_VERIFYHOST, 2))
         if let caBundle { set(cep_curl_trust_ca_bundle(h, caBundle)) }
+        if let pair = config.clientCertificate {
+            set(cep_curl_set_str(h, CURLOPT_SSLCERT, pair.certificateFile))
+            set(cep_curl_set_str(h, CURLOPT_SSLKEY, pair.keyFile))
+        }
+        if let resolveList { set(cep_curl_set_ptr(h, CURLOPT_RESOLVE, resolveList)) }
+        if request.connectFilter != nil {
+            connectHook.pointee = cep_curl_connect_hook(allow: { ud, family, address, length, port in
+                let task = Unmanaged<ClientTask>.fromOpaque(ud!).takeUnretainedValue()
+                let bytes = address.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+                return task.mayConnect(to: ConnectAddress(family: family, bytes: bytes, port: Int(port))) ? 1 : 0
+            }, userdata: me)
+            set(cep_curl_on_connect(h, connectHook))
+        }
         // Always explicit, so libcurl never reads proxy variables from the environment itself.
         set(cep_curl_set_str(h, CURLOPT_PROXY, config.proxies.proxy(for: request.url)))
         set(cep_curl_set_str(h, CURLOPT_NOPROXY, config.proxies.noProxy ?? ""))

@@ -13,10 +13,14 @@ public struct ClientRequest {
     public var redirects: RedirectPolicy
     /// Body bytes the client holds for a consumer that paused before it pauses libcurl in turn.
     public var bodyBufferLimit: Int
+    /// Consulted with each resolved address before a new connection opens (CURLOPT_OPENSOCKETFUNCTION);
+    /// followed redirects keep it (`RedirectPolicy.standardNextRequest` copies the request). A reused
+    /// cached connection is not checked again, so give every request of a client the same filter.
+    public var connectFilter: ConnectFilter?
 
     public init(method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(),
                 body: ClientRequestBody? = nil, timeouts: ClientTimeouts = ClientTimeouts(),
-                redirects: RedirectPolicy = .none, bodyBufferLimit: Int = 256 * 1024) {
+                redirects: RedirectPolicy = .none, bodyBufferLimit: Int = 256 * 1024, connectFilter: ConnectFilter? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -24,6 +28,7 @@ public struct ClientRequest {
         self.timeouts = timeouts
         self.redirects = redirects
         self.bodyBufferLimit = bodyBufferLimit
+        self.connectFilter = connectFilter
     }
 }
 

@@ -15,7 +15,11 @@ public final class ClientTask {
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CEP_CURL_ERROR_SIZE))
+    let connectHook = UnsafeMutablePointer<cep_curl_connect_hook>.allocate(capacity: 1)
     var uploadOffset = 0
+    /// Addresses the connect filter refused, and how many it allowed, on the current hop.
+    private var refusedConnects: [(address: ConnectAddress, reason: String)] = []
+    private var allowedConnects = 0
 
     private var statusLine: (version: String, status: Int, reason: String)?
     private var headerFields: [(String, String)] = []
@@ -41,9 +45,13 @@ public final class ClientTask {
         self.client = client
         self.request = request
         errorBuffer[0] = 0
+        connectHook.initialize(to: cep_curl_connect_hook(allow: nil, userdata: nil))
     }
 
-    deinit { errorBuffer.deallocate() }
+    deinit {
+        errorBuffer.deallocate()
+        connectHook.deallocate()
+    }
 
     var requestLine: String { "\(request.method) \(request.url)" }
 
@@ -97,6 +105,18 @@ public final class ClientTask {
         dropHeld()
         uploadOffset = 0; curlRecvPaused = false; curlSendPaused = false; curlDone = false
         errorBuffer[0] = 0
+        refusedConnects = []; allowedConnects = 0
+    }
+
+    /// The connect hook: asks the request's filter about an address libcurl is about to connect to.
+    func mayConnect(to address: ConnectAddress) -> Bool {
+        guard let filter = request.connectFilter else { return true }
+        if let reason = filter(address) {
+            refusedConnects.append((address, reason))
+            return false
+        }
+        allowedConnects += 1
+        return true
     }
 
     /// libcurl finished the current hop (already detached from the multi by the caller).
@@ -105,7 +125,7 @@ public final class ClientTask {
         connectionsOpened = connections
         if let abortError { finish(.failure(abortError)); return }
         guard code == CURLE_OK else {
-            finish(.failure(.curl(code, errorBuffer: String(cString: errorBuffer), request: requestLine)))
+            finish(.failure(transferError(code)))
             return
         }
         guard let head else {
@@ -124,6 +144,20 @@ public final class ClientTask {
             deliverHead()
         }
         drain()
+    }
+
+    /// A failed hop's error: `.refused` when the connect filter turned down every address it was shown.
+    private func transferError(_ code: CURLcode) -> HTTPClientError {
+        let curlError = HTTPClientError.curl(code, errorBuffer: String(cString: errorBuffer), request: requestLine)
+        guard !refusedConnects.isEmpty else { return curlError }
+        var seen = Set<String>()
+        let refused = refusedConnects.filter { seen.insert($0.address.ip).inserted }
+            .map { "\($0.address.ip) (\($0.reason))" }.joined(separator: ", ")
+        if allowedConnects == 0 {
+            return HTTPClientError(.refused, "refused to connect to \(refused)", request: requestLine)   // our policy, not curl's error
+        }
+        return HTTPClientError(.transport, "\(curlError.message); refused to connect to \(refused)",
+                               request: requestLine, curlCode: Int(code.rawValue))
     }
 
     private func finish(_ result: Result<ClientTransferSummary, HTTPClientError>) {

@@ -1,5 +1,6 @@
 // Outbound HTTP on one libcurl multi handle whose sockets and timers live in our Reactor.
 import CEpoll
+import Glibc
 
 /// Counters of one client, for tests and metrics.
 public struct HTTPClientStats: Sendable {
@@ -30,6 +31,7 @@ public final class HTTPClient {
 
     private var multi: UnsafeMutableRawPointer?
     private let caBundle: UnsafeMutableRawPointer?
+    private let resolveList: UnsafeMutablePointer<curl_slist>?
     private var watched: [Int32: IOEvents] = [:]
     private var timer: TimerID?
     private var byHandle: [UnsafeMutableRawPointer: ClientTask] = [:]
@@ -39,23 +41,29 @@ public final class HTTPClient {
     /// True while libcurl is running our callbacks; multi calls must wait for the next reactor turn.
     var insideCurl: Bool { curlDepth > 0 }
 
-    /// Fails when libcurl cannot start or the CA_CERT file has no readable certificate.
+    /// Fails when libcurl cannot start, a CA file (`CA_CERT` or `caCertificateFiles`) has no readable
+    /// certificate, or the client certificate or key cannot be read.
     public init(reactor: Reactor, configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(HTTPClientError) {
         self.reactor = reactor
         self.configuration = configuration
         let rc = cep_curl_global_init()
-        guard rc == 0 else { caBundle = nil; throw HTTPClientError(.configuration, "curl_global_init failed", curlCode: Int(rc)) }
-        if let path = configuration.extraCACertificatesPath {
-            var err = [CChar](repeating: 0, count: 512)
-            guard let bundle = cep_ca_bundle_load(path, &err, err.count) else {
-                caBundle = nil
-                let message = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                throw HTTPClientError(.configuration, "CA_CERT: \(message); point CA_CERT at a PEM file of CA certificates")
+        guard rc == 0 else { throw HTTPClientError(.configuration, "curl_global_init failed", curlCode: Int(rc)) }
+        if let pair = configuration.clientCertificate {
+            for path in [pair.certificateFile, pair.keyFile] where access(path, R_OK) != 0 {
+                throw HTTPClientError(.configuration, "client certificate: cannot read \(path): \(String(cString: strerror(errno)))")
             }
-            caBundle = bundle
-        } else {
-            caBundle = nil
         }
+        caBundle = try Self.loadCABundle(configuration)
+        var list: UnsafeMutablePointer<curl_slist>?
+        for entry in configuration.resolveOverrides {
+            guard let appended = curl_slist_append(list, entry) else {
+                curl_slist_free_all(list)
+                cep_ca_bundle_free(caBundle)
+                throw HTTPClientError(.configuration, "out of memory")
+            }
+            list = appended
+        }
+        resolveList = list
         multi = cep_curlm_new({ _, fd, what, ctx, _ in
             Unmanaged<HTTPClient>.fromOpaque(ctx!).takeUnretainedValue().watch(fd: fd, what: what)
         }, { _, ms, ctx in
@@ -79,6 +87,24 @@ public final class HTTPClient {
             curl_multi_cleanup(multi)
         }
         cep_ca_bundle_free(caBundle)
+        curl_slist_free_all(resolveList)
+    }
+
+    /// `CA_CERT` and then `caCertificateFiles`, parsed into one bundle; nil when there are none.
+    private static func loadCABundle(_ configuration: HTTPClientConfiguration) throws(HTTPClientError) -> UnsafeMutableRawPointer? {
+        let files = (configuration.extraCACertificatesPath.map { [$0] } ?? []) + configuration.caCertificateFiles
+        guard !files.isEmpty else { return nil }
+        guard let bundle = cep_ca_bundle_new() else { throw HTTPClientError(.configuration, "out of memory") }
+        var err = [CChar](repeating: 0, count: 512)
+        for (i, path) in files.enumerated() where cep_ca_bundle_add(bundle, path, &err, err.count) < 0 {
+            cep_ca_bundle_free(bundle)
+            let message = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if i == 0 && configuration.extraCACertificatesPath != nil {
+                throw HTTPClientError(.configuration, "CA_CERT: \(message); point CA_CERT at a PEM file of CA certificates")
+            }
+            throw HTTPClientError(.configuration, "CA certificates: \(message); a CA file must hold PEM certificates")
+        }
+        return bundle
     }
 
     // MARK: requests
@@ -142,7 +168,7 @@ public final class HTTPClient {
         }
         guard let multi, !task.isFinished else { return }
         task.resetForHop()
-        if let error = task.makeHandle(configuration: configuration, caBundle: caBundle) {
+        if let error = task.makeHandle(configuration: configuration, caBundle: caBundle, resolveList: resolveList) {
             task.releaseHandle()
             task.abort(error)
             return

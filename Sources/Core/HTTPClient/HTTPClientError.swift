@@ -14,6 +14,8 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         case bodyProducerFailed
         /// The client could not be set up (e.g. the CA_CERT file is unreadable).
         case configuration
+        /// The request's `connectFilter` refused every address the host resolved to; nothing was sent.
+        case refused
     }
 
     public let kind: Kind
