@@ -282,7 +282,7 @@ final class HTTPConnection {
         if case .closeDelimited = framing { closeAfterResponse = true }
         if loop.draining { closeAfterResponse = true }
         if phase == .body && !bodyStarted { closeAfterResponse = true }     // an unread body cannot be skipped safely
-        if output.isEmpty { output.reserveCapacity(512) }
+        if output.isEmpty { loop.lendOutputBuffer(to: &output) }
         output.append(contentsOf: loop.statusLine(status))
         output.append(contentsOf: loop.dateAndServerLines())
         for (n, v) in headers.fields {
@@ -409,7 +409,7 @@ final class HTTPConnection {
                 }
                 if blocked { break }
             }
-            if outputStart == output.count { output = []; outputStart = 0 }
+            if outputStart == output.count { outputStart = 0; loop.takeBackOutputBuffer(from: &output) }
             else if outputStart > 64 * 1024 { output.removeFirst(outputStart); outputStart = 0 }
             syncBufferedMetric()
             let streaming = exchange.map { $0.responseStarted && !$0.responseFinished } ?? false

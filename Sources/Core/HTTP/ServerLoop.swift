@@ -85,6 +85,21 @@ final class ServerLoop: @unchecked Sendable {
         d?()
     }
 
+    /// One response buffer lent to whichever connection is writing, and returned once that
+    /// connection's queue is empty: no allocation per response, no buffer held by idle connections.
+    private var spareOutput: [UInt8] = []
+
+    func lendOutputBuffer(to output: inout [UInt8]) {
+        if spareOutput.capacity > output.capacity { swap(&output, &spareOutput) }
+        if output.capacity < 1024 { output.reserveCapacity(1024) }
+    }
+
+    func takeBackOutputBuffer(from output: inout [UInt8]) {
+        output.removeAll(keepingCapacity: true)
+        if output.capacity <= 64 * 1024 && output.capacity > spareOutput.capacity { swap(&output, &spareOutput) }
+        output = []
+    }
+
     private var statusLines: [Int: [UInt8]] = [:]
     private var dateServerLines: [UInt8] = []
     private var dateLinesSecond: UInt64 = 0
