@@ -1,0 +1,61 @@
+// A small parser for a subcommand's flags: `--name value`, `--name=value`, boolean `--name`, `--` ending
+// the flags, and positional arguments. Errors are one-line messages for a usage error (exit 2).
+
+struct CommandLineFlags {
+    struct UsageError: Error, CustomStringConvertible {
+        let description: String
+        init(_ message: String) { description = message }
+    }
+
+    private(set) var values: [String: String] = [:]
+    private(set) var switches: Set<String> = []
+    private(set) var positional: [String] = []
+
+    /// Parses `arguments` against the flags that take a value (`valued`) and those that do not (`boolean`),
+    /// both given without the leading `--`. Short aliases map to a long name (`["-p": "parallel"]`).
+    init(_ arguments: [String], valued: Set<String>, boolean: Set<String>, aliases: [String: String] = [:]) throws(UsageError) {
+        var i = 0
+        var flagsEnded = false
+        while i < arguments.count {
+            let arg = arguments[i]
+            i += 1
+            if flagsEnded || arg == "-" || !arg.hasPrefix("-") {
+                positional.append(arg)
+                continue
+            }
+            if arg == "--" { flagsEnded = true; continue }
+            let name: String
+            var inline: String?
+            if let long = aliases[arg] {
+                name = long
+            } else if arg.hasPrefix("--") {
+                let body = arg.dropFirst(2)
+                if let eq = body.firstIndex(of: "=") {
+                    name = String(body[..<eq])
+                    inline = String(body[body.index(after: eq)...])
+                } else {
+                    name = String(body)
+                }
+            } else {
+                throw UsageError("unknown option \(arg)")
+            }
+            if valued.contains(name) {
+                if let inline {
+                    values[name] = inline
+                } else {
+                    guard i < arguments.count else { throw UsageError("--\(name) needs a value") }
+                    values[name] = arguments[i]
+                    i += 1
+                }
+            } else if boolean.contains(name) {
+                if inline != nil { throw UsageError("--\(name) takes no value") }
+                switches.insert(name)
+            } else {
+                throw UsageError("unknown option --\(name)")
+            }
+        }
+    }
+
+    subscript(_ name: String) -> String? { values[name] }
+    func has(_ name: String) -> Bool { switches.contains(name) }
+}
