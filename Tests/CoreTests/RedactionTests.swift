@@ -17,6 +17,11 @@ final class RedactionTests: XCTestCase {
         for (input, expected) in cases { XCTAssertEqual(Redaction.url(input), expected, input) }
     }
 
+    func testFreeTextKeepsDigestsAndRedactsURLsInside() {
+        let msg = "http://127.0.0.1:5000: not found: manifest app@sha256:abcd (GET http://u:pw@h/x?sig=1&n=2)"
+        XCTAssertEqual(Redaction.text(msg), "http://127.0.0.1:5000: not found: manifest app@sha256:abcd (GET http://u:[REDACTED]@h/x?sig=[REDACTED]&n=2)")
+    }
+
     func testSensitiveNames() {
         for n in ["BROKER_TOKEN", "CR_PASSWORD", "AWS_SECRET_ACCESS_KEY", "CR_CREDENTIALS", "HTTPS_KEY", "Authorization", "x-api-key", "Cookie"] {
             XCTAssertTrue(Redaction.isSensitiveName(n), n)

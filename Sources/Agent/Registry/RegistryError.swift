@@ -36,7 +36,7 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable, Equatable
         var s = "\(registry): \(kind.rawValue): \(message)"
         if let code { s += " [\(code)]" }
         if let status { s += " (HTTP \(status))" }
-        return Redaction.url(s)
+        return Redaction.text(s)
     }
 
     /// Builds the error for a non-success answer from its body: the distribution error envelope

@@ -56,7 +56,7 @@ public enum Redaction {
         if let schemeEnd = s.range(of: "://") {
             prefix = String(s[..<schemeEnd.upperBound])
             s = s[schemeEnd.upperBound...]
-            let authorityEnd = s.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? s.endIndex
+            let authorityEnd = s.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == " " }) ?? s.endIndex
             let authority = s[..<authorityEnd]
             if let at = authority.lastIndex(of: "@") {
                 let userinfo = authority[..<at]
@@ -81,6 +81,15 @@ public enum Redaction {
             result += "?" + parts.joined(separator: "&")
         }
         return scrub(result)
+    }
+
+    /// Free text (an error message) as it may be logged: every word that looks like a URL or carries
+    /// query parameters is redacted as a URL, and registered secrets are masked.
+    public static func text(_ text: String) -> String {
+        let words = text.split(separator: " ", omittingEmptySubsequences: false).map { w -> String in
+            (w.contains("://") || w.contains("?") || w.hasPrefix("/broker/") || w.hasPrefix("/primus/")) ? url(String(w)) : String(w)
+        }
+        return scrub(words.joined(separator: " "))
     }
 
     private static func redactTokenSegments(_ path: String) -> String {
