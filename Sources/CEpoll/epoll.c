@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -58,6 +59,8 @@ int cep_signalfd_read(int fd) {
     ssize_t n = read(fd, &si, sizeof si);
     return n == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
 }
+
+void cep_set_thread_name(const char *name) { pthread_setname_np(pthread_self(), name); }
 
 static _Thread_local void *thread_slot;
 void cep_thread_slot_set(void *p) { thread_slot = p; }

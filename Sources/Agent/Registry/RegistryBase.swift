@@ -44,6 +44,10 @@ public struct RegistryBase: Equatable, Sendable, CustomStringConvertible {
     public var description: String { origin + pathPrefix }
 }
 
+extension String {
+    func range(of needle: String) -> Range<Index>? { self[...].range(of: needle) }
+}
+
 extension Substring {
     func range(of needle: String) -> Range<Index>? {
         var i = startIndex

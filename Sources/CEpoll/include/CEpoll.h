@@ -46,6 +46,9 @@ void cep_ignore_sigpipe(void);
 void cep_thread_slot_set(void *p);
 void *cep_thread_slot_get(void);
 
+// Names the calling thread (15 characters kept), for ps/top/perf.
+void cep_set_thread_name(const char *name);
+
 uint64_t cep_monotonic_ns(void);
 uint64_t cep_realtime_ms(void);
 int cep_cpus_available(void);

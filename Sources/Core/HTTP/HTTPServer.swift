@@ -1,7 +1,6 @@
 // The HTTP/1.1 server: one reactor thread per configured thread, each accepting on its own
 // SO_REUSEPORT socket; graceful drain on demand or on SIGTERM/SIGINT.
 import CEpoll
-import Foundation
 import Synchronization
 
 // @unchecked: configuration is immutable after init; per-reactor state lives in ServerLoops confined
@@ -19,7 +18,6 @@ public final class HTTPServer: @unchecked Sendable {
     private let loops = Mutex<[ServerLoop]>([])
     private let finished = Mutex<Int>(0)
     private let draining = Atomic<Bool>(false)
-    private let allStopped = Mutex<Bool>(false)
 
     /// Creates the reactors and binds the listening sockets (so `port` is known before `run`).
     public init(config: HTTPServerConfiguration, router: Router, logger: Logger, metrics: ServerMetrics = ServerMetrics()) throws(SystemError) {
@@ -56,7 +54,7 @@ public final class HTTPServer: @unchecked Sendable {
                 self.beginDrain()
             }
         }
-        var threads: [Thread] = []
+        var threads: [JoinableThread] = []
         for (i, r) in reactors.enumerated() {
             let fd = listenFDs[i]
             let setup: @Sendable () -> Void = { [unowned self] in
@@ -68,14 +66,11 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             if i == 0 { setup(); continue }
-            let t = Thread { setup(); r.run() }
-            t.name = "reactor-\(i)"
-            t.start()
-            threads.append(t)
+            threads.append(JoinableThread.start(name: "reactor-\(i)") { setup(); r.run() })
         }
         reactors[0].run()
-        // Reactor 0 returns once every loop has drained; wait for the other threads to leave run().
-        while !allStopped.withLock({ $0 }) { usleep(1000) }
+        // Reactor 0 returns once every loop has drained; the others stop at the same moment.
+        for t in threads { t.join() }
     }
 
     /// Stops accepting and lets in-flight requests finish (up to the drain timeout); `run()`
@@ -96,7 +91,6 @@ public final class HTTPServer: @unchecked Sendable {
         if n == reactors.count {
             for other in reactors where other !== reactors[0] { other.stop() }
             reactors[0].stop()
-            allStopped.withLock { $0 = true }
         }
     }
 }
