@@ -90,7 +90,7 @@ wait_ready() {                                    # port pid name; gives up afte
 }
 
 echo "run.sh: building cr-agent (release, .build-bench)"
-if ! swift build -c release --scratch-path .build-bench --product cr-agent >"$out/build.log" 2>&1; then
+if ! swift build -c release --static-swift-stdlib --scratch-path .build-bench --product cr-agent >"$out/build.log" 2>&1; then
     tail -30 "$out/build.log" >&2
     exit 1
 fi

@@ -56,7 +56,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "run.sh: building cr-agent (release, .build-bench)"
-if ! timeout 1800 swift build -c release --scratch-path .build-bench --product cr-agent >"$out/build.log" 2>&1; then
+if ! timeout 1800 swift build -c release --static-swift-stdlib --scratch-path .build-bench --product cr-agent >"$out/build.log" 2>&1; then
     tail -30 "$out/build.log" >&2
     exit 1
 fi
