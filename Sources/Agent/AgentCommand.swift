@@ -8,6 +8,7 @@ enum AgentCommand {
 
     Usage:
       cr-agent [serve]       run the HTTP service (port SNYK_PORT, default 17500)
+      cr-agent scan <ref>    scan an image for packages and print a report (see cr-agent scan --help)
       cr-agent fetch <ref>   pull an image, verify every layer, keep nothing (see cr-agent fetch --help)
       cr-agent --help        show this help
       cr-agent --version     print the version
@@ -27,6 +28,8 @@ enum AgentCommand {
         case nil, "serve":
             if arguments.count > 1 { return usageError("unexpected argument \(arguments[1])") }
             return serve(env)
+        case "scan":
+            return ScanCommand.run(arguments: Array(arguments.dropFirst()), environment: env)
         case "fetch":
             return FetchCommand.run(arguments: Array(arguments.dropFirst()), environment: env)
         default:

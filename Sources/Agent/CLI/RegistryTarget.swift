@@ -10,7 +10,9 @@ struct RegistryTarget {
     /// where the first path component counts as a host when it holds a `.` or a `:`, is `localhost`, or a
     /// scheme was written. https unless `http://` is written (in `raw` or in CR_BASE) or `plainHTTP` is set;
     /// `plainHTTP` with an explicit `https://` is a contradiction and refused.
-    init(reference raw: String, crBase: String?, plainHTTP: Bool) throws(CommandLineFlags.UsageError) {
+    /// With `dockerDefaults` (the `scan` command), a reference without a registry host means Docker
+    /// Hub, and a single-component name there is an official image under `library/`, as in Docker.
+    init(reference raw: String, crBase: String?, plainHTTP: Bool, dockerDefaults: Bool = false) throws(CommandLineFlags.UsageError) {
         if let crBase {
             if raw.contains("://") {
                 throw .init("with CR_BASE set (\(crBase)) give the reference as repo[:tag|@digest] under it, not \"\(raw)\"")
@@ -29,17 +31,28 @@ struct RegistryTarget {
             scheme = rest[..<r.lowerBound].lowercased()
             rest = rest[r.upperBound...]
         }
-        guard let slash = rest.firstIndex(of: "/") else {
+        let slash = rest.firstIndex(of: "/")
+        let host = slash.map { rest[..<$0] } ?? ""
+        let looksLikeHost = slash != nil && (scheme != nil || host.contains(".") || host.contains(":") || host == "localhost" || host.hasPrefix("["))
+        if !looksLikeHost && dockerDefaults {
+            base = try RegistryTarget.base("https://registry-1.docker.io", plainHTTP: false, what: "Docker Hub")
+            let path = slash == nil ? "library/" + rest : String(rest)
+            do { reference = try ImageReference(parsing: path) } catch { throw .init(error.message) }
+            return
+        }
+        guard let slash else {
             throw .init("\"\(raw)\" names no registry; give host[:port]/repo[:tag|@digest] or set CR_BASE")
         }
-        let host = rest[..<slash]
-        let looksLikeHost = scheme != nil || host.contains(".") || host.contains(":") || host == "localhost" || host.hasPrefix("[")
         guard looksLikeHost else {
             throw .init("\"\(raw)\" names no registry host (\"\(host)\" is not host[:port]); give host[:port]/repo[:tag|@digest] or set CR_BASE")
         }
-        base = try RegistryTarget.base((scheme.map { $0 + "://" } ?? "") + host, plainHTTP: plainHTTP, what: "the reference's registry")
+        let dockerHub = dockerDefaults && (host == "docker.io" || host == "index.docker.io")
+        base = try RegistryTarget.base(dockerHub ? "https://registry-1.docker.io" : (scheme.map { $0 + "://" } ?? "") + host,
+                                       plainHTTP: plainHTTP, what: "the reference's registry")
+        var path = String(rest[rest.index(after: slash)...])
+        if dockerHub && !path.contains("/") { path = "library/" + path }
         do {
-            reference = try ImageReference(parsing: String(rest[rest.index(after: slash)...]))
+            reference = try ImageReference(parsing: path)
         } catch {
             throw .init(error.message)
         }

@@ -1,0 +1,88 @@
+// Registry credentials for CLI commands, first found wins: CR_CREDENTIALS (the broker's base64 JSON),
+// CR_USERNAME + CR_PASSWORD (or CR_TOKEN), the Docker config file's `auths` entry for the host, else
+// anonymous.
+import Core
+import Glibc
+
+enum RegistryCredentialSources {
+    static func resolve(_ env: Environment, registryHost: String) -> Result<RegistryCredentials, ConfigurationError> {
+        if let raw = env["CR_CREDENTIALS"] { return fromBrokerCredentials(raw) }
+        if env["CR_USERNAME"] != nil || env["CR_PASSWORD"] != nil || env["CR_TOKEN"] != nil {
+            return FetchCommand.registryCredentials(env)
+        }
+        if let c = fromDockerConfig(env, host: registryHost) { return .success(c) }
+        return .success(.anonymous)
+    }
+
+    /// `CR_CREDENTIALS`: base64 of `{"type","username","password","registryBase"}` (REFERENCE §3).
+    static func fromBrokerCredentials(_ raw: String) -> Result<RegistryCredentials, ConfigurationError> {
+        guard let bytes = Base64.decode(raw.trimmingCharactersSpace()), let json = try? JSON.parse(bytes) else {
+            return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message: "expected base64 of a JSON object"))
+        }
+        let user = json["username"]?.string, password = json["password"]?.string
+        if user == nil && password == nil {
+            return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message: "the JSON has no username or password (type \(json["type"]?.string ?? "?") needs its own flow)"))
+        }
+        return .success(RegistryCredentials(username: user, password: password))
+    }
+
+    /// The `auths` entry for `host` in `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`):
+    /// `auth` (base64 `user:password`) or `username`/`password`. Credential helpers are not run.
+    static func fromDockerConfig(_ env: Environment, host: String) -> RegistryCredentials? {
+        let dir = env["DOCKER_CONFIG"] ?? (env["HOME"].map { "\($0)/.docker" } ?? "")
+        guard !dir.isEmpty, let bytes = readFile("\(dir)/config.json", cap: 1 << 20), let json = try? JSON.parse(bytes),
+              let auths = json["auths"]?.object else { return nil }
+        let wanted = host == "registry-1.docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [host]
+        for (key, entry) in auths {
+            var k = Substring(key)
+            if let r = k.range(of: "://") { k = k[r.upperBound...] }
+            if let slash = k.firstIndex(of: "/") { k = k[..<slash] }
+            guard wanted.contains(String(k)) || wanted.contains(key) else { continue }
+            if let auth = entry["auth"]?.string, let decoded = Base64.decode(auth), let colon = decoded.firstIndex(of: UInt8(ascii: ":")) {
+                return RegistryCredentials(username: String(decoding: decoded[..<colon], as: UTF8.self),
+                                           password: String(decoding: decoded[(colon + 1)...], as: UTF8.self))
+            }
+            if let u = entry["username"]?.string, let p = entry["password"]?.string { return RegistryCredentials(username: u, password: p) }
+        }
+        return nil
+    }
+
+    static func readFile(_ path: String, cap: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 16384)
+        while out.count <= cap {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return out }
+            out += buf[0..<n]
+        }
+        return nil
+    }
+}
+
+extension Base64 {
+    /// Decodes standard or URL-safe base64, padding optional; nil for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var acc: UInt32 = 0, bits = 0
+        for c in text.utf8 {
+            let v: UInt8
+            switch c {
+            case 65...90: v = c - 65
+            case 97...122: v = c - 71
+            case 48...57: v = c + 4
+            case 43, 45: v = 62
+            case 47, 95: v = 63
+            case 61, 10, 13: continue
+            default: return nil
+            }
+            acc = acc << 6 | UInt32(v)
+            bits += 6
+            if bits >= 8 { bits -= 8; out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits))) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,257 @@
+// `cr-agent scan <reference>`: scans one image from a registry, an OCI layout or a `docker save`
+// archive, and writes a report (table, snyk JSON, CycloneDX or SPDX) to stdout or a file.
+import Core
+import Glibc
+
+enum ScanCommand {
+    static let usage = """
+    Usage: cr-agent scan [options] <reference>
+
+    Scans an image for installed packages (OS and application) in one streaming pass and prints a report.
+
+    Reference (skopeo's transport names):
+      [docker://]host[:port]/repo[:tag|@sha256:<hex>]   an image in a registry; without a host, Docker Hub
+                                                        (library/ for one-word names)
+      repo[:tag|@digest]                                with CR_BASE set: an image under that registry base
+      oci:<dir>[:tag]                                   an OCI image layout directory
+      docker-archive:<file>[:name:tag]                  a `docker save` tarball
+
+    Options:
+      --format table|json|cyclonedx|spdx   report format (default table; json is the snyk scan result)
+      --output FILE                        write the report to FILE instead of stdout
+      --platform os/arch[/variant]         image to pick from an index (default linux/amd64)
+      --plain-http                         use http:// for a registry given without a scheme
+      -h, --help                           show this help
+
+    Credentials, first found: CR_CREDENTIALS, CR_USERNAME + CR_PASSWORD (or CR_TOKEN), the Docker config
+    file's auths entry for the registry ($DOCKER_CONFIG/config.json or ~/.docker/config.json), else
+    anonymous. Also: CA_CERT, REGISTRY_CERTS_DIRS, HTTPS_PROXY/NO_PROXY, SNYK_MAX_IMAGE_SIZE_IN_BYTES,
+    TMPDIR (spool for large files), SOURCE_DATE_EPOCH (reproducible SBOMs), LOG_LEVEL (stderr).
+
+    Exit status: 0 scanned (also when no package was found); 1 the scan failed (one line on stderr);
+    2 usage or configuration error; 130 interrupted.
+
+    """
+
+    enum Source {
+        case registry(RegistryTarget)
+        case ociLayout(directory: String, tag: String?)
+        case dockerArchive(path: String, name: String?)
+    }
+
+    struct Options {
+        var source: Source
+        var displayName: String
+        var format: ReportFormat
+        var output: String?
+        var platform: Platform
+        var logLevel: LogLevel
+        var limits: ScanLimits
+        var reportOptions: ReportOptions
+    }
+
+    static func run(arguments: [String], environment env: Environment) -> Int32 {
+        Redaction.registerSecrets(fromEnvironment: env.values)
+        let options: Options
+        switch parse(arguments, env) {
+        case .help: Console.out(usage); return 0
+        case .error(let m): Console.err("cr-agent scan: \(m)\n"); return 2
+        case .options(let o): options = o
+        }
+        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent scan")
+        let reactor: Reactor
+        do { reactor = try Reactor() } catch {
+            Console.err("cr-agent scan: cannot start: \(error)\n")
+            return 1
+        }
+
+        let source: ImageSource
+        let verifies: Bool
+        switch options.source {
+        case .ociLayout(let dir, let tag):
+            source = OCILayoutSource(directory: dir, tag: tag, platform: options.platform, reactor: reactor)
+            verifies = false
+        case .dockerArchive(let path, let name):
+            source = DockerArchiveSource(path: path, name: name, reactor: reactor)
+            verifies = false
+        case .registry(let target):
+            var registryOptions = RegistryOptions(environment: env.values)
+            registryOptions.platform = options.platform
+            let credentials: RegistryCredentials
+            switch RegistryCredentialSources.resolve(env, registryHost: target.base.authority) {
+            case .success(let c): credentials = c
+            case .failure(let e): Console.err("cr-agent scan: \(e)\n"); return 2
+            }
+            do {
+                var configuration = HTTPClientConfiguration(environment: env.values)
+                configuration.receiveBufferSize = FetchCommand.receiveBufferSize
+                let trust = RegistryTrust(reactor: reactor, configuration: configuration)
+                let client = try RegistryClient(base: target.base, credentials: credentials, trust: trust, options: registryOptions)
+                client.onRetry = { what, attempt, delay in
+                    logger.info("retrying", [("what", .string(what)), ("attempt", .int(attempt)), ("delayMs", .int(delay))])
+                }
+                source = RegistryImageSource(client: client, reference: target.reference, displayName: options.displayName)
+            } catch {
+                Console.err("cr-agent scan: \(error)\n")
+                return 2
+            }
+            verifies = true
+        }
+
+        let scanner = ImageScanner(source: source, limits: options.limits, cache: nil, sourceVerifiesDigests: verifies)
+        let progress = ProgressLine(enabled: isatty(2) == 1)
+        scanner.onProgress = { progress.update($0) }
+        var outcome: Result<ImageInventory, ScanFailure>?
+        var signal: Int32 = 0
+        do {
+            try TerminationSignals.watch(on: reactor) { sig in
+                guard signal == 0, outcome == nil else { return }
+                signal = sig
+                scanner.cancel()
+                reactor.stop()
+            }
+        } catch {
+            Console.err("cr-agent scan: cannot watch signals: \(error)\n")
+            return 1
+        }
+        logger.debug("scanning", [("image", .string(options.displayName)), ("platform", .string(options.platform.description))])
+        scanner.scan { result in
+            outcome = result
+            reactor.stop()
+        }
+        reactor.run()
+        progress.clear()
+
+        if signal != 0 {
+            Console.err("cr-agent scan: interrupted before the scan finished\n")
+            return 130
+        }
+        switch outcome {
+        case .success(let inventory)?:
+            for w in inventory.warnings { logger.warn(w) }
+            let bytes = options.format.render(inventory, options: options.reportOptions)
+            if let path = options.output {
+                if let error = writeFile(path, bytes) {
+                    Console.err("cr-agent scan: cannot write \(path): \(error)\n")
+                    return 1
+                }
+            } else {
+                Console.out(String(decoding: bytes, as: UTF8.self))
+            }
+            return 0
+        case .failure(let e)?:
+            Console.err("cr-agent scan: \(options.displayName): \(e)\n")
+            return 1
+        case nil:
+            Console.err("cr-agent scan: the event loop stopped before the scan finished\n")
+            return 1
+        }
+    }
+
+    enum Parsed {
+        case options(Options)
+        case help
+        case error(String)
+    }
+
+    static let formats: [String: ReportFormat] = ["table": .table, "json": .snyk, "snyk": .snyk, "cyclonedx": .cyclonedxJSON,
+                                                  "cyclonedx-json": .cyclonedxJSON, "spdx": .spdxJSON, "spdx-json": .spdxJSON]
+
+    static func parse(_ arguments: [String], _ env: Environment) -> Parsed {
+        let flags: CommandLineFlags
+        do {
+            flags = try CommandLineFlags(arguments, valued: ["format", "output", "platform", "o"], boolean: ["plain-http", "help"], aliases: ["-h": "help"])
+        } catch {
+            return .error("\(error) (see cr-agent scan --help)")
+        }
+        if flags.has("help") { return .help }
+        guard flags.positional.count == 1 else {
+            return .error(flags.positional.isEmpty ? "an image reference is required (see cr-agent scan --help)"
+                                                   : "one image reference expected, got \(flags.positional.count)")
+        }
+        let raw = flags.positional[0]
+        guard let format = formats[flags["format"] ?? "table"] else {
+            return .error("--format must be table, json, cyclonedx or spdx, got \"\(flags["format"]!)\"")
+        }
+        var platform = Platform()
+        if let p = flags["platform"] {
+            guard let parsed = FetchCommand.parsePlatform(p) else { return .error("--platform must be os/arch[/variant], got \"\(p)\"") }
+            platform = parsed
+        }
+        let logLevel: LogLevel
+        let reportOptions: ReportOptions
+        var limits = ScanLimits()
+        do {
+            logLevel = try env.logLevel(default: .warn)
+            reportOptions = try ReportOptions(environment: env)
+            limits.maxImageBytes = try env.int("SNYK_MAX_IMAGE_SIZE_IN_BYTES", default: limits.maxImageBytes, range: 1...(1 << 50))
+        } catch {
+            return .error(error.description)
+        }
+        let source: Source
+        if raw.hasPrefix("oci:") {
+            let (path, tag) = splitPathAndName(String(raw.dropFirst(4)))
+            guard !path.isEmpty else { return .error("oci: needs a directory: oci:<dir>[:tag]") }
+            source = .ociLayout(directory: path, tag: tag)
+        } else if raw.hasPrefix("docker-archive:") {
+            let (path, name) = splitPathAndName(String(raw.dropFirst(15)))
+            guard !path.isEmpty else { return .error("docker-archive: needs a file: docker-archive:<file>[:name:tag]") }
+            source = .dockerArchive(path: path, name: name)
+        } else {
+            let ref = raw.hasPrefix("docker://") ? String(raw.dropFirst(9)) : raw
+            do {
+                source = .registry(try RegistryTarget(reference: ref, crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"), dockerDefaults: true))
+            } catch {
+                return .error(error.description)
+            }
+        }
+        return .options(Options(source: source, displayName: raw, format: format, output: flags["output"] ?? flags["o"],
+                                platform: platform, logLevel: logLevel, limits: limits, reportOptions: reportOptions))
+    }
+
+    /// `path[:name]`, split at the first `:` as skopeo does (the path holds no colon; the name may:
+    /// `oci:/a/b:repo/app:1.0`).
+    static func splitPathAndName(_ s: String) -> (String, String?) {
+        guard let colon = s.firstIndex(of: ":") else { return (s, nil) }
+        let name = String(s[s.index(after: colon)...])
+        return (String(s[..<colon]), name.isEmpty ? nil : name)
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return String(cString: strerror(errno)) }
+            off += n
+        }
+        return nil
+    }
+}
+
+/// `layer 2/5  12.3 MB  45.6 MB/s` on one stderr line, redrawn in place; only when stderr is a terminal.
+final class ProgressLine {
+    let enabled: Bool
+    private let start = Reactor.now()
+    private var total = 0
+    private var lastLayerBytes = 0
+    private var lastDraw: UInt64 = 0
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ p: ScanProgress) {
+        guard enabled else { return }
+        total += p.bytes - (p.cached ? 0 : lastLayerBytes)
+        lastLayerBytes = p.cached || p.bytes >= p.layerBytes ? 0 : p.bytes
+        let now = Reactor.now()
+        guard now - lastDraw > 100_000_000 else { return }
+        lastDraw = now
+        let seconds = Double(now - start) / 1e9
+        let mb = Double(total) / 1e6
+        Console.err("\r\u{1B}[Klayer \(p.layer)/\(p.layers)\(p.cached ? " (cached)" : "")  \(FixedPoint.fixed(mb, 1)) MB  \(FixedPoint.fixed(mb / max(seconds, 0.001), 1)) MB/s")
+    }
+
+    func clear() { if enabled { Console.err("\r\u{1B}[K") } }
+}
