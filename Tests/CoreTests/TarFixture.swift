@@ -10,13 +10,15 @@ enum TarFixture {
     static let chunkSizes = [1, 7, 512, 65536]
 
     /// Runs `script` with the project's Python in a fresh directory (its path is `sys.argv[1]` and the
-    /// working directory) and returns every file the script left there, by name.
-    static func python(_ script: String, timeout: Double = 120) throws -> [String: [UInt8]] {
+    /// working directory) holding `inputs`, and returns every other file the script left there, by name.
+    static func python(_ script: String, inputs: [String: [UInt8]] = [:], timeout: Double = 120) throws -> [String: [UInt8]] {
         try inDirectory { dir in
+            for (name, bytes) in inputs { try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name)) }
             let path = dir + "/make.py"
             try ("import os, sys\nos.chdir(sys.argv[1])\n" + script).write(toFile: path, atomically: true, encoding: .utf8)
             try check(runProcess(projectPython, [path, dir], timeout: timeout), "python")
             try FileManager.default.removeItem(atPath: path)
+            for name in inputs.keys { try FileManager.default.removeItem(atPath: dir + "/" + name) }
             return try files(in: dir)
         }
     }
