@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
-# The main job on a built-in default: builds cr-agent, starts it on 127.0.0.1, shows its
-# healthcheck and metrics, then stops it with SIGTERM (a graceful drain). Needs no account.
+# The main job on a built-in default, with no account and no outside registry: starts the reference
+# registry (Debian's docker-registry) on 127.0.0.1, builds and pushes a small sample image on the spot,
+# scans it with `cr-agent scan` and prints the table. A second run reuses the registry storage and the
+# pushed image; every process started here is stopped at the end, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build -c release --product cr-agent >&2
-bin=.build/release/cr-agent
-port=${SNYK_PORT:-17500}
-log=$(mktemp)
-SNYK_PORT=$port SNYK_HOST=127.0.0.1 "$bin" >"$log" 2>&1 &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT INT TERM
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/healthcheck" >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
-echo "== GET http://127.0.0.1:$port/healthcheck"
-curl -sS -i "http://127.0.0.1:$port/healthcheck"; echo
-echo "== GET http://127.0.0.1:$port/metrics (first lines)"
-curl -sS "http://127.0.0.1:$port/metrics" | head -n 8
-echo "== stopping (SIGTERM drains in-flight requests)"
-kill -TERM $pid; wait $pid; echo "exit status $?"
-echo "== agent log"; cat "$log"
+agent=.build/release/cr-agent
+state=.build-demo
+mkdir -p "$state"
+py=.venv/bin/python
+fixture=Tests/registry/fixture.py
+
+stop() { "$py" "$fixture" stop --dir "$state/registry" >/dev/null 2>&1 || true; }
+trap stop EXIT
+trap 'stop; exit 130' INT TERM
+
+"$py" "$fixture" stop --dir "$state/registry" >/dev/null 2>&1 || true   # a run killed earlier
+"$py" "$fixture" start --auth none --dir "$state/registry" --detach --max-lifetime 600 >/dev/null
+host=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["host"])' "$state/registry/fixture.json")
+image="$host/single/app:1.0"
+
+if curl -fsS -o /dev/null -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$host/v2/single/app/manifests/1.0" 2>/dev/null; then
+  echo "== sample image already in the registry (from an earlier run)" >&2
+else
+  echo "== building and pushing sample images to $host" >&2
+  "$py" "$fixture" push --fixture "$state/registry" --set basic --summary >/dev/null
+fi
+
+echo "== cr-agent scan $image" >&2
+"$agent" scan --plain-http "$image"
