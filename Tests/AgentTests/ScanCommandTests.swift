@@ -1,0 +1,125 @@
+// `cr-agent scan` as users run it, against the real registry, an OCI layout and a docker-archive made
+// from it by skopeo: formats, output file, exit codes and one-line errors.
+import Foundation
+import TestSupport
+import XCTest
+
+final class ScanCommandTests: XCTestCase {
+    nonisolated(unsafe) static var fx: RegistryFixture?
+    nonisolated(unsafe) static var archive: String?
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            let f = try RegistryFixture.start(auth: "none")
+            try f.push("basic")
+            fx = f
+            let file = f.dir.appendingPathComponent("single.tar").path
+            let r = try runProcess("skopeo", ["copy", "--quiet", "oci:\(f.dir.path)/expected:single/app:1.0", "docker-archive:\(file):single/app:1.0"], timeout: 60)
+            if r.status == 0 { archive = file } else { XCTFail("skopeo could not write a docker-archive: \(r.stderr)") }
+        } catch {
+            XCTFail("cannot start the registry: \(error)")
+        }
+    }
+
+    override class func tearDown() {
+        fx?.stop()
+        super.tearDown()
+    }
+
+    var fx: RegistryFixture { Self.fx! }
+    var host: String { fx.info["host"] as! String }
+    var agent: String { builtProductsDirectory.appendingPathComponent("cr-agent").path }
+
+    func scan(_ args: [String], env: [String: String] = [:]) throws -> ProcessResult {
+        try runProcess(agent, ["scan"] + args, environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"].merging(env) { $1 }, timeout: 120)
+    }
+
+    func expectedPackages() -> Set<String> { ["base-files 12.4+deb12u5", "libc6 2.36-9+deb12u4", "fixture-app 1.0.0"] }
+
+    /// name + version pairs from the snyk JSON's depGraphs. The OS graph's root is the image itself
+    /// (`docker-image|...`); an application graph's root is the application's own package.
+    func packages(fromSnykJSON text: String) throws -> Set<String> {
+        let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        var out = Set<String>()
+        for result in json["scanResults"] as! [[String: Any]] {
+            for fact in result["facts"] as! [[String: Any]] where fact["type"] as? String == "depGraph" {
+                let graph = fact["data"] as! [String: Any]
+                for p in graph["pkgs"] as! [[String: Any]] where !(p["id"] as! String).hasPrefix("docker-image|") {
+                    let info = p["info"] as! [String: Any]
+                    let name = (info["name"] as! String).split(separator: "/").last.map(String.init)!
+                    out.insert("\(name) \(info["version"] as! String)")
+                }
+            }
+        }
+        return out
+    }
+
+    func testTableFromTheRegistry() throws {
+        let r = try scan(["--plain-http", "\(host)/single/app:1.0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Debian GNU/Linux 12 (bookworm)"), r.stdout)
+        XCTAssertTrue(r.stdout.range(of: #"libc6\s+2\.36-9\+deb12u4\s+deb\s+/var/lib/dpkg/status"#, options: .regularExpression) != nil, r.stdout)
+        XCTAssertEqual(r.stderr, "", "nothing on stderr when not a terminal and nothing went wrong")
+    }
+
+    func testJSONIsTheSnykScanResultAndMatchesEverySource() throws {
+        let fromRegistry = try scan(["--plain-http", "--format", "json", "docker://\(host)/single/app:1.0"])
+        XCTAssertEqual(fromRegistry.status, 0, fromRegistry.stderr)
+        XCTAssertEqual(try packages(fromSnykJSON: fromRegistry.stdout), expectedPackages())
+        let fromLayout = try scan(["--format", "json", "oci:\(fx.dir.path)/expected:single/app:1.0"])
+        XCTAssertEqual(fromLayout.status, 0, fromLayout.stderr)
+        XCTAssertEqual(try packages(fromSnykJSON: fromLayout.stdout), expectedPackages())
+        let archive = try XCTUnwrap(Self.archive)
+        let fromArchive = try scan(["--format", "json", "docker-archive:\(archive)"])
+        XCTAssertEqual(fromArchive.status, 0, fromArchive.stderr)
+        XCTAssertEqual(try packages(fromSnykJSON: fromArchive.stdout), expectedPackages())
+    }
+
+    func testSBOMFormatsAreReproducibleAndGoToAFile() throws {
+        let out = fx.dir.appendingPathComponent("bom.json").path
+        let env = ["SOURCE_DATE_EPOCH": "1700000000"]
+        let a = try scan(["--plain-http", "--format", "cyclonedx", "--output", out, "\(host)/single/app:1.0"], env: env)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout, "", "the report went to the file")
+        let first = try Data(contentsOf: URL(fileURLWithPath: out))
+        let bom = try JSONSerialization.jsonObject(with: first) as! [String: Any]
+        XCTAssertEqual(bom["specVersion"] as? String, "1.5")
+        _ = try scan(["--plain-http", "--format", "cyclonedx", "--output", out, "\(host)/single/app:1.0"], env: env)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), first, "same input, same bytes")
+        let spdx = try scan(["--plain-http", "--format", "spdx", "\(host)/single/app:1.0"], env: env)
+        let doc = try JSONSerialization.jsonObject(with: Data(spdx.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(doc["spdxVersion"] as? String, "SPDX-2.3")
+    }
+
+    func testFailuresAreOneLineWithTheRightExitCode() throws {
+        let cases: [([String], [String: String], Int32, String)] = [
+            (["--plain-http", "\(host)/single/app:9.9"], [:], 1, "MANIFEST_UNKNOWN"),
+            (["--plain-http", "\(host)/chart/app:0.1.0"], [:], 1, "not a container image"),
+            (["--plain-http", "\(host)/single/app:1.0"], ["SNYK_MAX_IMAGE_SIZE_IN_BYTES": "100"], 1, "over the 100-byte limit"),
+            (["oci:/nonexistent/layout"], [:], 1, "/nonexistent/layout/index.json"),
+            (["--format", "xml", "\(host)/single/app:1.0"], [:], 2, "--format"),
+            (["--platform", "linux", "\(host)/single/app:1.0"], [:], 2, "--platform"),
+            ([], [:], 2, "reference is required"),
+            (["--frobnicate", "x"], [:], 2, "unknown option"),
+            (["\(host)/single/app:1.0"], ["SNYK_MAX_IMAGE_SIZE_IN_BYTES": "lots"], 2, "SNYK_MAX_IMAGE_SIZE_IN_BYTES"),
+            (["\(host)/single/app:1.0"], ["CR_CREDENTIALS": "%%%"], 2, "CR_CREDENTIALS"),
+        ]
+        for (args, env, status, needle) in cases {
+            let r = try scan(args, env: env)
+            XCTAssertEqual(r.status, status, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "", "\(args): no report on failure")
+        }
+    }
+
+    func testACorruptLayerFailsTheScan() throws {
+        let stub = try MisbehavingRegistry()
+        defer { stub.stop() }
+        let host = stub.info["host"] as! String
+        let r = try scan(["--plain-http", "\(host)/baddigest:latest"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("integrity"), r.stderr)
+    }
+}
