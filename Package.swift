@@ -22,6 +22,6 @@ let package = Package(
         .executableTarget(name: "Fuzz", dependencies: ["Core"], path: "Tests/Fuzz", exclude: ["corpus"]),
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Core", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Core", "TestSupport"], exclude: ["Golden"]),
     ]
 )
