@@ -1,5 +1,124 @@
-// Application-manifest catalogers (npm, Python, Java, Go, Ruby, PHP, .NET, Rust).
+// Application-manifest catalogers (npm, Python, Java, Go, Ruby, PHP, .NET, Rust), and the small helpers
+// they share: byte-level path tests for `interest(in:)` and package URLs written the way syft writes them.
+import Glibc
 
 public enum ApplicationCatalogers {
-    public static var all: [any Cataloger] { [] }
+    public static var all: [any Cataloger] {
+        [NpmCataloger(), PythonCataloger(), GoBinaryCataloger(), RubyGemspecCataloger(),
+         ComposerCataloger(), DotNetDepsCataloger(), CargoLockCataloger()]
+    }
+
+    /// The largest text or JSON manifest read (package.json, METADATA, installed.json, deps.json, ...); a
+    /// bigger one is skipped with a warning. Real ones are kilobytes; a deps.json of a large app a few MB.
+    public static let maxManifestBytes = 32 << 20
+
+    /// Reads a whole manifest, or explains why not.
+    static func manifestBytes(_ file: CatalogFile, kind: String) -> Result<[UInt8], CatalogWarning> {
+        guard file.contents.count <= maxManifestBytes else {
+            return .failure(CatalogWarning("\(file.entry.path): \(kind) skipped: \(file.contents.count) bytes is more than the \(maxManifestBytes)-byte limit for a manifest"))
+        }
+        do {
+            return .success(try file.contents.all())
+        } catch {
+            return .failure(CatalogWarning("\(file.entry.path): \(kind) could not be read: \(error)"))
+        }
+    }
+}
+
+/// One warning line, as an error so it can travel in a `Result`.
+struct CatalogWarning: Error {
+    let text: String
+    init(_ text: String) { self.text = text }
+}
+
+/// Path tests on the UTF-8 bytes of a path, without allocating: `interest(in:)` runs on every tar entry.
+enum CatalogPath {
+    /// Whether `path` ends with `suffix`.
+    @inline(__always)
+    static func hasSuffix(_ path: String, _ suffix: StaticString) -> Bool {
+        let n = suffix.utf8CodeUnitCount
+        if let r = path.utf8.withContiguousStorageIfAvailable({ buf -> Bool in
+            buf.count >= n && memcmp(buf.baseAddress! + (buf.count - n), suffix.utf8Start, n) == 0
+        }) { return r }
+        return path.utf8.count >= n && path.utf8.suffix(n).elementsEqual(UnsafeBufferPointer(start: suffix.utf8Start, count: n))
+    }
+
+    /// Whether `path` contains `needle` anywhere.
+    static func contains(_ path: String, _ needle: StaticString) -> Bool {
+        let n = needle.utf8CodeUnitCount
+        if let r = path.utf8.withContiguousStorageIfAvailable({ buf -> Bool in
+            guard buf.count >= n else { return false }
+            let base = buf.baseAddress!
+            for i in 0...(buf.count - n) where base[i] == needle.utf8Start[0] && memcmp(base + i, needle.utf8Start, n) == 0 {
+                return true
+            }
+            return false
+        }) { return r }
+        return path.contains(String(describing: needle))
+    }
+
+    /// The last path component (`/a/b/c.jar` -> `c.jar`).
+    static func baseName(_ path: String) -> Substring {
+        guard let slash = path.lastIndex(of: "/") else { return Substring(path) }
+        return path[path.index(after: slash)...]
+    }
+
+    /// The directory part (`/a/b/c` -> `/a/b`; `/c` -> `/`).
+    static func directory(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// Package URLs (https://github.com/package-url/purl-spec) spelled as syft spells them (anchore/packageurl-go):
+/// every byte but `A-Z a-z 0-9 - _ . ~` percent-encoded in each namespace segment, the name and the version.
+enum PackageURL {
+    static func make(type: String, namespace: String? = nil, name: String, version: String?, qualifiers: [(String, String)] = []) -> String {
+        var out = "pkg:" + type + "/"
+        if let namespace {
+            for segment in namespace.split(separator: "/", omittingEmptySubsequences: true) {
+                out += escape(segment) + "/"
+            }
+        }
+        out += escape(name)
+        if let version, !version.isEmpty { out += "@" + escape(version) }
+        if !qualifiers.isEmpty {
+            out += "?" + qualifiers.filter { !$0.1.isEmpty }.sorted { $0.0 < $1.0 }
+                .map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
+        }
+        return out
+    }
+
+    /// Go's `url.QueryEscape` with `+` for a space written `%20`.
+    static func escape<S: StringProtocol>(_ s: S) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.append(b)
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 15)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Trimmed of ASCII whitespace, as Go's `strings.TrimSpace` trims it (Go also trims Unicode spaces,
+    /// which manifests do not use around names and versions).
+    var trimmedASCII: String {
+        let u = Array(utf8)
+        var lo = 0, hi = u.count
+        func space(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        while lo < hi, space(u[lo]) { lo += 1 }
+        while hi > lo, space(u[hi - 1]) { hi -= 1 }
+        if lo == 0 && hi == u.count { return self }
+        return String(decoding: u[lo..<hi], as: UTF8.self)
+    }
 }

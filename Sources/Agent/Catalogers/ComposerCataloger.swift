@@ -1,0 +1,58 @@
+// PHP packages installed by Composer: `installed.json` (Composer 1 writes an array of packages,
+// Composer 2 an object with `packages`), as syft's php-composer-installed-cataloger reads it.
+import Core
+
+public struct ComposerCataloger: Cataloger {
+    public let name = "composer"
+    public let version = 1
+
+    public init() {}
+
+    /// syft reads every `installed.json`; only one under `composer/` is worth a warning when it is not
+    /// Composer's (other tools use the name too).
+    public func interest(in entry: CatalogEntry) -> CatalogInterest {
+        CatalogPath.hasSuffix(entry.path, "/installed.json") ? .whole : .none
+    }
+
+    public func catalog(_ file: CatalogFile) -> CatalogResult {
+        let isComposerDir = CatalogPath.hasSuffix(file.entry.path, "/composer/installed.json")
+        let bytes: [UInt8]
+        switch ApplicationCatalogers.manifestBytes(file, kind: "installed.json") {
+        case .success(let b): bytes = b
+        case .failure(let w): return CatalogResult(warnings: isComposerDir ? [w.text] : [])
+        }
+        let json: JSON
+        do {
+            json = try JSON.parse(bytes, maxDepth: 64)
+        } catch {
+            return CatalogResult(warnings: isComposerDir ? ["\(file.entry.path): installed.json skipped: \(error)"] : [])
+        }
+        let entries: [JSON]
+        if let list = json.array {
+            entries = list                                   // Composer 1
+        } else if let list = json["packages"]?.array {
+            entries = list                                   // Composer 2
+        } else {
+            return CatalogResult(warnings: isComposerDir ? ["\(file.entry.path): installed.json has neither a package array nor a \"packages\" array"] : [])
+        }
+        var result = CatalogResult()
+        for entry in entries {
+            guard let name = entry["name"]?.string, let version = entry["version"]?.string,
+                  !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { continue }
+            result.packages.append(Self.package(name: name, version: version, entry: entry, location: file.location))
+        }
+        return result
+    }
+
+    /// `vendor/name`: namespace `vendor`; syft joins any further slashes of the purl name with `-`.
+    static func package(name: String, version: String, entry: JSON, location: PackageLocation) -> Package {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let vendor: String? = parts.count >= 2 ? parts[0] : nil
+        let purlName = parts.count >= 2 ? parts[1...].joined(separator: "-") : name
+        var metadata = ["purl": PackageURL.make(type: "composer", namespace: vendor, name: purlName, version: version)]
+        let licenses = (entry["license"]?.array ?? []).compactMap(\.string)
+        if !licenses.isEmpty { metadata["license"] = licenses.joined(separator: ", ") }
+        if let type = entry["type"]?.string, !type.isEmpty { metadata["type"] = type }
+        return Package(ecosystem: .composer, name: name, version: version, namespace: vendor, location: location, metadata: metadata)
+    }
+}

@@ -1,0 +1,55 @@
+// npm packages: every `package.json` that names a package and a version, wherever it is (node_modules,
+// Debian's /usr/share/nodejs, application directories), as syft's javascript-package-cataloger reads them.
+import Core
+
+public struct NpmCataloger: Cataloger {
+    public let name = "npm"
+    public let version = 1
+
+    public init() {}
+
+    public func interest(in entry: CatalogEntry) -> CatalogInterest {
+        CatalogPath.hasSuffix(entry.path, "/package.json") ? .whole : .none
+    }
+
+    public func catalog(_ file: CatalogFile) -> CatalogResult {
+        let bytes: [UInt8]
+        switch ApplicationCatalogers.manifestBytes(file, kind: "package.json") {
+        case .success(let b): bytes = b
+        case .failure(let w): return CatalogResult(warnings: [w.text])
+        }
+        let json: JSON
+        do {
+            json = try JSON.parse(bytes, maxDepth: 64)
+        } catch {
+            return CatalogResult(warnings: ["\(file.entry.path): package.json skipped: \(error)"])
+        }
+        guard let package = Self.package(from: json, location: file.location) else { return CatalogResult() }
+        return CatalogResult(packages: [package])
+    }
+
+    /// The package a parsed package.json describes, when it has a non-blank name and version.
+    static func package(from json: JSON, location: PackageLocation) -> Package? {
+        guard let name = json["name"]?.string, let version = json["version"]?.string,
+              !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { return nil }
+        // syft's purl splits the name at its first slash: `@scope/name` -> namespace `@scope`.
+        var namespace: String?
+        var bareName = name
+        if let slash = name.firstIndex(of: "/") {
+            namespace = String(name[..<slash])
+            bareName = String(name[name.index(after: slash)...])
+        }
+        var metadata = ["purl": PackageURL.make(type: "npm", namespace: namespace, name: bareName, version: version)]
+        if json["private"]?.bool == true { metadata["private"] = "true" }
+        if let license = license(json) { metadata["license"] = license }
+        return Package(ecosystem: .npm, name: name, version: version, namespace: namespace, location: location, metadata: metadata)
+    }
+
+    /// `"license": "MIT"`, the deprecated `{"type": "MIT"}`, or the older `"licenses": [{"type": ...}]`.
+    static func license(_ json: JSON) -> String? {
+        if let s = json["license"]?.string, !s.isEmpty { return s }
+        if let s = json["license"]?["type"]?.string, !s.isEmpty { return s }
+        let types = (json["licenses"]?.array ?? []).compactMap { $0["type"]?.string }.filter { !$0.isEmpty }
+        return types.isEmpty ? nil : types.joined(separator: ", ")
+    }
+}
