@@ -9,7 +9,17 @@ enum FuzzTargets {
     static let all: [(name: String, run: FuzzTargetFunction)] = [
         ("http-request", HTTPRequestFuzz.run),
         ("chunked", ChunkedFuzz.run),
+    ] + osPackageDatabases
+
+    // OS package databases (Tests/Fuzz/{Dpkg,Apk,Rpm}Fuzz.swift); they need the Agent code as a library.
+    #if canImport(AgentKit)
+    static let osPackageDatabases: [(name: String, run: FuzzTargetFunction)] = [
+        ("dpkg", DpkgFuzz.run), ("apk", ApkFuzz.run), ("rpm-header", RpmFuzz.header), ("bdb", RpmFuzz.berkeleyDB),
+        ("ndb", RpmFuzz.ndb),
     ]
+    #else
+    static let osPackageDatabases: [(name: String, run: FuzzTargetFunction)] = []
+    #endif
 
     static var names: [String] { all.map(\.name) }
 

@@ -1,0 +1,46 @@
+// Alpine packages from apk's installed database: /lib/apk/db/installed and /usr/lib/apk/db/installed.
+
+public struct ApkCataloger: Cataloger {
+    public let name = "apk"
+    public let version = 1
+
+    public static let paths: Set<String> = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"]
+    /// Larger databases are skipped with a warning (a big Alpine root has a few megabytes).
+    public static let maxFileBytes = 64 << 20
+
+    public init() {}
+
+    public func interest(in entry: CatalogEntry) -> CatalogInterest {
+        Self.paths.contains(entry.path) ? .whole : .none
+    }
+
+    public func catalog(_ file: CatalogFile) -> CatalogResult {
+        var warnings = PackageDBWarnings(path: file.entry.path)
+        guard file.contents.count <= Self.maxFileBytes else {
+            warnings.add("\(file.contents.count) bytes is more than an apk database may have (\(Self.maxFileBytes)); skipped")
+            return CatalogResult(warnings: warnings.all)
+        }
+        let bytes: [UInt8]
+        do { bytes = try file.contents.all() } catch {
+            warnings.add("cannot read: \(error)")
+            return CatalogResult(warnings: warnings.all)
+        }
+        var packages: [Package] = []
+        for r in ApkInstalledParser.parse(bytes, warnings: &warnings) {
+            guard let name = r.name, !name.isEmpty else {
+                warnings.add("record at line \(r.line) has no P: (name); skipped")
+                continue
+            }
+            guard let version = r.version, !version.isEmpty else {
+                warnings.add("package \(name) (line \(r.line)) has no V: (version); skipped")
+                continue
+            }
+            var metadata: [String: String] = [:]
+            if let a = r.arch, !a.isEmpty { metadata["arch"] = a }
+            if let o = r.origin, !o.isEmpty { metadata["origin"] = o }
+            if let l = r.license, !l.isEmpty { metadata["license"] = l }
+            packages.append(Package(ecosystem: .apk, name: name, version: version, location: file.location, metadata: metadata))
+        }
+        return CatalogResult(packages: packages, warnings: warnings.all)
+    }
+}

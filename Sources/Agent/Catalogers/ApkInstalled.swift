@@ -1,0 +1,87 @@
+// Byte-level reader of apk's installed database: blank-line-separated records of `K:value` lines.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fields of one installed-database record that the apk cataloger reads.
+public struct ApkRecord: Sendable, Equatable {
+    /// `P:` package name.
+    public var name: String?
+    /// `V:` full version (`1.2.3-r4`).
+    public var version: String?
+    /// `A:` architecture.
+    public var arch: String?
+    /// `o:` origin (the source package).
+    public var origin: String?
+    /// `L:` license expression.
+    public var license: String?
+    /// The line (1-based) where the record starts, for warnings.
+    public var line: Int
+
+    public init(line: Int) { self.line = line }
+}
+
+public enum ApkInstalledParser {
+    /// Most records read from one file; the rest are dropped with a warning.
+    public static let maxRecords = 500_000
+
+    /// Splits the database into records. Lines are separated by LF (a CR before it is dropped); a blank line
+    /// ends a record; every other line is one letter, a colon and a value. Other lines are reported and skipped.
+    public static func parse(_ bytes: [UInt8], warnings: inout PackageDBWarnings) -> [ApkRecord] {
+        bytes.withUnsafeBufferPointer { parse($0, warnings: &warnings) }
+    }
+
+    static func parse(_ buf: UnsafeBufferPointer<UInt8>, warnings: inout PackageDBWarnings) -> [ApkRecord] {
+        var records: [ApkRecord] = []
+        guard let base = buf.baseAddress else { return records }
+        let n = buf.count
+        var current: ApkRecord?
+        var lineNumber = 0
+        var i = 0
+
+        func finish() {
+            if let r = current {
+                if records.count < maxRecords {
+                    records.append(r)
+                } else if records.count == maxRecords {
+                    warnings.add("more than \(maxRecords) records; the rest are skipped")
+                }
+            }
+            current = nil
+        }
+
+        while i < n {
+            lineNumber += 1
+            let lineEnd: Int
+            if let p = memchr(base + i, 0x0A, n - i) {
+                lineEnd = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            } else {
+                lineEnd = n
+            }
+            var end = lineEnd
+            if end > i, buf[end - 1] == 0x0D { end -= 1 }
+            defer { i = lineEnd + 1 }
+
+            if end == i {
+                finish()
+                continue
+            }
+            guard end - i >= 2, buf[i + 1] == 0x3A else {
+                warnings.add("line \(lineNumber): not a `K:value` line; skipped")
+                continue
+            }
+            if current == nil { current = ApkRecord(line: lineNumber) }
+            let value = { String(decoding: UnsafeBufferPointer(rebasing: buf[(i + 2)..<end]), as: UTF8.self) }
+            switch buf[i] {
+            case 0x50: current?.name = value()      // P
+            case 0x56: current?.version = value()   // V
+            case 0x41: current?.arch = value()      // A
+            case 0x6F: current?.origin = value()    // o
+            case 0x4C: current?.license = value()   // L
+            default: break
+            }
+        }
+        finish()
+        return records
+    }
+}

@@ -1,0 +1,72 @@
+// Debian packages from dpkg's status database: /var/lib/dpkg/status and distroless /var/lib/dpkg/status.d/*.
+
+public struct DpkgCataloger: Cataloger {
+    public let name = "dpkg"
+    public let version = 1
+
+    public static let statusPath = "/var/lib/dpkg/status"
+    public static let statusDirectory = "/var/lib/dpkg/status.d/"
+    /// Larger status files are skipped with a warning (a big Debian root has a few megabytes).
+    public static let maxFileBytes = 64 << 20
+
+    public init() {}
+
+    public func interest(in entry: CatalogEntry) -> CatalogInterest {
+        if entry.path == Self.statusPath { return .whole }
+        guard entry.path.hasPrefix(Self.statusDirectory) else { return .none }
+        let rest = entry.path.utf8.dropFirst(Self.statusDirectory.utf8.count)
+        // Distroless keeps one file per package there, plus `<package>.md5sums` files that are not stanzas.
+        guard !rest.isEmpty, !rest.contains(UInt8(ascii: "/")), !entry.path.hasSuffix(".md5sums") else { return .none }
+        return .whole
+    }
+
+    public func catalog(_ file: CatalogFile) -> CatalogResult {
+        var warnings = PackageDBWarnings(path: file.entry.path)
+        guard file.contents.count <= Self.maxFileBytes else {
+            warnings.add("\(file.contents.count) bytes is more than a dpkg status file may have (\(Self.maxFileBytes)); skipped")
+            return CatalogResult(warnings: warnings.all)
+        }
+        let bytes: [UInt8]
+        do { bytes = try file.contents.all() } catch {
+            warnings.add("cannot read: \(error)")
+            return CatalogResult(warnings: warnings.all)
+        }
+        // Distroless status.d files often have no Status field: every stanza there is an installed package.
+        let statusRequired = file.entry.path == Self.statusPath
+        let stanzas = DpkgStatusParser.parse(bytes, warnings: &warnings)
+        let packages = stanzas.compactMap { package(from: $0, statusRequired: statusRequired, location: file.location, warnings: &warnings) }
+        return CatalogResult(packages: packages, warnings: warnings.all)
+    }
+
+    /// The package a stanza describes, if it is installed and complete.
+    func package(from s: DpkgStanza, statusRequired: Bool, location: PackageLocation,
+                 warnings: inout PackageDBWarnings) -> Package? {
+        guard let name = s.package, !name.isEmpty else {
+            warnings.add("stanza at line \(s.line) has no Package field; skipped")
+            return nil
+        }
+        if let status = s.status {
+            guard let installed = DpkgInstallState.isInstalled(status) else {
+                warnings.add("package \(name) (line \(s.line)) has a malformed Status \"\(status)\"; skipped")
+                return nil
+            }
+            guard installed else { return nil }
+        } else if statusRequired {
+            warnings.add("package \(name) (line \(s.line)) has no Status field; skipped")
+            return nil
+        }
+        guard let version = s.version, !version.isEmpty else {
+            warnings.add("package \(name) (line \(s.line)) has no Version field; skipped")
+            return nil
+        }
+        var metadata: [String: String] = [:]
+        if let arch = s.architecture, !arch.isEmpty { metadata["arch"] = arch }
+        // As dpkg-query's ${source:Package} and ${source:Version}: the binary's own name and version by default.
+        let (sourceName, sourceVersion) = DpkgStatusParser.splitSource(s.source ?? "")
+        metadata["source"] = sourceName.isEmpty ? name : sourceName
+        metadata["sourceVersion"] = sourceVersion ?? version
+        if let m = s.maintainer, !m.isEmpty { metadata["maintainer"] = m }
+        if let size = s.installedSize, !size.isEmpty { metadata["installedSize"] = size }
+        return Package(ecosystem: .deb, name: name, version: version, location: location, metadata: metadata)
+    }
+}
