@@ -4,7 +4,7 @@ import Glibc
 
 public enum ApplicationCatalogers {
     public static var all: [any Cataloger] {
-        [NpmCataloger(), PythonCataloger(), GoBinaryCataloger(), RubyGemspecCataloger(),
+        [NpmCataloger(), PythonCataloger(), JavaArchiveCataloger(), GoBinaryCataloger(), RubyGemspecCataloger(),
          ComposerCataloger(), DotNetDepsCataloger(), CargoLockCataloger()]
     }
 

@@ -1,0 +1,222 @@
+// Java archives (jar, war, ear, Jenkins plugins, ... as syft lists them), nested archives included
+// (Spring Boot's BOOT-INF/lib/*.jar, WEB-INF/lib/*.jar): the archive's own package from its manifest,
+// pom.properties and file name, plus one package per other pom.properties inside, by syft's
+// java-archive-cataloger rules. Zip reading is guarded (ZipLimits).
+
+public struct JavaArchiveCataloger: Cataloger {
+    public let name = "java-archive"
+    public let version = 1
+    public let limits: ZipLimits
+
+    public init(limits: ZipLimits = ZipLimits()) { self.limits = limits }
+
+    /// The largest MANIFEST.MF or pom.properties read.
+    static let maxMetadataBytes = 1 << 20
+
+    public func interest(in entry: CatalogEntry) -> CatalogInterest {
+        Self.isArchiveName(entry.path) ? .whole : .none
+    }
+
+    /// syft's archive globs (`**/*.jar`, ... case-sensitive).
+    static func isArchiveName(_ p: String) -> Bool {
+        CatalogPath.hasSuffix(p, ".jar") || CatalogPath.hasSuffix(p, ".war") || CatalogPath.hasSuffix(p, ".ear")
+            || CatalogPath.hasSuffix(p, ".jpi") || CatalogPath.hasSuffix(p, ".hpi") || CatalogPath.hasSuffix(p, ".par")
+            || CatalogPath.hasSuffix(p, ".sar") || CatalogPath.hasSuffix(p, ".nar") || CatalogPath.hasSuffix(p, ".kar")
+            || CatalogPath.hasSuffix(p, ".far") || CatalogPath.hasSuffix(p, ".lpkg") || CatalogPath.hasSuffix(p, ".rar")
+            || CatalogPath.hasSuffix(p, ".zap")
+    }
+
+    public func catalog(_ file: CatalogFile) -> CatalogResult {
+        var walk = ArchiveWalk(location: file.location, limits: limits)
+        walk.visit(file.contents, virtualPath: file.entry.path, depth: 0, parent: nil)
+        return CatalogResult(packages: walk.packages, warnings: walk.warnings)
+    }
+}
+
+/// One top-level archive being read, with the budget its nested archives share.
+struct ArchiveWalk {
+    let location: PackageLocation
+    let limits: ZipLimits
+    var budget: Int
+    var packages: [Package] = []
+    var warnings: [String] = []
+
+    init(location: PackageLocation, limits: ZipLimits) {
+        self.location = location
+        self.limits = limits
+        budget = limits.maxTotalInflatedBytes
+    }
+
+    /// A package being assembled (syft's pkg.Package with JavaArchive metadata).
+    struct JavaPackage {
+        var name: String
+        var version: String
+        var virtualPath: String
+        var manifest: JavaManifest?
+        var pom: PomProperties?
+        var jenkinsPluginByExtension = false
+
+        var groupID: String { JavaGroupID.of(pom: pom, manifest: manifest) }
+    }
+
+    mutating func visit(_ contents: FileContents, virtualPath: String, depth: Int, parent: JavaPackage?) {
+        let zip: ZipArchive
+        do {
+            zip = try ZipArchive(contents, limits: limits)
+        } catch {
+            // Only the common Java extensions are surely zips; a `.rar` may well be a RAR.
+            let ext = JavaArchiveFilename(String(virtualPath.split(separator: ":", omittingEmptySubsequences: false).last!)).fileExtension
+            if ["jar", "war", "ear", "jpi", "hpi"].contains(ext) || depth > 0 { warn(virtualPath, "not read: \(error.message)") }
+            return
+        }
+        for w in zip.warnings { warn(virtualPath, w) }
+        let files = zip.entries.filter { !$0.isDirectory }
+        // syft names an archive by the last element of its virtual path (`outer.jar:lib/inner.jar`).
+        let fileInfo = JavaArchiveFilename(String(virtualPath.split(separator: ":", omittingEmptySubsequences: false).last!))
+
+        // All pom.properties (`**/*pom.properties`) with an artifactId and a version, by directory.
+        // (In path order, so that of two in one directory the later wins, as in syft's map.)
+        var byDir: [String: PomProperties] = [:]
+        for e in files.filter({ ("/" + $0.name).hasSuffix("pom.properties") }).sorted(by: { Self.byteOrder($0.name, $1.name) }) {
+            guard let bytes = read(zip, e, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes),
+                  let pom = PomProperties(bytes, path: e.name), !pom.version.isEmpty, !pom.artifactId.isEmpty else { continue }
+            byDir[CatalogPath.directory("/" + e.name)] = pom
+        }
+        let poms = byDir.keys.sorted(by: Self.byteOrder).map { (dir: $0, pom: byDir[$0]!) }
+
+        var main: JavaPackage?
+        if let m = files.first(where: { $0.name == "META-INF/MANIFEST.MF" || $0.name == "/META-INF/MANIFEST.MF" }),
+           let bytes = read(zip, m, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes) {
+            let manifest = JavaManifest(bytes)
+            // New Relic's instrumentation jars name the libraries they weave, not themselves.
+            if !manifest.mainHas("Weave-Classes") {
+                var name = "", version = ""
+                let artifactIDs = Set(poms.map(\.pom.artifactId))
+                if let best = poms.first(where: { Self.artifactIDMatchesFilename($0.pom.artifactId, fileInfo.name, artifactIDs) }) {
+                    name = best.pom.artifactId
+                    version = best.pom.version
+                }
+                if name.isEmpty { name = Self.selectName(manifest, fileInfo) }
+                if version.isEmpty { version = Self.selectVersion(manifest, fileInfo) }
+                main = JavaPackage(name: name, version: version, virtualPath: virtualPath, manifest: manifest,
+                                   jenkinsPluginByExtension: ["jpi", "hpi"].contains(fileInfo.fileExtension))
+            }
+        }
+
+        // Every pom.properties is a package, unless it describes the archive itself (then it refines it).
+        var aux: [JavaPackage] = []
+        if var m = main {
+            for (_, pom) in poms {
+                let parentKey = "\(m.groupID):\(m.name):\(m.version)"
+                let pomKey = "\(pom.groupId):\(pom.artifactId):\(pom.version)"
+                let p = JavaPackage(name: pom.artifactId, version: pom.version,
+                                    virtualPath: parentKey == pomKey ? virtualPath : "\(virtualPath):\(pom.groupId):\(pom.artifactId)", pom: pom)
+                if Self.sameIdentity(p, m) {
+                    m.name = p.name
+                    m.version = p.version
+                    if m.pom == nil { m.pom = pom }
+                } else {
+                    aux.append(p)
+                }
+            }
+            main = m
+        }
+        if let m = main { emit(m, parent: parent) }
+        for p in aux { emit(p, parent: main) }
+
+        // Archives inside, sorted by name, each read into memory within the limits.
+        let nested = files.filter { JavaArchiveCataloger.isArchiveName("/" + $0.name) }.sorted { Self.byteOrder($0.name, $1.name) }
+        guard !nested.isEmpty else { return }
+        guard depth < limits.maxNestingDepth else {
+            warn(virtualPath, "\(nested.count) archive(s) inside not read: nested more than \(limits.maxNestingDepth) deep")
+            return
+        }
+        for e in nested {
+            guard let bytes = read(zip, e, virtualPath, max: limits.maxEntryBytes) else { continue }
+            visit(.memory(bytes), virtualPath: "\(virtualPath):\(e.name)", depth: depth + 1, parent: main)
+        }
+    }
+
+    private mutating func read(_ zip: ZipArchive, _ e: ZipEntry, _ virtualPath: String, max: Int) -> [UInt8]? {
+        do {
+            return try zip.read(e, maxBytes: max, limits: limits, budget: &budget)
+        } catch {
+            warn(virtualPath, "entry skipped: \(error.message)")
+            return nil
+        }
+    }
+
+    private mutating func warn(_ virtualPath: String, _ text: String) {
+        if warnings.count < 50 { warnings.append("\(virtualPath): \(text)") }
+        if warnings.count == 50 { warnings.append("\(location.path): further warnings about this archive left out") }
+    }
+
+    private mutating func emit(_ p: JavaPackage, parent: JavaPackage?) {
+        guard !p.name.trimmedASCII.isEmpty, !p.version.trimmedASCII.isEmpty else { return }
+        let group = p.groupID
+        let namespace = group.isEmpty ? p.name : group
+        let purl = PackageURL.make(type: "maven", namespace: namespace, name: p.name, version: p.version)
+        var metadata = ["purl": purl, "virtualPath": p.virtualPath]
+        if p.jenkinsPluginByExtension || purl.contains("io.jenkins.plugins") || purl.contains("org.jenkins-ci.plugins")
+            || (p.pom.map(\.groupId).map(Self.isJenkinsGroup) ?? false) {
+            metadata["type"] = "jenkins-plugin"
+        }
+        if let pom = p.pom, !pom.path.isEmpty { metadata["pomProperties"] = pom.path }
+        if let parent, !parent.name.isEmpty { metadata["parent"] = "\(parent.name)@\(parent.version)" }
+        packages.append(Package(ecosystem: .java, name: p.name, version: p.version, namespace: namespace, location: location, metadata: metadata))
+    }
+
+    /// syft's JavaPomProperties.PkgTypeIndicated.
+    static func isJenkinsGroup(_ g: String) -> Bool {
+        ["io.jenkins.plugins", "org.jenkins.plugins", "org.jenkins-ci.plugins", "io.jenkins-ci.plugins", "com.cloudbees.jenkins.plugins"]
+            .contains { g.hasPrefix($0) } || g.contains(".jenkins.plugin")
+    }
+
+    /// Go's string order (bytes), which syft sorts paths by.
+    static func byteOrder(_ a: String, _ b: String) -> Bool { Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)) }
+
+    /// syft's artifactIDMatchesFilename: exact when some pom.properties is named like the file, else a
+    /// prefix or suffix match.
+    static func artifactIDMatchesFilename(_ artifactID: String, _ fileName: String, _ all: Set<String>) -> Bool {
+        guard !artifactID.isEmpty, !fileName.isEmpty else { return false }
+        if all.contains(fileName) { return artifactID == fileName }
+        return artifactID.hasPrefix(fileName) || fileName.hasSuffix(artifactID)
+    }
+
+    /// syft's packageIdentitiesMatch for a pom.properties package against the archive's own.
+    static func sameIdentity(_ p: JavaPackage, _ parent: JavaPackage) -> Bool {
+        if "\(p.groupID)|\(p.name)|\(p.version)" == "\(parent.groupID)|\(parent.name)|\(parent.version)" { return true }
+        if p.virtualPath == parent.virtualPath { return true }
+        return !(p.pom?.artifactId ?? "").isEmpty && parent.name == p.pom?.artifactId
+    }
+
+    /// syft's selectName: the Maven bundle plugin's symbolic name, then the file name, then manifest names.
+    static func selectName(_ m: JavaManifest, _ file: JavaArchiveFilename) -> String {
+        if m.mainValue("Created-By").contains("Apache Maven Bundle Plugin") {
+            let symbolic = m.mainValue("Bundle-SymbolicName")
+            if !symbolic.isEmpty {
+                let vendorID = m.mainValue("Implementation-Vendor-Id")
+                if vendorID.isEmpty || vendorID != symbolic {
+                    return String(symbolic.split(separator: ".", omittingEmptySubsequences: false).last!)
+                }
+            }
+        }
+        let fromFile = file.nameForPackage
+        if !fromFile.isEmpty { return fromFile }
+        for key in ["Name", "Bundle-Name", "Short-Name", "Extension-Name", "Implementation-Title"] {
+            let v = m.mainValue(key)
+            if !v.isEmpty { return v }
+        }
+        return ""
+    }
+
+    /// syft's selectVersion: the file name's version, then manifest version attributes.
+    static func selectVersion(_ m: JavaManifest, _ file: JavaArchiveFilename) -> String {
+        if !file.version.isEmpty { return file.version }
+        for key in ["Implementation-Version", "Specification-Version", "Plugin-Version", "Bundle-Version"] {
+            let v = m.anyValue(key)
+            if !v.isEmpty { return v }
+        }
+        return ""
+    }
+}
