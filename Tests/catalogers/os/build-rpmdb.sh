@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds real rpm databases for the rpm cataloger tests: small packages made with rpmbuild from the spec
 # files below, installed with `rpm --justdb` into OUT/root (Debian's rpm writes rpmdb.sqlite), a public key
-# imported as a gpg-pubkey pseudo-package when gpg exists, rpm's own answer in OUT/expected.txt, and the same
+# made with gpg and imported as a gpg-pubkey pseudo-package, rpm's own answer in OUT/expected.txt, and the same
 # header blobs re-stored as BerkeleyDB hash files (db5.3_load) and NDB files (rpmdb-convert.py).
 #
 #   Tests/catalogers/os/build-rpmdb.sh OUT [python]
 #
-# Needs rpm, rpmbuild (Debian `rpm`), db5.3_load (Debian `db5.3-util`); gpg is optional.
+# Needs rpm, rpmbuild (Debian `rpm`), db5.3_load (Debian `db5.3-util`) and gpg (Debian `gpg`).
 set -euo pipefail
 out=${1:?usage: build-rpmdb.sh OUT [python]}
 python=${2:-python3}
@@ -81,15 +81,14 @@ rpmbuild --define "_topdir $top" --define 'debug_package %{nil}' --define '_buil
 rpm --root "$out/root" --dbpath /var/lib/rpm --justdb --nodeps --noscripts -i "$top"/RPMS/*/*.rpm 2>"$out/rpm.log" \
     || { cat "$out/rpm.log" >&2; exit 1; }
 
-if command -v gpg >/dev/null; then
-    export GNUPGHOME="$out/gnupg"
-    mkdir -p -m 700 "$GNUPGHOME"
-    gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
-        --quick-gen-key 'CR Test Key <cr-test@example.invalid>' rsa2048 sign never 2>/dev/null
-    gpg --batch --armor --export cr-test@example.invalid > "$out/key.asc"
-    rpm --root "$out/root" --dbpath /var/lib/rpm --import "$out/key.asc"
-    gpgconf --kill all 2>/dev/null || true
-fi
+export GNUPGHOME="$out/gnupg"
+mkdir -p -m 700 "$GNUPGHOME"
+gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+    --quick-gen-key 'CR Test Key <cr-test@example.invalid>' rsa2048 sign never 2>/dev/null
+gpg --batch --armor --export cr-test@example.invalid > "$out/key.asc"
+rpm --root "$out/root" --dbpath /var/lib/rpm --import "$out/key.asc"
+# gpg may have started an agent for this GNUPGHOME; stop it so nothing outlives the fixture.
+gpgconf --kill all 2>/dev/null || true
 
 # rpm's own view: name|epoch|version|release|arch|sourcerpm|license|vendor|size ("(none)" when absent).
 rpm --root "$out/root" --dbpath /var/lib/rpm -qa \
