@@ -165,6 +165,33 @@ final class GoBinaryTests: XCTestCase {
         }
     }
 
+    /// The fuzz seeds (Tests/catalogers/app/make-fuzz-corpus.py) are tiny ELF files with a `.go.buildinfo`
+    /// section (inline format) or a pointer-format blob, little- and big-endian, 64- and 32-bit.
+    func testFuzzSeedsAreGoBinaries() throws {
+        let dir = repositoryRoot.appendingPathComponent("Tests/Fuzz/corpus/elf").path
+        let modules = ["ex.org/cmd@v1.2.3", "golang.org/x/text@v0.14.0", "ex.org/new@v1.1.0"]
+        for (seed, goVersion) in [("inline-le64", "go1.22.1"), ("inline-be32", "go1.21.0"), ("pointer-le64", "go1.16.15"), ("pointer-be32", "go1.10")] {
+            let r = try scan("\(dir)/\(seed)")
+            XCTAssertEqual(r.warnings, [], seed)
+            XCTAssertEqual(r.packages.map { "\($0.name)@\($0.version)" }, modules + ["stdlib@\(goVersion)"], seed)
+        }
+    }
+
+    /// Module info far past the first 64 KiB of the segment (a binary with thousands of dependencies).
+    func testLargeModuleInfo() throws {
+        let deps = (0..<3000).map { "dep\tex.org/m\($0)\tv1.\($0).0\th1:\(String(repeating: "x", count: 44))=\n" }.joined()
+        let mod = "path\tex.org/big\nmod\tex.org/big\tv9.9.9\t\n" + deps
+        let modBytes = [UInt8](repeating: 0x30, count: 16) + Array(mod.utf8) + [UInt8](repeating: 0x31, count: 15) + [0x0A]
+        XCTAssertGreaterThan(modBytes.count, 200_000)
+        for (is64, bigEndian) in [(true, false), (false, true)] {
+            let r = catalogOne(go, path: "/bin/big", SyntheticELF.inlineFormat(is64: is64, bigEndian: bigEndian, version: "go1.23.4", modinfo: modBytes), mode: 0o755)
+            XCTAssertEqual(r.warnings, [])
+            XCTAssertEqual(r.packages.count, 3002)
+            XCTAssertEqual(r.packages.last.map { "\($0.name)@\($0.version)" }, "stdlib@go1.23.4")
+            XCTAssertEqual(r.packages[2999].name, "ex.org/m2998")
+        }
+    }
+
     func testBuildInfoLines() throws {
         let text = "path\tex.org/cmd\nmod\tex.org/cmd\t(devel)\t\ndep\ta.org/x\tv1.0.0\th1:a=\n=>\tb.org/y\tv2.0.0\th1:b=\n" +
             "build\t-ldflags=\"-s -w -X 'main.Version=v3.1.0'\"\nbuild\t\"we ird\"=`raw value`\nbuild\tCGO_ENABLED=0\ndep\tlast.org/no-newline\tv1"
@@ -264,10 +291,40 @@ final class GoBinaryTests: XCTestCase {
 /// with two pointers to Go string headers, which point at the version and module-info bytes.
 enum SyntheticELF {
     static func pointerFormat(is64: Bool, bigEndian: Bool, version: String, modinfo: [UInt8]) -> [UInt8] {
+        elf(is64: is64, bigEndian: bigEndian, data: { base, w, put in
+            var data: [UInt8] = []
+            // Layout in the data segment: blob (32) | version string header | mod string header | bytes.
+            let vHdr = 32, mHdr = 32 + 2 * w, vBytes = 32 + 4 * w
+            let mBytes = vBytes + version.utf8.count
+            data += [0xFF] + Array(" Go buildinf:".utf8) + [UInt8(w), bigEndian ? 1 : 0]
+            put(base + UInt64(vHdr), w, &data)
+            put(base + UInt64(mHdr), w, &data)
+            data += [UInt8](repeating: 0, count: 32 - data.count)
+            put(base + UInt64(vBytes), w, &data); put(UInt64(version.utf8.count), w, &data)
+            put(base + UInt64(mBytes), w, &data); put(UInt64(modinfo.count), w, &data)
+            return data + Array(version.utf8) + modinfo
+        })
+    }
+
+    /// Go 1.18+: the 32-byte header with the inline flag, then varint-prefixed version and module info.
+    static func inlineFormat(is64: Bool, bigEndian: Bool, version: String, modinfo: [UInt8]) -> [UInt8] {
+        elf(is64: is64, bigEndian: bigEndian, data: { _, w, _ in
+            func uvarint(_ v: Int) -> [UInt8] {
+                var v = UInt64(v), out: [UInt8] = []
+                repeat { out.append(UInt8(v & 0x7F) | (v > 0x7F ? 0x80 : 0)); v >>= 7 } while v > 0
+                return out
+            }
+            var data = [0xFF] + Array(" Go buildinf:".utf8) + [UInt8(w), (bigEndian ? 1 : 0) | 2]
+            data += [UInt8](repeating: 0, count: 16)
+            return data + uvarint(version.utf8.count) + Array(version.utf8) + uvarint(modinfo.count) + modinfo
+        })
+    }
+
+    /// An ELF file with one writable PT_LOAD at 0x400000 + 256 holding `data(base, pointer width, put)`.
+    static func elf(is64: Bool, bigEndian: Bool, data makeData: (UInt64, Int, (UInt64, Int, inout [UInt8]) -> Void) -> [UInt8]) -> [UInt8] {
         let base: UInt64 = 0x400000
         let ehsize = is64 ? 64 : 52, phsize = is64 ? 56 : 32
         let dataOff = 256
-        var data: [UInt8] = []
         func put(_ v: UInt64, _ width: Int, into b: inout [UInt8]) {
             for k in 0..<width {
                 let shift = bigEndian ? UInt64(8 * (width - 1 - k)) : UInt64(8 * k)
@@ -275,16 +332,7 @@ enum SyntheticELF {
             }
         }
         let w = is64 ? 8 : 4
-        // Layout in the data segment: blob (32) | version string header | mod string header | bytes.
-        let vHdr = 32, mHdr = 32 + 2 * w, vBytes = 32 + 4 * w
-        let mBytes = vBytes + version.utf8.count
-        data += [0xFF] + Array(" Go buildinf:".utf8) + [UInt8(w), bigEndian ? 1 : 0]
-        put(base + UInt64(dataOff + vHdr), w, into: &data)
-        put(base + UInt64(dataOff + mHdr), w, into: &data)
-        data += [UInt8](repeating: 0, count: 32 - data.count)
-        put(base + UInt64(dataOff + vBytes), w, into: &data); put(UInt64(version.utf8.count), w, into: &data)
-        put(base + UInt64(dataOff + mBytes), w, into: &data); put(UInt64(modinfo.count), w, into: &data)
-        data += Array(version.utf8) + modinfo
+        let data = makeData(base + UInt64(dataOff), w) { v, width, b in put(v, width, into: &b) }
 
         var f: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, is64 ? 2 : 1, bigEndian ? 2 : 1, 1, 0] + [UInt8](repeating: 0, count: 8)
         put(2, 2, into: &f); put(is64 ? 62 : 3, 2, into: &f); put(1, 4, into: &f)   // type, machine, version

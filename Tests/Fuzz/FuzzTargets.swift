@@ -9,7 +9,7 @@ enum FuzzTargets {
     static let all: [(name: String, run: FuzzTargetFunction)] = [
         ("http-request", HTTPRequestFuzz.run),
         ("chunked", ChunkedFuzz.run),
-    ] + osPackageDatabases
+    ] + osPackageDatabases + applicationManifests
 
     // OS package databases (Tests/Fuzz/{Dpkg,Apk,Rpm}Fuzz.swift); they need the Agent code as a library.
     #if canImport(AgentKit)
@@ -19,6 +19,13 @@ enum FuzzTargets {
     ]
     #else
     static let osPackageDatabases: [(name: String, run: FuzzTargetFunction)] = []
+    #endif
+
+    // Application manifests (Tests/Fuzz/{Zip,ELF,Npm}Fuzz.swift); they need the Agent code as a library too.
+    #if canImport(AgentKit)
+    static let applicationManifests: [(name: String, run: FuzzTargetFunction)] = [("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run)]
+    #else
+    static let applicationManifests: [(name: String, run: FuzzTargetFunction)] = []
     #endif
 
     static var names: [String] { all.map(\.name) }

@@ -9,6 +9,7 @@ struct ELFFile {
         let offset: UInt64
         let vaddr: UInt64
         let filesz: UInt64
+        let memsz: UInt64
     }
 
     struct Section {
@@ -58,10 +59,11 @@ struct ELFFile {
                 let o = k * phentsize
                 if is64 {
                     segments.append(Segment(type: r.u32(table, o), flags: r.u32(table, o + 4), offset: r.u64(table, o + 8),
-                                            vaddr: r.u64(table, o + 16), filesz: r.u64(table, o + 32)))
+                                            vaddr: r.u64(table, o + 16), filesz: r.u64(table, o + 32), memsz: r.u64(table, o + 40)))
                 } else {
                     segments.append(Segment(type: r.u32(table, o), flags: r.u32(table, o + 24), offset: UInt64(r.u32(table, o + 4)),
-                                            vaddr: UInt64(r.u32(table, o + 8)), filesz: UInt64(r.u32(table, o + 16))))
+                                            vaddr: UInt64(r.u32(table, o + 8)), filesz: UInt64(r.u32(table, o + 16)),
+                                            memsz: UInt64(r.u32(table, o + 20))))
                 }
             }
         }

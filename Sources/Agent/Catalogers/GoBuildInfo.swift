@@ -22,76 +22,96 @@ struct GoBuildInfo {
 
     static let magic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
 
-    /// The most bytes of a module-info string read through the older pointer format.
-    static let maxStringBytes = 4 << 20
+    /// The most bytes read for the version or module-info string (real ones are kilobytes to ~100 KB).
+    static let maxStringBytes = 16 << 20
+    /// The data searched for the blob is read in chunks of this size (as Go does).
+    static let searchChunkBytes = 1 << 20
 
     /// Reads the build info of an ELF binary; nil if it is not a Go binary (no blob or no version).
     static func read(_ elf: ELFFile) throws(ScanError) -> GoBuildInfo? {
-        var start: UInt64 = 0
+        // Go's elfExe.DataStart: the section, else the first writable, non-executable loadable segment.
+        var start: UInt64 = 0, size: UInt64 = 0
         if let s = elf.section(named: ".go.buildinfo") {
-            start = s.addr
+            (start, size) = (s.addr, s.size)
         } else if let p = elf.segments.first(where: { $0.type == ELFFile.ptLoad && $0.flags & (ELFFile.pfX | ELFFile.pfW) == ELFFile.pfW }) {
-            start = p.vaddr
+            (start, size) = (p.vaddr, p.memsz)
         }
-        guard let data = try elf.readData(address: start, size: 64 * 1024) else { return nil }
-        guard let at = findBlob(data) else { return nil }
-        let blob = Array(data[at...])
-        let ptrSize = Int(blob[14])
-        // Bytes, not Strings, until the sentinels are off: they are not UTF-8.
-        var version: [UInt8] = [], mod: [UInt8] = []
-        if blob[15] & 2 != 0 {
-            var rest = blob[32...]
-            version = decodeString(&rest)
-            mod = decodeString(&rest)
+        guard size > 0, let at = try searchMagic(elf, start: start, size: size) else { return nil }
+        guard let header = try elf.readData(address: at, size: 32), header.count == 32 else { return nil }
+        var version: [UInt8] = [], mod: [UInt8] = []     // bytes: the module-info sentinels are not UTF-8
+        if header[15] & 2 != 0 {
+            guard let (v, next) = try decodeString(elf, at: at + 32), let (m, _) = try decodeString(elf, at: next) else { return nil }
+            (version, mod) = (v, m)
         } else {
-            let r = ByteReader(bigEndian: blob[15] != 0)
+            let ptrSize = Int(header[14])
+            guard ptrSize == 4 || ptrSize == 8 else { return nil }
+            let r = ByteReader(bigEndian: header[15] & 1 != 0)
             func ptr(_ b: [UInt8], _ o: Int) -> UInt64 { ptrSize == 4 ? UInt64(r.u32(b, o)) : r.u64(b, o) }
             func string(at addr: UInt64) throws(ScanError) -> [UInt8] {
-                let width = ptrSize == 4 ? 4 : 8
-                guard let hdr = try elf.readData(address: addr, size: 2 * width), hdr.count == 2 * width else { return [] }
-                let dataAddr = ptr(hdr, 0), len = ptr(hdr, width)
+                guard let hdr = try elf.readData(address: addr, size: 2 * ptrSize), hdr.count == 2 * ptrSize else { return [] }
+                let dataAddr = ptr(hdr, 0), len = ptr(hdr, ptrSize)
                 guard len <= UInt64(maxStringBytes), let bytes = try elf.readData(address: dataAddr, size: Int(len)),
                       bytes.count == Int(len) else { return [] }
                 return bytes
             }
-            version = try string(at: ptr(blob, 16))
-            mod = try string(at: ptr(blob, 16 + (ptrSize == 4 ? 4 : 8)))
+            version = try string(at: ptr(header, 16))
+            mod = try string(at: ptr(header, 16 + ptrSize))
         }
         guard !version.isEmpty else { return nil }
         // Strip the 16-byte sentinels around the module info (cmd/go's infoStart and infoEnd).
-        let m = mod
-        let inner = m.count >= 33 && m[m.count - 17] == 0x0A ? String(decoding: m[16..<(m.count - 16)], as: UTF8.self) : ""
+        let inner = mod.count >= 33 && mod[mod.count - 17] == 0x0A ? String(decoding: mod[16..<(mod.count - 16)], as: UTF8.self) : ""
         var info = try parse(inner)
         info.goVersion = String(decoding: version, as: UTF8.self)
         return info
     }
 
-    /// The offset of the first 16-byte-aligned magic with a full 32-byte header after it.
+    /// Go's searchMagic: the first 16-byte-aligned magic in [start, start+size) with room for the 32-byte
+    /// header, read a chunk at a time.
+    static func searchMagic(_ elf: ELFFile, start: UInt64, size: UInt64) throws(ScanError) -> UInt64? {
+        let (end, overflow) = start.addingReportingOverflow(size)
+        guard !overflow else { return nil }
+        var at = (start &+ 15) & ~15
+        while at < end {
+            let chunk = Int(min(UInt64(searchChunkBytes), end - at))
+            guard let data = try elf.readData(address: at, size: chunk), !data.isEmpty else { return nil }
+            let remaining = end - at
+            if let i = findBlob(data) {
+                return remaining - UInt64(i) < 32 ? nil : at + UInt64(i)
+            }
+            if data.count < chunk { return nil }
+            at += UInt64(chunk)
+        }
+        return nil
+    }
+
+    /// The offset of the first 16-byte-aligned magic in `data` (which starts aligned).
     static func findBlob(_ data: [UInt8]) -> Int? {
         var i = 0
-        while i + 32 <= data.count {
-            if data[i] == 0xFF, Array(data[i..<(i + magic.count)]) == magic { return i }
+        while i + magic.count <= data.count {
+            if data[i] == 0xFF, data[i..<(i + magic.count)].elementsEqual(magic) { return i }
             i += 16
         }
         return nil
     }
 
-    /// A uvarint length and that many bytes; empty (and the rest emptied) if it does not fit, as in Go
-    /// (which also wants at least one byte after the string).
-    static func decodeString(_ data: inout ArraySlice<UInt8>) -> [UInt8] {
+    /// A uvarint length and that many bytes at `addr`, and the address after them; nil if it does not fit
+    /// in the segment (Go: not a Go executable).
+    static func decodeString(_ elf: ELFFile, at addr: UInt64) throws(ScanError) -> ([UInt8], UInt64)? {
+        guard let b = try elf.readData(address: addr, size: 10), !b.isEmpty else { return nil }
         var u: UInt64 = 0, shift: UInt64 = 0, n = 0
-        for b in data {
+        var done = false
+        for byte in b {
             n += 1
-            guard n <= 10 else { data = []; return [] }
-            u |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { break }
+            if shift == 63 && byte > 1 { return nil }
+            u |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { done = true; break }
             shift += 7
         }
-        guard n > 0, n <= data.count, data[data.startIndex + n - 1] < 0x80, u < UInt64(data.count - n) else { data = []; return [] }
-        let s = data.startIndex + n
-        let out = Array(data[s..<(s + Int(u))])
-        data = data[(s + Int(u))...]
-        return out
+        guard done, u <= UInt64(maxStringBytes) else { return nil }
+        let start = addr &+ UInt64(n)
+        guard u > 0 else { return ([], start) }
+        guard let s = try elf.readData(address: start, size: Int(u)), s.count == Int(u) else { return nil }
+        return (s, start &+ u)
     }
 
     /// runtime/debug.ParseBuildInfo: the same lines, the same errors (a malformed line fails the whole info).
