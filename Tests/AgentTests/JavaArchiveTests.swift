@@ -171,6 +171,21 @@ final class JavaArchiveTests: XCTestCase {
         XCTAssertEqual(rar.warnings, [], "a .rar is often a RAR archive: not worth a warning")
     }
 
+    /// The zip fuzz target's seeds and regressions (Tests/Fuzz/corpus/zip), replayed here because the
+    /// Fuzz executable cannot import the Agent code yet.
+    func testFuzzCorpusReplays() throws {
+        let dir = repositoryRoot.appendingPathComponent("Tests/Fuzz/corpus/zip").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        XCTAssertGreaterThanOrEqual(files.count, 6)
+        for f in files {
+            let r = try scan("\(dir)/\(f)", as: "/app/fuzz-1.0.jar")
+            XCTAssertLessThanOrEqual(r.warnings.count, 51, f)
+        }
+        XCTAssertEqual(try scan("\(dir)/library.jar", as: "/app/lib-1.0.jar").packages.map { $0.metadata["purl"]! }, ["pkg:maven/org.ex/lib@1.0"])
+        XCTAssertEqual(try scan("\(dir)/library.jar").packages.map(\.name), ["library", "lib"], "named library.jar, its pom.properties (lib) is another package")
+        XCTAssertEqual(try scan("\(dir)/data-descriptor.jar", as: "/app/lib-1.0.jar").packages.map(\.name), ["lib"])
+    }
+
     /// syft's nameAndVersionPattern (ungreedy, case-insensitive) and secondaryVersionPattern, run by
     /// Python's `re` with every quantifier made lazy by hand, on a table of file names.
     func testFileNamesAgreeWithRegex() throws {

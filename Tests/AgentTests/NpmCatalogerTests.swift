@@ -2,6 +2,8 @@
 // malformed and hostile input.
 @testable import Agent
 import Core
+import Foundation
+import TestSupport
 import XCTest
 
 final class NpmCatalogerTests: XCTestCase {
@@ -84,6 +86,19 @@ final class NpmCatalogerTests: XCTestCase {
         bytes += Array(#""}"#.utf8)
         XCTAssertEqual(catalogOne(npm, path: "/a/package.json", bytes).packages.count + catalogOne(npm, path: "/a/package.json", bytes).warnings.count, 1,
                        "invalid UTF-8 inside a string: a package or a warning, never a crash")
+    }
+
+    /// The npm fuzz target's seeds (Tests/Fuzz/corpus/npm), replayed here while the Fuzz executable cannot
+    /// import the Agent code.
+    func testFuzzCorpusReplays() throws {
+        let dir = repositoryRoot.appendingPathComponent("Tests/Fuzz/corpus/npm").path
+        var names: [String] = []
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() {
+            let r = catalogOne(npm, path: "/a/package.json", try Array(Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(f)"))))
+            XCTAssertLessThanOrEqual(r.packages.count + r.warnings.count, 1, f)
+            names += r.packages.map { "\($0.name)@\($0.version)" }
+        }
+        XCTAssertEqual(names, ["ab\"c@1.0.0-rc.1+b\n", "lodash@4.17.21", "@babel/core@7.24.0"])
     }
 
     func testOversizedManifestIsSkippedWithAWarning() {

@@ -17,7 +17,8 @@ enum ELFFuzz {
             fuzzCheck(!p.name.isEmpty && !p.version.isEmpty, "package without a name or version: \(fuzzDescribe(data))")
             fuzzCheck(p.metadata["purl"]?.hasPrefix("pkg:golang/") ?? false, "package \(p.name) without a golang purl")
         }
-        fuzzCheck(result.packages.isEmpty || result.packages.last?.name == "stdlib", "modules without the standard library")
+        let stdlib = result.packages.indices.filter { result.packages[$0].name == "stdlib" }
+        fuzzCheck(stdlib.count <= 1 && stdlib.allSatisfy { $0 == result.packages.count - 1 }, "stdlib reported \(stdlib.count) times, or not last")
     }
 }
 #endif

@@ -81,7 +81,7 @@ struct ZipArchive {
             let loc = try contents.read(offset: eocdOffset - 20, count: 20)
             if loc.count == 20, Self.le.u32(loc, 0) == Self.zip64LocatorSignature {
                 let z64 = Self.le.u64(loc, 8)
-                guard z64 <= UInt64(size - 56) else { throw ScanError(.corrupt, "zip64 end record offset \(z64) is outside the file") }
+                guard size >= 56, z64 <= UInt64(size - 56) else { throw ScanError(.corrupt, "zip64 end record offset \(z64) is outside the file") }
                 var rec = try contents.read(offset: Int(z64), count: 56)
                 var recOffset = Int(z64)
                 if Self.le.u32(rec, 0) != Self.zip64EOCDSignature, eocdOffset - 20 - 56 >= 0 {
