@@ -1,5 +1,6 @@
 // Normalizing tar member names into absolute paths: strip `./` and `/`, collapse `//`, resolve `.` and `..`.
 
+/// Tar member names as the absolute paths a layer's files get when unpacked.
 public enum TarPath {
     /// `name` as an absolute normalized path, and whether `..` tried to climb above the root (where it stops).
     public static func normalize(_ name: String) -> (path: String, escapesRoot: Bool) {
