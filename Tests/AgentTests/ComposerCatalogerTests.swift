@@ -5,7 +5,7 @@ import XCTest
 final class ComposerCatalogerTests: XCTestCase {
     let composer = ComposerCataloger()
 
-    let v1 = """
+    static let v1 = """
     [
       {"name": "monolog/monolog", "version": "1.27.1", "version_normalized": "1.27.1.0", "type": "library", "license": ["MIT"]},
       {"name": "psr/log", "version": "1.1.4"},
@@ -13,7 +13,7 @@ final class ComposerCatalogerTests: XCTestCase {
       {"version": "1.0"}
     ]
     """
-    let v2 = """
+    static let v2 = """
     {
       "packages": [
         {"name": "symfony/console", "version": "v6.4.3", "version_normalized": "6.4.3.0", "license": ["MIT"], "type": "library"},
@@ -34,7 +34,7 @@ final class ComposerCatalogerTests: XCTestCase {
     }
 
     func testComposerOneArray() {
-        let r = catalogOne(composer, path: "/app/vendor/composer/installed.json", v1)
+        let r = catalogOne(composer, path: "/app/vendor/composer/installed.json", Self.v1)
         XCTAssertEqual(r.warnings, [])
         XCTAssertEqual(r.packages.map(\.name), ["monolog/monolog", "psr/log"])
         XCTAssertEqual(r.packages.map(\.version), ["1.27.1", "1.1.4"])
@@ -45,7 +45,7 @@ final class ComposerCatalogerTests: XCTestCase {
     }
 
     func testComposerTwoObject() {
-        let r = catalogOne(composer, path: "/app/vendor/composer/installed.json", v2)
+        let r = catalogOne(composer, path: "/app/vendor/composer/installed.json", Self.v2)
         XCTAssertEqual(r.warnings, [])
         XCTAssertEqual(r.packages.map(\.name), ["symfony/console", "laravel/framework", "a/b/c", "nonamespace"])
         XCTAssertEqual(r.packages.map(\.version), ["v6.4.3", "v10.44.0", "1.0", "2.0"], "versions as written, v prefix kept")
