@@ -2,7 +2,9 @@
 // they share: byte-level path tests for `interest(in:)` and package URLs written the way syft writes them.
 import Glibc
 
+/// The application-manifest catalogers, in the order the scanner asks them.
 public enum ApplicationCatalogers {
+    /// One instance of each, with default limits.
     public static var all: [any Cataloger] {
         [NpmCataloger(), PythonCataloger(), JavaArchiveCataloger(), GoBinaryCataloger(), RubyGemspecCataloger(),
          ComposerCataloger(), DotNetDepsCataloger(), CargoLockCataloger()]

@@ -2,6 +2,7 @@
 // Cargo writes: tables, `key = "string"` pairs, arrays of strings). syft reads Cargo.lock only when it
 // scans a directory; in images it reads cargo-auditable data from binaries instead (not done here).
 
+/// Rust crates from `Cargo.lock` (ecosystem `.cargo`).
 public struct CargoLockCataloger: Cataloger {
     public let name = "cargo"
     public let version = 1

@@ -2,6 +2,7 @@
 // Composer 2 an object with `packages`), as syft's php-composer-installed-cataloger reads it.
 import Core
 
+/// PHP packages from Composer's installed.json, both formats (ecosystem `.composer`).
 public struct ComposerCataloger: Cataloger {
     public let name = "composer"
     public let version = 1

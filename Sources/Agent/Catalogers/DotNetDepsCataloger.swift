@@ -3,6 +3,7 @@
 // references, bare reference assemblies, and packages that neither claim a DLL nor depend on one that does.
 import Core
 
+/// .NET packages from `*.deps.json` by syft's rules (ecosystem `.nuget`).
 public struct DotNetDepsCataloger: Cataloger {
     public let name = "nuget"
     public let version = 1

@@ -2,6 +2,7 @@
 // standard library (`stdlib` at the toolchain's version), named and versioned as syft's
 // go-module-binary-cataloger names them. Reads ELF executables only (files with an exec bit).
 
+/// Go modules and the standard library from the build info of ELF executables (ecosystem `.golang`).
 public struct GoBinaryCataloger: Cataloger {
     public let name = "go-binary"
     public let version = 1

@@ -3,9 +3,11 @@
 // pom.properties and file name, plus one package per other pom.properties inside, by syft's
 // java-archive-cataloger rules. Zip reading is guarded (ZipLimits).
 
+/// Maven packages from Java archives and the archives nested in them (ecosystem `.java`).
 public struct JavaArchiveCataloger: Cataloger {
     public let name = "java-archive"
     public let version = 1
+    /// The guards of every zip read, nested archives included.
     public let limits: ZipLimits
 
     public init(limits: ZipLimits = ZipLimits()) { self.limits = limits }

@@ -2,6 +2,7 @@
 // Debian's /usr/share/nodejs, application directories), as syft's javascript-package-cataloger reads them.
 import Core
 
+/// npm packages from every `package.json` with a name and a version (ecosystem `.npm`).
 public struct NpmCataloger: Cataloger {
     public let name = "npm"
     public let version = 1

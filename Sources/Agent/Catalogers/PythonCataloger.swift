@@ -1,6 +1,7 @@
 // Installed Python distributions: `*.dist-info/METADATA`, `*.egg-info/PKG-INFO` and the single-file
 // `*.egg-info`, read as syft's python-installed-package-cataloger reads them (core-metadata headers).
 
+/// Installed Python distributions from dist-info and egg-info metadata (ecosystem `.python`).
 public struct PythonCataloger: Cataloger {
     public let name = "python"
     public let version = 1

@@ -2,6 +2,7 @@
 // (`s.name = "rack".freeze`, `s.version = "2.2.22"`), read line by line as syft's
 // ruby-installed-gemspec-cataloger reads them (no Ruby is evaluated).
 
+/// Installed gems from RubyGems specification files (ecosystem `.gem`).
 public struct RubyGemspecCataloger: Cataloger {
     public let name = "gem"
     public let version = 1
