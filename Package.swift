@@ -17,11 +17,14 @@ let package = Package(
         // the dynamic checks.
         .target(name: "Core", dependencies: ["CEpoll"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        .executableTarget(name: "Agent", dependencies: ["Core"]),
+        // The agent's code is a library (so tests and the fuzz executable can use it); the executable is
+        // only its main.swift. Both live in Sources/Agent.
+        .target(name: "AgentKit", dependencies: ["Core"], path: "Sources/Agent", exclude: ["main.swift"]),
+        .executableTarget(name: "Agent", dependencies: ["AgentKit", "Core"], path: "Sources/Agent", sources: ["main.swift"]),
         .executableTarget(name: "Broker", dependencies: ["Core"]),
-        .executableTarget(name: "Fuzz", dependencies: ["Core"], path: "Tests/Fuzz", exclude: ["corpus"]),
+        .executableTarget(name: "Fuzz", dependencies: ["Core", "AgentKit"], path: "Tests/Fuzz", exclude: ["corpus"]),
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Core", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentKit", "Core", "TestSupport"], exclude: ["Golden"]),
     ]
 )

@@ -2,7 +2,7 @@
 import Core
 import Glibc
 
-enum AgentCommand {
+public enum AgentCommand {
     static let usage = """
     cr-agent \(ProductVersion.current): the container registry agent
 
@@ -17,7 +17,7 @@ enum AgentCommand {
 
     """
 
-    static func run(arguments: [String], environment env: Environment) -> Int32 {
+    public static func run(arguments: [String], environment env: Environment) -> Int32 {
         switch arguments.first {
         case "--help", "-h", "help":
             Console.out(usage)

@@ -1,4 +1,5 @@
 // cr-agent: the container registry agent's entry point.
+import AgentKit
 import Core
 import Glibc
 

@@ -1,6 +1,6 @@
 // The apk cataloger on an installed database written here in Alpine's format (there is no apk tooling on this
 // Debian machine to make one; the records copy the field layout of Alpine 3.19's /lib/apk/db/installed).
-@testable import Agent
+@testable import AgentKit
 import XCTest
 
 private func catalogApk(_ text: String, path: String = "/lib/apk/db/installed") -> CatalogResult {

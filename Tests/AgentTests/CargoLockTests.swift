@@ -1,6 +1,6 @@
 // CargoLockCataloger: a Cargo.lock written by real cargo, and hand-made v1/v3 files with registry, git and
 // path sources, checked against Python's tomllib reading the same bytes.
-@testable import Agent
+@testable import AgentKit
 import Foundation
 import TestSupport
 import XCTest

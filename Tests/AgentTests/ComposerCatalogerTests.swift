@@ -1,5 +1,5 @@
 // ComposerCataloger on both installed.json shapes (Composer 1: an array; Composer 2: {"packages": [...]}).
-@testable import Agent
+@testable import AgentKit
 import XCTest
 
 final class ComposerCatalogerTests: XCTestCase {

@@ -1,6 +1,6 @@
 // DotNetDepsCataloger on a deps.json shaped like `dotnet publish` output, row by row against the rules
 // of syft's dotnet-deps-binary-cataloger (default configuration): targets, root project, DLL claims.
-@testable import Agent
+@testable import AgentKit
 import XCTest
 
 final class DotNetDepsTests: XCTestCase {

@@ -1,6 +1,6 @@
 // The dpkg cataloger against this machine's real Debian status file (dpkg-query is the oracle), and against
 // hand-made stanzas for each rule: install states, Source forms, continuation lines, distroless status.d.
-@testable import Agent
+@testable import AgentKit
 import Foundation
 import TestSupport
 import XCTest

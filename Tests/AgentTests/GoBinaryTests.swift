@@ -2,7 +2,7 @@
 // Debian's Go from a local module proxy (Tests/catalogers/app/go-binaries.sh) for amd64, 386, mips and
 // ppc64; expectations from `go version -m` and git, never from our own parser. Also the pre-1.18 pointer
 // format on a synthetic ELF, syft's ldflags rule against Python's `re`, and damaged binaries.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

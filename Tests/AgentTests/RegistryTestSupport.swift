@@ -1,5 +1,5 @@
 // Runs registry-client operations on a reactor for a test and returns their results.
-@testable import Agent
+@testable import AgentKit
 import Core
 import TestSupport
 import XCTest

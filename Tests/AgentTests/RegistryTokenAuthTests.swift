@@ -1,6 +1,6 @@
 // Bearer-token auth against the real registry with a real token server (JWTs signed with a key made
 // at test time), over TLS: scopes, the token cache, permission failures, anonymous pull, OAuth2 POST.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,5 +1,5 @@
 // Per-host CA certificates from certs.d folders, against the real registry over TLS with a CA made at test time.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,5 +1,5 @@
 // Every report format byte-for-byte against committed golden files, from one fixed inventory.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import XCTest

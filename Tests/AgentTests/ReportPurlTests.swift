@@ -1,5 +1,5 @@
 // Purls: the purl-spec's own build tests, syft's purl tests per ecosystem, and decoding by packageurl-python.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

