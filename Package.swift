@@ -18,9 +18,9 @@ let package = Package(
         .target(name: "Core", dependencies: ["CEpoll"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // The agent's code is a library (so tests and the fuzz executable can use it); the executable is
-        // only its main.swift. Both live in Sources/Agent.
-        .target(name: "AgentKit", dependencies: ["Core"], path: "Sources/Agent", exclude: ["main.swift"]),
-        .executableTarget(name: "Agent", dependencies: ["AgentKit", "Core"], path: "Sources/Agent", sources: ["main.swift"]),
+        // only Sources/Agent/Executable/main.swift.
+        .target(name: "AgentKit", dependencies: ["Core"], path: "Sources/Agent", exclude: ["Executable"]),
+        .executableTarget(name: "Agent", dependencies: ["AgentKit", "Core"], path: "Sources/Agent/Executable"),
         .executableTarget(name: "Broker", dependencies: ["Core"]),
         .executableTarget(name: "Fuzz", dependencies: ["Core", "AgentKit"], path: "Tests/Fuzz", exclude: ["corpus"]),
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),

@@ -26,7 +26,8 @@ enum ScanCommand {
     Credentials, first found: CR_CREDENTIALS, CR_USERNAME + CR_PASSWORD (or CR_TOKEN), the Docker config
     file's auths entry for the registry ($DOCKER_CONFIG/config.json or ~/.docker/config.json), else
     anonymous. Also: CA_CERT, REGISTRY_CERTS_DIRS, HTTPS_PROXY/NO_PROXY, SNYK_MAX_IMAGE_SIZE_IN_BYTES,
-    TMPDIR (spool for large files), SOURCE_DATE_EPOCH (reproducible SBOMs), LOG_LEVEL (stderr).
+    TMPDIR (spool for large files), SCAN_CACHE_DIR (per-layer findings kept between runs), SOURCE_DATE_EPOCH
+    (reproducible SBOMs), LOG_LEVEL (stderr).
 
     Exit status: 0 scanned (also when no package was found); 1 the scan failed (one line on stderr);
     2 usage or configuration error; 130 interrupted.
@@ -98,7 +99,8 @@ enum ScanCommand {
             verifies = true
         }
 
-        let scanner = ImageScanner(source: source, limits: options.limits, cache: nil, sourceVerifiesDigests: verifies)
+        let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0) }
+        let scanner = ImageScanner(source: source, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies)
         let progress = ProgressLine(enabled: isatty(2) == 1)
         scanner.onProgress = { progress.update($0) }
         var outcome: Result<ImageInventory, ScanFailure>?

@@ -92,6 +92,27 @@ final class ScanCommandTests: XCTestCase {
         XCTAssertEqual(doc["spdxVersion"] as? String, "SPDX-2.3")
     }
 
+    func testLayerFindingsCachedOnDiskAreUsedInsteadOfTheLayers() throws {
+        // A private copy of the layout whose layer blobs are destroyed after the first (caching) scan.
+        let copy = fx.dir.appendingPathComponent("layout-copy")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: fx.dir.appendingPathComponent("expected"), to: copy)
+        let cache = fx.dir.appendingPathComponent("scan-cache").path
+        let ref = "oci:\(copy.path):single/app:1.0"
+        let first = try scan(["--format", "json", ref], env: ["SCAN_CACHE_DIR": cache])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
+        for layer in try fx.image("single/app:1.0")["layers"] as! [[String: Any]] {
+            let hex = (layer["digest"] as! String).dropFirst(7)
+            try Data("not a layer".utf8).write(to: copy.appendingPathComponent("blobs/sha256/\(hex)"))
+        }
+        let second = try scan(["--format", "json", ref], env: ["SCAN_CACHE_DIR": cache])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try packages(fromSnykJSON: second.stdout), expectedPackages())
+        let uncached = try scan(["--format", "json", ref])
+        XCTAssertEqual(uncached.status, 1, "without the cache the destroyed layers are read and fail")
+    }
+
     func testFailuresAreOneLineWithTheRightExitCode() throws {
         let cases: [([String], [String: String], Int32, String)] = [
             (["--plain-http", "\(host)/single/app:9.9"], [:], 1, "MANIFEST_UNKNOWN"),
