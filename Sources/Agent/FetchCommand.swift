@@ -77,7 +77,7 @@ enum FetchCommand {
             let trust = RegistryTrust(reactor: reactor, configuration: configuration)
             client = try RegistryClient(base: options.target.base, credentials: options.credentials, trust: trust, options: registryOptions)
         } catch {
-            Console.err("cr-agent fetch: \(describe(error))\n")
+            Console.err("cr-agent fetch: \(error)\n")
             return 2
         }
         let http = client.http
@@ -118,22 +118,12 @@ enum FetchCommand {
             Console.out((options.json ? s.json.serialized : s.line) + "\n")
             return 0
         case .failure(let e)?:
-            Console.err("cr-agent fetch: \(describe(e))\n")
+            Console.err("cr-agent fetch: \(e)\n")
             return 1
         case nil:
             Console.err("cr-agent fetch: the event loop stopped before the fetch finished\n")
             return 1
         }
-    }
-
-    /// `RegistryError.description`, with the registry and the message redacted separately: redacting the
-    /// joined text as one URL takes `origin: ... repo@sha256:...` (no `/` before the `@`) for userinfo and
-    /// masks most of the line.
-    static func describe(_ e: RegistryError) -> String {
-        var s = "\(Redaction.url(e.registry)): \(e.kind.rawValue): \(Redaction.url(e.message))"
-        if let code = e.code { s += " [\(code)]" }
-        if let status = e.status { s += " (HTTP \(status))" }
-        return s
     }
 
     /// libcurl's receive buffer for blob streams: larger reads mean fewer callbacks per layer.
