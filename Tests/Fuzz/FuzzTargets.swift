@@ -9,6 +9,9 @@ enum FuzzTargets {
     static let all: [(name: String, run: FuzzTargetFunction)] = [
         ("http-request", HTTPRequestFuzz.run),
         ("chunked", ChunkedFuzz.run),
+        ("tar", TarFuzz.run),
+        ("gzip", GzipFuzz.run),
+        ("zstd", ZstdFuzz.run),
     ] + osPackageDatabases + applicationManifests
 
     // OS package databases (Tests/Fuzz/{Dpkg,Apk,Rpm}Fuzz.swift); they need the Agent code as a library.
