@@ -16,13 +16,7 @@ public struct ApkCataloger: Cataloger {
 
     public func catalog(_ file: CatalogFile) -> CatalogResult {
         var warnings = PackageDBWarnings(path: file.entry.path)
-        guard file.contents.count <= Self.maxFileBytes else {
-            warnings.add("\(file.contents.count) bytes is more than an apk database may have (\(Self.maxFileBytes)); skipped")
-            return CatalogResult(warnings: warnings.all)
-        }
-        let bytes: [UInt8]
-        do { bytes = try file.contents.all() } catch {
-            warnings.add("cannot read: \(error)")
+        guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "an apk database", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }
         var packages: [Package] = []

@@ -22,13 +22,7 @@ public struct DpkgCataloger: Cataloger {
 
     public func catalog(_ file: CatalogFile) -> CatalogResult {
         var warnings = PackageDBWarnings(path: file.entry.path)
-        guard file.contents.count <= Self.maxFileBytes else {
-            warnings.add("\(file.contents.count) bytes is more than a dpkg status file may have (\(Self.maxFileBytes)); skipped")
-            return CatalogResult(warnings: warnings.all)
-        }
-        let bytes: [UInt8]
-        do { bytes = try file.contents.all() } catch {
-            warnings.add("cannot read: \(error)")
+        guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "a dpkg status file", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }
         // Distroless status.d files often have no Status field: every stanza there is an installed package.

@@ -23,3 +23,18 @@ public struct PackageDBWarnings: Sendable {
 
     public var all: [String] { dropped > 0 ? lines + ["\(path): \(dropped) more warnings like these"] : lines }
 }
+
+extension CatalogFile {
+    /// The whole file, when it is at most `maxBytes` (`what` names it in the warning otherwise); nil with a
+    /// warning when it is too large or cannot be read.
+    func wholeBytes(max maxBytes: Int, what: String, warnings: inout PackageDBWarnings) -> [UInt8]? {
+        guard contents.count <= maxBytes else {
+            warnings.add("\(contents.count) bytes is more than \(what) may have (\(maxBytes)); skipped")
+            return nil
+        }
+        do { return try contents.all() } catch {
+            warnings.add("cannot read: \(error)")
+            return nil
+        }
+    }
+}
