@@ -66,24 +66,15 @@ enum FetchCommand {
             Console.err("cr-agent fetch: cannot start: \(error)\n")
             return 1
         }
-        var configuration = HTTPClientConfiguration(environment: env.values)
-        configuration.receiveBufferSize = receiveBufferSize
-        var registryOptions = RegistryOptions(environment: env.values)
-        registryOptions.platform = options.platform
         let client: RegistryClient
         do {
-            // Trust as the rest of the agent has it: the system's CAs, CA_CERT, and the registry host's
-            // certs.d folder (REGISTRY_CERTS_DIRS).
-            let trust = RegistryTrust(reactor: reactor, configuration: configuration)
-            client = try RegistryClient(base: options.target.base, credentials: options.credentials, trust: trust, options: registryOptions)
+            client = try options.target.client(on: reactor, environment: env, credentials: options.credentials,
+                                               platform: options.platform, logger: logger)
         } catch {
             Console.err("cr-agent fetch: \(error)\n")
             return 2
         }
         let http = client.http
-        client.onRetry = { what, attempt, delay in
-            logger.info("retrying", [("what", .string(what)), ("attempt", .int(attempt)), ("delayMs", .int(delay))])
-        }
         let fetch = ImageFetch(client: client, reference: options.target.reference, parallel: options.parallel, logger: logger)
 
         var outcome: Result<ImageFetch.Summary, RegistryError>?
@@ -125,9 +116,6 @@ enum FetchCommand {
             return 1
         }
     }
-
-    /// libcurl's receive buffer for blob streams: larger reads mean fewer callbacks per layer.
-    static let receiveBufferSize = 256 * 1024
 
     enum Parsed {
         case options(Options)

@@ -76,21 +76,13 @@ enum ScanCommand {
             source = DockerArchiveSource(path: path, name: name, reactor: reactor)
             verifies = false
         case .registry(let target):
-            var registryOptions = RegistryOptions(environment: env.values)
-            registryOptions.platform = options.platform
             let credentials: RegistryCredentials
             switch RegistryCredentialSources.resolve(env, registryHost: target.base.authority) {
             case .success(let c): credentials = c
             case .failure(let e): Console.err("cr-agent scan: \(e)\n"); return 2
             }
             do {
-                var configuration = HTTPClientConfiguration(environment: env.values)
-                configuration.receiveBufferSize = FetchCommand.receiveBufferSize
-                let trust = RegistryTrust(reactor: reactor, configuration: configuration)
-                let client = try RegistryClient(base: target.base, credentials: credentials, trust: trust, options: registryOptions)
-                client.onRetry = { what, attempt, delay in
-                    logger.info("retrying", [("what", .string(what)), ("attempt", .int(attempt)), ("delayMs", .int(delay))])
-                }
+                let client = try target.client(on: reactor, environment: env, credentials: credentials, platform: options.platform, logger: logger)
                 source = RegistryImageSource(client: client, reference: target.reference, displayName: options.displayName)
             } catch {
                 Console.err("cr-agent scan: \(error)\n")

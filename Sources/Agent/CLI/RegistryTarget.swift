@@ -1,6 +1,8 @@
 // Where a CLI command's image lives: a registry base (from CR_BASE, or from the reference's own host)
 // and the reference within that registry.
 
+import Core
+
 struct RegistryTarget {
     let base: RegistryBase
     let reference: ImageReference
@@ -71,5 +73,26 @@ struct RegistryTarget {
         } catch {
             throw .init("\(what): \(error.message)")
         }
+    }
+}
+
+extension RegistryTarget {
+    /// libcurl's receive buffer for blob streams: larger reads mean fewer callbacks per layer.
+    static let receiveBufferSize = 256 * 1024
+
+    /// The registry client CLI commands use: trust as the rest of the agent has it (the system's CAs,
+    /// CA_CERT, the registry host's certs.d folder from REGISTRY_CERTS_DIRS), proxies from the
+    /// environment, and retries logged.
+    func client(on reactor: Reactor, environment env: Environment, credentials: RegistryCredentials,
+                platform: Platform, logger: Logger) throws(RegistryError) -> RegistryClient {
+        var configuration = HTTPClientConfiguration(environment: env.values)
+        configuration.receiveBufferSize = Self.receiveBufferSize
+        var options = RegistryOptions(environment: env.values)
+        options.platform = platform
+        let client = try RegistryClient(base: base, credentials: credentials, trust: RegistryTrust(reactor: reactor, configuration: configuration), options: options)
+        client.onRetry = { what, attempt, delay in
+            logger.info("retrying", [("what", .string(what)), ("attempt", .int(attempt)), ("delayMs", .int(delay))])
+        }
+        return client
     }
 }
