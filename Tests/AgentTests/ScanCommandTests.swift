@@ -135,6 +135,21 @@ final class ScanCommandTests: XCTestCase {
         }
     }
 
+    func testInterruptedScanExitsWith130() throws {
+        let stub = try MisbehavingRegistry()
+        defer { stub.stop() }
+        try stub.reset()
+        let host = stub.info["host"] as! String
+        // The rate-limited image makes the scan wait (Retry-After: 1) after its first request.
+        let p = try BackgroundProcess(agent, ["scan", "--plain-http", "\(host)/ratelimit:latest"], environment: ["PATH": "/usr/bin:/bin"])
+        XCTAssertTrue(waitUntil(seconds: 10) {
+            ((try? stub.record())?["counters"] as? [String: Any])?["ratelimit"] as? Int ?? 0 >= 1
+        }, "the scan never reached the registry")
+        XCTAssertEqual(p.stop(signal: SIGINT), 130)
+        XCTAssertTrue(p.stderr.contains("interrupted"), p.stderr)
+        XCTAssertEqual(p.stdout, "")
+    }
+
     func testACorruptLayerFailsTheScan() throws {
         let stub = try MisbehavingRegistry()
         defer { stub.stop() }
