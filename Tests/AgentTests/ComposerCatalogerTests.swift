@@ -39,7 +39,7 @@ final class ComposerCatalogerTests: XCTestCase {
         XCTAssertEqual(r.packages.map(\.name), ["monolog/monolog", "psr/log"])
         XCTAssertEqual(r.packages.map(\.version), ["1.27.1", "1.1.4"])
         XCTAssertEqual(r.packages.map(\.namespace), ["monolog", "psr"])
-        XCTAssertEqual(r.packages[0].metadata["purl"], "pkg:composer/monolog/monolog@1.27.1")
+        XCTAssertEqual(Purl(package: r.packages[0], os: nil).description, "pkg:composer/monolog/monolog@1.27.1")
         XCTAssertEqual(r.packages[0].metadata["license"], "MIT")
         XCTAssertEqual(r.packages[0].ecosystem, .composer)
     }
@@ -49,7 +49,7 @@ final class ComposerCatalogerTests: XCTestCase {
         XCTAssertEqual(r.warnings, [])
         XCTAssertEqual(r.packages.map(\.name), ["symfony/console", "laravel/framework", "a/b/c", "nonamespace"])
         XCTAssertEqual(r.packages.map(\.version), ["v6.4.3", "v10.44.0", "1.0", "2.0"], "versions as written, v prefix kept")
-        XCTAssertEqual(r.packages.map { $0.metadata["purl"]! }, [
+        XCTAssertEqual(r.packages.map { Purl(package: $0, os: nil).description }, [
             "pkg:composer/symfony/console@v6.4.3", "pkg:composer/laravel/framework@v10.44.0",
             "pkg:composer/a/b-c@1.0", "pkg:composer/nonamespace@2.0",
         ])

@@ -60,7 +60,7 @@ final class DotNetDepsTests: XCTestCase {
         // Serilog.AspNetCore stays because Serilog, below it, claims a DLL.
         XCTAssertEqual(r.packages.map { "\($0.name)@\($0.version)" },
                        ["MyApp@1.0.0", "Native.Lib@2.0.0", "Newtonsoft.Json@13.0.3", "Serilog.AspNetCore@8.0.0", "Serilog@3.1.1"])
-        XCTAssertEqual(r.packages.map { $0.metadata["purl"]! },
+        XCTAssertEqual(r.packages.map { Purl(package: $0, os: nil).description },
                        ["pkg:nuget/MyApp@1.0.0", "pkg:nuget/Native.Lib@2.0.0", "pkg:nuget/Newtonsoft.Json@13.0.3",
                         "pkg:nuget/Serilog.AspNetCore@8.0.0", "pkg:nuget/Serilog@3.1.1"])
         XCTAssertEqual(r.packages[0].metadata["type"], "project")

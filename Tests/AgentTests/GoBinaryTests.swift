@@ -96,13 +96,13 @@ final class GoBinaryTests: XCTestCase {
 
             let libPkg = try XCTUnwrap(r.packages.first { $0.name == "example.org/lib" })
             XCTAssertEqual(libPkg.metadata["h1Digest"], lib.sum)
-            XCTAssertEqual(libPkg.metadata["purl"], "pkg:golang/example.org/lib@v1.2.3")
+            XCTAssertEqual(Purl(package: libPkg, os: nil).description, "pkg:golang/example.org/lib@v1.2.3")
             XCTAssertEqual(libPkg.namespace, "example.org")
             XCTAssertEqual(libPkg.metadata["architecture"], arch)
             XCTAssertEqual(libPkg.metadata["mainModule"], "example.org/app")
             XCTAssertEqual(r.packages.first { $0.name == "example.org/fork" }?.metadata["h1Digest"], other[2])
             let stdlib = try XCTUnwrap(r.packages.first { $0.name == "stdlib" })
-            XCTAssertEqual(stdlib.metadata["purl"], "pkg:golang/stdlib@\(oracle.goVersion.dropFirst(2))")
+            XCTAssertEqual(Purl(package: stdlib, os: nil).description, "pkg:golang/stdlib@\(oracle.goVersion.dropFirst(2))")
             XCTAssertTrue(r.packages.allSatisfy { $0.ecosystem == .golang && $0.location.path == "/usr/local/bin/\(binary)" })
         }
     }

@@ -43,7 +43,7 @@ final class GoJavaNpmPythonGemSyftComparisonTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
         let ours = Set(try ApplicationCatalogers.all.flatMap { c in try catalogTree(c, root: root).values.flatMap(\.packages) }
-            .map { Found(path: $0.location.path, name: $0.name, version: $0.version, purl: $0.metadata["purl"] ?? "") })
+            .map { Found(path: $0.location.path, name: $0.name, version: $0.version, purl: Purl.forPackage($0, os: nil)?.description ?? "") })
         var theirs = Set<Found>()
         let types: Set<String> = ["npm", "python", "java-archive", "jenkins-plugin", "go-module", "gem", "php-composer"]
         for a in doc["artifacts"] as? [[String: Any]] ?? [] where types.contains(a["type"] as? String ?? "") {

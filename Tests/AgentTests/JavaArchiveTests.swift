@@ -48,7 +48,7 @@ final class JavaArchiveTests: XCTestCase {
             XCTAssertEqual(r.warnings, [], row["path"]!)
             XCTAssertEqual(r.packages.map { "\($0.namespace ?? "")/\($0.name)@\($0.version)" },
                            ["\(row["groupId"]!)/\(row["artifactId"]!)@\(row["version"]!)"], row["path"]!)
-            XCTAssertEqual(r.packages.first?.metadata["purl"], "pkg:maven/\(row["groupId"]!)/\(row["artifactId"]!)@\(row["version"]!)")
+            XCTAssertEqual(r.packages.first.map { Purl(package: $0, os: nil).description }, "pkg:maven/\(row["groupId"]!)/\(row["artifactId"]!)@\(row["version"]!)")
             XCTAssertEqual(r.packages.first?.location.path, row["path"])
         }
     }
@@ -59,7 +59,7 @@ final class JavaArchiveTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(expected.count, 9)
         for (file, packages) in expected {
             let r = try scan("\(dir)/\(file)")
-            XCTAssertEqual(Set(r.packages.map { "\($0.name)@\($0.version) \($0.metadata["purl"]!)" }), Set(packages), file)
+            XCTAssertEqual(Set(r.packages.map { "\($0.name)@\($0.version) \(Purl(package: $0, os: nil))" }), Set(packages), file)
             XCTAssertEqual(r.packages.count, packages.count, file)
             XCTAssertTrue(r.packages.allSatisfy { $0.location == PackageLocation(layerDigest: "sha256:jar", path: "/app/\(file)") }, file)
             switch file {
@@ -181,7 +181,7 @@ final class JavaArchiveTests: XCTestCase {
             let r = try scan("\(dir)/\(f)", as: "/app/fuzz-1.0.jar")
             XCTAssertLessThanOrEqual(r.warnings.count, 51, f)
         }
-        XCTAssertEqual(try scan("\(dir)/library.jar", as: "/app/lib-1.0.jar").packages.map { $0.metadata["purl"]! }, ["pkg:maven/org.ex/lib@1.0"])
+        XCTAssertEqual(try scan("\(dir)/library.jar", as: "/app/lib-1.0.jar").packages.map { Purl(package: $0, os: nil).description }, ["pkg:maven/org.ex/lib@1.0"])
         XCTAssertEqual(try scan("\(dir)/library.jar").packages.map(\.name), ["library", "lib"], "named library.jar, its pom.properties (lib) is another package")
         XCTAssertEqual(try scan("\(dir)/data-descriptor.jar", as: "/app/lib-1.0.jar").packages.map(\.name), ["lib"])
     }

@@ -45,7 +45,7 @@ final class NpmCatalogerTests: XCTestCase {
             XCTAssertEqual(r.packages.first?.name, row.name, row.json)
             XCTAssertEqual(r.packages.first?.version, row.version, row.json)
             XCTAssertEqual(r.packages.first?.namespace, row.namespace, row.json)
-            XCTAssertEqual(r.packages.first?.metadata["purl"], row.purl, row.json)
+            XCTAssertEqual(r.packages.first.map { Purl(package: $0, os: nil).description }, row.purl, row.json)
             XCTAssertLessThanOrEqual(r.packages.count, 1)
         }
         let p = catalogOne(npm, path: "/a/package.json", #"{"name":"p","version":"1","private":true}"#).packages[0]

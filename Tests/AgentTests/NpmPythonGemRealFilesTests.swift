@@ -76,7 +76,7 @@ final class NpmPythonGemRealFilesTests: XCTestCase {
         }
         let scoped = try XCTUnwrap(found["/usr/share/nodejs/@types/ms/package.json"]?.packages.first)
         XCTAssertEqual(scoped.namespace, "@types")
-        XCTAssertEqual(scoped.metadata["purl"], "pkg:npm/%40types/ms@\(scoped.version)")
+        XCTAssertEqual(Purl(package: scoped, os: nil).description, "pkg:npm/%40types/ms@\(scoped.version)")
         XCTAssertEqual(found["/usr/share/nodejs/semver/package.json"]?.packages.first?.namespace, nil)
     }
 
@@ -91,7 +91,7 @@ final class NpmPythonGemRealFilesTests: XCTestCase {
             let p = try XCTUnwrap(found[row["path"]!]?.packages.first, row["path"]!)
             XCTAssertEqual(p.name, row["name"], "PEP 503 name")
             XCTAssertEqual(p.version, row["version"])
-            XCTAssertEqual(p.metadata["purl"], "pkg:pypi/\(row["name"]!)@\(row["version"]!)")
+            XCTAssertEqual(Purl(package: p, os: nil).description, "pkg:pypi/\(row["name"]!)@\(row["version"]!)")
             XCTAssertEqual(p.metadata["declaredName"], row["declared"] == row["name"] ? nil : row["declared"])
         }
     }
@@ -106,7 +106,7 @@ final class NpmPythonGemRealFilesTests: XCTestCase {
             let p = try XCTUnwrap(found[row["path"]!]?.packages.first, row["path"]!)
             XCTAssertEqual(p.name, row["name"])
             XCTAssertEqual(p.version, row["version"])
-            XCTAssertEqual(p.metadata["purl"], "pkg:gem/\(row["name"]!)@\(row["version"]!)")
+            XCTAssertEqual(Purl(package: p, os: nil).description, "pkg:gem/\(row["name"]!)@\(row["version"]!)")
         }
         let rack = try XCTUnwrap(expected.first { $0["name"] == "rack" })
         XCTAssertEqual(found[rack["path"]!]?.packages.first?.metadata["license"], "MIT", "s.licenses = [\"MIT\".freeze]")

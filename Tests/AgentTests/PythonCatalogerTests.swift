@@ -45,7 +45,7 @@ final class PythonCatalogerTests: XCTestCase {
         XCTAssertEqual(p.name, "typing-extensions")
         XCTAssertEqual(p.version, "4.12.2")
         XCTAssertEqual(p.metadata["declaredName"], "Typing_Extensions")
-        XCTAssertEqual(p.metadata["purl"], "pkg:pypi/typing-extensions@4.12.2")
+        XCTAssertEqual(Purl(package: p, os: nil).description, "pkg:pypi/typing-extensions@4.12.2")
         XCTAssertEqual(p.metadata["license"], "PSF-2.0\n with a continuation")
         XCTAssertNil(p.namespace)
     }

@@ -1,4 +1,5 @@
-// Purls: the purl-spec's own build tests, syft's purl tests per ecosystem, and decoding by packageurl-python.
+// Purls: the purl-spec's own build tests in both spellings, syft's purl tests per ecosystem, and decoding by
+// packageurl-python.
 @testable import AgentKit
 import Core
 import Foundation
@@ -7,7 +8,14 @@ import XCTest
 
 final class ReportPurlTests: XCTestCase {
     /// Every "build" case for our types in package-url/purl-spec (commit 16f3d0e, tests/spec/specification-test.json
-    /// and tests/types/{apk,cargo,composer,deb,gem,golang,maven,npm,nuget,oci,pypi,rpm}-test.json).
+    /// and tests/types/{apk,cargo,composer,deb,gem,golang,maven,npm,nuget,oci,pypi,rpm}-test.json), in the spec's
+    /// spelling (the field-by-field default) and in syft's.
+    ///
+    /// syft's spelling (anchore/packageurl-go v0.2.0) encodes the colon, which the spec says "shall not be
+    /// percent-encoded"; so where a case has a colon, syft's string is not the one the spec expects, and the
+    /// case instead checks that both decode to the same components (any purl parser reads them as one
+    /// package). `syftSpellings` holds what packageurl-go v0.2.0 itself writes for those cases (got by running
+    /// it on the same components).
     func testPurlSpecBuildCases() {
         typealias Q = Purl.Qualifier
         let rows: [(Purl, String)] = [
@@ -39,16 +47,92 @@ final class ReportPurlTests: XCTestCase {
             (Purl(type: "rpm", namespace: "fedora", name: "centerim", version: "4.22.10-1.el6", qualifiers: [Q("epoch", "1"), Q("distro", "fedora-25"), Q("arch", "i686")]),
              "pkg:rpm/fedora/centerim@4.22.10-1.el6?arch=i686&distro=fedora-25&epoch=1"),
         ]
+        let syftSpellings = [
+            "pkg:deb/debian/attr@1:2.4.47-2?arch=source": "pkg:deb/debian/attr@1%3A2.4.47-2?arch=source",
+            "pkg:deb/debian/attr@1:2.4.47-2%2Bb1?arch=amd64": "pkg:deb/debian/attr@1%3A2.4.47-2%2Bb1?arch=amd64",
+            "pkg:generic/openssl@1.1.10g?checksum=sha1:ad9503c3e994a4f%2Csha256:41bf9088b3a1e6c1ef1d":
+                "pkg:generic/openssl@1.1.10g?checksum=sha1%3Aad9503c3e994a4f%2Csha256%3A41bf9088b3a1e6c1ef1d",
+            "pkg:maven/groovy/groovy@1.0?repository_url=https:%2F%2Fmaven.google.com": "pkg:maven/groovy/groovy@1.0?repository_url=https%3A%2F%2Fmaven.google.com",
+            "pkg:npm/mypackage@12.4.5?vcs_url=git:%2F%2Fhost.com%2Fpath%2Fto%2Frepo.git%404345abcd34343":
+                "pkg:npm/mypackage@12.4.5?vcs_url=git%3A%2F%2Fhost.com%2Fpath%2Fto%2Frepo.git%404345abcd34343",
+            "pkg:oci/debian@sha256:244fd47e07d10?arch=amd64&repository_url=docker.io%2Flibrary%2Fdebian&tag=latest":
+                "pkg:oci/debian@sha256%3A244fd47e07d10?arch=amd64&repository_url=docker.io%2Flibrary%2Fdebian&tag=latest",
+        ]
         for (purl, expected) in rows {
+            XCTAssertEqual(purl.spelling, .purlSpec)
             XCTAssertEqual(purl.description, expected)
             XCTAssertTrue(purl.isValid, expected)
+            let syft = purl.string(.syft)
+            if expected.dropFirst("pkg:".count).contains(":") {
+                XCTAssertNotEqual(syft, expected, "syft encodes the colon")
+                XCTAssertEqual(Self.components(syft), Self.components(expected), expected)
+                XCTAssertEqual(syft, syftSpellings[expected], expected)
+            } else {
+                XCTAssertEqual(syft, expected)
+                XCTAssertNil(syftSpellings[expected])
+            }
         }
+        XCTAssertEqual(rows.filter { syftSpellings[$0.1] != nil }.count, syftSpellings.count)
         // The spec's expected failures: no type, no name, a qualifier key with a space.
         XCTAssertFalse(Purl(type: "", name: "nginx", version: "0.8.9").isValid)
         XCTAssertFalse(Purl(type: "maven", name: "").isValid)
         XCTAssertFalse(Purl(type: "npm", name: "myartifact", version: "1.0.0", qualifiers: [Q("in production", "true")]).isValid)
         // Empty qualifier values are dropped; keys are lower-cased and sorted.
         XCTAssertEqual(Purl(type: "deb", name: "p", qualifiers: [Q("Z", "1"), Q("arch", "")]).description, "pkg:deb/p?z=1")
+        XCTAssertEqual(Purl(type: "deb", name: "p", qualifiers: [Q("Z", "1"), Q("arch", "")], spelling: .syft).description, "pkg:deb/p?z=1")
+        // Where the spellings differ besides the colon: syft keeps a name's slashes (encoded) and every subpath
+        // segment, written as Go writes a URL fragment (the second string is packageurl-go v0.2.0's own).
+        let odd = Purl(type: "generic", namespace: "a//b", name: "/n/", version: "1", subpath: "./x y/../c:d!")
+        XCTAssertEqual(odd.description, "pkg:generic/a/b/n@1#x%20y/c:d%21")
+        XCTAssertEqual(odd.string(.syft), "pkg:generic/a/b/%2Fn%2F@1#./x%20y/../c:d!")
+    }
+
+    /// A purl string's components as the spec's "How to parse" decodes them (percent-decoded; qualifier keys
+    /// lower-cased and sorted; empty and `.`/`..` subpath segments dropped), to compare spellings.
+    static func components(_ purl: String) -> [String]? {
+        func decode<S: StringProtocol>(_ s: S) -> String? {
+            var out: [UInt8] = []
+            var b = Array(s.utf8)[...]
+            while let c = b.first {
+                if c == UInt8(ascii: "%") {
+                    guard b.count >= 3, let v = UInt8(String(decoding: b.dropFirst().prefix(2), as: UTF8.self), radix: 16) else { return nil }
+                    out.append(v)
+                    b = b.dropFirst(3)
+                } else {
+                    out.append(c)
+                    b = b.dropFirst()
+                }
+            }
+            return String(validating: out, as: UTF8.self)
+        }
+        guard purl.hasPrefix("pkg:") else { return nil }
+        var rest = Substring(purl.dropFirst(4))
+        var subpath = ""
+        if let hash = rest.lastIndex(of: "#") {
+            let segments = rest[rest.index(after: hash)...].split(separator: "/").compactMap(decode).filter { $0 != "." && $0 != ".." }
+            subpath = segments.joined(separator: "/")
+            rest = rest[..<hash]
+        }
+        var qualifiers: [String] = []
+        if let q = rest.lastIndex(of: "?") {
+            qualifiers = rest[rest.index(after: q)...].split(separator: "&").map { kv in
+                let parts = kv.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return parts[0].lowercased() + "=" + (parts.count > 1 ? decode(parts[1]) ?? "?" : "")
+            }.sorted()
+            rest = rest[..<q]
+        }
+        while rest.first == "/" { rest = rest.dropFirst() }
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let type = rest[..<slash].lowercased()
+        rest = rest[rest.index(after: slash)...]
+        var version = ""
+        if let at = rest.lastIndex(of: "@") {
+            version = decode(rest[rest.index(after: at)...]) ?? "?"
+            rest = rest[..<at]
+        }
+        var segments = rest.split(separator: "/").compactMap(decode)
+        let name = segments.popLast() ?? ""
+        return [type, segments.joined(separator: "/"), name, version, qualifiers.joined(separator: "&"), subpath]
     }
 
     private func pkg(_ e: Ecosystem, _ name: String, _ version: String, namespace: String? = nil, _ metadata: [String: String] = [:]) -> Package {
@@ -92,17 +176,20 @@ final class ReportPurlTests: XCTestCase {
             // syft redhat/cataloger_test.go: basesystem without a distro.
             (pkg(.rpm, "basesystem", "11-13.el9", ["arch": "noarch", "sourceRpm": "basesystem-11-13.el9.src.rpm"]), nil,
              "pkg:rpm/basesystem@11-13.el9?arch=noarch&upstream=basesystem-11-13.el9.src.rpm"),
-            // Where we follow the purl spec and syft does not: `:` stays unencoded (syft debian/cataloger_test.go
-            // expects pkg:deb/zlib1g@1%3A1.3.dfsg-3.1ubuntu2.1?arch=amd64&upstream=zlib).
+            // syft debian/cataloger_test.go: the epoch's colon encoded, as syft's packageurl-go writes it.
             (pkg(.deb, "zlib1g", "1:1.3.dfsg-3.1ubuntu2.1", ["arch": "amd64", "source": "zlib"]), nil,
-             "pkg:deb/zlib1g@1:1.3.dfsg-3.1ubuntu2.1?arch=amd64&upstream=zlib"),
+             "pkg:deb/zlib1g@1%3A1.3.dfsg-3.1ubuntu2.1?arch=amd64&upstream=zlib"),
         ]
-        for (p, os, expected) in rows { XCTAssertEqual(Purl(package: p, os: os).description, expected) }
+        for (p, os, expected) in rows {
+            XCTAssertEqual(Purl(package: p, os: os).description, expected)
+            XCTAssertEqual(Purl.forPackage(p, os: os)?.description, expected)
+        }
     }
 
     /// syft's application purl tests: javascript/package_test.go (@npmcli/arborist), php/package_test.go,
-    /// golang/package_test.go, java/package_url_test.go, dotnet/package_test.go (unicode name), and the
-    /// cataloger tests' gem/cargo/pypi/nuget purls.
+    /// golang/package_test.go and stdlib_package_test.go, java/package_url_test.go, dotnet/package_test.go
+    /// (unicode name), rust/package_test.go (no purl without a source), and the cataloger tests'
+    /// gem/cargo/pypi/nuget purls.
     func testSyftApplicationCases() {
         let rows: [(Package, String)] = [
             (pkg(.npm, "@npmcli/arborist", "2.6.2", namespace: "@npmcli"), "pkg:npm/%40npmcli/arborist@2.6.2"),
@@ -123,16 +210,28 @@ final class ReportPurlTests: XCTestCase {
             (pkg(.nuget, "äbFileVersi on", "4.6.25512.01"), "pkg:nuget/%C3%A4bFileVersi%20on@4.6.25512.01"),
             (pkg(.nuget, "Microsoft.Extensions.Options", "9.0.0"), "pkg:nuget/Microsoft.Extensions.Options@9.0.0"),
             (pkg(.gem, "actionmailer", "4.1.1"), "pkg:gem/actionmailer@4.1.1"),
-            (pkg(.cargo, "serde_derive", "1.0.215"), "pkg:cargo/serde_derive@1.0.215"),
+            (pkg(.cargo, "serde_derive", "1.0.215", ["source": "registry+https://github.com/rust-lang/crates.io-index"]), "pkg:cargo/serde_derive@1.0.215"),
+            (pkg(.cargo, "telemetry", "0.1.0", ["source": "registry+https://github.com/rust-lang/crates.io-index"]), "pkg:cargo/telemetry@0.1.0"),
+            (pkg(.golang, "stdlib", "go1.22.2"), "pkg:golang/stdlib@1.22.2"),
+            // A colon and a plus in an application version, as syft's packageurl-go spells them.
+            (pkg(.java, "a", "1:2+3"), "pkg:maven/a/a@1%3A2%2B3"),
             (pkg(.python, "pillow", "11.0.0"), "pkg:pypi/pillow@11.0.0"),
             (pkg(.python, "Typing__Extensions.x", "4.9.0"), "pkg:pypi/typing-extensions-x@4.9.0"),
         ]
-        for (p, expected) in rows { XCTAssertEqual(Purl(package: p, os: nil).description, expected) }
+        for (p, expected) in rows {
+            XCTAssertEqual(Purl(package: p, os: nil).description, expected)
+            XCTAssertEqual(Purl.forPackage(p, os: nil)?.description, expected)
+        }
+        // A crate without a source (a workspace member or path dependency) has no purl in syft; the
+        // non-optional initializer, which every package gets a purl from, still spells the bare one.
+        let local = pkg(.cargo, "telemetry", "0.1.0")
+        XCTAssertNil(Purl.forPackage(local, os: nil))
+        XCTAssertEqual(Purl(package: local, os: nil).description, "pkg:cargo/telemetry@0.1.0")
     }
 
     /// An independent parser (packageurl-python, the purl project's reference implementation) decodes our
-    /// strings back into the components we encoded, for awkward inputs: reserved characters, spaces,
-    /// non-ASCII, `@`, `/` and `?` inside values.
+    /// strings, in both spellings, back into the components we encoded, for awkward inputs: reserved
+    /// characters, spaces, non-ASCII, `@`, `/` and `?` inside values.
     func testPackageURLPythonDecodesOurPurls() throws {
         typealias Q = Purl.Qualifier
         let cases = [
@@ -144,7 +243,7 @@ final class ReportPurlTests: XCTestCase {
             Purl(type: "oci", name: "app", version: "sha256:0123", qualifiers: [Q("repository_url", "reg.example:5000/team/app"), Q("tag", "1.0")]),
         ]
         var input: [JSON] = []
-        for c in cases {
+        for c in cases + cases.map({ var s = $0; s.spelling = .syft; return s }) {
             input.append(.object([
                 ("purl", .string(c.description)), ("type", .string(c.type)), ("namespace", .string(c.namespace)), ("name", .string(c.name)),
                 ("version", .string(c.version)), ("qualifiers", .object(c.qualifiers.map { ($0.key, .string($0.value)) })),

@@ -44,7 +44,7 @@ final class RubyGemspecTests: XCTestCase {
         XCTAssertEqual(p.ecosystem, .gem)
         XCTAssertEqual(p.name, "nokogiri")
         XCTAssertEqual(p.version, "1.16.2")
-        XCTAssertEqual(p.metadata["purl"], "pkg:gem/nokogiri@1.16.2")
+        XCTAssertEqual(Purl(package: p, os: nil).description, "pkg:gem/nokogiri@1.16.2")
         XCTAssertEqual(p.metadata["license"], "MIT, Apache-2.0")
     }
 

@@ -1,5 +1,5 @@
 // Application-manifest catalogers (npm, Python, Java, Go, Ruby, PHP, .NET, Rust), and the small helpers
-// they share: byte-level path tests for `interest(in:)` and package URLs written the way syft writes them.
+// they share: byte-level path tests for `interest(in:)`. Their purls are made by the reports (`Purl`).
 import Glibc
 
 /// The application-manifest catalogers, in the order the scanner asks them.
@@ -69,45 +69,6 @@ enum CatalogPath {
     static func directory(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-}
-
-/// Package URLs (https://github.com/package-url/purl-spec) spelled as syft spells them (anchore/packageurl-go):
-/// every byte but `A-Z a-z 0-9 - _ . ~` percent-encoded in each namespace segment, the name and the version.
-enum PackageURL {
-    static func make(type: String, namespace: String? = nil, name: String, version: String?, qualifiers: [(String, String)] = []) -> String {
-        var out = "pkg:" + type + "/"
-        if let namespace {
-            for segment in namespace.split(separator: "/", omittingEmptySubsequences: true) {
-                out += escape(segment) + "/"
-            }
-        }
-        out += escape(name)
-        if let version, !version.isEmpty { out += "@" + escape(version) }
-        if !qualifiers.isEmpty {
-            out += "?" + qualifiers.filter { !$0.1.isEmpty }.sorted { $0.0 < $1.0 }
-                .map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
-        }
-        return out
-    }
-
-    /// Go's `url.QueryEscape` with `+` for a space written `%20`.
-    static func escape<S: StringProtocol>(_ s: S) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.append(b)
-            default:
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 15)])
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -25,12 +25,9 @@ public struct CargoLockCataloger: Cataloger {
         for t in tables {
             guard let name = t["name"], let version = t["version"], !name.isEmpty, !version.isEmpty else { continue }
             var metadata: [String: String] = [:]
-            // A crate without a source is a workspace member or a path dependency: syft gives it no purl,
-            // since a bare cargo purl means crates.io.
-            if let source = t["source"], !source.isEmpty {
-                metadata["source"] = source
-                metadata["purl"] = PackageURL.make(type: "cargo", name: name, version: version)
-            }
+            // A crate without a source is a workspace member or a path dependency, which gets no purl
+            // (`Purl.forPackage`): a bare cargo purl means crates.io.
+            if let source = t["source"], !source.isEmpty { metadata["source"] = source }
             if let checksum = t["checksum"], !checksum.isEmpty { metadata["checksum"] = checksum }
             result.packages.append(Package(ecosystem: .cargo, name: name, version: version, location: file.location, metadata: metadata))
         }

@@ -45,12 +45,10 @@ public struct ComposerCataloger: Cataloger {
         return result
     }
 
-    /// `vendor/name`: namespace `vendor`; syft joins any further slashes of the purl name with `-`.
+    /// `vendor/name`: namespace `vendor` (the purl joins any further slashes of the name with `-`, as syft does).
     static func package(name: String, version: String, entry: JSON, location: PackageLocation) -> Package {
-        let parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        let vendor: String? = parts.count >= 2 ? parts[0] : nil
-        let purlName = parts.count >= 2 ? parts[1...].joined(separator: "-") : name
-        var metadata = ["purl": PackageURL.make(type: "composer", namespace: vendor, name: purlName, version: version)]
+        let vendor = name.firstIndex(of: "/").map { String(name[..<$0]) }
+        var metadata: [String: String] = [:]
         let licenses = (entry["license"]?.array ?? []).compactMap(\.string)
         if !licenses.isEmpty { metadata["license"] = licenses.joined(separator: ", ") }
         if let type = entry["type"]?.string, !type.isEmpty { metadata["type"] = type }

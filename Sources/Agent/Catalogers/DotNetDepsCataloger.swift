@@ -30,7 +30,7 @@ public struct DotNetDepsCataloger: Cataloger {
         let rootName = String(CatalogPath.baseName(file.entry.path).dropLast(".deps.json".count))
         let packages = Self.select(DepsDocument(json), rootName: rootName).map { lib in
             let (name, version) = Self.split(lib.key)
-            var metadata = ["purl": PackageURL.make(type: "nuget", name: name, version: version)]
+            var metadata: [String: String] = [:]
             if let type = lib.library?.type, !type.isEmpty { metadata["type"] = type }
             if let path = lib.library?.path, !path.isEmpty { metadata["path"] = path }
             if let sha = lib.library?.sha512, !sha.isEmpty { metadata["sha512"] = sha }

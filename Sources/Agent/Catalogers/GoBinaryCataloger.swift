@@ -60,17 +60,17 @@ public struct GoBinaryCataloger: Cataloger {
         }
         var out: [Package] = []
         for m in found where !m.version.isEmpty {
-            var metadata = ["purl": purl(m.name, m.version), "goVersion": goVersion, "mainModule": main.path]
+            var metadata = ["goVersion": goVersion, "mainModule": main.path]
             if !m.sum.isEmpty { metadata["h1Digest"] = m.sum }
             if let arch, !arch.isEmpty { metadata["architecture"] = arch }
             out.append(Package(ecosystem: .golang, name: m.name, version: m.version, namespace: namespace(m.name),
                                location: location, metadata: metadata))
         }
-        // syft adds the toolchain's standard library for every binary it found modules in.
+        // syft adds the toolchain's standard library for every binary it found modules in (its purl version
+        // has no `go` prefix: `Purl(package:os:)`).
         if !found.isEmpty, goVersion.contains(where: \.isASCIIDigit) {
-            let v = String(goVersion.dropFirst(goVersion.hasPrefix("go") ? 2 : 0))
             out.append(Package(ecosystem: .golang, name: "stdlib", version: goVersion, location: location,
-                               metadata: ["purl": PackageURL.make(type: "golang", name: "stdlib", version: v), "goVersion": goVersion]))
+                               metadata: ["goVersion": goVersion]))
         }
         return out
     }
@@ -86,15 +86,10 @@ public struct GoBinaryCataloger: Cataloger {
         return (name, effective.version == "(devel)" ? "" : effective.version, effective.sum)
     }
 
-    /// `github.com/a/b` -> namespace `github.com/a`, name `b` (syft's golang purl).
+    /// `github.com/a/b` -> namespace `github.com/a` (the purl's namespace; its name is `b`).
     static func namespace(_ path: String) -> String? {
         guard let slash = path.lastIndex(of: "/"), slash > path.startIndex, path.index(after: slash) < path.endIndex else { return nil }
         return String(path[..<slash])
-    }
-
-    static func purl(_ path: String, _ version: String) -> String {
-        guard let ns = namespace(path) else { return PackageURL.make(type: "golang", name: path, version: version) }
-        return PackageURL.make(type: "golang", namespace: ns, name: String(path[path.index(after: path.lastIndex(of: "/")!)...]), version: version)
     }
 }
 

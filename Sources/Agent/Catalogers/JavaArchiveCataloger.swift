@@ -157,10 +157,11 @@ struct ArchiveWalk {
         guard !p.name.trimmedASCII.isEmpty, !p.version.trimmedASCII.isEmpty else { return }
         let group = p.groupID
         let namespace = group.isEmpty ? p.name : group
-        let purl = PackageURL.make(type: "maven", namespace: namespace, name: p.name, version: p.version)
-        var metadata = ["purl": purl, "virtualPath": p.virtualPath]
-        if p.jenkinsPluginByExtension || purl.contains("io.jenkins.plugins") || purl.contains("org.jenkins-ci.plugins")
-            || (p.pom.map(\.groupId).map(Self.isJenkinsGroup) ?? false) {
+        var metadata = ["virtualPath": p.virtualPath]
+        // syft looks for these two in the purl; made of letters, `.` and `-`, which the purl neither encodes nor
+        // uses as separators, they are in it exactly when they are in its namespace, name or version.
+        let purlNamesJenkins = [namespace, p.name, p.version].contains { $0.contains("io.jenkins.plugins") || $0.contains("org.jenkins-ci.plugins") }
+        if p.jenkinsPluginByExtension || purlNamesJenkins || (p.pom.map(\.groupId).map(Self.isJenkinsGroup) ?? false) {
             metadata["type"] = "jenkins-plugin"
         }
         if let pom = p.pom, !pom.path.isEmpty { metadata["pomProperties"] = pom.path }

@@ -33,14 +33,9 @@ public struct NpmCataloger: Cataloger {
     static func package(from json: JSON, location: PackageLocation) -> Package? {
         guard let name = json["name"]?.string, let version = json["version"]?.string,
               !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { return nil }
-        // syft's purl splits the name at its first slash: `@scope/name` -> namespace `@scope`.
-        var namespace: String?
-        var bareName = name
-        if let slash = name.firstIndex(of: "/") {
-            namespace = String(name[..<slash])
-            bareName = String(name[name.index(after: slash)...])
-        }
-        var metadata = ["purl": PackageURL.make(type: "npm", namespace: namespace, name: bareName, version: version)]
+        // The scope: the name up to its first slash (`@scope/name` -> `@scope`), where syft's purl splits it.
+        let namespace = name.firstIndex(of: "/").map { String(name[..<$0]) }
+        var metadata: [String: String] = [:]
         if json["private"]?.bool == true { metadata["private"] = "true" }
         if let license = license(json) { metadata["license"] = license }
         return Package(ecosystem: .npm, name: name, version: version, namespace: namespace, location: location, metadata: metadata)

@@ -40,7 +40,7 @@ public struct PythonCataloger: Cataloger {
         let version = fields["Version"] ?? ""
         guard !declared.isEmpty, declared != "Python", !version.isEmpty else { return nil }
         let name = normalizedName(declared)
-        var metadata = ["purl": PackageURL.make(type: "pypi", name: name, version: version)]
+        var metadata: [String: String] = [:]
         if declared != name { metadata["declaredName"] = declared }
         if let license = [fields["LicenseExpression"], fields["License"]].compactMap({ $0 }).first(where: { !$0.isEmpty }) {
             metadata["license"] = license

@@ -21,7 +21,7 @@ public struct RubyGemspecCataloger: Cataloger {
         }
         let fields = Self.fields(String(decoding: bytes, as: UTF8.self))
         guard let name = fields["name"], let version = fields["version"] else { return CatalogResult() }
-        var metadata = ["purl": PackageURL.make(type: "gem", name: name, version: version)]
+        var metadata: [String: String] = [:]
         if let licenses = fields["licenses"] { metadata["license"] = licenses }
         return CatalogResult(packages: [Package(ecosystem: .gem, name: name, version: version, location: file.location, metadata: metadata)])
     }

@@ -1,14 +1,30 @@
-// Package URLs: the purl-spec builder (its percent-encoding and qualifier order) and syft's conventions.
+// Package URLs: the one builder for every purl the reports write; package purls spelled as syft spells them,
+// with syft's per-ecosystem conventions (`Purl(package:os:)`).
 
-/// A package URL (https://github.com/package-url/purl-spec). `description` is the canonical string,
-/// built as the spec's "How to build a PURL" says: each namespace segment, the name, the version,
-/// each qualifier value and subpath segment percent-encoded; qualifiers with empty values dropped,
-/// keys lower-cased and sorted.
+/// A package URL (https://github.com/package-url/purl-spec). `description` is the string, built as the
+/// spec's "How to build a PURL" says (each namespace segment, the name, the version, each qualifier value
+/// and the subpath percent-encoded; qualifiers with empty values dropped, keys lower-cased and sorted) in
+/// one of two spellings (`Spelling`) that differ in which bytes are percent-encoded. Both decode to the same
+/// components (for names without leading or trailing slashes and subpaths without `.`/`..` segments, which
+/// only the specification's spelling normalizes), so purl parsers see the same package either way.
 public struct Purl: Equatable, Sendable, CustomStringConvertible {
     public struct Qualifier: Equatable, Sendable {
         public var key: String
         public var value: String
         public init(_ key: String, _ value: String) { self.key = key; self.value = value }
+    }
+
+    /// Which bytes are percent-encoded.
+    public enum Spelling: Equatable, Sendable {
+        /// syft's: anchore/packageurl-go v0.2.0 (`escape`: Go's `url.QueryEscape`, a space as `%20`), which
+        /// encodes every byte but ASCII letters, digits and `-_.~` in each namespace segment, the name, the
+        /// version and each qualifier key and value (`1:1.2.13` -> `1%3A1.2.13`); the subpath as Go's
+        /// `net/url` writes a fragment. What `Purl(package:os:)` gives, and what users compare against.
+        case syft
+        /// The purl specification's (standard/specification.md, "Character encoding"): as `.syft`, but the
+        /// colon is never encoded, a name loses leading and trailing slashes, and `.`/`..` subpath segments
+        /// are dropped. packageurl-js, which snyk-docker-plugin uses, also keeps the colon in versions.
+        case purlSpec
     }
 
     public var type: String
@@ -20,15 +36,21 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
     public var qualifiers: [Qualifier]
     /// Segments separated by `/`; empty for none.
     public var subpath: String
+    /// How `description` percent-encodes.
+    public var spelling: Spelling
 
+    /// A purl from its components. The spelling defaults to the specification's, which the snyk
+    /// dep-graph's OS purls (snyk-docker-plugin's packageurl-js) and the image's `oci` purl use; package
+    /// purls come from `Purl(package:os:)`, which spells them as syft does.
     public init(type: String, namespace: String = "", name: String, version: String = "",
-                qualifiers: [Qualifier] = [], subpath: String = "") {
+                qualifiers: [Qualifier] = [], subpath: String = "", spelling: Spelling = .purlSpec) {
         self.type = type
         self.namespace = namespace
         self.name = name
         self.version = version
         self.qualifiers = qualifiers
         self.subpath = subpath
+        self.spelling = spelling
     }
 
     /// Whether the spec allows this purl: a type of ASCII letters, digits, `.+-` not starting with a
@@ -43,33 +65,68 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
         return keys.allSatisfy { ok($0, extra: [".", "-", "_"]) } && Set(keys).count == keys.count
     }
 
-    public var description: String {
+    public var description: String { string(spelling) }
+
+    /// The purl spelled as `spelling` says.
+    public func string(_ spelling: Spelling) -> String {
+        let syft = spelling == .syft
+        func encode(_ s: String) -> String { Purl.percentEncode(s, keepColon: !syft) }
         var out = "pkg:" + type.lowercased() + "/"
-        let segments = namespace.split(separator: "/", omittingEmptySubsequences: true)
-        for s in segments { out += Purl.percentEncode(String(s)) + "/" }
-        out += Purl.percentEncode(name.trimmingSlashes())
-        if !version.isEmpty { out += "@" + Purl.percentEncode(version) }
+        for s in namespace.split(separator: "/", omittingEmptySubsequences: true) { out += encode(String(s)) + "/" }
+        out += encode(syft ? name : name.trimmingSlashes())
+        if !version.isEmpty { out += "@" + encode(version) }
         let pairs = qualifiers.filter { !$0.value.isEmpty }
-            .map { (key: $0.key.lowercased(), value: Purl.percentEncode($0.value)) }
+            .map { (key: $0.key.lowercased(), value: encode($0.value)) }
             .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        if !pairs.isEmpty { out += "?" + pairs.map { "\($0.key)=\($0.value)" }.joined(separator: "&") }
-        let sub = subpath.split(separator: "/").filter { $0 != "." && $0 != ".." }.map { Purl.percentEncode(String($0)) }
-        if !sub.isEmpty { out += "#" + sub.joined(separator: "/") }
+        if !pairs.isEmpty { out += "?" + pairs.map { "\(syft ? encode($0.key) : $0.key)=\($0.value)" }.joined(separator: "&") }
+        if syft {
+            if !subpath.isEmpty { out += "#" + Purl.goFragmentEscape(subpath) }
+        } else {
+            let sub = subpath.split(separator: "/").filter { $0 != "." && $0 != ".." }.map { encode(String($0)) }
+            if !sub.isEmpty { out += "#" + sub.joined(separator: "/") }
+        }
         return out
     }
 
-    /// Percent-encodes UTF-8 bytes outside the spec's allowed set: ASCII letters and digits, `.-_~`, and
-    /// the colon (which the spec says is never encoded). Hex digits are upper-case; space is `%20`.
-    public static func percentEncode(_ s: String) -> String {
+    /// Percent-encodes every UTF-8 byte but ASCII letters and digits, `.-_~`, and (`keepColon`) the
+    /// colon. Hex digits are upper-case; a space is `%20`. Without `keepColon` this is packageurl-go's
+    /// `escape` (Go's `url.QueryEscape` with `+` for a space written `%20`) byte for byte.
+    public static func percentEncode(_ s: String, keepColon: Bool) -> String {
+        escape(s) { b in
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                return true
+            case UInt8(ascii: ":"):
+                return keepColon
+            default:
+                return false
+            }
+        }
+    }
+
+    /// Go's `url.URL.EscapedFragment` for a fragment it has to escape (packageurl-go puts the subpath in
+    /// the URL's fragment): letters, digits, `-_.~`, `$&+,/:;=?@` and `!()*` stay; everything else is
+    /// encoded.
+    static func goFragmentEscape(_ s: String) -> String {
+        escape(s) { b in
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return Array("-_.~$&+,/:;=?@!()*".utf8).contains(b)
+            }
+        }
+    }
+
+    private static func escape(_ s: String, keeping keep: (UInt8) -> Bool) -> String {
         let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
+            if keep(b) {
                 out.append(b)
-            default:
+            } else {
                 out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]]
             }
         }
@@ -78,12 +135,15 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
 }
 
 extension Purl {
-    /// The purl syft writes for `package` in an image whose OS is `os` (syft/pkg/cataloger/*/package.go):
-    /// deb/apk/rpm with `arch`, `upstream` (deb source[@version], apk origin when it differs from the name,
-    /// rpm source rpm), rpm `epoch`, and `distro=<id>-<version id>`; npm scope and composer vendor as the
-    /// namespace; maven groupId (the name when unknown); Go module path split at its last slash; PyPI names
-    /// normalized (PEP 503). Encoding follows the purl spec, which leaves `:` unencoded where syft's
-    /// packageurl-go writes `%3A` (docs/reports.md).
+    /// The purl syft writes for `package` in an image whose OS is `os` (anchore/syft bf82010,
+    /// syft/pkg/cataloger/*/package.go), spelled as syft spells it (`.syft`): deb/apk/rpm with `arch`,
+    /// `upstream` (deb source[@version], apk origin when it differs from the name, rpm source rpm), rpm
+    /// `epoch`, and `distro=<id>-<version id>`; npm scope and composer vendor as the namespace; maven
+    /// groupId (the name when unknown); Go module path split at its last slash, and the `stdlib` package
+    /// versioned without the toolchain's `go` prefix; PyPI names normalized (PEP 503).
+    ///
+    /// Every package gets one, including a cargo crate without a `source`, for which syft writes none:
+    /// `Purl.forPackage(_:os:)` is this with syft's "no purl" cases left out.
     public init(package p: Package, os: OSRelease?) {
         let m = p.metadata
         switch p.ecosystem {
@@ -91,11 +151,12 @@ extension Purl {
             let source = p.debSource
             let upstream = source.name.map { n in source.version.map { n + "@" + $0 } ?? n } ?? ""
             self.init(type: "deb", namespace: os?.id ?? "", name: p.name, version: p.version,
-                      qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("upstream", upstream)] + Purl.distro(os))
+                      qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("upstream", upstream)] + Purl.distro(os), spelling: .syft)
         case .apk:
             let origin = m["origin"] ?? ""
             self.init(type: "apk", namespace: (os?.id ?? "").lowercased(), name: p.name, version: p.version,
-                      qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("upstream", origin == p.name ? "" : origin)] + Purl.distro(os))
+                      qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("upstream", origin == p.name ? "" : origin)] + Purl.distro(os),
+                      spelling: .syft)
         case .rpm:
             var namespace = os?.id ?? ""
             if namespace == "rhel" || namespace == "hummingbird" { namespace = "redhat" }
@@ -103,31 +164,49 @@ extension Purl {
             let (epoch, version) = RPMVersion.split(p.version, epoch: m["epoch"])
             self.init(type: "rpm", namespace: namespace, name: p.name, version: version,
                       qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("epoch", epoch ?? ""),
-                                   Qualifier("upstream", m["sourceRpm"] ?? "")] + Purl.distro(os))
+                                   Qualifier("upstream", m["sourceRpm"] ?? "")] + Purl.distro(os), spelling: .syft)
         case .npm:
+            // javascript/package.go: the name split at its first slash (`@scope/name`).
             let (ns, name) = Purl.split(p.qualifiedName, atLast: false)
-            self.init(type: "npm", namespace: ns, name: name, version: p.version)
+            self.init(type: "npm", namespace: ns, name: name, version: p.version, spelling: .syft)
         case .python:
-            self.init(type: "pypi", name: Purl.normalizePythonName(p.name), version: p.version)
+            self.init(type: "pypi", name: Purl.normalizePythonName(p.name), version: p.version, spelling: .syft)
         case .java:
-            self.init(type: "maven", namespace: p.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? p.name, name: p.name, version: p.version)
+            self.init(type: "maven", namespace: p.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? p.name, name: p.name, version: p.version,
+                      spelling: .syft)
         case .golang:
+            // golang/package.go: the module path split at its last slash; stdlib_package.go: the standard
+            // library's purl version is the toolchain's without `go` (`go1.22.1` -> `1.22.1`).
             let full = p.qualifiedName
-            if let slash = full.lastIndex(of: "/"), slash > full.startIndex, full.index(after: slash) < full.endIndex {
-                self.init(type: "golang", namespace: String(full[..<slash]), name: String(full[full.index(after: slash)...]), version: p.version)
+            if full == "stdlib" {
+                self.init(type: "golang", name: full, version: p.version.hasPrefix("go") ? String(p.version.dropFirst(2)) : p.version,
+                          spelling: .syft)
+            } else if let slash = full.lastIndex(of: "/"), slash > full.startIndex, full.index(after: slash) < full.endIndex {
+                self.init(type: "golang", namespace: String(full[..<slash]), name: String(full[full.index(after: slash)...]), version: p.version,
+                          spelling: .syft)
             } else {
-                self.init(type: "golang", name: full, version: p.version)
+                self.init(type: "golang", name: full, version: p.version, spelling: .syft)
             }
         case .composer:
+            // php/package.go: `vendor/name`, further slashes of the name joined with `-`.
             let fields = p.qualifiedName.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             if fields.count >= 2 {
-                self.init(type: "composer", namespace: fields[0], name: fields.dropFirst().joined(separator: "-"), version: p.version)
+                self.init(type: "composer", namespace: fields[0], name: fields.dropFirst().joined(separator: "-"), version: p.version,
+                          spelling: .syft)
             } else {
-                self.init(type: "composer", name: p.qualifiedName, version: p.version)
+                self.init(type: "composer", name: p.qualifiedName, version: p.version, spelling: .syft)
             }
         case .gem, .nuget, .cargo:
-            self.init(type: p.ecosystem.purlType, name: p.name, version: p.version)
+            self.init(type: p.ecosystem.purlType, name: p.name, version: p.version, spelling: .syft)
         }
+    }
+
+    /// The purl syft writes for `package`, or nil where syft writes none: a cargo crate without a
+    /// `source` (a workspace member or path dependency; rust/package.go `cargoLockPackageURL`, since a
+    /// cargo purl without a repository means crates.io).
+    public static func forPackage(_ p: Package, os: OSRelease?) -> Purl? {
+        if p.ecosystem == .cargo, (p.metadata["source"] ?? "").isEmpty { return nil }
+        return Purl(package: p, os: os)
     }
 
     /// syft's `distro` qualifier: `<id>-<version id>`, or the id alone.
@@ -142,21 +221,9 @@ extension Purl {
         return (String(s[..<i]), String(s[s.index(after: i)...]))
     }
 
-    /// PEP 503: runs of `-`, `_`, `.` become one `-`, lower-cased.
-    public static func normalizePythonName(_ name: String) -> String {
-        var out = ""
-        var inRun = false
-        for c in name.lowercased() {
-            if c == "-" || c == "_" || c == "." {
-                if !inRun { out.append("-") }
-                inRun = true
-            } else {
-                out.append(c)
-                inRun = false
-            }
-        }
-        return out
-    }
+    /// PEP 503, as syft names Python packages (lower case, each run of `-_.` one `-`); the Python
+    /// cataloger's implementation, so a name it reported is unchanged.
+    public static func normalizePythonName(_ name: String) -> String { PythonCataloger.normalizedName(name) }
 }
 
 /// rpm versions as the scanner writes them (`[epoch:]version-release`) and as purls want them.

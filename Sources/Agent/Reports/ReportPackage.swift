@@ -24,7 +24,9 @@ extension Package {
         return (s, sv)
     }
 
-    /// Metadata keys reports do not copy into properties: they have fields of their own.
+    /// Metadata keys reports do not copy into properties: `license` has fields of its own; `purl` is what
+    /// the application catalogers used to put there (layer findings cached on disk before may still carry
+    /// it): purls are made by `Purl(package:os:)` alone.
     static let reportedElsewhere: Set<String> = ["license", "purl"]
 
     /// syft's package type names (`syft:package:type`, the table's TYPE column).
