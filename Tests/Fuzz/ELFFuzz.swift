@@ -15,7 +15,7 @@ enum ELFFuzz {
         fuzzCheck(result.packages.count <= bytes.count / 8 + 2, "\(result.packages.count) packages from \(bytes.count) bytes")
         for p in result.packages {
             fuzzCheck(!p.name.isEmpty && !p.version.isEmpty, "package without a name or version: \(fuzzDescribe(data))")
-            fuzzCheck(p.metadata["purl"]?.hasPrefix("pkg:golang/") ?? false, "package \(p.name) without a golang purl")
+            fuzzCheck(Purl(package: p, os: nil).description.hasPrefix("pkg:golang/"), "package \(p.name) without a golang purl")
         }
         let stdlib = result.packages.indices.filter { result.packages[$0].name == "stdlib" }
         fuzzCheck(stdlib.count <= 1 && stdlib.allSatisfy { $0 == result.packages.count - 1 }, "stdlib reported \(stdlib.count) times, or not last")

@@ -16,7 +16,7 @@ enum NpmFuzz {
             let json = try? JSON.parse(bytes, maxDepth: 64)
             fuzzCheck(json?["name"]?.string == p.name && json?["version"]?.string == p.version,
                       "package \(p.name)@\(p.version) is not what the JSON says: \(fuzzDescribe(data))")
-            fuzzCheck(p.metadata["purl"]?.hasPrefix("pkg:npm/") ?? false, "no npm purl")
+            fuzzCheck(Purl(package: p, os: nil).description.hasPrefix("pkg:npm/"), "no npm purl")
         }
     }
 }

@@ -18,7 +18,7 @@ enum ZipFuzz {
         fuzzCheck(result.warnings.count <= 51, "\(result.warnings.count) warnings past the cap")
         for p in result.packages {
             fuzzCheck(!p.name.isEmpty && !p.version.isEmpty, "package without a name or version: \(fuzzDescribe(data))")
-            fuzzCheck(p.metadata["purl"]?.hasPrefix("pkg:maven/") ?? false, "package \(p.name) without a maven purl")
+            fuzzCheck(Purl(package: p, os: nil).description.hasPrefix("pkg:maven/"), "package \(p.name) without a maven purl")
             fuzzCheck(p.location.path == "/app/fuzz-1.0.jar", "package located at \(p.location.path)")
         }
     }
