@@ -33,6 +33,8 @@ public final class Reactor: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private var beforeSleep: [() -> Void] = []
     private var locals: [ObjectIdentifier: AnyObject] = [:]
+    /// Monotonic time (ns) when the loop last woke up: a clock read once per turn, for coarse deadlines.
+    public private(set) var turnTime: UInt64 = Reactor.now()
 
     /// The reactor running on the calling thread, if any.
     public static var current: Reactor? {
@@ -151,6 +153,7 @@ public final class Reactor: @unchecked Sendable {
         while !stopRequested.load(ordering: .acquiring) {
             for hook in beforeSleep { hook() }
             let n = events.withUnsafeMutableBufferPointer { cep_epoll_wait(epollFD, $0.baseAddress, 256, waitTimeout()) }
+            turnTime = Reactor.now()
             if n > 0 {
                 for k in 0..<Int(n) {
                     let e = events[k]
@@ -173,7 +176,7 @@ public final class Reactor: @unchecked Sendable {
     }
 
     private func runDueTimers() {
-        let now = Reactor.now()
+        let now = turnTime
         while let d = timers.peekDeadline(), d <= now {
             let t = timers.pop()!
             if cancelledTimers.remove(t.id) != nil { continue }

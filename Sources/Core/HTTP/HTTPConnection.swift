@@ -39,7 +39,7 @@ final class HTTPConnection {
         } else {
             transport = .plain
         }
-        deadline = Reactor.now() + loop.config.headerTimeoutNs
+        deadline = reactor.turnTime + loop.config.headerTimeoutNs
         try loop.reactor.register(fd: fd, events: .readable) { [unowned(unsafe) self] events in self.onEvents(events) }   // close() unregisters before the connection can go
     }
 
@@ -92,8 +92,8 @@ final class HTTPConnection {
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
-        if phase == .idle { phase = .head; deadline = Reactor.now() + loop.config.headerTimeoutNs }
-        if phase == .body { deadline = Reactor.now() + loop.config.bodyTimeoutNs }
+        if phase == .idle { phase = .head; deadline = reactor.turnTime + loop.config.headerTimeoutNs }
+        if phase == .body { deadline = reactor.turnTime + loop.config.bodyTimeoutNs }
         if input.isEmpty {
             let used = process(bytes)
             if used < bytes.count && phase != .closed { input.append(contentsOf: bytes[used...]) }
@@ -181,8 +181,8 @@ final class HTTPConnection {
         bodyRemaining = 0
         switch head.framing {
         case .none: phase = .responding; deadline = 0
-        case .contentLength(let n): phase = .body; bodyRemaining = n; deadline = Reactor.now() + loop.config.bodyTimeoutNs
-        case .chunked: phase = .body; chunked = ChunkedDecoder(); deadline = Reactor.now() + loop.config.bodyTimeoutNs
+        case .contentLength(let n): phase = .body; bodyRemaining = n; deadline = reactor.turnTime + loop.config.bodyTimeoutNs
+        case .chunked: phase = .body; chunked = ChunkedDecoder(); deadline = reactor.turnTime + loop.config.bodyTimeoutNs
         }
     }
 
@@ -346,7 +346,7 @@ final class HTTPConnection {
         if ex.chunkedResponse { queue(Array("0\r\n\r\n".utf8)) }
         if !complete { closeAfterResponse = true }
         loop.server.metrics.record(route: ex.route, status: ex.status, seconds: Double(Reactor.now() - ex.startedAt) / 1e9)
-        if loop.server.logger.isEnabled(.debug) { loop.logAccess(ex) }
+        if loop.debugLogging { loop.logAccess(ex) }
         if phase == .body && bodyStarted { return }     // answered early; complete once the body is in
         completeExchange()
     }
@@ -361,7 +361,7 @@ final class HTTPConnection {
             return
         }
         phase = .idle
-        deadline = Reactor.now() + loop.config.idleTimeoutNs
+        deadline = reactor.turnTime + loop.config.idleTimeoutNs
         if !processing {
             flush()
             processBuffered()
@@ -413,7 +413,7 @@ final class HTTPConnection {
             else if outputStart > 64 * 1024 { output.removeFirst(outputStart); outputStart = 0 }
             syncBufferedMetric()
             let streaming = exchange.map { $0.responseStarted && !$0.responseFinished } ?? false
-            if streaming && bufferedOutput < before { deadline = Reactor.now() + loop.config.bodyTimeoutNs }
+            if streaming && bufferedOutput < before { deadline = reactor.turnTime + loop.config.bodyTimeoutNs }
             if blocked || bufferedOutput > 0 { break }
             if closeAfterResponse && exchange == nil { close(); return }
             guard streaming, let more = exchange?.onWritable else { break }

@@ -12,6 +12,8 @@ final class ServerLoop: @unchecked Sendable {
     private(set) var draining = false
     private var onDrained: (() -> Void)?
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Whether access lines are logged (LOG_LEVEL=debug), read once rather than per request.
+    let debugLogging: Bool
     private var cachedDate = ""
     private var cachedDateSecond: UInt64 = 0
 
@@ -21,6 +23,7 @@ final class ServerLoop: @unchecked Sendable {
         self.config = server.config
         self.listenFD = listenFD
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        debugLogging = server.logger.isEnabled(.debug)
         try reactor.register(fd: listenFD, events: .readable) { [unowned self] _ in self.acceptAll() }
         reactor.every(milliseconds: config.sweepIntervalMs) { [unowned self] in self.sweep() }
     }
