@@ -1,5 +1,6 @@
 // `cr-agent scan` as users run it, against the real registry, an OCI layout and a docker-archive made
 // from it by skopeo: formats, output file, exit codes and one-line errors.
+import Core
 import Foundation
 import TestSupport
 import XCTest
@@ -133,6 +134,30 @@ final class ScanCommandTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)")
             XCTAssertEqual(r.stdout, "", "\(args): no report on failure")
         }
+    }
+
+    /// A layer declared gzip that is a plain tar: the magic bytes win, and the report says so.
+    func testMagicBytesWinOverTheDeclaredMediaTypeWithAWarning() throws {
+        let layout = fx.dir.appendingPathComponent("mislabelled")
+        try? FileManager.default.removeItem(at: layout)
+        try FileManager.default.copyItem(at: fx.dir.appendingPathComponent("expected"), to: layout)
+        let image = try fx.image("plain/app:1.0")
+        let manifestPath = layout.appendingPathComponent("blobs/sha256/\((image["digest"] as! String).dropFirst(7))")
+        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: manifestPath)) as! [String: Any]
+        var layers = manifest["layers"] as! [[String: Any]]
+        XCTAssertEqual(layers[0]["mediaType"] as? String, "application/vnd.oci.image.layer.v1.tar")
+        layers[0]["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+        manifest["layers"] = layers
+        let bytes = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys])
+        let digest = SHA256.digest([UInt8](bytes))
+        try bytes.write(to: layout.appendingPathComponent("blobs/sha256/\(digest.dropFirst(7))"))
+        let index: [String: Any] = ["schemaVersion": 2, "manifests": [["mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                                     "size": bytes.count, "annotations": ["org.opencontainers.image.ref.name": "mislabelled"]]]]
+        try JSONSerialization.data(withJSONObject: index).write(to: layout.appendingPathComponent("index.json"))
+        let r = try scan(["oci:\(layout.path):mislabelled"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Warning: layer \(((image["layers"] as! [[String: Any]])[0]["digest"] as! String)) is declared"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("but is an uncompressed tar"), r.stdout)
     }
 
     func testInterruptedScanExitsWith130() throws {
