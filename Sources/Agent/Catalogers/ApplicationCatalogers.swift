@@ -1,5 +1,6 @@
 // Application-manifest catalogers (npm, Python, Java, Go, Ruby, PHP, .NET, Rust), and the small helpers
 // they share: byte-level path tests for `interest(in:)`. Their purls are made by the reports (`Purl`).
+import Core
 import Glibc
 
 /// The application-manifest catalogers, in the order the scanner asks them.
@@ -23,6 +24,15 @@ public enum ApplicationCatalogers {
             return .success(try file.contents.all())
         } catch {
             return .failure(CatalogWarning("\(file.entry.path): \(kind) could not be read: \(error)"))
+        }
+    }
+
+    /// Reads and parses a whole JSON manifest, or explains why not.
+    static func manifestJSON(_ file: CatalogFile, kind: String) -> Result<JSON, CatalogWarning> {
+        manifestBytes(file, kind: kind).flatMap { bytes in
+            do { return .success(try JSON.parse(bytes, maxDepth: 64)) } catch {
+                return .failure(CatalogWarning("\(file.entry.path): \(kind) skipped: \(error)"))
+            }
         }
     }
 }

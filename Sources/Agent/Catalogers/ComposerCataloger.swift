@@ -17,16 +17,10 @@ public struct ComposerCataloger: Cataloger {
 
     public func catalog(_ file: CatalogFile) -> CatalogResult {
         let isComposerDir = CatalogPath.hasSuffix(file.entry.path, "/composer/installed.json")
-        let bytes: [UInt8]
-        switch ApplicationCatalogers.manifestBytes(file, kind: "installed.json") {
-        case .success(let b): bytes = b
-        case .failure(let w): return CatalogResult(warnings: isComposerDir ? [w.text] : [])
-        }
         let json: JSON
-        do {
-            json = try JSON.parse(bytes, maxDepth: 64)
-        } catch {
-            return CatalogResult(warnings: isComposerDir ? ["\(file.entry.path): installed.json skipped: \(error)"] : [])
+        switch ApplicationCatalogers.manifestJSON(file, kind: "installed.json") {
+        case .success(let j): json = j
+        case .failure(let w): return CatalogResult(warnings: isComposerDir ? [w.text] : [])
         }
         let entries: [JSON]
         if let list = json.array {

@@ -15,16 +15,10 @@ public struct DotNetDepsCataloger: Cataloger {
     }
 
     public func catalog(_ file: CatalogFile) -> CatalogResult {
-        let bytes: [UInt8]
-        switch ApplicationCatalogers.manifestBytes(file, kind: "deps.json") {
-        case .success(let b): bytes = b
-        case .failure(let w): return CatalogResult(warnings: [w.text])
-        }
         let json: JSON
-        do {
-            json = try JSON.parse(bytes, maxDepth: 64)
-        } catch {
-            return CatalogResult(warnings: ["\(file.entry.path): deps.json skipped: \(error)"])
+        switch ApplicationCatalogers.manifestJSON(file, kind: "deps.json") {
+        case .success(let j): json = j
+        case .failure(let w): return CatalogResult(warnings: [w.text])
         }
         guard json.object != nil else { return CatalogResult(warnings: ["\(file.entry.path): deps.json is not a JSON object"]) }
         let rootName = String(CatalogPath.baseName(file.entry.path).dropLast(".deps.json".count))

@@ -14,16 +14,10 @@ public struct NpmCataloger: Cataloger {
     }
 
     public func catalog(_ file: CatalogFile) -> CatalogResult {
-        let bytes: [UInt8]
-        switch ApplicationCatalogers.manifestBytes(file, kind: "package.json") {
-        case .success(let b): bytes = b
-        case .failure(let w): return CatalogResult(warnings: [w.text])
-        }
         let json: JSON
-        do {
-            json = try JSON.parse(bytes, maxDepth: 64)
-        } catch {
-            return CatalogResult(warnings: ["\(file.entry.path): package.json skipped: \(error)"])
+        switch ApplicationCatalogers.manifestJSON(file, kind: "package.json") {
+        case .success(let j): json = j
+        case .failure(let w): return CatalogResult(warnings: [w.text])
         }
         guard let package = Self.package(from: json, location: file.location) else { return CatalogResult() }
         return CatalogResult(packages: [package])
