@@ -160,6 +160,16 @@ final class ScanCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("but is an uncompressed tar"), r.stdout)
     }
 
+    func testProgressIsDrawnOnlyOnATerminal() throws {
+        // `script` runs the scan on a pseudo-terminal, so its stderr is a terminal there.
+        let cmd = "\(agent) scan --plain-http --format json \(host)/single/app:1.0 >/dev/null"
+        let onTerminal = try runProcess("script", ["-q", "-e", "-c", cmd, "/dev/null"], environment: ["PATH": "/usr/bin:/bin", "TERM": "dumb"])
+        XCTAssertEqual(onTerminal.status, 0, onTerminal.stderr)
+        XCTAssertTrue(onTerminal.stdout.contains("layer 1/2"), onTerminal.stdout)
+        let piped = try scan(["--plain-http", "--format", "json", "\(host)/single/app:1.0"])
+        XCTAssertFalse(piped.stderr.contains("layer 1/2"))
+    }
+
     func testInterruptedScanExitsWith130() throws {
         let stub = try MisbehavingRegistry()
         defer { stub.stop() }
