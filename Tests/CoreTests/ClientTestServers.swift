@@ -1,6 +1,7 @@
 // Real peers for the HTTP client tests: nginx, tinyproxy and an openssl-made CA, in a temp dir each.
 import CEpoll
 import Foundation
+import TestSupport
 import XCTest
 
 enum ClientTestError: Error, CustomStringConvertible {
@@ -31,16 +32,6 @@ func clientPortAccepts(_ port: Int) -> Bool {
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
-func clientPoll(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}
-
 /// Runs a short tool (openssl) to completion, bounded by `seconds`.
 func clientRunTool(_ path: String, _ args: [String], in dir: URL, seconds: Double = 30) throws {
     let p = Process()
@@ -51,7 +42,7 @@ func clientRunTool(_ path: String, _ args: [String], in dir: URL, seconds: Doubl
     p.standardError = errPipe
     p.standardOutput = FileHandle.nullDevice
     try p.run()
-    guard clientPoll(seconds: seconds, { !p.isRunning }) else { p.terminate(); throw ClientTestError.failed("\(path) timed out") }
+    guard waitUntil(seconds: seconds, { !p.isRunning }) else { p.terminate(); throw ClientTestError.failed("\(path) timed out") }
     if p.terminationStatus != 0 {
         let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         throw ClientTestError.failed("\(path) \(args.joined(separator: " ")) failed: \(err)")
@@ -72,7 +63,7 @@ final class ClientDaemon {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let up = clientPoll(seconds: 10) { !process.isRunning || ports.allSatisfy(clientPortAccepts) }
+        let up = waitUntil(seconds: 10) { !process.isRunning || ports.allSatisfy(clientPortAccepts) }
         guard up, process.isRunning else {
             stop()
             throw ClientTestError.failed("\(name) did not start: \(log)")
@@ -84,8 +75,8 @@ final class ClientDaemon {
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
-        if !clientPoll(seconds: 5, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
-        _ = clientPoll(seconds: 5) { !process.isRunning }
+        if !waitUntil(seconds: 5, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+        _ = waitUntil(seconds: 5) { !process.isRunning }
     }
 }
 

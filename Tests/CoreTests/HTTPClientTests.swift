@@ -2,6 +2,7 @@
 import CEpoll
 import Core
 import Foundation
+import TestSupport
 import XCTest
 
 final class HTTPClientTests: XCTestCase {
@@ -270,12 +271,12 @@ final class HTTPClientTests: XCTestCase {
 
         let viaConnect = try makeClient(HTTPClientConfiguration(environment: ["HTTPS_PROXY": proxyURL, "CA_CERT": ca]))
         XCTAssertEqual(clientFetch(viaConnect, ClientRequest(url: "https://127.0.0.1:\(tlsPort)/conn"))?.value()?.status, 200)
-        XCTAssertTrue(clientPoll(seconds: 5) { proxy.log.contains("CONNECT 127.0.0.1:\(tlsPort)") }, proxy.log)
+        XCTAssertTrue(waitUntil(seconds: 5) { proxy.log.contains("CONNECT 127.0.0.1:\(tlsPort)") }, proxy.log)
 
         // Upper-case HTTP_PROXY, which libcurl itself would ignore.
         let viaForward = try makeClient(HTTPClientConfiguration(environment: ["HTTP_PROXY": proxyURL]))
         XCTAssertEqual(clientFetch(viaForward, ClientRequest(url: "\(base)/method"))?.value()?.text, "GET")
-        XCTAssertTrue(clientPoll(seconds: 5) { proxy.log.contains("GET http://127.0.0.1:\(port)/method") }, proxy.log)
+        XCTAssertTrue(waitUntil(seconds: 5) { proxy.log.contains("GET http://127.0.0.1:\(port)/method") }, proxy.log)
 
         let deadProxy = "http://127.0.0.1:\(try clientFreePort())"
         let broken = clientFetch(try makeClient(HTTPClientConfiguration(environment: ["HTTP_PROXY": deadProxy])),

@@ -42,3 +42,9 @@ public final class Counter: Sendable {
     public func increment() { value.add(1, ordering: .relaxed) }
     public var count: Int { value.load(ordering: .relaxed) }
 }
+
+/// A tool or fixture a test needs is missing: the test fails (it is never skipped), saying what to run.
+public struct MissingPrerequisite: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ what: String) { description = what }
+}
