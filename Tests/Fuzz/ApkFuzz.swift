@@ -1,6 +1,4 @@
-// Fuzz target `apk`: the apk cataloger over arbitrary bytes. Active once the Fuzz executable can import the
-// Agent code as a library (module AgentKit).
-#if canImport(AgentKit)
+// Fuzz target `apk`: the apk cataloger over arbitrary bytes.
 import AgentKit
 
 enum ApkFuzz {
@@ -13,4 +11,3 @@ enum ApkFuzz {
         }
     }
 }
-#endif

@@ -1,6 +1,4 @@
 // Fuzz target `dpkg`: the status-file parser and the dpkg cataloger (both path kinds) over arbitrary bytes.
-// Active once the Fuzz executable can import the Agent code as a library (module AgentKit).
-#if canImport(AgentKit)
 import AgentKit
 
 enum DpkgFuzz {
@@ -26,4 +24,3 @@ func fuzzFile(_ bytes: [UInt8], path: String) -> CatalogFile {
     CatalogFile(entry: CatalogEntry(path: path, size: bytes.count, mode: 0o644), layerDigest: "sha256:fuzz",
                 contents: .memory(bytes))
 }
-#endif

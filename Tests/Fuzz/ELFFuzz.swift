@@ -1,7 +1,5 @@
 // Fuzz target `elf`: the Go binary cataloger (ELF headers, the build-info blob in both formats, module
-// lines, build settings) over arbitrary bytes. Active once the Fuzz executable can import the Agent code
-// as a library (module AgentKit).
-#if canImport(AgentKit)
+// lines, build settings) over arbitrary bytes.
 import AgentKit
 
 enum ELFFuzz {
@@ -21,4 +19,3 @@ enum ELFFuzz {
         fuzzCheck(stdlib.count <= 1 && stdlib.allSatisfy { $0 == result.packages.count - 1 }, "stdlib reported \(stdlib.count) times, or not last")
     }
 }
-#endif

@@ -12,24 +12,12 @@ enum FuzzTargets {
         ("tar", TarFuzz.run),
         ("gzip", GzipFuzz.run),
         ("zstd", ZstdFuzz.run),
-    ] + osPackageDatabases + applicationManifests
-
-    // OS package databases (Tests/Fuzz/{Dpkg,Apk,Rpm}Fuzz.swift); they need the Agent code as a library.
-    #if canImport(AgentKit)
-    static let osPackageDatabases: [(name: String, run: FuzzTargetFunction)] = [
+        // OS package databases
         ("dpkg", DpkgFuzz.run), ("apk", ApkFuzz.run), ("rpm-header", RpmFuzz.header), ("bdb", RpmFuzz.berkeleyDB),
         ("ndb", RpmFuzz.ndb),
+        // application manifests
+        ("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run),
     ]
-    #else
-    static let osPackageDatabases: [(name: String, run: FuzzTargetFunction)] = []
-    #endif
-
-    // Application manifests (Tests/Fuzz/{Zip,ELF,Npm}Fuzz.swift); they need the Agent code as a library too.
-    #if canImport(AgentKit)
-    static let applicationManifests: [(name: String, run: FuzzTargetFunction)] = [("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run)]
-    #else
-    static let applicationManifests: [(name: String, run: FuzzTargetFunction)] = []
-    #endif
 
     static var names: [String] { all.map(\.name) }
 

@@ -1,7 +1,5 @@
 // Fuzz target `npm`: the npm cataloger (strict JSON with a nesting limit, then the package rules) over
 // arbitrary bytes; a package it reports must carry the JSON's own name and version strings.
-// Active once the Fuzz executable can import the Agent code as a library (module AgentKit).
-#if canImport(AgentKit)
 import AgentKit
 import Core
 
@@ -20,4 +18,3 @@ enum NpmFuzz {
         }
     }
 }
-#endif

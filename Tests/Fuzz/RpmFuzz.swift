@@ -1,7 +1,5 @@
 // Fuzz targets `rpm-header` (header blob parser), `bdb` (BerkeleyDB hash reader) and `ndb` (NDB Packages.db
-// reader) over arbitrary bytes. Active once the Fuzz executable can import the Agent code as a library
-// (module AgentKit).
-#if canImport(AgentKit)
+// reader) over arbitrary bytes.
 import AgentKit
 
 enum RpmFuzz {
@@ -49,4 +47,3 @@ enum RpmFuzz {
         fuzzCheck(blobs <= bytes.count / 32, "\(blobs) blobs from \(bytes.count) bytes")
     }
 }
-#endif

@@ -1,7 +1,5 @@
 // Fuzz target `zip`: the Java archive cataloger (zip reader, manifest and pom.properties parsers, nested
 // archives) over arbitrary bytes, with small limits so nesting and the guards are reached quickly.
-// Active once the Fuzz executable can import the Agent code as a library (module AgentKit).
-#if canImport(AgentKit)
 import AgentKit
 
 enum ZipFuzz {
@@ -28,4 +26,3 @@ enum ZipFuzz {
 func appFuzzFile(_ bytes: [UInt8], path: String, mode: UInt32 = 0o644) -> CatalogFile {
     CatalogFile(entry: CatalogEntry(path: path, size: bytes.count, mode: mode), layerDigest: "sha256:fuzz", contents: .memory(bytes))
 }
-#endif
