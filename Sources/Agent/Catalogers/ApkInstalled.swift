@@ -33,11 +33,7 @@ public enum ApkInstalledParser {
 
     static func parse(_ buf: UnsafeBufferPointer<UInt8>, warnings: inout PackageDBWarnings) -> [ApkRecord] {
         var records: [ApkRecord] = []
-        guard let base = buf.baseAddress else { return records }
-        let n = buf.count
         var current: ApkRecord?
-        var lineNumber = 0
-        var i = 0
 
         func finish() {
             if let r = current {
@@ -50,25 +46,14 @@ public enum ApkInstalledParser {
             current = nil
         }
 
-        while i < n {
-            lineNumber += 1
-            let lineEnd: Int
-            if let p = memchr(base + i, 0x0A, n - i) {
-                lineEnd = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
-            } else {
-                lineEnd = n
-            }
-            var end = lineEnd
-            if end > i, buf[end - 1] == 0x0D { end -= 1 }
-            defer { i = lineEnd + 1 }
-
+        DatabaseLines.forEach(buf) { i, end, lineNumber in
             if end == i {
                 finish()
-                continue
+                return
             }
             guard end - i >= 2, buf[i + 1] == 0x3A else {
                 warnings.add("line \(lineNumber): not a `K:value` line; skipped")
-                continue
+                return
             }
             if current == nil { current = ApkRecord(line: lineNumber) }
             let value = { String(decoding: UnsafeBufferPointer(rebasing: buf[(i + 2)..<end]), as: UTF8.self) }

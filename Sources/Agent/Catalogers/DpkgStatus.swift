@@ -52,13 +52,9 @@ public enum DpkgStatusParser {
 
     static func parse(_ buf: UnsafeBufferPointer<UInt8>, warnings: inout PackageDBWarnings) -> [DpkgStanza] {
         var stanzas: [DpkgStanza] = []
-        guard let base = buf.baseAddress else { return stanzas }
-        let n = buf.count
         var current: DpkgStanza?
         var seen: UInt32 = 0
         var inField = false
-        var lineNumber = 0
-        var i = 0
 
         func finish() {
             if let s = current {
@@ -72,27 +68,16 @@ public enum DpkgStatusParser {
             seen = 0
         }
 
-        while i < n {
-            lineNumber += 1
-            let lineEnd: Int
-            if let p = memchr(base + i, 0x0A, n - i) {
-                lineEnd = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
-            } else {
-                lineEnd = n
-            }
-            var end = lineEnd
-            if end > i, buf[end - 1] == 0x0D { end -= 1 }
-            defer { i = lineEnd + 1 }
-
+        DatabaseLines.forEach(buf) { i, end, lineNumber in
             if isBlank(buf, i, end) {
                 finish()
                 inField = false
-                continue
+                return
             }
             let first = buf[i]
             if first == 0x20 || first == 0x09 {
                 if !inField { warnings.add("line \(lineNumber): continuation line outside a field; skipped") }
-                continue
+                return
             }
             var colon = i
             while colon < end, buf[colon] != 0x3A { colon += 1 }
@@ -100,14 +85,14 @@ public enum DpkgStatusParser {
                 warnings.add("line \(lineNumber): not a `Name: value` field; skipped")
                 // Lines that follow belong to this broken field; do not report each of them too.
                 inField = true
-                continue
+                return
             }
             if current == nil { current = DpkgStanza(line: lineNumber) }
             inField = true
-            guard let field = field(buf, i, colon) else { continue }
+            guard let field = field(buf, i, colon) else { return }
             if seen & (1 << field.rawValue) != 0 {
                 warnings.add("line \(lineNumber): field \(String(decoding: UnsafeBufferPointer(rebasing: buf[i..<colon]), as: UTF8.self)) repeated in one stanza; the first is kept")
-                continue
+                return
             }
             seen |= 1 << field.rawValue
             let value = trimmed(buf, colon + 1, end)

@@ -1,5 +1,7 @@
 // OS package-database catalogers (dpkg, apk, rpm), registered in one place; see docs/packages.md.
 
+import Glibc
+
 public enum OSCatalogers {
     public static var all: [any Cataloger] { [DpkgCataloger(), ApkCataloger(), RpmCataloger()] }
 }
@@ -22,6 +24,24 @@ public struct PackageDBWarnings: Sendable {
     }
 
     public var all: [String] { dropped > 0 ? lines + ["\(path): \(dropped) more warnings like these"] : lines }
+}
+
+/// The lines of a package database: separated by LF, a CR before the LF dropped, numbered from 1.
+enum DatabaseLines {
+    /// Calls `body(start, end, lineNumber)` for each line; `buf[start..<end]` is the line without its ending.
+    static func forEach(_ buf: UnsafeBufferPointer<UInt8>, _ body: (Int, Int, Int) -> Void) {
+        guard let base = buf.baseAddress else { return }
+        let n = buf.count
+        var i = 0, lineNumber = 0
+        while i < n {
+            lineNumber += 1
+            let lineEnd = memchr(base + i, 0x0A, n - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? n
+            var end = lineEnd
+            if end > i, buf[end - 1] == 0x0D { end -= 1 }
+            body(i, end, lineNumber)
+            i = lineEnd + 1
+        }
+    }
 }
 
 extension CatalogFile {
