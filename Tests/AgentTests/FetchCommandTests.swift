@@ -12,11 +12,9 @@ final class FetchCommandTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            let o = try RegistryFixture.start(auth: "none")
-            try o.push("basic")
+            let o = try RegistryFixture.start(auth: "none", pushing: ["basic"])
             open = o
-            let b = try RegistryFixture.start(auth: "htpasswd", tls: true)
-            try b.push("basic")
+            let b = try RegistryFixture.start(auth: "htpasswd", tls: true, pushing: ["basic"])
             basic = b
         } catch {
             XCTFail("cannot start the registries: \(error)")

@@ -18,11 +18,9 @@ final class RegistryAddressTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            let o = try RegistryFixture.start(auth: "none")
-            try o.push("basic")
+            let o = try RegistryFixture.start(auth: "none", pushing: ["basic"])
             open = o
-            let t = try RegistryFixture.start(auth: "token")
-            try t.push("basic")
+            let t = try RegistryFixture.start(auth: "token", pushing: ["basic"])
             token = t
             try startNginx(open: o.info["port"] as! Int, token: t)
         } catch {

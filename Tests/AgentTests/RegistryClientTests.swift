@@ -12,12 +12,9 @@ final class RegistryClientTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            let o = try RegistryFixture.start(auth: "none")
-            try o.push("basic")
-            try o.push("many")
+            let o = try RegistryFixture.start(auth: "none", pushing: ["basic", "many"])
             open = o
-            let b = try RegistryFixture.start(auth: "htpasswd", tls: true)
-            try b.push("basic")
+            let b = try RegistryFixture.start(auth: "htpasswd", tls: true, pushing: ["basic"])
             basic = b
         } catch {
             XCTFail("cannot start the registries: \(error)")

@@ -12,9 +12,7 @@ final class RegistryTokenAuthTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            let f = try RegistryFixture.start(auth: "token", tls: true)
-            try f.push("basic")
-            try f.push("many")
+            let f = try RegistryFixture.start(auth: "token", tls: true, pushing: ["basic", "many"])
             fx = f
         } catch {
             XCTFail("cannot start the token-auth registry: \(error)")

@@ -11,8 +11,7 @@ final class RegistryTrustTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            let f = try RegistryFixture.start(auth: "none", tls: true)
-            try f.push("basic")
+            let f = try RegistryFixture.start(auth: "none", tls: true, pushing: ["basic"])
             fx = f
         } catch {
             XCTFail("cannot start the TLS registry: \(error)")

@@ -12,8 +12,7 @@ final class ScanCommandTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            let f = try RegistryFixture.start(auth: "none")
-            try f.push("basic")
+            let f = try RegistryFixture.start(auth: "none", pushing: ["basic"])
             fx = f
             let file = f.dir.appendingPathComponent("single.tar").path
             let r = try runProcess("skopeo", ["copy", "--quiet", "oci:\(f.dir.path)/expected:single/app:1.0", "docker-archive:\(file):single/app:1.0"], timeout: 60)

@@ -14,15 +14,18 @@ public struct RegistryFixture {
 
     static var script: String { repositoryRoot.appendingPathComponent("Tests/registry/fixture.py").path }
 
-    /// Starts a registry with `auth` = none | htpasswd | token, optionally over TLS.
-    public static func start(auth: String, tls: Bool = false) throws -> RegistryFixture {
+    /// Starts a registry with `auth` = none | htpasswd | token, optionally over TLS, and pushes the
+    /// content sets named in `pushing` (`basic`, `many`).
+    public static func start(auth: String, tls: Bool = false, pushing sets: [String] = []) throws -> RegistryFixture {
         let dir = try makeTemporaryDirectory("registry-\(auth)")
         var args = [script, "start", "--auth", auth, "--dir", dir.path, "--detach", "--max-lifetime", "900"]
         if tls { args.append("--tls") }
         let r = try runProcess(projectPython, args, timeout: 60)
         guard r.status == 0 else { throw NSError(domain: "fixture", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
         let json = try Data(contentsOf: dir.appendingPathComponent("fixture.json"))
-        return RegistryFixture(dir: dir, info: try JSONSerialization.jsonObject(with: json) as! [String: Any])
+        let fixture = RegistryFixture(dir: dir, info: try JSONSerialization.jsonObject(with: json) as! [String: Any])
+        for set in sets { try fixture.push(set) }
+        return fixture
     }
 
     /// Pushes a content set (`basic` or `many`) and returns its record (`expected/pushed-<set>.json`).
