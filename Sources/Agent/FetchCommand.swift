@@ -47,15 +47,9 @@ enum FetchCommand {
     static func run(arguments: [String], environment env: Environment) -> Int32 {
         Redaction.registerSecrets(fromEnvironment: env.values)
         let options: Options
-        switch parse(arguments, env) {
-        case .help:
-            Console.out(usage)
-            return 0
-        case .error(let message):
-            Console.err("cr-agent fetch: \(message)\n")
-            return 2
-        case .options(let o):
-            options = o
+        switch parse(arguments, env).options(command: "fetch", usage: usage) {
+        case .success(let o): options = o
+        case .failure(let exit): return exit.code
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent fetch")
 
@@ -117,13 +111,7 @@ enum FetchCommand {
         }
     }
 
-    enum Parsed {
-        case options(Options)
-        case help
-        case error(String)
-    }
-
-    static func parse(_ arguments: [String], _ env: Environment) -> Parsed {
+    static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {
         let flags: CommandLineFlags
         do {
             flags = try CommandLineFlags(arguments, valued: ["platform", "parallel"], boolean: ["json", "plain-http", "help"], aliases: ["-h": "help"])

@@ -54,10 +54,9 @@ enum ScanCommand {
     static func run(arguments: [String], environment env: Environment) -> Int32 {
         Redaction.registerSecrets(fromEnvironment: env.values)
         let options: Options
-        switch parse(arguments, env) {
-        case .help: Console.out(usage); return 0
-        case .error(let m): Console.err("cr-agent scan: \(m)\n"); return 2
-        case .options(let o): options = o
+        switch parse(arguments, env).options(command: "scan", usage: usage) {
+        case .success(let o): options = o
+        case .failure(let exit): return exit.code
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent scan")
         let reactor: Reactor
@@ -142,16 +141,10 @@ enum ScanCommand {
         }
     }
 
-    enum Parsed {
-        case options(Options)
-        case help
-        case error(String)
-    }
-
     static let formats: [String: ReportFormat] = ["table": .table, "json": .snyk, "snyk": .snyk, "cyclonedx": .cyclonedxJSON,
                                                   "cyclonedx-json": .cyclonedxJSON, "spdx": .spdxJSON, "spdx-json": .spdxJSON]
 
-    static func parse(_ arguments: [String], _ env: Environment) -> Parsed {
+    static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {
         let flags: CommandLineFlags
         do {
             flags = try CommandLineFlags(arguments, valued: ["format", "output", "platform", "o"], boolean: ["plain-http", "help"], aliases: ["-h": "help"])

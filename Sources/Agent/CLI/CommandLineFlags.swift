@@ -1,6 +1,8 @@
 // A small parser for a subcommand's flags: `--name value`, `--name=value`, boolean `--name`, `--` ending
 // the flags, and positional arguments. Errors are one-line messages for a usage error (exit 2).
 
+import Core
+
 struct CommandLineFlags {
     struct UsageError: Error, CustomStringConvertible {
         let description: String
@@ -59,3 +61,21 @@ struct CommandLineFlags {
     subscript(_ name: String) -> String? { values[name] }
     func has(_ name: String) -> Bool { switches.contains(name) }
 }
+
+/// What parsing a subcommand's arguments gave: its options, a request for help, or a usage error.
+enum ParsedCommand<Options> {
+    case options(Options)
+    case help
+    case error(String)
+
+    /// The options, or the exit status after printing the usage (0) or the one-line error (2).
+    func options(command: String, usage: String) -> Result<Options, ExitStatus> {
+        switch self {
+        case .options(let o): return .success(o)
+        case .help: Console.out(usage); return .failure(ExitStatus(code: 0))
+        case .error(let m): Console.err("cr-agent \(command): \(m)\n"); return .failure(ExitStatus(code: 2))
+        }
+    }
+}
+
+struct ExitStatus: Error { let code: Int32 }
