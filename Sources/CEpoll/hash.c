@@ -1,16 +1,19 @@
-// Streaming SHA-256 over OpenSSL's EVP interface (hardware-accelerated where the CPU allows).
+// Streaming SHA-256 over OpenSSL's one-algorithm SHA256_* functions (the same CPU-dispatched assembly
+// as EVP). EVP_DigestInit would first activate the default provider, building its whole algorithm
+// table: hundreds of KiB of libcrypto touched for one hash.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "CEpollHash.h"
-#include <openssl/evp.h>
+#include <stdlib.h>
+#include <openssl/sha.h>
 
 void *cep_sha256_new(void) {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) { EVP_MD_CTX_free(ctx); return NULL; }
+    SHA256_CTX *ctx = malloc(sizeof *ctx);
+    if (ctx && SHA256_Init(ctx) != 1) { free(ctx); return NULL; }
     return ctx;
 }
-void cep_sha256_update(void *ctx, const void *data, size_t len) { EVP_DigestUpdate((EVP_MD_CTX *)ctx, data, len); }
+void cep_sha256_update(void *ctx, const void *data, size_t len) { SHA256_Update((SHA256_CTX *)ctx, data, len); }
 void cep_sha256_final(void *ctx, unsigned char *out32) {
-    unsigned int n = 32;
-    EVP_DigestFinal_ex((EVP_MD_CTX *)ctx, out32, &n);
-    EVP_DigestInit_ex((EVP_MD_CTX *)ctx, EVP_sha256(), NULL);
+    SHA256_Final(out32, (SHA256_CTX *)ctx);
+    SHA256_Init((SHA256_CTX *)ctx);
 }
-void cep_sha256_free(void *ctx) { EVP_MD_CTX_free((EVP_MD_CTX *)ctx); }
+void cep_sha256_free(void *ctx) { free(ctx); }

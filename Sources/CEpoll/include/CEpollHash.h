@@ -1,4 +1,4 @@
-// Streaming SHA-256 over OpenSSL's EVP interface.
+// Streaming SHA-256 (OpenSSL, hardware-accelerated where the CPU allows).
 #ifndef CEPOLL_HASH_H
 #define CEPOLL_HASH_H
 #include <stddef.h>
