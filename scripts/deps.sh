@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   pkg-config libssl-dev zlib1g-dev libcurl4-openssl-dev   # build: OpenSSL, zlib, libcurl
   libzstd-dev libsqlite3-dev                              # build: zstd layers, rpmdb.sqlite
+  dpkg-dev make gcc                                       # release build: libcurl from Debian's source
   openssl curl nginx-light wrk tinyproxy                  # tests and benchmarks: real peers
   python3-venv libclang-rt-14-dev                         # Python test clients; sanitizer runtimes
   docker-registry skopeo apache2-utils jq                 # registry tests: real registry, oracle client, htpasswd -B

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Prepares what the release binary links statically, in .build-deps/ (scripts/build-release.sh uses it):
+#  - libcurl built from Debian's own curl source package (the installed version, with Debian's patches),
+#    configured for HTTP and HTTPS only: OpenSSL, zlib, IPv6, proxies, the threaded resolver; none of
+#    the other protocols, and no nghttp2/libidn2/librtmp/libssh2/libpsl/brotli/GSSAPI, so the binary
+#    does not map the thirty-odd shared libraries that Debian's libcurl4 pulls in;
+#  - Debian's static archives of OpenSSL, zlib, zstd, SQLite and libstdc++, linked beside it;
+#  - pkg-config files naming those archives (PKG_CONFIG_PATH=.build-deps/pkgconfig).
+# Idempotent: a second run with the same curl version and options does nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD/.build-deps
+lib=$root/lib
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+system_lib=/usr/lib/$multiarch
+
+CURL_OPTIONS=(
+  --disable-shared --enable-static --with-pic --disable-dependency-tracking
+  --with-openssl --with-zlib --with-ca-path=/etc/ssl/certs --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt
+  --enable-http --enable-proxy --enable-ipv6 --enable-threaded-resolver
+  --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet
+  --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp --disable-gopher --disable-mqtt
+  --disable-manual --disable-doh --disable-mime --disable-alt-svc --disable-hsts --disable-websockets
+  --disable-netrc --disable-progress-meter --disable-cookies --disable-ntlm-wb
+  --without-libpsl --without-brotli --without-zstd --without-nghttp2 --without-libidn2 --without-librtmp
+  --without-libssh2 --without-libssh --without-gssapi --without-hyper
+)
+
+version=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null) || {
+  echo "static-deps: libcurl4-openssl-dev is not installed (scripts/deps.sh installs it)" >&2; exit 2; }
+want="curl $version; ${CURL_OPTIONS[*]}; $(clang -print-file-name=libstdc++.a 2>/dev/null || true)"
+if [ -f "$lib/libcurl.a" ] && [ "$(cat "$root/stamp" 2>/dev/null)" = "$want" ]; then
+  exit 0
+fi
+
+echo "static-deps: building libcurl $version (HTTP and HTTPS only) into $root" >&2
+rm -rf "$root"
+mkdir -p "$root/apt/lists/partial" "$root/apt/cache/archives/partial" "$root/apt/sources" "$root/src" "$lib" "$root/pkgconfig"
+
+# Debian's source index, read with apt's own verification, from the machine's configured archives; the
+# system's apt state is left untouched.
+shopt -s nullglob
+for f in /etc/apt/sources.list.d/*.sources; do
+  sed -E 's/^Types:.*/Types: deb-src/' "$f" >"$root/apt/sources/$(basename "$f")"
+done
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  [ -f "$f" ] && sed -nE 's/^deb[[:space:]]/deb-src /p' "$f" >"$root/apt/sources/$(basename "$f").list"
+done
+shopt -u nullglob
+apt_private=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$root/apt/sources"
+             -o Dir::State::Lists="$root/apt/lists" -o Dir::Cache="$root/apt/cache" -o APT::Sandbox::User=root)
+apt-get "${apt_private[@]}" -qq update >"$root/apt.log" 2>&1 || true
+(cd "$root/src" && { apt-get "${apt_private[@]}" -qq source --download-only "curl=$version" ||
+                     apt-get "${apt_private[@]}" -qq source --download-only curl; } >>"$root/apt.log" 2>&1) || {
+  tail -5 "$root/apt.log" >&2; echo "static-deps: cannot download Debian's curl source package" >&2; exit 1; }
+(cd "$root/src" && dpkg-source -x ./*.dsc curl >>"$root/apt.log" 2>&1) || {   # Debian's patches applied
+  tail -5 "$root/apt.log" >&2; echo "static-deps: dpkg-source could not unpack curl" >&2; exit 1; }
+
+cd "$root/src/curl"
+if ! { ./configure --prefix="$root/curl" "${CURL_OPTIONS[@]}" && make -j"$(nproc)" -C lib && make -C lib install &&
+       make -C include install; } >"$root/build.log" 2>&1; then
+  tail -20 "$root/build.log" >&2
+  echo "static-deps: building libcurl failed (log: $root/build.log)" >&2
+  exit 1
+fi
+cd - >/dev/null
+
+cp "$root/curl/lib/libcurl.a" "$lib/"
+for name in ssl crypto z zstd sqlite3; do
+  [ -f "$system_lib/lib$name.a" ] || { echo "static-deps: $system_lib/lib$name.a is missing" >&2; exit 1; }
+  ln -sf "$system_lib/lib$name.a" "$lib/"
+done
+# The Swift runtime needs libstdc++; linked statically too when the toolchain's clang finds the archive.
+stdcxx=$(clang -print-file-name=libstdc++.a 2>/dev/null || true)
+[ -f "$stdcxx" ] && ln -sf "$stdcxx" "$lib/libstdc++.a"
+
+# The names the package's system-library target asks pkg-config for.
+write_pc() {  # write_pc <module> <libs> [cflags]
+  printf 'Name: %s\nDescription: static %s for the cr-agent release build\nVersion: 0\nLibs: -L%s %s\nCflags: %s\n' \
+    "$1" "$1" "$lib" "$2" "${3:-}" >"$root/pkgconfig/$1.pc"
+}
+write_pc libcurl "-lcurl" "-I$root/curl/include"
+write_pc openssl "-lssl -lcrypto"
+write_pc zlib "-lz"
+write_pc libzstd "-lzstd"
+write_pc sqlite3 "-lsqlite3"
+echo "$want" >"$root/stamp"
+rm -rf "$root/src" "$root/apt/cache"
