@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: the Swift test suites and each fuzz target.
-# FUZZ_SECONDS (default 20) sets how long each fuzz target runs; 0 skips fuzzing.
+# Installs what is missing, then runs every test: the Swift test suites, the suites that run the
+# cr-agent executable once more on the release build as it ships (scripts/build-release.sh), and each
+# fuzz target. FUZZ_SECONDS (default 20) sets how long each fuzz target runs; 0 skips fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -16,6 +17,20 @@ fi
 tests=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test-output.txt | tail -n 1)
 passed=$(echo "$tests" | sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' | awk '{print $1 - $2}')
 failed=$(echo "$tests" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+# The process-level suites again, on the statically linked, link-ordered release binary.
+release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|SecretsInLogsTests|AccuracyTests"
+release_binary=$(scripts/build-release.sh) || { echo "release build failed" >&2; exit 1; }
+set +e
+CR_AGENT_BINARY=$release_binary swift test --skip-build --filter "$release_suites" 2>&1 | tee .build/test-release-output.txt
+release_status=${PIPESTATUS[0]}
+set -e
+release_tests=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test-release-output.txt | tail -n 1)
+release_run=$(echo "$release_tests" | sed -nE 's/.*Executed ([0-9]+) tests?.*/\1/p')
+release_failed=$(echo "$release_tests" | sed -nE 's/.*with ([0-9]+) failures?.*/\1/p')
+if [ -z "$release_run" ] || [ "$release_run" -eq 0 ]; then release_run=1; release_failed=1; fi
+if [ "$release_status" -ne 0 ] && [ "$release_failed" -eq 0 ]; then release_failed=1; fi
+passed=$((passed + release_run - release_failed)); failed=$((failed + release_failed))
+
 fuzz_ok=0; fuzz_failed=0
 if [ "${FUZZ_SECONDS:-20}" != "0" ]; then
   set +e
@@ -27,6 +42,6 @@ if [ "${FUZZ_SECONDS:-20}" != "0" ]; then
   fuzz_failed=$((fuzz_failed - fuzz_ok))
   if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_failed" -eq 0 ]; then fuzz_failed=1; fi
 fi
-# One closing line for the whole run: XCTest cases plus fuzz targets.
+# One closing line for the whole run: XCTest cases (both runs) plus fuzz targets.
 echo "total: $((passed + fuzz_ok)) passed, $((failed + fuzz_failed)) failed"
 [ "$((failed + fuzz_failed))" -eq 0 ]

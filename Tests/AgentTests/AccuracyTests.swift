@@ -11,7 +11,7 @@ final class AccuracyTests: XCTestCase {
         let build = try runProcess(accuracy.appendingPathComponent("build.sh").path, [], timeout: 2400)
         XCTAssertEqual(build.status, 0, "fixture build failed: \(String(build.stderr.suffix(3000)))")
         guard build.status == 0 else { return }
-        let agent = builtProductsDirectory.appendingPathComponent("cr-agent").path
+        let agent = agentExecutablePath
         let compare = try runProcess(projectPython, [accuracy.appendingPathComponent("compare.py").path,
                                                      "--scanner", "\(agent) scan --plain-http --format json {ref}", "--transport", "all"],
                                      timeout: 1200)

@@ -4,7 +4,7 @@ import TestSupport
 import XCTest
 
 final class AgentProcessTests: XCTestCase {
-    var agentPath: String { builtProductsDirectory.appendingPathComponent("cr-agent").path }
+    var agentPath: String { agentExecutablePath }
 
     /// Starts the agent on a free port and returns it with the port it logged.
     func startAgent(_ extra: [String: String] = [:]) throws -> (BackgroundProcess, Int) {

@@ -27,7 +27,7 @@ final class FetchCommandTests: XCTestCase {
         super.tearDown()
     }
 
-    var agentPath: String { builtProductsDirectory.appendingPathComponent("cr-agent").path }
+    var agentPath: String { agentExecutablePath }
     var fx: RegistryFixture { Self.open! }
     /// `127.0.0.1:PORT` of the open registry.
     var openHost: String { fx.info["host"] as! String }

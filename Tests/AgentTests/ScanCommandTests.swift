@@ -29,7 +29,7 @@ final class ScanCommandTests: XCTestCase {
 
     var fx: RegistryFixture { Self.fx! }
     var host: String { fx.info["host"] as! String }
-    var agent: String { builtProductsDirectory.appendingPathComponent("cr-agent").path }
+    var agent: String { agentExecutablePath }
 
     func scan(_ args: [String], env: [String: String] = [:]) throws -> ProcessResult {
         try runProcess(agent, ["scan"] + args, environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"].merging(env) { $1 }, timeout: 120)

@@ -19,7 +19,7 @@ final class SecretsInLogsTests: XCTestCase {
             "CR_USERNAME": "visible-user", "CR_BASE": "https://reg-user:\(secrets[7])@registry.example:5000/v2",
             "HTTPS_PROXY": "http://proxyuser:\(secrets[12])@127.0.0.1:3128",
         ]
-        let agent = try BackgroundProcess(builtProductsDirectory.appendingPathComponent("cr-agent").path, environment: env)
+        let agent = try BackgroundProcess(agentExecutablePath, environment: env)
         var port = 0
         XCTAssertTrue(waitUntil(seconds: 10) {
             if let m = agent.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }

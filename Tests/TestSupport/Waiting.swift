@@ -28,6 +28,12 @@ public var builtProductsDirectory: URL {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 }
 
+/// The `cr-agent` executable the process-level tests run: the one built beside the tests, or the file
+/// CR_AGENT_BINARY names (scripts/test.sh runs those suites again on the release build that ships).
+public var agentExecutablePath: String {
+    ProcessInfo.processInfo.environment["CR_AGENT_BINARY"] ?? builtProductsDirectory.appendingPathComponent("cr-agent").path
+}
+
 /// A fresh temporary directory, removed by the caller.
 public func makeTemporaryDirectory(_ prefix: String = "cr-test") throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
