@@ -6,8 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-swift build -c release --product cr-agent >&2
-agent=.build/release/cr-agent
+agent=$(scripts/build-release.sh)                # the binary as it ships
 state=.build-demo
 mkdir -p "$state"
 py=.venv/bin/python

@@ -55,12 +55,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "run.sh: building cr-agent (release, .build-bench)"
-if ! timeout 1800 swift build -c release --static-swift-stdlib --scratch-path .build-bench --product cr-agent >"$out/build.log" 2>&1; then
+echo "run.sh: building cr-agent as it ships (scripts/build-release.sh, .build-bench)"
+if ! agent=$(timeout 1800 scripts/build-release.sh --scratch-path .build-bench 2>"$out/build.log"); then
     tail -30 "$out/build.log" >&2
     exit 1
 fi
-agent=$PWD/.build-bench/release/cr-agent
 
 echo "run.sh: starting docker-registry (no auth, plain HTTP, storage in $registry_dir)"
 timeout 60 "$python" Tests/registry/fixture.py start --auth none --dir "$registry_dir" --detach --max-lifetime 1800 \
@@ -77,7 +76,7 @@ image_digest=$(jq -r .digest "$out/image.json")
 image_bytes=$(jq -r .bytes "$out/image.json")
 
 {
-    echo "cr-agent: $("$agent" --version) (release)"
+    echo "cr-agent: $("$agent" --version) (scripts/build-release.sh: static libcurl/OpenSSL, link order from deploy/link-order.txt)"
     echo "skopeo:   $(skopeo --version)"
     echo "registry: $(/usr/bin/docker-registry --version 2>&1 | head -1) at $url"
     echo "image:    $image_ref $image_digest, $(jq -r '.layers | length' "$out/image.json") layers," \

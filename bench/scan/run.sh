@@ -66,21 +66,21 @@ else
     pinning="one CPU: no pinning"
 fi
 
-echo "run.sh: building cr-agent (release, static Swift runtime, .build-bench)"
-built=0
+echo "run.sh: building cr-agent as it ships (scripts/build-release.sh, .build-bench)"
+agent=
 for attempt in 1 2 3; do                           # other work may edit sources while we build: retry
-    if timeout 1800 swift build -c release --static-swift-stdlib --scratch-path .build-bench --product cr-agent >"$out/build.log" 2>&1; then
-        built=1; break
+    if agent=$(timeout 1800 scripts/build-release.sh --scratch-path .build-bench 2>"$out/build.log"); then
+        break
     fi
+    agent=
     grep -q 'was modified during the build' "$out/build.log" || break
     sleep 10
 done
-if [ "$built" != 1 ]; then
+if [ -z "$agent" ]; then
     echo "run.sh: build failed; see $out/build.log" >&2
     tail -30 "$out/build.log" >&2
     exit 1
 fi
-agent=$PWD/.build-bench/release/cr-agent
 limit_bin=$tmp/pipeline_limit
 cc -O2 -Wall -o "$limit_bin" bench/scan/pipeline_limit.c -lz -lcrypto
 
@@ -93,7 +93,7 @@ fi
 fx=$out/fixtures.json
 
 {
-    echo "cr-agent: $("$agent" --version) (release, --static-swift-stdlib), tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + uncommitted changes in Sources')"
+    echo "cr-agent: $("$agent" --version) (scripts/build-release.sh), tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + uncommitted changes in Sources')"
     echo "syft:     $("$syft" version 2>/dev/null | awk '/^Version:/ { print $2 }') ($syft)"
     echo "registry: $(jq -r .registry.url "$fx") ($(jq -r 'if .registry.reused then "already running, reused" else "started by this run" end' "$fx"))"
     echo "machine:  $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/^Mem:/ { print $2 }') GB RAM; $pinning"
