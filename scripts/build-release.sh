@@ -35,4 +35,13 @@ if [ -n "$extra" ]; then
   echo "build-release: $binary still needs $(echo $extra | tr ' ' ','); .build-deps was not used" >&2
   exit 1
 fi
+if [ -s deploy/link-order.txt ]; then   # how much of the recorded order still names functions of this code
+  ordered=$(grep -vc '^#' deploy/link-order.txt)
+  found=$(grep -v '^#' deploy/link-order.txt | sort -u |
+          comm -12 - <(nm --defined-only "$binary" | awk '{ print $3 }' | sort -u) | wc -l)
+  echo "build-release: $found of $ordered functions of deploy/link-order.txt placed" >&2
+  if [ $((found * 10)) -lt $((ordered * 9)) ]; then
+    echo "build-release: the order file is stale (under 90% found); regenerate it with scripts/link-order.sh" >&2
+  fi
+fi
 echo "$binary"
