@@ -17,12 +17,15 @@ public final class SHA256 {
 
     public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    /// The digest as lower-case hex; the hasher starts over afterwards.
-    public func finalizeHex() -> String {
+    /// The 32-byte digest; the hasher starts over afterwards.
+    public func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         cep_sha256_final(ctx, &out)
-        return SHA256.hex(out)
+        return out
     }
+
+    /// The digest as lower-case hex; the hasher starts over afterwards.
+    public func finalizeHex() -> String { SHA256.hex(finalize()) }
 
     /// `sha256:<hex>` of `bytes`.
     public static func digest(_ bytes: [UInt8]) -> String {
@@ -31,7 +34,8 @@ public final class SHA256 {
         return "sha256:" + h.finalizeHex()
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    /// Lower-case hex of `bytes`.
+    public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
