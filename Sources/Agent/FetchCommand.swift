@@ -60,9 +60,19 @@ enum FetchCommand {
             Console.err("cr-agent fetch: cannot start: \(error)\n")
             return 1
         }
+        var credentials = options.credentials
+        switch ECRCommandLogin.role(env) {
+        case .failure(let e): Console.err("cr-agent fetch: \(e)\n"); return 2
+        case .success(let role?):
+            switch ECRCommandLogin.login(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)") {
+            case .success(let login): credentials = login.credentials
+            case .failure(let f): Console.err("cr-agent fetch: \(f.message)\n"); return f.exitCode
+            }
+        case .success(nil): break
+        }
         let client: RegistryClient
         do {
-            client = try options.target.client(on: reactor, environment: env, credentials: options.credentials,
+            client = try options.target.client(on: reactor, environment: env, credentials: credentials,
                                                platform: options.platform, logger: logger)
         } catch {
             Console.err("cr-agent fetch: \(error)\n")

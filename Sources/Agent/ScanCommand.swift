@@ -76,9 +76,18 @@ enum ScanCommand {
             verifies = false
         case .registry(let target):
             let credentials: RegistryCredentials
-            switch RegistryCredentialSources.resolve(env, registryHost: target.base.authority) {
-            case .success(let c): credentials = c
+            switch ECRCommandLogin.role(env) {
             case .failure(let e): Console.err("cr-agent scan: \(e)\n"); return 2
+            case .success(let role?):
+                switch ECRCommandLogin.login(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)") {
+                case .success(let login): credentials = login.credentials
+                case .failure(let f): Console.err("cr-agent scan: \(f.message)\n"); return f.exitCode
+                }
+            case .success(nil):
+                switch RegistryCredentialSources.resolve(env, registryHost: target.base.authority) {
+                case .success(let c): credentials = c
+                case .failure(let e): Console.err("cr-agent scan: \(e)\n"); return 2
+                }
             }
             do {
                 let client = try target.client(on: reactor, environment: env, credentials: credentials, platform: options.platform, logger: logger)

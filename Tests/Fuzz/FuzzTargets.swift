@@ -17,6 +17,8 @@ enum FuzzTargets {
         ("ndb", RpmFuzz.ndb),
         // application manifests
         ("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run),
+        // AWS answers (the ecr registry type)
+        ("aws-xml", AWSXMLFuzz.run),
     ]
 
     static var names: [String] { all.map(\.name) }

@@ -15,11 +15,14 @@ public struct RegistryFixture {
     static var script: String { repositoryRoot.appendingPathComponent("Tests/registry/fixture.py").path }
 
     /// Starts a registry with `auth` = none | htpasswd | token, optionally over TLS, and pushes the
-    /// content sets named in `pushing` (`basic`, `many`).
-    public static func start(auth: String, tls: Bool = false, pushing sets: [String] = []) throws -> RegistryFixture {
+    /// content sets named in `pushing` (`basic`, `many`). `htpasswdUser` (`name:password`) replaces the
+    /// made-up htpasswd user.
+    public static func start(auth: String, tls: Bool = false, htpasswdUser: String? = nil,
+                             pushing sets: [String] = []) throws -> RegistryFixture {
         let dir = try makeTemporaryDirectory("registry-\(auth)")
         var args = [script, "start", "--auth", auth, "--dir", dir.path, "--detach", "--max-lifetime", "900"]
         if tls { args.append("--tls") }
+        if let user = htpasswdUser { args += ["--htpasswd-user", user] }
         let r = try runProcess(projectPython, args, timeout: 60)
         guard r.status == 0 else { throw NSError(domain: "fixture", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
         let json = try Data(contentsOf: dir.appendingPathComponent("fixture.json"))

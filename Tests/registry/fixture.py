@@ -430,13 +430,15 @@ class RegistryFixture:
 
     def __init__(self, dir: str | os.PathLike, auth: str = "none", tls: bool = False, delete: bool = False,
                  token_ttl: int = 300, token_alg: str = "ES256", token_key_header: str = "kid",
-                 die_with_parent: bool = True):
+                 die_with_parent: bool = True, htpasswd_user: str | None = None):
         if auth not in ("none", "htpasswd", "token"):
             raise FixtureError(f"unknown auth mode {auth!r}: use none, htpasswd or token")
         self.dir = Path(dir).resolve()
         self.auth, self.tls, self.delete = auth, tls, delete
         self.token_ttl, self.token_alg, self.token_key_header = token_ttl, token_alg, token_key_header
         self.die_with_parent = die_with_parent
+        # "name:password" for the htpasswd user instead of a made-up one (for logins issued elsewhere)
+        self.htpasswd_user = htpasswd_user
         self.proc: subprocess.Popen | None = None
         self.token: TokenServer | None = None
         self.info: dict[str, Any] = {}
@@ -456,12 +458,15 @@ class RegistryFixture:
         (self.dir / "storage").mkdir(exist_ok=True)
         tls = make_tls(self.dir) if self.tls else None
         password = pull_password = None
+        username = USERNAME
         auth_cfg: dict[str, Any] = {}
         if self.auth == "htpasswd":
             password = secrets.token_urlsafe(12)
+            if self.htpasswd_user:
+                username, password = self.htpasswd_user.split(":", 1)
             (self.dir / "auth").mkdir(exist_ok=True)
             htfile = self.dir / "auth" / "htpasswd"
-            run(["htpasswd", "-B", "-i", "-c", str(htfile), USERNAME], input=password.encode())
+            run(["htpasswd", "-B", "-i", "-c", str(htfile), username], input=password.encode())
             auth_cfg = {"htpasswd": {"realm": "cr-agent-test", "path": str(htfile)}}
         elif self.auth == "token":
             password, pull_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
@@ -518,7 +523,7 @@ class RegistryFixture:
             "url": url, "host": f"127.0.0.1:{port}", "port": port, "scheme": scheme,
             "auth": self.auth, "tls": bool(tls), "delete_enabled": self.delete,
             "ca": tls["ca"] if tls else None, "ca_dir": tls["ca_dir"] if tls else None,
-            "username": USERNAME if password else None, "password": password,
+            "username": username if password else None, "password": password,
             "pull_only_username": PULL_ONLY_USERNAME if pull_password else None,
             "pull_only_password": pull_password,
             "token_url": self.token.url if self.token else None,
@@ -590,7 +595,7 @@ def _serve(fx: RegistryFixture, max_lifetime: float, on_ready: Callable[[dict], 
 def cmd_start(a) -> int:
     dir = Path(a.dir).resolve()
     fx_args = dict(auth=a.auth, tls=a.tls, delete=a.delete, token_ttl=a.token_ttl, token_alg=a.token_alg,
-                   token_key_header=a.token_key_header)
+                   token_key_header=a.token_key_header, htpasswd_user=a.htpasswd_user)
     if a.detach:
         dir.mkdir(parents=True, exist_ok=True)
         info_path, pid_path = dir / "fixture.json", dir / "fixture.pid"
@@ -601,6 +606,7 @@ def cmd_start(a) -> int:
                 "--token-key-header", a.token_key_header, "--max-lifetime", str(a.max_lifetime), "--_child"]
         argv += ["--tls"] if a.tls else []
         argv += ["--delete"] if a.delete else []
+        argv += ["--htpasswd-user", a.htpasswd_user] if a.htpasswd_user else []
         out = open(dir / "fixture.out", "ab")
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True, close_fds=True)
@@ -1209,6 +1215,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--token-alg", choices=["ES256", "RS256"], default="ES256")
     s.add_argument("--token-key-header", choices=["kid", "x5c"], default="kid")
     s.add_argument("--max-lifetime", type=float, default=DEFAULT_MAX_LIFETIME)
+    s.add_argument("--htpasswd-user", metavar="NAME:PASSWORD", help="with --auth htpasswd: this user, not a made-up one")
     s.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
     s.set_defaults(fn=cmd_start)
     t = sub.add_parser("stop", help="stop a fixture started with --detach")

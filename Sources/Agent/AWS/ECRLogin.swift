@@ -1,0 +1,101 @@
+// The ecr registry type's login: the agent's identity assumes the customer's role with STS (AssumeRole,
+// with the external ID when one is given), and the temporary credentials ask ECR for a registry login
+// (GetAuthorizationToken: base64 of `AWS:<password>`, valid 12 hours). REFERENCE.md §3 and §4.
+import Core
+
+/// Registry credentials from ECR, and the registry they are for.
+struct ECRLogin: Sendable {
+    var credentials: RegistryCredentials
+    /// `https://<account>.dkr.ecr.<region>.amazonaws.com`
+    var proxyEndpoint: String
+    /// Seconds since 1970.
+    var expiresAt: Int
+}
+
+/// What the broker's CR_CREDENTIALS (type `ecr`) or CR_ROLE_ARN / CR_REGION / CR_EXTERNAL_ID ask for.
+struct ECRRole: Sendable, Equatable {
+    var roleArn: String?
+    var region: String
+    var externalID: String?
+}
+
+final class ECRLoginFlow {
+    private let call: AWSCall
+    private let aws: AWSEnvironment
+    private let role: ECRRole
+    private let sessionName: String
+
+    init(call: AWSCall, aws: AWSEnvironment, role: ECRRole, sessionName: String = "cr-agent") {
+        self.call = call
+        self.aws = aws
+        self.role = role
+        self.sessionName = sessionName
+    }
+
+    func start(done: @escaping (Result<ECRLogin, RegistryError>) -> Void) {
+        guard let roleArn = role.roleArn else { return authorizationToken(with: aws.identity, done: done) }
+        assumeRole(roleArn) { [self] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(let temporary): authorizationToken(with: temporary, done: done)
+            }
+        }
+    }
+
+    /// STS AssumeRole (Query protocol, form-encoded POST; the answer is XML).
+    func assumeRole(_ roleArn: String, done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
+        var form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleArn), ("RoleSessionName", sessionName)]
+        if let id = role.externalID { form.append(("ExternalId", id)) }
+        let body = Array(form.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&").utf8)
+        let what = "STS AssumeRole of \(roleArn)"
+        call.post(service: "sts", endpoint: aws.stsEndpoint, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                  body: body, credentials: aws.identity, what: what) { [aws] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(let xml):
+                guard let key = AWSXML.text(of: "AccessKeyId", in: xml), let secret = AWSXML.text(of: "SecretAccessKey", in: xml),
+                      !key.isEmpty, !secret.isEmpty else {
+                    return done(.failure(RegistryError(.registry, registry: aws.stsEndpoint, "\(what): the answer has no Credentials")))
+                }
+                let token = AWSXML.text(of: "SessionToken", in: xml)
+                for s in [secret, token].compactMap({ $0 }) { Redaction.register(secret: s) }
+                done(.success(AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token)))
+            }
+        }
+    }
+
+    /// ECR GetAuthorizationToken (JSON 1.1 protocol).
+    func authorizationToken(with credentials: AWSCredentials, done: @escaping (Result<ECRLogin, RegistryError>) -> Void) {
+        let what = "ECR GetAuthorizationToken"
+        call.post(service: "ecr", endpoint: aws.ecrEndpoint,
+                  headers: [("Content-Type", "application/x-amz-json-1.1"),
+                            ("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken")],
+                  body: Array("{}".utf8), credentials: credentials, what: what) { [aws] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(let body):
+                guard let login = Self.parseAuthorization(body) else {
+                    return done(.failure(RegistryError(.registry, registry: aws.ecrEndpoint, "\(what): the answer has no usable authorizationData")))
+                }
+                Redaction.register(secret: login.credentials.password ?? "")
+                done(.success(login))
+            }
+        }
+    }
+
+    /// `{"authorizationData":[{"authorizationToken":"<base64 AWS:password>","proxyEndpoint":"https://..","expiresAt":<seconds>}]}`
+    static func parseAuthorization(_ body: [UInt8]) -> ECRLogin? {
+        guard let json = try? JSON.parse(body), let first = json["authorizationData"]?.array?.first,
+              let token = first["authorizationToken"]?.string, let decoded = Base64.decode(token),
+              let colon = decoded.firstIndex(of: UInt8(ascii: ":")), let endpoint = first["proxyEndpoint"]?.string else { return nil }
+        let user = String(decoding: decoded[..<colon], as: UTF8.self), password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
+        guard !user.isEmpty, !password.isEmpty else { return nil }
+        var expires = 0
+        switch first["expiresAt"] {
+        case .int(let i)?: expires = i
+        case .double(let d)? where d.isFinite && abs(d) < 1e15: expires = Int(d)
+        default: break
+        }
+        return ECRLogin(credentials: RegistryCredentials(username: user, password: password), proxyEndpoint: endpoint, expiresAt: expires)
+    }
+}

@@ -1,0 +1,56 @@
+// The ecr registry type for CLI commands: asked for by CR_CREDENTIALS of type `ecr` (the broker's form)
+// or by CR_TYPE=ecr with CR_REGION, CR_ROLE_ARN and CR_EXTERNAL_ID; the login runs on the command's
+// reactor before the registry client is made.
+import Core
+
+enum ECRCommandLogin {
+    /// One line for the user, and the exit status: 2 for a configuration error, 1 for a failed login.
+    struct Failure: Error {
+        let message: String
+        let exitCode: Int32
+    }
+
+    /// The role to log in with, nil when the environment does not ask for the ecr type.
+    static func role(_ env: Environment) -> Result<ECRRole?, ConfigurationError> {
+        if let raw = env["CR_CREDENTIALS"] {
+            guard let bytes = Base64.decode(raw.trimmingCharactersSpace()), let json = try? JSON.parse(bytes),
+                  json["type"]?.string == "ecr" else { return .success(nil) }
+            guard let region = json["extra"]?["region"]?.string, !region.isEmpty else {
+                return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message: "type ecr needs extra.region"))
+            }
+            return .success(ECRRole(roleArn: json["roleArn"]?.string.flatMap { $0.isEmpty ? nil : $0 }, region: region,
+                                    externalID: json["extra"]?["externalId"]?.string.flatMap { $0.isEmpty ? nil : $0 }))
+        }
+        guard env["CR_TYPE"] == "ecr" else { return .success(nil) }
+        guard let region = env["CR_REGION"] else {
+            return .failure(ConfigurationError(variable: "CR_REGION", message: "CR_TYPE=ecr needs the registry's AWS region"))
+        }
+        return .success(ECRRole(roleArn: env["CR_ROLE_ARN"], region: region, externalID: env["CR_EXTERNAL_ID"]))
+    }
+
+    /// Runs STS and ECR on `reactor` until the login is done.
+    static func login(_ role: ECRRole, env: Environment, reactor: Reactor, userAgent: String) -> Result<ECRLogin, Failure> {
+        let aws: AWSEnvironment
+        switch AWSEnvironment.from(env, region: role.region) {
+        case .success(let a): aws = a
+        case .failure(let e): return .failure(Failure(message: e.description, exitCode: 2))
+        }
+        Redaction.register(secret: aws.identity.secretAccessKey)
+        if let token = aws.identity.sessionToken { Redaction.register(secret: token) }
+        let http: HTTPClient
+        do { http = try HTTPClient(reactor: reactor, configuration: HTTPClientConfiguration(environment: env.values)) } catch {
+            return .failure(Failure(message: "cannot start the HTTP client: \(error)", exitCode: 1))
+        }
+        var outcome: Result<ECRLogin, RegistryError>?
+        ECRLoginFlow(call: AWSCall(http: http, aws: aws, userAgent: userAgent), aws: aws, role: role).start { result in
+            outcome = result
+            reactor.stop()
+        }
+        reactor.run()
+        switch outcome {
+        case .success(let login)?: return .success(login)
+        case .failure(let e)?: return .failure(Failure(message: e.description, exitCode: 1))
+        case nil: return .failure(Failure(message: "the event loop stopped before the ECR login finished", exitCode: 1))
+        }
+    }
+}

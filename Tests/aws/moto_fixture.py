@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""AWS test fixture: moto's server (STS, IAM, ECR) on 127.0.0.1 with request authentication ON, so every
+call the agent makes has its SigV4 signature verified and is checked against IAM policies.
+
+    moto_fixture.py start --dir DIR [--max-lifetime S]   # writes DIR/fixture.json, returns when ready
+    moto_fixture.py stop --dir DIR
+
+Set-up, made with boto3 while authentication is still off and then switched on (moto's /moto-api/reset-auth):
+- IAM user `cr-agent` with an access key (the agent's own identity), allowed sts:AssumeRole and nothing else;
+- role `ecr-reader` (ecr:GetAuthorizationToken, ecr:DescribeRepositories, ecr:ListImages, ...),
+  role `no-ecr` (no ECR permission at all);
+- ECR repositories app/one, app/two, base/debian.
+fixture.json: endpoint, region, account, access_key_id, secret_access_key, role_arn, no_ecr_role_arn,
+ecr_password (what GetAuthorizationToken hands out for the role's account), pid.
+Needs moto[server] and boto3 in .venv (scripts/deps.sh)."""
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REGION = "us-east-1"
+ECR_ACTIONS = ["ecr:GetAuthorizationToken", "ecr:DescribeRepositories", "ecr:ListImages",
+               "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(proc: subprocess.Popen, deadline_s: float) -> None:
+    """Reads the server's output until werkzeug says it is listening (no polling loop with sleeps)."""
+    end = time.monotonic() + deadline_s
+    seen = b""
+    while time.monotonic() < end:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            raise RuntimeError(f"moto_server exited: {seen.decode(errors='replace')[-2000:]}")
+        seen += chunk
+        if b"Running on http://127.0.0.1" in seen:
+            return
+    raise RuntimeError(f"moto_server did not start in {deadline_s:.0f} s: {seen.decode(errors='replace')[-2000:]}")
+
+
+def set_up(endpoint: str) -> dict:
+    import boto3
+    kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="setup", aws_secret_access_key="setup")
+    iam, sts, ecr = boto3.client("iam", **kw), boto3.client("sts", **kw), boto3.client("ecr", **kw)
+    account = sts.get_caller_identity()["Account"]
+    iam.create_user(UserName="cr-agent")
+    key = iam.create_access_key(UserName="cr-agent")["AccessKey"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"AWS": f"arn:aws:iam::{account}:user/cr-agent"}}]}
+    roles = {}
+    for name, actions in (("ecr-reader", ECR_ACTIONS), ("no-ecr", ["s3:ListAllMyBuckets"])):
+        roles[name] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="access", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+    iam.put_user_policy(UserName="cr-agent", PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    for repo in ("app/one", "app/two", "base/debian"):
+        ecr.create_repository(repositoryName=repo)
+    return {"account": account, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
+            "role_arn": roles["ecr-reader"], "no_ecr_role_arn": roles["no-ecr"],
+            "ecr_password": f"{account}-auth-token"}
+
+
+def reset_auth(endpoint: str, allowed_unauthenticated: int) -> None:
+    import urllib.request
+    req = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=str(allowed_unauthenticated).encode(), method="POST",
+                                 headers={"Content-Type": "text/plain"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+
+
+def cmd_start(a) -> int:
+    d = Path(a.dir).resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    moto = Path(sys.executable).with_name("moto_server")
+    if not moto.exists():
+        print("moto_fixture: moto_server is missing: run scripts/deps.sh (moto[server] in .venv)", file=sys.stderr)
+        return 2
+    port = free_port()
+    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000")
+    # `timeout` bounds the server's life even if nobody stops it.
+    proc = subprocess.Popen(["timeout", str(int(a.max_lifetime)), str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=env, start_new_session=True)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(proc, 60)
+        info = set_up(endpoint)
+        reset_auth(endpoint, 0)          # from here on every request is authenticated and authorized
+    except Exception as e:  # noqa: BLE001 - report whatever broke the set-up, then clean up
+        os.killpg(proc.pid, signal.SIGTERM)
+        print(f"moto_fixture: {e}", file=sys.stderr)
+        return 1
+    # The server's output is not read any more: send it nowhere so a full pipe never blocks it.
+    proc.stdout.close()
+    info.update({"endpoint": endpoint, "region": REGION, "pid": proc.pid})
+    (d / "fixture.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(json.dumps(info))
+    return 0
+
+
+def cmd_stop(a) -> int:
+    path = Path(a.dir) / "fixture.json"
+    if not path.exists():
+        return 0
+    pid = json.loads(path.read_text())["pid"]
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    path.unlink()
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("start")
+    s.add_argument("--dir", required=True)
+    s.add_argument("--max-lifetime", type=float, default=900)
+    s.set_defaults(fn=cmd_start)
+    t = sub.add_parser("stop")
+    t.add_argument("--dir", required=True)
+    t.set_defaults(fn=cmd_stop)
+    a = p.parse_args()
+    return a.fn(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
