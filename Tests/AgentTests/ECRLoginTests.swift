@@ -92,6 +92,30 @@ final class ECRLoginTests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line")
     }
 
+    /// An EKS service account's identity: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, exchanged with STS
+    /// AssumeRoleWithWebIdentity (unsigned, as on AWS; moto checks the signature of everything after it).
+    func testWebIdentityTokenFile() throws {
+        let dir = try makeTemporaryDirectory("web-identity")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let token = "eyJhbGciOiJSUzI1NiJ9.service-account-token-\(UUID().uuidString).sig"
+        let file = dir.appendingPathComponent("token")
+        try (token + "\n").write(to: file, atomically: true, encoding: .utf8)
+        var env = environment(role: nil, extra: ["AWS_ROLE_ARN": aws.roleArn, "AWS_WEB_IDENTITY_TOKEN_FILE": file.path,
+                                                 "LOG_LEVEL": "debug"])
+        env["AWS_ACCESS_KEY_ID"] = nil
+        env["AWS_SECRET_ACCESS_KEY"] = nil
+        try aws.allowUnauthenticatedRequests(1)
+        defer { try? aws.allowUnauthenticatedRequests(0) }
+        let r = try agent(["fetch", "single/app:1.0"], env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.contains(token) || r.stderr.contains(token))
+
+        env["AWS_WEB_IDENTITY_TOKEN_FILE"] = dir.appendingPathComponent("missing").path
+        let missing = try agent(["fetch", "single/app:1.0"], env)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("cannot read the web identity token file"), missing.stderr)
+    }
+
     func testMissingSettingsAreConfigurationErrors() throws {
         var env = environment(role: aws.roleArn)
         env["AWS_ACCESS_KEY_ID"] = nil

@@ -26,6 +26,14 @@ public struct AWSFixture {
         return AWSFixture(dir: dir, info: try JSONSerialization.jsonObject(with: json) as! [String: Any])
     }
 
+    /// Lets the next `count` requests through unauthenticated (moto's /moto-api/reset-auth); 0 checks
+    /// every request again.
+    public func allowUnauthenticatedRequests(_ count: Int) throws {
+        let r = try runProcess("/usr/bin/curl", ["-fsS", "-X", "POST", "-H", "Content-Type: text/plain", "--data", String(count),
+                                                 endpoint + "/moto-api/reset-auth"], timeout: 30)
+        guard r.status == 0 else { throw NSError(domain: "moto", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
+    }
+
     public func stop() {
         _ = try? runProcess(projectPython, [Self.script, "stop", "--dir", dir.path], timeout: 30)
         try? FileManager.default.removeItem(at: dir)

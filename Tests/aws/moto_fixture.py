@@ -18,38 +18,13 @@ import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REGION = "us-east-1"
 ECR_ACTIONS = ["ecr:GetAuthorizationToken", "ecr:DescribeRepositories", "ecr:ListImages",
                "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_server(proc: subprocess.Popen, deadline_s: float) -> None:
-    """Reads the server's output until werkzeug says it is listening (no polling loop with sleeps)."""
-    end = time.monotonic() + deadline_s
-    seen = b""
-    while time.monotonic() < end:
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, end - time.monotonic()))
-        if not ready:
-            break
-        chunk = os.read(proc.stdout.fileno(), 4096)
-        if not chunk:
-            raise RuntimeError(f"moto_server exited: {seen.decode(errors='replace')[-2000:]}")
-        seen += chunk
-        if b"Running on http://127.0.0.1" in seen:
-            return
-    raise RuntimeError(f"moto_server did not start in {deadline_s:.0f} s: {seen.decode(errors='replace')[-2000:]}")
 
 
 def set_up(endpoint: str) -> dict:
@@ -84,32 +59,43 @@ def reset_auth(endpoint: str, allowed_unauthenticated: int) -> None:
 
 
 def cmd_start(a) -> int:
+    """Starts the server in a detached child (`serve`) and returns once it has written fixture.json."""
     d = Path(a.dir).resolve()
     d.mkdir(parents=True, exist_ok=True)
-    moto = Path(sys.executable).with_name("moto_server")
-    if not moto.exists():
-        print("moto_fixture: moto_server is missing: run scripts/deps.sh (moto[server] in .venv)", file=sys.stderr)
-        return 2
-    port = free_port()
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000")
-    # `timeout` bounds the server's life even if nobody stops it.
-    proc = subprocess.Popen(["timeout", str(int(a.max_lifetime)), str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=env, start_new_session=True)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_server(proc, 60)
-        info = set_up(endpoint)
-        reset_auth(endpoint, 0)          # from here on every request is authenticated and authorized
-    except Exception as e:  # noqa: BLE001 - report whatever broke the set-up, then clean up
-        os.killpg(proc.pid, signal.SIGTERM)
-        print(f"moto_fixture: {e}", file=sys.stderr)
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", "--dir", str(d),
+                              "--max-lifetime", str(a.max_lifetime)],
+                             stdout=subprocess.PIPE, stderr=open(d / "moto.log", "ab"), stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    ready, _, _ = select.select([child.stdout], [], [], 90)      # the child prints one line when ready
+    line = child.stdout.readline() if ready else b""
+    child.stdout.close()
+    if not line:
+        child.kill()
+        print("moto_fixture: the server did not start; log: " + (d / "moto.log").read_text(errors="replace")[-2000:],
+              file=sys.stderr)
         return 1
-    # The server's output is not read any more: send it nowhere so a full pipe never blocks it.
-    proc.stdout.close()
-    info.update({"endpoint": endpoint, "region": REGION, "pid": proc.pid})
+    print(line.decode().strip())
+    return 0
+
+
+def cmd_serve(a) -> int:
+    d = Path(a.dir)
+    os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "1000000"       # read by moto at import: set-up first
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})   # taken by sigtimedwait below
+    from moto.server import ThreadedMotoServer
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    info = set_up(endpoint)
+    reset_auth(endpoint, 0)          # from here on every request is authenticated and authorized
+    info.update({"endpoint": endpoint, "region": REGION, "pid": os.getpid()})
     (d / "fixture.json").write_text(json.dumps(info, indent=2) + "\n")
-    print(json.dumps(info))
+    sys.stdout.write(json.dumps(info) + "\n")
+    sys.stdout.flush()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    signal.sigtimedwait({signal.SIGTERM, signal.SIGINT}, a.max_lifetime)   # until stopped, or the lifetime ends
+    server.stop()
     return 0
 
 
@@ -119,7 +105,7 @@ def cmd_stop(a) -> int:
         return 0
     pid = json.loads(path.read_text())["pid"]
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
     path.unlink()
@@ -133,6 +119,10 @@ def main() -> int:
     s.add_argument("--dir", required=True)
     s.add_argument("--max-lifetime", type=float, default=900)
     s.set_defaults(fn=cmd_start)
+    v = sub.add_parser("serve", help=argparse.SUPPRESS)
+    v.add_argument("--dir", required=True)
+    v.add_argument("--max-lifetime", type=float, default=900)
+    v.set_defaults(fn=cmd_serve)
     t = sub.add_parser("stop")
     t.add_argument("--dir", required=True)
     t.set_defaults(fn=cmd_stop)

@@ -17,16 +17,19 @@ final class AWSCall {
         self.now = now
     }
 
-    /// POSTs `body` to `endpoint` signed for `service` with `credentials`; `done` gets the 200 answer's body.
+    /// POSTs `body` to `endpoint`, signed for `service` with `credentials` (nil: unsigned, as STS's
+    /// AssumeRoleWithWebIdentity is); `done` gets the 200 answer's body.
     func post(service: String, endpoint: String, headers extra: [(String, String)], body: [UInt8],
-              credentials: AWSCredentials, what: String, done: @escaping (Result<[UInt8], RegistryError>) -> Void) {
+              credentials: AWSCredentials?, what: String, done: @escaping (Result<[UInt8], RegistryError>) -> Void) {
         guard let host = Self.authority(of: endpoint) else {
             return done(.failure(RegistryError(.invalidInput, registry: endpoint, "\(what): \"\(endpoint)\" is not an http(s) URL")))
         }
-        let unsigned = [("Host", host)] + extra
-        let request = SigV4Request(method: "POST", path: "/", query: [], headers: unsigned, body: body)
-        let signing = SigV4.authorizationHeaders(for: request, credentials: credentials, region: aws.region, service: service,
+        var signing: [(String, String)] = []
+        if let credentials {
+            let request = SigV4Request(method: "POST", path: "/", query: [], headers: [("Host", host)] + extra, body: body)
+            signing = SigV4.authorizationHeaders(for: request, credentials: credentials, region: aws.region, service: service,
                                                  amzDate: SigV4.amzDate(unixSeconds: now()))
+        }
         var headers = HTTPHeaders()
         for (name, value) in extra + signing { headers.set(name, value) }
         headers.set("User-Agent", userAgent)

@@ -1,6 +1,7 @@
-// The ecr registry type's login: the agent's identity assumes the customer's role with STS (AssumeRole,
-// with the external ID when one is given), and the temporary credentials ask ECR for a registry login
-// (GetAuthorizationToken: base64 of `AWS:<password>`, valid 12 hours). REFERENCE.md §3 and §4.
+// The ecr registry type's login: the agent's identity (its keys, or its web identity's role) assumes the
+// customer's role with STS (AssumeRole, with the external ID when one is given), and the temporary
+// credentials ask ECR for a registry login (GetAuthorizationToken: base64 of `AWS:<password>`, valid
+// 12 hours).
 import Core
 
 /// Registry credentials from ECR, and the registry they are for.
@@ -33,23 +34,52 @@ final class ECRLoginFlow {
     }
 
     func start(done: @escaping (Result<ECRLogin, RegistryError>) -> Void) {
-        guard let roleArn = role.roleArn else { return authorizationToken(with: aws.identity, done: done) }
-        assumeRole(roleArn) { [self] result in
+        ownCredentials { [self] result in
             switch result {
             case .failure(let e): done(.failure(e))
-            case .success(let temporary): authorizationToken(with: temporary, done: done)
+            case .success(let own):
+                guard let roleArn = role.roleArn else { return authorizationToken(with: own, done: done) }
+                assumeRole(roleArn, with: own) { [self] result in
+                    switch result {
+                    case .failure(let e): done(.failure(e))
+                    case .success(let temporary): authorizationToken(with: temporary, done: done)
+                    }
+                }
             }
         }
     }
 
-    /// STS AssumeRole (Query protocol, form-encoded POST; the answer is XML).
-    func assumeRole(_ roleArn: String, done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
-        var form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleArn), ("RoleSessionName", sessionName)]
-        if let id = role.externalID { form.append(("ExternalId", id)) }
+    /// The agent's own credentials: its keys, or those of its web identity's role.
+    func ownCredentials(done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
+        switch aws.identity {
+        case .keys(let keys):
+            done(.success(keys))
+        case .webIdentity(let roleArn, let tokenFile, let sessionName):
+            guard let bytes = RegistryCredentialSources.readFile(tokenFile, cap: 64 << 10), !bytes.isEmpty else {
+                return done(.failure(RegistryError(.authentication, registry: aws.stsEndpoint,
+                                                   "cannot read the web identity token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")))
+            }
+            let token = String(decoding: bytes, as: UTF8.self).trimmingCharactersSpace().split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            Redaction.register(secret: token)
+            stsCredentials(action: "AssumeRoleWithWebIdentity", roleArn: roleArn, sessionName: sessionName,
+                           extra: [("WebIdentityToken", token)], signedWith: nil, done: done)
+        }
+    }
+
+    /// STS AssumeRole of `roleArn`, signed with `credentials`.
+    func assumeRole(_ roleArn: String, with credentials: AWSCredentials, done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
+        stsCredentials(action: "AssumeRole", roleArn: roleArn, sessionName: sessionName,
+                       extra: role.externalID.map { [("ExternalId", $0)] } ?? [], signedWith: credentials, done: done)
+    }
+
+    /// An STS action that hands out temporary credentials (Query protocol: a form-encoded POST, XML answer).
+    private func stsCredentials(action: String, roleArn: String, sessionName: String, extra: [(String, String)],
+                                signedWith credentials: AWSCredentials?, done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
+        let form = [("Action", action), ("Version", "2011-06-15"), ("RoleArn", roleArn), ("RoleSessionName", sessionName)] + extra
         let body = Array(form.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&").utf8)
-        let what = "STS AssumeRole of \(roleArn)"
+        let what = "STS \(action) of \(roleArn)"
         call.post(service: "sts", endpoint: aws.stsEndpoint, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-                  body: body, credentials: aws.identity, what: what) { [aws] result in
+                  body: body, credentials: credentials, what: what) { [aws] result in
             switch result {
             case .failure(let e): done(.failure(e))
             case .success(let xml):

@@ -35,8 +35,10 @@ enum ECRCommandLogin {
         case .success(let a): aws = a
         case .failure(let e): return .failure(Failure(message: e.description, exitCode: 2))
         }
-        Redaction.register(secret: aws.identity.secretAccessKey)
-        if let token = aws.identity.sessionToken { Redaction.register(secret: token) }
+        if case .keys(let keys) = aws.identity {
+            Redaction.register(secret: keys.secretAccessKey)
+            if let token = keys.sessionToken { Redaction.register(secret: token) }
+        }
         let http: HTTPClient
         do { http = try HTTPClient(reactor: reactor, configuration: HTTPClientConfiguration(environment: env.values)) } catch {
             return .failure(Failure(message: "cannot start the HTTP client: \(error)", exitCode: 1))
