@@ -61,13 +61,9 @@ enum FetchCommand {
             return 1
         }
         var credentials = options.credentials
-        switch ECRCommandLogin.role(env) {
-        case .failure(let e): Console.err("cr-agent fetch: \(e)\n"); return 2
-        case .success(let role?):
-            switch ECRCommandLogin.login(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)") {
-            case .success(let login): credentials = login.credentials
-            case .failure(let f): Console.err("cr-agent fetch: \(f.message)\n"); return f.exitCode
-            }
+        switch ECRCommandLogin.credentials(env, reactor: reactor) {
+        case .failure(let f): Console.err("cr-agent fetch: \(f.message)\n"); return f.exitCode
+        case .success(let ecr?): credentials = ecr
         case .success(nil): break
         }
         let client: RegistryClient

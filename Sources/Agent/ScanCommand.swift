@@ -76,13 +76,9 @@ enum ScanCommand {
             verifies = false
         case .registry(let target):
             let credentials: RegistryCredentials
-            switch ECRCommandLogin.role(env) {
-            case .failure(let e): Console.err("cr-agent scan: \(e)\n"); return 2
-            case .success(let role?):
-                switch ECRCommandLogin.login(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)") {
-                case .success(let login): credentials = login.credentials
-                case .failure(let f): Console.err("cr-agent scan: \(f.message)\n"); return f.exitCode
-                }
+            switch ECRCommandLogin.credentials(env, reactor: reactor) {
+            case .failure(let f): Console.err("cr-agent scan: \(f.message)\n"); return f.exitCode
+            case .success(let ecr?): credentials = ecr
             case .success(nil):
                 switch RegistryCredentialSources.resolve(env, registryHost: target.base.authority) {
                 case .success(let c): credentials = c

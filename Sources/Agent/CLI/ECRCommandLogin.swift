@@ -10,6 +10,16 @@ enum ECRCommandLogin {
         let exitCode: Int32
     }
 
+    /// The registry credentials of an ECR login when the environment asks for the ecr type (run on
+    /// `reactor`), nil when it does not.
+    static func credentials(_ env: Environment, reactor: Reactor) -> Result<RegistryCredentials?, Failure> {
+        switch role(env) {
+        case .failure(let e): return .failure(Failure(message: e.description, exitCode: 2))
+        case .success(nil): return .success(nil)
+        case .success(let role?): return login(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)").map(\.credentials)
+        }
+    }
+
     /// The role to log in with, nil when the environment does not ask for the ecr type.
     static func role(_ env: Environment) -> Result<ECRRole?, ConfigurationError> {
         if let raw = env["CR_CREDENTIALS"] {
