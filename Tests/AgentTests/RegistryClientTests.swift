@@ -50,6 +50,18 @@ final class RegistryClientTests: XCTestCase {
         XCTAssertEqual(try session.listTags("no/such").result.failure?.code, "NAME_UNKNOWN")
     }
 
+    /// docker-registry 2.8.2 ignores `n` (and `last`) on tags/list: with pages smaller than the tag count
+    /// the whole list comes at once, and is listed once, not again through the `last=` fallback.
+    func testTagsListWithPagesSmallerThanARegistryThatIgnoresN() throws {
+        for pageSize in [5, 23] {
+            var s = session
+            s.options.pageSize = pageSize
+            let (names, _, result) = try s.listTags("tags/app")
+            XCTAssertEqual(try result.get(), 23, "page size \(pageSize)")
+            XCTAssertEqual(names.sorted(), (0..<23).map { String(format: "t%02d", $0) }, "page size \(pageSize)")
+        }
+    }
+
     func testResolveByTagAndByDigest() throws {
         let want = try fx.image("single/app:1.0")
         let byTag = try session.resolve("single/app:1.0").get()

@@ -58,7 +58,7 @@ public final class RegistryClient {
         let first = base.url("/v2/_catalog?n=\(options.pageSize)")
         listPages(url: first, key: "repositories", scopes: ["registry:catalog:*"], what: "repository catalog",
                   fallback: { last in self.base.url("/v2/_catalog?n=\(self.options.pageSize)&last=\(percentEncode(last))") },
-                  onPage: onPage, seen: [], total: 0, done: done)
+                  onPage: onPage, seen: [], total: 0, fellBackFrom: nil, done: done)
     }
 
     /// Streams the tags of `repository`, page by page.
@@ -69,11 +69,14 @@ public final class RegistryClient {
         let first = base.url("/v2/\(repository)/tags/list?n=\(options.pageSize)")
         listPages(url: first, key: "tags", scopes: ["repository:\(repository):pull"], what: "tags of \(repository)",
                   fallback: { last in self.base.url("/v2/\(repository)/tags/list?n=\(self.options.pageSize)&last=\(percentEncode(last))") },
-                  onPage: onPage, seen: [], total: 0, done: done)
+                  onPage: onPage, seen: [], total: 0, fellBackFrom: nil, done: done)
     }
 
+    /// `fellBackFrom`: the names of the page before, when this page was asked for with `last=`. A registry
+    /// that ignores `n` (docker-registry 2.8's tags/list does) answers more than a page, which is then
+    /// all there is; one that also ignores `last` answers the same names again, which are not repeated.
     private func listPages(url: String, key: String, scopes: [String], what: String, fallback: @escaping (String) -> String,
-                           onPage: @escaping ([String]) -> Void, seen: Set<String>, total: Int,
+                           onPage: @escaping ([String]) -> Void, seen: Set<String>, total: Int, fellBackFrom: [String]?,
                            done: @escaping (Result<Int, RegistryError>) -> Void) {
         RegistryCall(client: self, url: url, scopes: scopes, what: what, mode: .collect(maxBytes: 32 << 20)) { [self] result in
             switch result {
@@ -83,20 +86,23 @@ public final class RegistryClient {
                     return done(.failure(RegistryError(.registry, registry: base.origin, "\(what): answer is not JSON")))
                 }
                 let names = json[key]?.array?.compactMap(\.string) ?? []
+                if let before = fellBackFrom, let first = names.first, Set(before).contains(first) { return done(.success(total)) }
                 if !names.isEmpty { onPage(names) }
                 let count = total + names.count
                 var next: String?
+                var fellBack = false
                 if let link = LinkHeader.next(o.head.headers.values("Link")) {
                     guard let resolved = LinkHeader.resolve(link, against: o.head.url) else {
                         return done(.failure(RegistryError(.refused, registry: base.origin, "\(what): next-page link \(link) leaves the registry's origin")))
                     }
                     next = resolved
-                } else if names.count >= options.pageSize, let last = names.last {
+                } else if names.count == options.pageSize, let last = names.last {
                     next = fallback(last)
+                    fellBack = true
                 }
                 guard let n = next, !names.isEmpty, !seen.contains(n) else { return done(.success(count)) }
                 listPages(url: n, key: key, scopes: scopes, what: what, fallback: fallback, onPage: onPage,
-                          seen: seen.union([n]), total: count, done: done)
+                          seen: seen.union([n]), total: count, fellBackFrom: fellBack ? names : nil, done: done)
             }
         }.start()
     }
