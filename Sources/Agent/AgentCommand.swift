@@ -10,6 +10,7 @@ public enum AgentCommand {
       cr-agent [serve]       run the HTTP service (port SNYK_PORT, default 17500)
       cr-agent scan <ref>    scan an image for packages and print a report (see cr-agent scan --help)
       cr-agent fetch <ref>   pull an image, verify every layer, keep nothing (see cr-agent fetch --help)
+      cr-agent list [<reg>]  list a registry's repositories, or a repository's tags (see cr-agent list --help)
       cr-agent --help        show this help
       cr-agent --version     print the version
 
@@ -32,6 +33,8 @@ public enum AgentCommand {
             return ScanCommand.run(arguments: Array(arguments.dropFirst()), environment: env)
         case "fetch":
             return FetchCommand.run(arguments: Array(arguments.dropFirst()), environment: env)
+        case "list":
+            return ListCommand.run(arguments: Array(arguments.dropFirst()), environment: env)
         default:
             return usageError("unknown command or option \(arguments[0])")
         }

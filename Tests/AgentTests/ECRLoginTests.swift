@@ -116,6 +116,24 @@ final class ECRLoginTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("cannot read the web identity token file"), missing.stderr)
     }
 
+    /// ECR's registry has no /v2/_catalog: `list` asks ECR's API (DescribeRepositories, ListImages), page
+    /// by page, signed with the assumed role's credentials.
+    func testListThroughECRsAPI() throws {
+        let env = environment(role: aws.roleArn)
+        let repositories = try agent(["list", "--page-size", "2"], env)
+        XCTAssertEqual(repositories.status, 0, repositories.stderr)
+        XCTAssertEqual(repositories.stdout.split(separator: "\n").sorted(), ["app/one", "app/two", "base/debian"])
+        let tags = try agent(["list", "--page-size", "1", "app/one"], env)
+        XCTAssertEqual(tags.status, 0, tags.stderr)
+        XCTAssertEqual(tags.stdout.split(separator: "\n").sorted(), ["1.0", "2.0", "latest"])
+        let none = try agent(["list", "app/none"], env)
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.stderr.contains("not found: ECR ListImages: ") && none.stderr.contains("[RepositoryNotFoundException]"), none.stderr)
+        let denied = try agent(["list"], environment(role: aws.noECRRoleArn))
+        XCTAssertEqual(denied.status, 1)
+        XCTAssertTrue(denied.stderr.contains("ecr:DescribeRepositories [AccessDenied]"), denied.stderr)
+    }
+
     func testMissingSettingsAreConfigurationErrors() throws {
         var env = environment(role: aws.roleArn)
         env["AWS_ACCESS_KEY_ID"] = nil

@@ -9,7 +9,7 @@ Set-up, made with boto3 while authentication is still off and then switched on (
 - IAM user `cr-agent` with an access key (the agent's own identity), allowed sts:AssumeRole and nothing else;
 - role `ecr-reader` (ecr:GetAuthorizationToken, ecr:DescribeRepositories, ecr:ListImages, ...),
   role `no-ecr` (no ECR permission at all);
-- ECR repositories app/one, app/two, base/debian.
+- ECR repositories app/one (tags 1.0, 2.0, latest), app/two, base/debian.
 fixture.json: endpoint, region, account, access_key_id, secret_access_key, role_arn, no_ecr_role_arn,
 ecr_password (what GetAuthorizationToken hands out for the role's account), pid.
 Needs moto[server] and boto3 in .venv (scripts/deps.sh)."""
@@ -45,6 +45,11 @@ def set_up(endpoint: str) -> dict:
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
     for repo in ("app/one", "app/two", "base/debian"):
         ecr.create_repository(repositoryName=repo)
+    for i, tag in enumerate(("1.0", "2.0", "latest")):
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                               "digest": "sha256:" + f"{i:064x}"}, "layers": []}
+        ecr.put_image(repositoryName="app/one", imageManifest=json.dumps(manifest), imageTag=tag)
     return {"account": account, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
             "role_arn": roles["ecr-reader"], "no_ecr_role_arn": roles["no-ecr"],
             "ecr_password": f"{account}-auth-token"}

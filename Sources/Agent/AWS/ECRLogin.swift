@@ -34,17 +34,22 @@ final class ECRLoginFlow {
     }
 
     func start(done: @escaping (Result<ECRLogin, RegistryError>) -> Void) {
+        ecrCredentials { [self] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(let credentials): authorizationToken(with: credentials, done: done)
+            }
+        }
+    }
+
+    /// The credentials ECR calls are signed with: the assumed role's, or the agent's own without a role.
+    func ecrCredentials(done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
         ownCredentials { [self] result in
             switch result {
             case .failure(let e): done(.failure(e))
             case .success(let own):
-                guard let roleArn = role.roleArn else { return authorizationToken(with: own, done: done) }
-                assumeRole(roleArn, with: own) { [self] result in
-                    switch result {
-                    case .failure(let e): done(.failure(e))
-                    case .success(let temporary): authorizationToken(with: temporary, done: done)
-                    }
-                }
+                guard let roleArn = role.roleArn else { return done(.success(own)) }
+                assumeRole(roleArn, with: own, done: done)
             }
         }
     }

@@ -40,6 +40,20 @@ enum ECRCommandLogin {
 
     /// Runs STS and ECR on `reactor` until the login is done.
     static func login(_ role: ECRRole, env: Environment, reactor: Reactor, userAgent: String) -> Result<ECRLogin, Failure> {
+        run(role, env: env, reactor: reactor, userAgent: userAgent) { flow, _, _, done in flow.start(done: done) }
+    }
+
+    /// ECR's listing with the credentials of the role (or the agent's own), after STS has run on `reactor`.
+    static func catalog(_ role: ECRRole, env: Environment, reactor: Reactor, pageSize: Int) -> Result<ECRCatalog, Failure> {
+        run(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)") { flow, call, aws, done in
+            flow.ecrCredentials { result in
+                done(result.map { ECRCatalog(call: call, endpoint: aws.ecrEndpoint, credentials: $0, pageSize: pageSize) })
+            }
+        }
+    }
+
+    private static func run<T>(_ role: ECRRole, env: Environment, reactor: Reactor, userAgent: String,
+                               _ body: (ECRLoginFlow, AWSCall, AWSEnvironment, @escaping (Result<T, RegistryError>) -> Void) -> Void) -> Result<T, Failure> {
         let aws: AWSEnvironment
         switch AWSEnvironment.from(env, region: role.region) {
         case .success(let a): aws = a
@@ -53,14 +67,15 @@ enum ECRCommandLogin {
         do { http = try HTTPClient(reactor: reactor, configuration: HTTPClientConfiguration(environment: env.values)) } catch {
             return .failure(Failure(message: "cannot start the HTTP client: \(error)", exitCode: 1))
         }
-        var outcome: Result<ECRLogin, RegistryError>?
-        ECRLoginFlow(call: AWSCall(http: http, aws: aws, userAgent: userAgent), aws: aws, role: role).start { result in
+        let call = AWSCall(http: http, aws: aws, userAgent: userAgent)
+        var outcome: Result<T, RegistryError>?
+        body(ECRLoginFlow(call: call, aws: aws, role: role), call, aws) { result in
             outcome = result
             reactor.stop()
         }
         reactor.run()
         switch outcome {
-        case .success(let login)?: return .success(login)
+        case .success(let value)?: return .success(value)
         case .failure(let e)?: return .failure(Failure(message: e.description, exitCode: 1))
         case nil: return .failure(Failure(message: "the event loop stopped before the ECR login finished", exitCode: 1))
         }

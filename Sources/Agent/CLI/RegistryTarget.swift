@@ -60,7 +60,7 @@ struct RegistryTarget {
         }
     }
 
-    private static func base(_ raw: String, plainHTTP: Bool, what: String) throws(CommandLineFlags.UsageError) -> RegistryBase {
+    static func base(_ raw: String, plainHTTP: Bool, what: String) throws(CommandLineFlags.UsageError) -> RegistryBase {
         var value = raw
         if plainHTTP {
             if value.lowercased().hasPrefix("https://") {
