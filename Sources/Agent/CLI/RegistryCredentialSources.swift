@@ -62,27 +62,3 @@ enum RegistryCredentialSources {
         return nil
     }
 }
-
-extension Base64 {
-    /// Decodes standard or URL-safe base64, padding optional; nil for anything else.
-    public static func decode(_ text: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var acc: UInt32 = 0, bits = 0
-        for c in text.utf8 {
-            let v: UInt8
-            switch c {
-            case 65...90: v = c - 65
-            case 97...122: v = c - 71
-            case 48...57: v = c + 4
-            case 43, 45: v = 62
-            case 47, 95: v = 63
-            case 61, 10, 13: continue
-            default: return nil
-            }
-            acc = acc << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 { bits -= 8; out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits))) }
-        }
-        return out
-    }
-}
