@@ -31,6 +31,8 @@ enum ListCommand {
     """
 
     struct Options {
+        /// Set for the ecr type: the listing then comes from ECR's API.
+        var ecrRole: ECRRole?
         var base: RegistryBase?
         var repository: String?
         var pageSize: Int
@@ -94,41 +96,32 @@ enum ListCommand {
 
     /// ECR's API for the ecr type, else the registry's own listing with the credentials CLI commands use.
     static func lister(_ options: Options, env: Environment, reactor: Reactor, logger: Logger) -> Result<Lister, ECRCommandLogin.Failure> {
-        switch ECRCommandLogin.role(env) {
-        case .failure(let e):
-            return .failure(.init(message: e.description, exitCode: 2))
-        case .success(let role?):
+        if let role = options.ecrRole {
             switch ECRCommandLogin.catalog(role, env: env, reactor: reactor, pageSize: options.pageSize) {
             case .failure(let f): return .failure(f)
             case .success(let catalog):
                 if let repository = options.repository { return .success { catalog.listTags(repository: repository, onPage: $0, done: $1) } }
                 return .success { catalog.listRepositories(onPage: $0, done: $1) }
             }
-        case .success(nil):
-            guard let base = options.base else {
-                return .failure(.init(message: "no registry named; give host[:port][/repository] or set CR_BASE", exitCode: 2))
-            }
-            let credentials: RegistryCredentials
-            switch RegistryCredentialSources.resolve(env, registryHost: base.authority) {
-            case .success(let c): credentials = c
-            case .failure(let e): return .failure(.init(message: e.description, exitCode: 2))
-            }
-            var registryOptions = RegistryOptions(environment: env.values)
-            registryOptions.pageSize = options.pageSize
-            let client: RegistryClient
-            do {
-                client = try RegistryClient(base: base, credentials: credentials,
-                                            trust: RegistryTrust(reactor: reactor, configuration: HTTPClientConfiguration(environment: env.values)),
-                                            options: registryOptions)
-            } catch {
-                return .failure(.init(message: error.description, exitCode: 2))
-            }
-            client.onRetry = { what, attempt, delay in
-                logger.info("retrying", [("what", .string(what)), ("attempt", .int(attempt)), ("delayMs", .int(delay))])
-            }
-            if let repository = options.repository { return .success { client.listTags(repository: repository, onPage: $0, done: $1) } }
-            return .success { client.listRepositories(onPage: $0, done: $1) }
         }
+        guard let base = options.base else {
+            return .failure(.init(message: "no registry named; give host[:port][/repository] or set CR_BASE", exitCode: 2))
+        }
+        let credentials: RegistryCredentials
+        switch RegistryCredentialSources.resolve(env, registryHost: base.authority) {
+        case .success(let c): credentials = c
+        case .failure(let e): return .failure(.init(message: e.description, exitCode: 2))
+        }
+        let client: RegistryClient
+        do {
+            client = try RegistryTarget.client(for: base, on: reactor, environment: env, credentials: credentials, logger: logger) {
+                $0.pageSize = options.pageSize
+            }
+        } catch {
+            return .failure(.init(message: error.description, exitCode: 2))
+        }
+        if let repository = options.repository { return .success { client.listTags(repository: repository, onPage: $0, done: $1) } }
+        return .success { client.listRepositories(onPage: $0, done: $1) }
     }
 
     static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {
@@ -149,11 +142,12 @@ enum ListCommand {
         }
         let logLevel: LogLevel
         do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
-        let ecr: Bool
+        let ecrRole: ECRRole?
         switch ECRCommandLogin.role(env) {
-        case .success(let role): ecr = role != nil
+        case .success(let role): ecrRole = role
         case .failure(let e): return .error(e.description)
         }
+        let ecr = ecrRole != nil
         let target = flags.positional.first
         if ecr || env["CR_BASE"] != nil {
             if let t = target, t.contains("://") { return .error("give only a repository here, not \"\(t)\" (the registry comes from \(ecr ? "the ECR login" : "CR_BASE"))") }
@@ -161,7 +155,7 @@ enum ListCommand {
             if !ecr, let crBase = env["CR_BASE"] {
                 do { base = try RegistryTarget.base(crBase, plainHTTP: flags.has("plain-http"), what: "CR_BASE") } catch { return .error(error.description) }
             }
-            return .options(Options(base: base, repository: target, pageSize: pageSize, logLevel: logLevel))
+            return .options(Options(ecrRole: ecrRole, base: base, repository: target, pageSize: pageSize, logLevel: logLevel))
         }
         guard let target else { return .error("a registry is required: host[:port][/repository], or set CR_BASE (see cr-agent list --help)") }
         var rest = Substring(target), scheme = ""
@@ -171,7 +165,7 @@ enum ListCommand {
         while repository.hasSuffix("/") { repository = repository.dropLast() }
         do {
             let base = try RegistryTarget.base(scheme + host, plainHTTP: flags.has("plain-http"), what: "the registry")
-            return .options(Options(base: base, repository: repository.isEmpty ? nil : String(repository), pageSize: pageSize, logLevel: logLevel))
+            return .options(Options(ecrRole: nil, base: base, repository: repository.isEmpty ? nil : String(repository), pageSize: pageSize, logLevel: logLevel))
         } catch {
             return .error(error.description)
         }

@@ -85,10 +85,16 @@ extension RegistryTarget {
     /// environment, and retries logged.
     func client(on reactor: Reactor, environment env: Environment, credentials: RegistryCredentials,
                 platform: Platform, logger: Logger) throws(RegistryError) -> RegistryClient {
+        try Self.client(for: base, on: reactor, environment: env, credentials: credentials, logger: logger) { $0.platform = platform }
+    }
+
+    /// The same for a registry base alone (`cr-agent list`); `adjust` changes the options read from the environment.
+    static func client(for base: RegistryBase, on reactor: Reactor, environment env: Environment, credentials: RegistryCredentials,
+                       logger: Logger, adjust: (inout RegistryOptions) -> Void) throws(RegistryError) -> RegistryClient {
         var configuration = HTTPClientConfiguration(environment: env.values)
         configuration.receiveBufferSize = Self.receiveBufferSize
         var options = RegistryOptions(environment: env.values)
-        options.platform = platform
+        adjust(&options)
         let client = try RegistryClient(base: base, credentials: credentials, trust: RegistryTrust(reactor: reactor, configuration: configuration), options: options)
         client.onRetry = { what, attempt, delay in
             logger.info("retrying", [("what", .string(what)), ("attempt", .int(attempt)), ("delayMs", .int(delay))])
