@@ -32,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -1269,15 +1270,18 @@ def cmd_verify(a) -> int:
 def lock(root: Path, timeout: float = 1800):
     root.mkdir(parents=True, exist_ok=True)
     f = open(root / ".lock", "w")
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return f
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise BuildError(f"another build holds {root}/.lock for more than {timeout:.0f}s")
-            time.sleep(0.5)
+
+    def give_up(*_):
+        raise BuildError(f"another build holds {root}/.lock for more than {timeout:.0f}s")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(int(timeout))
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX)         # waits for the other build's unlock (or the alarm)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return f
 
 
 def check_tools(with_big: bool) -> None:

@@ -31,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import ssl
@@ -87,15 +88,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(pred: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise FixtureError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+def wait_exited(pid: int, timeout: float) -> bool:
+    """Waits for any process (child or not) to end, on a pidfd that turns readable when it does."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
 
 
 def run(cmd: list[str], timeout: float = 30, **kw) -> subprocess.CompletedProcess:
@@ -501,16 +503,15 @@ class RegistryFixture:
             cmd = [REGISTRY_BIN, "serve", str(cfg_path)]
             if self.die_with_parent:
                 cmd = ["setpriv", "--pdeathsig", "KILL", "--", *cmd]
-            logf = open(log_path, "ab")
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                          env=env, start_new_session=True)
-            logf.close()
+            listening = self._pump_log(log_path)
             scheme = "https" if tls else "http"
             url = f"{scheme}://127.0.0.1:{port}"
             if self.token and attempt == 0:
                 self.token.start()
             try:
-                self._wait_ready(url, tls["ca"] if tls else None, max(2.0, timeout - (time.monotonic() - t0)))
+                self._wait_ready(url, tls["ca"] if tls else None, max(2.0, timeout - (time.monotonic() - t0)), listening)
                 break
             except FixtureError as e:
                 last_err = str(e)
@@ -539,16 +540,35 @@ class RegistryFixture:
         }
         return self.info
 
-    def _wait_ready(self, url: str, ca: str | None, timeout: float) -> None:
-        with httpx.Client(verify=ca or True, timeout=2) as c:
-            def ready():
-                if self.proc.poll() is not None:
-                    raise FixtureError(f"docker-registry exited with {self.proc.returncode}")
-                try:
-                    return c.get(url + "/v2/").status_code in (200, 401)
-                except httpx.HTTPError:
-                    return False
-            wait_until(ready, timeout, f"docker-registry at {url}/v2/")
+    def _pump_log(self, log_path: Path) -> threading.Event:
+        """Copies the registry's output into its log on a thread. The event is set when the registry says
+        it is listening (it logs that once its socket accepts connections) or when its output ends."""
+        said_listening = threading.Event()
+        ended = threading.Event()
+
+        def pump(stream, log) -> None:
+            with stream, log:
+                for line in stream:
+                    log.write(line)
+                    log.flush()
+                    if b'"msg":"listening on ' in line:
+                        said_listening.set()
+                        ended.set()
+            ended.set()
+
+        self._said_listening = said_listening
+        threading.Thread(target=pump, args=(self.proc.stdout, open(log_path, "ab")), daemon=True).start()
+        return ended
+
+    def _wait_ready(self, url: str, ca: str | None, timeout: float, listening: threading.Event) -> None:
+        if not listening.wait(timeout):
+            raise FixtureError(f"timed out after {timeout:.0f}s waiting for docker-registry at {url}/v2/")
+        if not self._said_listening.is_set():
+            raise FixtureError(f"docker-registry exited with {self.proc.wait(timeout=10)}")
+        with httpx.Client(verify=ca or True, timeout=5) as c:      # one request: the socket already listens
+            status = c.get(url + "/v2/").status_code
+        if status not in (200, 401):
+            raise FixtureError(f"docker-registry at {url}/v2/ answered {status}")
 
     def registry_alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -608,17 +628,23 @@ def cmd_start(a) -> int:
         argv += ["--delete"] if a.delete else []
         argv += ["--htpasswd-user", a.htpasswd_user] if a.htpasswd_user else []
         out = open(dir / "fixture.out", "ab")
+        ready_r, ready_w = os.pipe()      # the child writes a line here once fixture.json is in place
+        argv += ["--_ready-fd", str(ready_w)]
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True, close_fds=True)
+                                 start_new_session=True, close_fds=True, pass_fds=(ready_w,))
         out.close()
+        os.close(ready_w)
         try:
-            wait_until(lambda: info_path.exists() or child.poll() is not None, 30, "the fixture to start")
-        except FixtureError as e:
+            said = os.read(ready_r, 64) if select.select([ready_r], [], [], 30)[0] else None
+        finally:
+            os.close(ready_r)
+        if said is None:
             child.kill()
             child.wait(timeout=5)
-            print(f"fixture: {e}", file=sys.stderr)
+            print("fixture: timed out after 30s waiting for the fixture to start", file=sys.stderr)
             return 1
-        if not info_path.exists():
+        if not said:                       # the pipe closed without a word: the child exited
+            child.wait(timeout=10)
             print(f"fixture: start failed ({child.returncode}):\n"
                   + (dir / "fixture.out").read_text(errors="replace")[-3000:], file=sys.stderr)
             return 1
@@ -630,6 +656,9 @@ def cmd_start(a) -> int:
         def ready(info):
             (dir / "fixture.pid").write_text(f"{os.getpid()}\n")
             write_atomic(dir / "fixture.json", json.dumps(info, indent=2) + "\n")
+            if a._ready_fd is not None:
+                os.write(a._ready_fd, b"ready\n")
+                os.close(a._ready_fd)
     else:
         def ready(info):
             print(json.dumps(info), flush=True)
@@ -655,11 +684,10 @@ def cmd_stop(a) -> int:
         if not pid_alive(pid) or marker not in pid_cmdline(pid):
             continue  # gone, or the pid was reused by something that is not ours
         os.kill(pid, signal.SIGTERM)
-        try:
-            wait_until(lambda: not pid_alive(pid), 15, f"{marker} (pid {pid}) to exit", 0.05)
-        except FixtureError:
+        if not wait_exited(pid, 15):
             os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: not pid_alive(pid), 5, f"{marker} (pid {pid}) to die", 0.05)
+            if not wait_exited(pid, 5):
+                raise FixtureError(f"{marker} (pid {pid}) did not die")
     pid_path.unlink(missing_ok=True)
     print(json.dumps({"stopped": True, "dir": str(dir)}))
     return 0
@@ -1217,6 +1245,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-lifetime", type=float, default=DEFAULT_MAX_LIFETIME)
     s.add_argument("--htpasswd-user", metavar="NAME:PASSWORD", help="with --auth htpasswd: this user, not a made-up one")
     s.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
+    s.add_argument("--_ready-fd", type=int, help=argparse.SUPPRESS)
     s.set_defaults(fn=cmd_start)
     t = sub.add_parser("stop", help="stop a fixture started with --detach")
     t.add_argument("--dir", required=True)
