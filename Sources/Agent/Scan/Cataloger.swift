@@ -1,5 +1,6 @@
 // The contract between the layer scanner and the catalogers: which files a cataloger wants, and
 // what it finds in each. One cataloger per ecosystem, each in its own file, listed in `Catalogers.all`.
+import Core
 
 /// Whether a cataloger wants a tar entry's contents.
 public enum CatalogInterest: Sendable, Equatable {
@@ -30,11 +31,14 @@ public struct CatalogFile {
     public let entry: CatalogEntry
     public let layerDigest: String
     public let contents: FileContents
+    /// Raised when the scan is stopped (signal, deadline): long loops poll it and return early.
+    public let cancellation: Cancellation
 
-    public init(entry: CatalogEntry, layerDigest: String, contents: FileContents) {
+    public init(entry: CatalogEntry, layerDigest: String, contents: FileContents, cancellation: Cancellation = Cancellation()) {
         self.entry = entry
         self.layerDigest = layerDigest
         self.contents = contents
+        self.cancellation = cancellation
     }
 
     public var location: PackageLocation { PackageLocation(layerDigest: layerDigest, path: entry.path) }
