@@ -61,7 +61,7 @@ enum FetchCommand {
             return 1
         }
         var credentials = options.credentials
-        switch ECRCommandLogin.credentials(env, reactor: reactor) {
+        switch ECRCommandLogin.credentials(env, reactor: reactor, registry: options.target.base) {
         case .failure(let f): Console.err("cr-agent fetch: \(f.message)\n"); return f.exitCode
         case .success(let ecr?): credentials = ecr
         case .success(nil): break

@@ -34,12 +34,29 @@ public final class RegistryClient {
     /// Redirects are followed at most `maxRedirects` times, never to a refused address, never from
     /// https down to http, and without Authorization once they leave the registry's origin.
     var redirectPolicy: RedirectPolicy {
-        .custom(max: options.maxRedirects) { redirect in
-            if AddressPolicy.refusal(url: redirect.target) != nil { return nil }
+        .custom(max: options.maxRedirects) { [options] redirect in
+            if Self.refusal(url: redirect.target, allowedHosts: options.allowedHosts) != nil { return nil }
             if redirect.request.url.hasPrefix("https://") && !redirect.target.hasPrefix("https://") { return nil }
             return RedirectPolicy.standardNextRequest(redirect)
         }
     }
+
+    /// Why a request to `url` is refused before any connection: its host is a refused literal (or a
+    /// metadata name), or outside `REGISTRY_ALLOWED_HOSTS`. nil allows it (the connect filter still
+    /// checks what a name resolves to).
+    func refusal(url: String) -> String? { Self.refusal(url: url, allowedHosts: options.allowedHosts) }
+
+    static func refusal(url: String, allowedHosts: [String]?) -> String? {
+        if let why = AddressPolicy.refusal(url: url) { return why }
+        if let host = URLParts.host(url), AddressPolicy.outsideAllowList(host: host, allowed: allowedHosts) {
+            return "not in REGISTRY_ALLOWED_HOSTS"
+        }
+        return nil
+    }
+
+    /// Whether `url` is on the registry's own origin (scheme, host and port), the only place its
+    /// credentials and its challenges may come from.
+    func isRegistryOrigin(_ url: String) -> Bool { Origin(url) == Origin(base.origin + "/") }
 
     // MARK: ping
 
@@ -92,8 +109,10 @@ public final class RegistryClient {
                 var next: String?
                 var fellBack = false
                 if let link = LinkHeader.next(o.head.headers.values("Link")) {
-                    guard let resolved = LinkHeader.resolve(link, against: o.head.url) else {
-                        return done(.failure(RegistryError(.refused, registry: base.origin, "\(what): next-page link \(link) leaves the registry's origin")))
+                    // Against the URL asked for (on the registry's origin), never a redirect's target.
+                    guard let resolved = LinkHeader.resolve(link, against: url), isRegistryOrigin(resolved) else {
+                        return done(.failure(RegistryError(.refused, registry: base.origin,
+                            "\(what): next-page link \(Redaction.text(String(link.prefix(200)))) leaves the registry's origin \(base.origin); not followed")))
                     }
                     next = resolved
                 } else if names.count == options.pageSize, let last = names.last {
@@ -253,7 +272,13 @@ public struct ResolvedImage: Sendable {
     public var layers: [Descriptor] { manifest.layers.filter { !MediaType.isForeignLayer($0.mediaType) } }
     public var foreignLayers: [Descriptor] { manifest.layers.filter { MediaType.isForeignLayer($0.mediaType) } }
     /// Total compressed size of the layers to pull.
-    public var compressedSize: Int { layers.reduce(0) { $0 + $1.size } }
+    /// Saturates at `Int.max` (each size is range-checked when parsed, their sum is not bounded).
+    public var compressedSize: Int {
+        layers.reduce(0) { sum, layer in
+            let (total, overflow) = sum.addingReportingOverflow(layer.size)
+            return overflow ? Int.max : total
+        }
+    }
 
     /// cosign's `sha256-<hex>.sig|.att|.sbom` tags.
     static func isSignatureTag(_ tag: String) -> Bool {
@@ -261,3 +286,4 @@ public struct ResolvedImage: Sendable {
         return tag.hasSuffix(".sig") || tag.hasSuffix(".att") || tag.hasSuffix(".sbom")
     }
 }
+
