@@ -248,6 +248,45 @@ final class HostileRegistryTests: XCTestCase {
         XCTAssertNil(try s.run { c, done in c.ping(done) }.failure)
     }
 
+    /// Through a proxy no local connect happens. A name that resolves here (CURLOPT_RESOLVE stands in
+    /// for DNS) to a metadata address is refused before the proxy is asked; a name resolving to loopback,
+    /// and one that resolves nowhere here (it may resolve at the proxy), go on to the proxy, which here
+    /// does not listen: a network error, not a refusal.
+    func testNamesThroughAProxyAreCheckedWhenTheyResolveLocally() throws {
+        let deadProxy = "http://127.0.0.1:\(RegistryAddressTests.freePort())"
+        var outcomes: [String: Result<Void, RegistryError>] = [:]
+        var probes = 0
+        var keep: [AnyObject] = []
+        let ok = try runOnReactor(seconds: 60) { reactor, finish in
+            let http = try HTTPClient(reactor: reactor, configuration: HTTPClientConfiguration(
+                proxies: ProxySettings(httpProxy: deadProxy),
+                resolveOverrides: ["metadata-alias.test:80:169.254.169.254", "loopback.test:80:127.0.0.1"]))
+            var options = RegistryOptions()
+            options.maxAttempts = 1
+            let hosts = ["metadata-alias.test", "loopback.test", "no-such-name.invalid"]
+            for host in hosts {
+                let client = RegistryClient(base: try RegistryBase(parsing: "http://\(host)"), credentials: .anonymous, http: http, options: options)
+                keep.append(client)
+                client.ping { r in
+                    outcomes[host] = r
+                    probes += client.nameCheck.probes
+                    if outcomes.count == hosts.count { finish() }
+                }
+            }
+            keep.append(http)
+        }
+        XCTAssertTrue(ok)
+        XCTAssertEqual(outcomes["metadata-alias.test"]?.failure?.kind, .refused)
+        XCTAssertTrue(outcomes["metadata-alias.test"]?.failure?.message.contains("metadata-alias.test resolves to 169.254.169.254") ?? false,
+                      "\(String(describing: outcomes["metadata-alias.test"]))")
+        XCTAssertEqual(outcomes["loopback.test"]?.failure?.kind, .network, "\(String(describing: outcomes["loopback.test"]))")
+        XCTAssertEqual(outcomes["no-such-name.invalid"]?.failure?.kind, .network, "\(String(describing: outcomes["no-such-name.invalid"]))")
+        XCTAssertEqual(probes, 3, "one local resolution per name")
+        var literal = session
+        literal.base = "http://[fd20:ce::254]"
+        XCTAssertEqual(try literal.run { c, done in c.ping(done) }.failure?.kind, .refused, "literals are refused before any proxy or socket")
+    }
+
     // MARK: point 11: the token cache is bounded
 
     /// Ten repositories, one token each, with room for four: never more than four held, every listing works.

@@ -19,7 +19,10 @@ final class RegistryAuth {
     private var extraScopes: [[String]: Set<String>] = [:]
     private(set) var tokenRequests = 0
 
-    init(registry: String, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions) {
+    private let nameCheck: ProxiedNameCheck
+
+    init(registry: String, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions, nameCheck: ProxiedNameCheck) {
+        self.nameCheck = nameCheck
         self.registry = registry
         self.credentials = credentials
         self.http = http
@@ -90,6 +93,14 @@ final class RegistryAuth {
             return done(RegistryError(.refused, registry: registry,
                 "token realm \(b.realm) is plain http while the registry is https; the credentials are not sent to it in clear"))
         }
+        nameCheck.check(b.realm) { [self] why in
+            if let why { return done(RegistryError(.refused, registry: registry, "token realm \(b.realm): \(why); refusing to send credentials there")) }
+            requestToken(realm: b.realm, service: b.service, scopes: scopes, done: done)
+        }
+    }
+
+    private func requestToken(realm: String, service: String, scopes: [String], done: @escaping (RegistryError?) -> Void) {
+        let b = (realm: realm, service: service)
         let all = allScopes(scopes)
         let key = TokenKey(realm: b.realm, service: b.service, scopes: all)
         if (preferPost.contains(b.realm) || options.oauth2TokenPost) && !credentials.isAnonymous { return postToken(key, done: done) }
@@ -107,7 +118,7 @@ final class RegistryAuth {
             case .failure(let e):
                 done(tokenFailure(e, realm: b.realm))
             case .success(let r) where (r.status == 404 || r.status == 405) && !credentials.isAnonymous:
-                preferPost.insert(b.realm)       // this token server wants the OAuth2 form
+                if preferPost.count < 64 { preferPost.insert(b.realm) }      // this token server wants the OAuth2 form
                 postToken(key, done: done)
             case .success(let r):
                 accept(r, key: key, done: done)

@@ -54,6 +54,15 @@ final class RegistryCall {
     var registry: String { client.base.origin }
 
     func start() {
+        client.nameCheck.check(url) { [self] why in
+            if let why {
+                return finish(.failure(RegistryError(.refused, registry: registry, "\(what): \(why); not requested through the proxy")))
+            }
+            authenticateAndSend()
+        }
+    }
+
+    private func authenticateAndSend() {
         if client.auth.needsToken(for: scopes) {
             client.auth.fetchToken(scopes: scopes) { [self] error in
                 if let error { return finish(.failure(error)) }

@@ -8,6 +8,8 @@ public final class RegistryClient {
     let http: HTTPClient
     let auth: RegistryAuth
     let retrySchedule: RetrySchedule
+    /// Checks names that only a proxy would otherwise resolve.
+    let nameCheck: ProxiedNameCheck
     /// Called before each retry with what, the attempt that failed and the delay (for logs and tests).
     public var onRetry: ((String, Int, Int) -> Void)?
 
@@ -15,7 +17,9 @@ public final class RegistryClient {
         self.base = base
         self.options = options
         self.http = http
-        self.auth = RegistryAuth(registry: base.origin, credentials: credentials, http: http, options: options)
+        let nameCheck = ProxiedNameCheck(http: http, connectTimeoutMs: options.connectTimeoutMs)
+        self.nameCheck = nameCheck
+        self.auth = RegistryAuth(registry: base.origin, credentials: credentials, http: http, options: options, nameCheck: nameCheck)
         self.retrySchedule = RetrySchedule(maxAttempts: max(1, options.maxAttempts), baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.maxRetryDelayMs)
         for secret in [credentials.password, credentials.basicAuthorization].compactMap({ $0 }) { Redaction.register(secret: secret) }
     }
