@@ -177,6 +177,28 @@ final class HostileRegistryTests: XCTestCase {
         XCTAssertEqual(ECRLoginFlow.parseAuthorizationChecked(Array(#"{"authorizationData":[{"authorizationToken":"QVdTOnA=","proxyEndpoint":"https://e","expiresAt":1e300}]}"#.utf8)).failure?.message.contains("expiresAt"), true)
     }
 
+    /// A listing whose Link goes on past `maxListPages` stops there with an error (here 3 pages of 5 of
+    /// the 23 paged tags), so a registry with an endless Link chain cannot keep it going.
+    func testListingPagesAreBounded() throws {
+        var s = session
+        s.options.pageSize = 5
+        s.options.maxListPages = 3
+        let tags = try s.listTags("paged")
+        XCTAssertEqual(tags.pages, 3)
+        XCTAssertEqual(tags.names.count, 15)
+        XCTAssertTrue(tags.result.failure?.message.contains("still had more after 3 pages (15 names)") ?? false, "\(tags.result)")
+    }
+
+    /// A registry's error text reaches the terminal on one line, without escape sequences, and capped.
+    func testRegistryTextIsMadePrintableAndCapped() {
+        let body = Array("\u{1B}]0;pwned\u{07}\u{1B}[2Jdenied\r\nnext line\u{9B}31m".utf8) + Array(repeating: UInt8(ascii: "x"), count: 10_000)
+        let e = RegistryError.fromResponse(registry: "https://r", status: 500, body: body, what: "GET /v2/")
+        XCTAssertFalse(e.description.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) }, e.description)
+        XCTAssertTrue(e.message.contains("denied  next line"), e.message)
+        let long = RegistryError(.registry, registry: "https://r", String(repeating: "y", count: 50_000))
+        XCTAssertEqual(long.message.count, RegistryError.maxMessageLength + 1, "capped, with an ellipsis")
+    }
+
     // MARK: point 6: the stall rule
 
     /// A blob sent one byte a second, with REGISTRY_STALL_TIMEOUT_MS=2000: aborted inside the window

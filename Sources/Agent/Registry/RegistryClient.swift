@@ -124,6 +124,10 @@ public final class RegistryClient {
                     fellBack = true
                 }
                 guard let n = next, !names.isEmpty, !seen.contains(n) else { return done(.success(count)) }
+                guard seen.count + 1 < options.maxListPages else {
+                    return done(.failure(RegistryError(.registry, registry: base.origin,
+                        "\(what): the registry still had more after \(options.maxListPages) pages (\(count) names); the listing is stopped there")))
+                }
                 listPages(url: n, key: key, scopes: scopes, what: what, fallback: fallback, onPage: onPage,
                           seen: seen.union([n]), total: count, fellBackFrom: fellBack ? names : nil, done: done)
             }

@@ -44,6 +44,8 @@ public struct RegistryOptions: Sendable {
     public var allowedHosts: [String]?
     /// Token lifetimes are taken from `expires_in` only within this range, in seconds.
     public static let tokenLifetimeRange = 0...(366 * 86_400)
+    /// Pages of one listing followed at most (a registry whose Link never ends cannot keep a listing going).
+    public var maxListPages = 10_000
     /// Bearer tokens kept per registry client; past it the expired, then the soonest to expire, go.
     public var maxCachedTokens = 64
     public var userAgent = "cr-agent/\(ProductVersion.current)"
