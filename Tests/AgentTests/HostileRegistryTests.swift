@@ -334,3 +334,68 @@ final class HostileRegistryTests: XCTestCase {
         XCTAssertEqual((try stub.record()["token_requests"] as? [Any])?.count, 10, "one token per repository, none asked twice")
     }
 }
+
+/// Credentials scoped to their registry, against the real registry (docker-registry with htpasswd):
+/// given for it they work; given for another registry they are never offered to it (nothing reaches its
+/// log), and a Docker config entry for another host is not used for it.
+final class CredentialScopeRealRegistryTests: XCTestCase {
+    nonisolated(unsafe) static var registry: RegistryFixture?
+
+    override class func setUp() {
+        super.setUp()
+        do { registry = try RegistryFixture.start(auth: "htpasswd", pushing: ["basic"]) } catch { XCTFail("cannot start the registry: \(error)") }
+    }
+
+    override class func tearDown() {
+        registry?.stop()
+        super.tearDown()
+    }
+
+    var registry: RegistryFixture { Self.registry! }
+    var host: String { registry.info["host"] as! String }
+
+    func list(_ env: [String: String]) throws -> ProcessResult {
+        var all = ["PATH": "/usr/bin:/bin", "SWIFT_BACKTRACE": "enable=no", "HOME": NSTemporaryDirectory()]
+        all.merge(env) { $1 }
+        return try runProcess(agentExecutablePath, ["list", "--plain-http", host], environment: all, timeout: 60)
+    }
+
+    func brokerCredentials(registryBase: String) -> String {
+        Base64.encode(Array(#"{"type":"harbor-cr", "username":"\#(registry.username!)", "password":"\#(registry.password!)", "registryBase":"\#(registryBase)"}"#.utf8) + [10])
+    }
+
+    func logSize() -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: registry.info["registry_log"] as! String))?[.size] as? Int) ?? -1
+    }
+
+    func testBrokerCredentialsGoToTheirRegistryOnly() throws {
+        let own = try list(["CR_CREDENTIALS": brokerCredentials(registryBase: "http://\(host)")])
+        XCTAssertEqual(own.status, 0, own.stderr)
+        XCTAssertTrue(own.stdout.contains("single/app"), own.stdout)
+
+        let before = logSize()
+        XCTAssertGreaterThan(before, 0, "the registry logs every request")
+        let other = try list(["CR_CREDENTIALS": brokerCredentials(registryBase: "registry.other.example:5000")])
+        XCTAssertEqual(other.status, 2, other.stderr)
+        XCTAssertTrue(other.stderr.contains("its credentials are for registry.other.example:5000 and are not sent to \(host)"), other.stderr)
+        XCTAssertFalse(other.stderr.contains(registry.password!))
+        XCTAssertEqual(logSize(), before, "the registry saw no request")
+    }
+
+    func testDockerConfigEntryIsUsedForItsOwnHostOnly() throws {
+        let home = try makeTemporaryDirectory("docker-config")
+        defer { try? FileManager.default.removeItem(at: home) }
+        func write(_ key: String) throws {
+            let auth = Base64.encode(Array("\(registry.username!):\(registry.password!)".utf8))
+            try #"{"auths":{"\#(key)":{"auth":"\#(auth)"}}}"#.write(to: home.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        }
+        try write("registry.other.example")
+        let other = try list(["DOCKER_CONFIG": home.path])
+        XCTAssertEqual(other.status, 1, other.stderr)
+        XCTAssertTrue(other.stderr.contains("requires credentials"), other.stderr)
+        try write("http://\(host)")
+        let own = try list(["DOCKER_CONFIG": home.path])
+        XCTAssertEqual(own.status, 0, own.stderr)
+        XCTAssertTrue(own.stdout.contains("single/app"), own.stdout)
+    }
+}
