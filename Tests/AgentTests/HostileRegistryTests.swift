@@ -166,6 +166,13 @@ final class HostileRegistryTests: XCTestCase {
         XCTAssertEqual(RetrySchedule(maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5000).delayMs(afterAttempt: 1, retryAfter: "99999999999999999999"), 5000)
     }
 
+    /// A Content-Length no 64-bit integer holds: no trap. libcurl then reads to the end of the connection,
+    /// the manifest cap still counts the bytes, and this manifest (whole and valid) resolves.
+    func testOverflowingContentLengthDoesNotTrap() throws {
+        let r = try session.resolve("badlength:latest")
+        XCTAssertEqual(r.success?.manifest.digest, stub.image("badlength")["manifest_digest"] as? String, "\(r)")
+    }
+
     /// Layer sizes of Int.max (three of them: their sum would overflow) or -1: an error naming the
     /// field. So is an ECR `expiresAt` of 1e300.
     func testOverflowingDescriptorSizesAreAnError() throws {

@@ -48,7 +48,7 @@ CATALOG = ["baddigest", "cut", "denied", "huge", "huge-chunked", "metadata-realm
            "plaintext500", "ratelimit", "redirect", "schema1", "scoped", "unavailable", "wrong-content-type"]
 # Hostile scenarios (HostileRegistryTests); served like the others but kept out of the catalog listing.
 HOSTILE = ["xredirect", "bigexpiry", "negexpiry", "retryafter-huge", "retryafter-date", "bigsize", "negsize",
-           "decimal-realm", "slow"]
+           "decimal-realm", "slow", "badlength"]
 HUGE_INT = "9223372036854775807"
 DECIMAL_REALM = "http://2852039166/latest/meta-data/"  # 169.254.169.254 written as one decimal number
 NEXUS_REPOS = [f"nexus-repo-{i}" for i in range(5)]
@@ -559,6 +559,16 @@ class MisbehavingRegistry:
             m["layers"] = m["layers"] * 3
             body = jbytes(m)
             return self._send(h, 200, body, MT_OCI_MANIFEST, {"Docker-Content-Digest": digest_of(body)}, head)
+        if name == "badlength" and kind == "manifests":
+            # A Content-Length no 64-bit integer holds, then the real manifest.
+            h.send_response(200)
+            h.send_header("Content-Type", MT_OCI_MANIFEST)
+            h.send_header("Content-Length", "99999999999999999999999")
+            h.end_headers()
+            h.close_connection = True
+            if not head:
+                h.wfile.write(img.manifest)
+            return
         if name == "slow" and kind == "blobs" and ref == img.layers[0].digest:
             return self._slow(h, self.blobs[ref][1], head)
         if kind == "manifests":
