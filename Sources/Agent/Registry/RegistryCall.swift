@@ -243,7 +243,8 @@ final class RegistryCall {
         d(r)
     }
 
-    /// Whether libcurl aborted the transfer under the low-speed (stall) rule.
+    /// Whether libcurl aborted the transfer under the low-speed (stall) rule: the code alone also means a
+    /// connect timeout, so its own words ("Operation too slow ...") tell them apart.
     static func isStall(_ e: HTTPClientError) -> Bool {
         e.curlCodeName == "CURLE_OPERATION_TIMEDOUT" && e.message.contains("too slow")
     }
