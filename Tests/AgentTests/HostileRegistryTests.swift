@@ -316,6 +316,43 @@ final class HostileRegistryTests: XCTestCase {
         XCTAssertEqual(try literal.run { c, done in c.ping(done) }.failure?.kind, .refused, "literals are refused before any proxy or socket")
     }
 
+    /// Through a proxy (the stub itself, which also answers absolute-form requests), a blob redirected to
+    /// `blobs.test`: resolved here to a metadata address (CURLOPT_RESOLVE stands in for DNS), the redirect
+    /// is refused and nothing is asked for there; resolved to loopback, it is followed through the proxy
+    /// without Authorization and the blob verifies. The registry's own name (`registry.test`) resolves
+    /// nowhere here, as names known only to a proxy do, and is let through to the proxy.
+    func testRedirectThroughAProxyIsCheckedWhereItsNameResolvesLocally() throws {
+        let port = stub.info["second_origin_port"] as! Int
+        let d = try descriptor(stub.image("nameredirect")["layer"] as! [String: Any])
+        for (address, refused) in [("169.254.169.254", true), ("127.0.0.1", false)] {
+            try stub.reset()
+            var outcome: Result<Int, RegistryError>?
+            var keep: [AnyObject] = []
+            let ok = try runOnReactor(seconds: 60) { reactor, finish in
+                let http = try HTTPClient(reactor: reactor, configuration: HTTPClientConfiguration(
+                    proxies: ProxySettings(httpProxy: stub.url), resolveOverrides: ["blobs.test:\(port):\(address)"]))
+                let client = RegistryClient(base: try RegistryBase(parsing: "http://registry.test"),
+                                            credentials: RegistryCredentials(username: "alice", password: Self.password), http: http)
+                keep += [http, client]
+                client.streamBlob(repository: "nameredirect", descriptor: d, onChunk: { _ in .continue }) { r in
+                    outcome = r
+                    finish()
+                }
+            }
+            XCTAssertTrue(ok)
+            let second = try stub.record()["second_origin"] as? [Any] ?? []
+            if refused {
+                XCTAssertEqual(outcome?.failure?.kind, .refused, "\(String(describing: outcome))")
+                XCTAssertTrue(outcome?.failure?.message.contains("blobs.test resolves to 169.254.169.254") ?? false, "\(String(describing: outcome))")
+                XCTAssertTrue(second.isEmpty, "nothing was asked of blobs.test")
+            } else {
+                XCTAssertEqual(outcome?.success, d.size, "\(String(describing: outcome))")
+                XCTAssertEqual(second.count, 1, "the blob came through the proxy from blobs.test")
+            }
+            try assertNoCredentialLeft()
+        }
+    }
+
     // MARK: point 11: the token cache is bounded
 
     /// Ten repositories, one token each, with room for four: never more than four held, every listing works.

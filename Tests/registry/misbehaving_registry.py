@@ -48,7 +48,7 @@ CATALOG = ["baddigest", "cut", "denied", "huge", "huge-chunked", "metadata-realm
            "plaintext500", "ratelimit", "redirect", "schema1", "scoped", "unavailable", "wrong-content-type"]
 # Hostile scenarios (HostileRegistryTests); served like the others but kept out of the catalog listing.
 HOSTILE = ["xredirect", "bigexpiry", "negexpiry", "retryafter-huge", "retryafter-date", "bigsize", "negsize",
-           "decimal-realm", "slow", "badlength"]
+           "decimal-realm", "slow", "badlength", "nameredirect"]
 HUGE_INT = "9223372036854775807"
 DECIMAL_REALM = "http://2852039166/latest/meta-data/"  # 169.254.169.254 written as one decimal number
 NEXUS_REPOS = [f"nexus-repo-{i}" for i in range(5)]
@@ -272,6 +272,9 @@ class MisbehavingRegistry:
         head = method == "HEAD"
         if path.startswith("/_stub/"):
             return self._control(h, method, path, q)
+        if path.startswith("/objects/"):
+            # Asked as a forward proxy (absolute-form request) for the second origin's objects.
+            return self._second(h, method)
         self._log(h, method)
         self.state.saw_authorization("main", h)
         if path.startswith("/xlink/v2/"):
@@ -559,6 +562,9 @@ class MisbehavingRegistry:
             m["layers"] = m["layers"] * 3
             body = jbytes(m)
             return self._send(h, 200, body, MT_OCI_MANIFEST, {"Docker-Content-Digest": digest_of(body)}, head)
+        if name == "nameredirect" and kind == "blobs":
+            # Like `redirect`, but to a host name (resolved by the client's overrides, or by a proxy).
+            return self._send(h, 307, b"", None, {"Location": f"http://blobs.test:{self.second_port}/objects/{ref[7:]}"}, head)
         if name == "badlength" and kind == "manifests":
             # A Content-Length no 64-bit integer holds, then the real manifest.
             h.send_response(200)

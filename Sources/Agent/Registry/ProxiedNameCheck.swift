@@ -18,6 +18,16 @@ final class ProxiedNameCheck {
         self.connectTimeoutMs = connectTimeoutMs
     }
 
+    enum Verdict: Equatable { case allowed, refused(String), unknown }
+
+    /// What is known now, without resolving: for decisions that cannot wait (a redirect about to be
+    /// followed); `.unknown` means `check` must run first.
+    func verdictNow(_ url: String) -> Verdict {
+        guard !http.configuration.proxies.proxy(for: url).isEmpty, let host = URLParts.host(url), !Self.isLiteral(host) else { return .allowed }
+        guard let known = verdicts[host] else { return .unknown }
+        return known.map { .refused($0) } ?? .allowed
+    }
+
     /// Calls `done` with why `url` may not be requested through the proxy, or nil: at once when no proxy
     /// applies, the host is a literal (checked elsewhere) or its verdict is known; else after resolving it.
     func check(_ url: String, done: @escaping (String?) -> Void) {

@@ -37,6 +37,9 @@ final class RegistryCall {
     private var head: ClientResponseHead?
     private var passing = false
     private var failure: RegistryError?
+    /// A redirect target not followed because, through a proxy, its name must be checked first.
+    private var uncheckedRedirect: String?
+    private var redirectChecks = 0
 
     init(client: RegistryClient, method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(), scopes: [String],
          what: String, mode: Mode, expectedStatuses: Set<Int> = [200], done: @escaping (Result<Outcome, RegistryError>) -> Void) {
@@ -93,6 +96,7 @@ final class RegistryCall {
         errorBody = []
         collected = []
         failure = nil
+        uncheckedRedirect = nil
         if let why = client.refusal(url: url) {
             return finish(.failure(RegistryError(.refused, registry: registry, "\(what): \(URLParts.origin(url) ?? url) is \(why); not contacted")))
         }
@@ -105,7 +109,8 @@ final class RegistryCall {
         let request = ClientRequest(method: method, url: url, headers: h,
                                     timeouts: ClientTimeouts(connect: client.options.connectTimeoutMs, total: nil,
                                                              lowSpeed: client.options.stallRule),
-                                    redirects: client.redirectPolicy, connectFilter: AddressPolicy.connectFilter)
+                                    redirects: client.redirectPolicy { [weak self] in self?.uncheckedRedirect = $0 },
+                                    connectFilter: AddressPolicy.connectFilter)
         // The HTTP client holds these closures until the transfer ends, which keeps the call alive.
         task = client.http.start(request, onHead: { h in self.onHead(h) },
                                  onBody: { chunk in self.onBody(chunk) },
@@ -219,6 +224,20 @@ final class RegistryCall {
                         status: status, code: error.code)))
                 case .seconds(let n): return retryOrFail(retryAfterSeconds: n, error)
                 case .absent: return retryOrFail(retryAfterSeconds: nil, error)
+                }
+            }
+            if (300..<400).contains(status), let target = uncheckedRedirect, redirectChecks < client.options.maxRedirects {
+                // Through a proxy: resolve the target's name here first, then ask again (the policy
+                // follows it once its verdict is known).
+                uncheckedRedirect = nil
+                redirectChecks += 1
+                return client.nameCheck.check(target) { [self] why in
+                    if let why {
+                        return finish(.failure(RegistryError(.refused, registry: registry,
+                            "\(what): redirect to \(URLParts.origin(target) ?? target) not followed: \(why)", status: status)))
+                    }
+                    attempt -= 1      // not a failed attempt: the same request again
+                    send()
                 }
             }
             if (300..<400).contains(status) {

@@ -36,11 +36,17 @@ public final class RegistryClient {
     public var tokenRequestCount: Int { auth.tokenRequests }
 
     /// Redirects are followed at most `maxRedirects` times, never to a refused address, never from
-    /// https down to http, and without Authorization once they leave the registry's origin.
-    var redirectPolicy: RedirectPolicy {
-        .custom(max: options.maxRedirects) { [options] redirect in
+    /// https down to http, and without Authorization once they leave the registry's origin. Through a
+    /// proxy, a target whose name has not been checked yet is not followed: `unchecked` gets it, and the
+    /// caller checks it (`nameCheck`) and asks again.
+    func redirectPolicy(unchecked: @escaping (String) -> Void) -> RedirectPolicy {
+        .custom(max: options.maxRedirects) { [options, nameCheck] redirect in
             if Self.refusal(url: redirect.target, allowedHosts: options.allowedHosts) != nil { return nil }
             if redirect.request.url.hasPrefix("https://") && !redirect.target.hasPrefix("https://") { return nil }
+            guard nameCheck.verdictNow(redirect.target) == .allowed else {
+                unchecked(redirect.target)
+                return nil
+            }
             return RedirectPolicy.standardNextRequest(redirect)
         }
     }
