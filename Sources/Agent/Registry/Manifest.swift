@@ -119,7 +119,7 @@ public struct ImageConfig: Sendable {
     /// The `config` object of the image config (Env, Cmd, Labels, WorkingDir, ...), as JSON.
     public var containerConfig: JSON? { (try? JSON.parse(raw))?["config"] }
 
-    init(digest: String, raw: [UInt8], registry: String) throws(RegistryError) {
+    public init(digest: String, raw: [UInt8], registry: String) throws(RegistryError) {
         let json: JSON
         do { json = try JSON.parse(raw) } catch { throw RegistryError(.registry, registry: registry, "image config \(digest) is not JSON: \(error)") }
         self.digest = digest
@@ -136,10 +136,10 @@ public struct ImageConfig: Sendable {
     }
 }
 
-enum ManifestParser {
+public enum ManifestParser {
     /// Parses manifest bytes. `contentType` is the registry's Content-Type, used only when the
     /// document does not say its own media type.
-    static func parse(_ raw: [UInt8], digest: String, contentType: String?, registry: String) throws(RegistryError) -> ManifestDocument {
+    public static func parse(_ raw: [UInt8], digest: String, contentType: String?, registry: String) throws(RegistryError) -> ManifestDocument {
         let json: JSON
         do { json = try JSON.parse(raw) } catch {
             throw RegistryError(.registry, registry: registry, "manifest \(digest) is not valid JSON: \(error)")
