@@ -27,8 +27,10 @@ enum FetchCommand {
       -h, --help                    show this help
 
     Environment: CR_BASE, CR_USERNAME, CR_PASSWORD (or CR_TOKEN), CA_CERT, REGISTRY_CERTS_DIRS (certs.d
-    roots, default /etc/containers/certs.d:/etc/docker/certs.d), HTTPS_PROXY/NO_PROXY, LOG_LEVEL
-    (debug|info|warn|error, default warn; JSON lines on stderr).
+    roots, default /etc/containers/certs.d:/etc/docker/certs.d), HTTPS_PROXY/NO_PROXY,
+    REGISTRY_STALL_TIMEOUT_MS (under 1 KiB moved in this window aborts a transfer, default 30000),
+    REGISTRY_ALLOWED_HOSTS (hosts requests may reach, default any), LOG_LEVEL (debug|info|warn|error,
+    default warn; JSON lines on stderr). Credentials go to the registry named here only.
 
     Exit status: 0 fetched and verified; 1 the fetch failed (one line on stderr naming the cause);
     2 usage or configuration error; 130 interrupted (SIGINT), 143 terminated (SIGTERM).
@@ -61,7 +63,7 @@ enum FetchCommand {
             return 1
         }
         var credentials = options.credentials
-        switch ECRCommandLogin.credentials(env, reactor: reactor) {
+        switch ECRCommandLogin.credentials(env, reactor: reactor, registry: options.target.base) {
         case .failure(let f): Console.err("cr-agent fetch: \(f.message)\n"); return f.exitCode
         case .success(let ecr?): credentials = ecr
         case .success(nil): break

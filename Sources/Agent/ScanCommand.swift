@@ -76,7 +76,7 @@ enum ScanCommand {
             verifies = false
         case .registry(let target):
             let credentials: RegistryCredentials
-            switch ECRCommandLogin.credentials(env, reactor: reactor) {
+            switch ECRCommandLogin.credentials(env, reactor: reactor, registry: target.base) {
             case .failure(let f): Console.err("cr-agent scan: \(f.message)\n"); return f.exitCode
             case .success(let ecr?): credentials = ecr
             case .success(nil):

@@ -151,6 +151,21 @@ final class ECRLoginTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("is not an AWS region name"), r.stderr)
     }
 
+    /// Without CR_BASE the ECR login belongs to its proxyEndpoint (moto's `<account>.dkr.ecr.<region>.amazonaws.com`):
+    /// an image named on another registry (the local one) is refused it, exit 2, and that registry sees no request.
+    func testLoginIsNotSentToAnotherRegistry() throws {
+        var env = environment(role: aws.roleArn)
+        env["CR_BASE"] = nil
+        let log = registry.info["registry_log"] as! String
+        let before = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? -1
+        let host = registry.info["host"] as! String
+        let r = try agent(["fetch", "--plain-http", "\(host)/single/app:1.0"], env)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the ECR login is for https://") && r.stderr.contains(".dkr.ecr.\(aws.region).amazonaws.com and is not sent to \(host)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains(aws.ecrPassword))
+        XCTAssertEqual((try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? -2, before, "the registry saw no request")
+    }
+
     // MARK: - the answers' parsers
 
     func testAuthorizationDataParsing() throws {

@@ -285,6 +285,10 @@ final class HTTPClientTests: XCTestCase {
 
         let bypass = try makeClient(HTTPClientConfiguration(environment: ["HTTP_PROXY": deadProxy, "NO_PROXY": "127.0.0.1"]))
         XCTAssertEqual(clientFetch(bypass, ClientRequest(url: "\(base)/method"))?.value()?.text, "GET")
+
+        // One request may go direct whatever the proxies (the registry client's check of where a name leads).
+        let direct = try makeClient(HTTPClientConfiguration(environment: ["HTTP_PROXY": deadProxy]))
+        XCTAssertEqual(clientFetch(direct, ClientRequest(url: "\(base)/method", bypassesProxy: true))?.value()?.text, "GET")
     }
 
     func testProxySettingsReadBothSpellingsPerScheme() {

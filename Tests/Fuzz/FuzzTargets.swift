@@ -20,6 +20,8 @@ enum FuzzTargets {
         ("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run),
         // AWS answers (the ecr registry type)
         ("aws-xml", AWSXMLFuzz.run),
+        // registry answers: manifests, indexes, image configs, WWW-Authenticate
+        ("registry-manifest", RegistryFuzz.run),
     ]
 
     static var names: [String] { all.map(\.name) }

@@ -6,7 +6,10 @@ other registry test uses through fixture.py) will not produce on demand: cross-o
 429 and 503 that then succeed, a connection cut mid-blob followed by Range resumption, relative and
 missing `Link` headers, opaque cursors, a 401 asking for an extra scope after a first token, plain-text
 500s, oversized and schema1 manifests, digests that do not match, and a token realm pointing at the cloud
-metadata address. It is not a registry implementation: each scenario lives at its own path and does
+metadata address; and, for the hostile-input tests, a manifest redirected to another origin that then asks
+for credentials, a cross-origin `Link`, overflowing `expires_in` / `Retry-After` / descriptor sizes, a token
+realm written as a decimal IPv4 address, and a blob sent one byte a second. It records every
+`Authorization` value it receives, per origin (`authorizations` in the record). It is not a registry implementation: each scenario lives at its own path and does
 exactly one thing. Every scenario, its path and what a correct client does is in Tests/registry/README.md.
 
     misbehaving_registry.py --dir DIR [--max-lifetime S]
@@ -43,6 +46,11 @@ MT_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 HUGE_SIZE = 4 * 1024 * 1024 + 4096  # over the 4 MiB manifest limit that distribution and containerd use
 CATALOG = ["baddigest", "cut", "denied", "huge", "huge-chunked", "metadata-realm", "oversize", "paged",
            "plaintext500", "ratelimit", "redirect", "schema1", "scoped", "unavailable", "wrong-content-type"]
+# Hostile scenarios (HostileRegistryTests); served like the others but kept out of the catalog listing.
+HOSTILE = ["xredirect", "bigexpiry", "negexpiry", "retryafter-huge", "retryafter-date", "bigsize", "negsize",
+           "decimal-realm", "slow", "badlength", "nameredirect"]
+HUGE_INT = "9223372036854775807"
+DECIMAL_REALM = "http://2852039166/latest/meta-data/"  # 169.254.169.254 written as one decimal number
 NEXUS_REPOS = [f"nexus-repo-{i}" for i in range(5)]
 NEXUS_TAGS = [f"v{i}" for i in range(5)]
 PAGED_TAGS = [f"t{i:02d}" for i in range(23)]
@@ -71,6 +79,8 @@ class State:
             self.cut_ranges: list[str | None] = []
             self.tokens: dict[str, list[str]] = {}
             self.huge_bytes_sent: dict[str, int] = {}
+            self.authorizations: list[dict] = []
+            self.slow_bytes_sent = 0
 
     def bump(self, key: str) -> int:
         """Returns how many requests this key had seen before this one."""
@@ -85,7 +95,15 @@ class State:
                     "second_origin": list(self.second_origin),
                     "second_origin_saw_authorization": any(r["authorization"] for r in self.second_origin),
                     "token_requests": list(self.token_requests), "cut_ranges": list(self.cut_ranges),
-                    "huge_bytes_sent": dict(self.huge_bytes_sent)}
+                    "huge_bytes_sent": dict(self.huge_bytes_sent), "authorizations": list(self.authorizations),
+                    "slow_bytes_sent": self.slow_bytes_sent}
+
+    def saw_authorization(self, origin: str, h) -> None:
+        """Every Authorization value, in full, with the origin ("main" or "second") and path it reached."""
+        v = h.headers.get("Authorization")
+        if v is not None:
+            with self.lock:
+                self.authorizations.append({"origin": origin, "path": urllib.parse.urlsplit(h.path).path, "value": v})
 
 
 def _auth_scheme(h) -> str | None:
@@ -97,7 +115,7 @@ class MisbehavingRegistry:
     def __init__(self, dir: str | os.PathLike):
         self.dir = Path(dir).resolve()
         self.state = State()
-        self.images = {name: _image(name) for name in CATALOG}
+        self.images = {name: _image(name) for name in CATALOG + HOSTILE}
         self.images["cut"] = _image("cut", 1 << 20)  # 1 MiB of incompressible bytes: cut at half
         self.images["redirect"] = _image("redirect", 256 << 10)
         self.blobs: dict[str, tuple[str, bytes]] = {}  # digest -> (repo, bytes)
@@ -193,7 +211,8 @@ class MisbehavingRegistry:
                 "dir": str(self.dir), "metadata_realm": METADATA_REALM,
                 "nexus_base": f"{self.url}/repository/nexus", "quay_base": f"{self.url}/quay",
                 "imds_base": f"{self.url}/imds", "images": imgs,
-                "huge_manifest_size": len(self.huge), "schema1_digest": digest_of(self.schema1)}
+                "huge_manifest_size": len(self.huge), "schema1_digest": digest_of(self.schema1),
+                "xlink_base": f"{self.url}/xlink", "decimal_realm": DECIMAL_REALM}
 
     # -------------------------------------------------------------------------------------------- helpers
     @staticmethod
@@ -253,7 +272,18 @@ class MisbehavingRegistry:
         head = method == "HEAD"
         if path.startswith("/_stub/"):
             return self._control(h, method, path, q)
+        if path.startswith("/objects/"):
+            # Asked as a forward proxy (absolute-form request) for the second origin's objects.
+            return self._second(h, method)
         self._log(h, method)
+        self.state.saw_authorization("main", h)
+        if path.startswith("/xlink/v2/"):
+            return self._xlink(h, path[len("/xlink"):], q, head)
+        mt = re.match(r"^/v2/(tok\d+)/tags/list$", path)
+        if mt:
+            if not self._bearer_any(h, mt[1], head):
+                return
+            return self._send(h, 200, jbytes({"name": mt[1], "tags": ["latest"]}), head=head)
         if path.startswith("/imds/v2/") or path == "/imds/v2":
             return self._challenge(h, METADATA_REALM, "repository:metadata-realm:pull", head=head)
         if path.startswith("/repository/nexus/v2/"):
@@ -272,12 +302,17 @@ class MisbehavingRegistry:
         name, kind, ref = m["name"], m["kind"], m["ref"]
         if name not in self.images:
             return self._error(h, 404, "NAME_UNKNOWN", f"repository {name} not known", head=head)
+        if name == "xredirect" and not h.headers.get("Authorization"):
+            return self._send(h, 401, jbytes({"errors": [{"code": "UNAUTHORIZED", "message": "credentials required"}]}),
+                              headers={"WWW-Authenticate": f'Basic realm="{SERVICE}"'}, head=head)
         if kind == "tags":
             if name == "paged" and ref == "list":
                 return self._page(h, "/v2/paged/tags/list", "tags", PAGED_TAGS, q, head, link=True, name="paged")
             return self._send(h, 200, jbytes({"name": name, "tags": ["latest"]}), head=head)
 
         n = self.state.bump(name)
+        if name in HOSTILE:
+            return self._hostile(h, name, kind, ref, head)
         if name in THEN_SUCCESS and n == 0:
             if name == "ratelimit":
                 return self._error(h, 429, "TOOMANYREQUESTS", "rate limit exceeded, retry after 1 s",
@@ -313,7 +348,17 @@ class MisbehavingRegistry:
             h.rfile.read(min(n, 1 << 16))
             self.reset()
             return self._send(h, 200, b'{"reset":true}')
+        if path.startswith("/_stub/token-") and method == "GET":
+            # Token endpoints whose expires_in overflows (bigexpiry) or is negative (negexpiry).
+            self.state.saw_authorization("main", h)
+            expires = {"bigexpiry": HUGE_INT, "negexpiry": "-5"}.get(path[len("/_stub/token-"):], "300")
+            tok = "stubtok-" + secrets.token_hex(8)
+            with self.state.lock:
+                self.state.tokens[tok] = [s for v in q.get("scope", []) for s in v.split(" ") if s]
+            body = b'{"token":"%s","expires_in":%s}' % (tok.encode(), expires.encode())
+            return self._send(h, 200, body)
         if path == "/_stub/token" and method == "GET":
+            self.state.saw_authorization("main", h)
             scopes = [s for v in q.get("scope", []) for s in v.split(" ") if s]
             tok = "stubtok-" + secrets.token_hex(8)
             with self.state.lock:
@@ -493,6 +538,87 @@ class MisbehavingRegistry:
         except OSError:
             pass
 
+    # -------------------------------------------------------------------------------------------- hostile
+    def _hostile(self, h, name: str, kind: str, ref: str, head: bool) -> None:
+        img = self.images[name]
+        if name == "xredirect" and kind == "manifests":
+            # Basic everywhere (so the client holds the user's password), then the manifest goes elsewhere.
+            return self._send(h, 307, b"", None, {"Location": f"{self.second_url}/hostile/manifests/{ref}"}, head)
+        if name in ("bigexpiry", "negexpiry"):
+            authz = h.headers.get("Authorization") or ""
+            with self.state.lock:
+                known = authz.lower().startswith("bearer ") and authz.split(" ", 1)[1].strip() in self.state.tokens
+            if not known:
+                return self._challenge(h, f"{self.url}/_stub/token-{name}", f"repository:{name}:pull", head=head)
+        if name == "retryafter-huge":
+            return self._error(h, 429, "TOOMANYREQUESTS", "slow down", {"Retry-After": "99999999999999999999999"}, head)
+        if name == "retryafter-date":
+            return self._error(h, 503, "UNAVAILABLE", "come back much later", {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}, head)
+        if name == "decimal-realm":
+            return self._challenge(h, DECIMAL_REALM, f"repository:{name}:pull", head=head)
+        if name in ("bigsize", "negsize") and kind == "manifests":
+            m = json.loads(img.manifest)
+            m["layers"][0]["size"] = int(HUGE_INT) if name == "bigsize" else -1
+            m["layers"] = m["layers"] * 3
+            body = jbytes(m)
+            return self._send(h, 200, body, MT_OCI_MANIFEST, {"Docker-Content-Digest": digest_of(body)}, head)
+        if name == "nameredirect" and kind == "blobs":
+            # Like `redirect`, but to a host name (resolved by the client's overrides, or by a proxy).
+            return self._send(h, 307, b"", None, {"Location": f"http://blobs.test:{self.second_port}/objects/{ref[7:]}"}, head)
+        if name == "badlength" and kind == "manifests":
+            # A Content-Length no 64-bit integer holds, then the real manifest.
+            h.send_response(200)
+            h.send_header("Content-Type", MT_OCI_MANIFEST)
+            h.send_header("Content-Length", "99999999999999999999999")
+            h.end_headers()
+            h.close_connection = True
+            if not head:
+                h.wfile.write(img.manifest)
+            return
+        if name == "slow" and kind == "blobs" and ref == img.layers[0].digest:
+            return self._slow(h, self.blobs[ref][1], head)
+        if kind == "manifests":
+            return self._manifest(h, name, ref, head)
+        return self._blob(h, name, ref, head)
+
+    def _slow(self, h, data: bytes, head: bool) -> None:
+        """One byte a second of a blob whose Content-Length promises all of it, until the client leaves."""
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        if head:
+            return
+        h.wfile.flush()
+        h.close_connection = True
+        try:
+            for i in range(min(len(data), 600)):
+                h.wfile.write(data[i:i + 1])
+                h.wfile.flush()
+                with self.state.lock:
+                    self.state.slow_bytes_sent += 1
+                time.sleep(1)
+        except OSError:
+            pass
+
+    def _xlink(self, h, path: str, q, head: bool) -> None:
+        """A catalog whose Link sends the next page to the second origin."""
+        if path in ("/v2/", "/v2"):
+            return self._send(h, 200, b"{}", head=head)
+        if path != "/v2/_catalog":
+            return self._error(h, 404, "NAME_UNKNOWN", f"nothing at {path}", head=head)
+        return self._send(h, 200, jbytes({"repositories": CATALOG[:2]}),
+                          headers={"Link": f'<{self.second_url}/v2/_catalog?n=2&last={CATALOG[1]}>; rel="next"'}, head=head)
+
+    def _bearer_any(self, h, name: str, head: bool) -> bool:
+        """Any token the stub issued will do (tok<N> repositories: one token per repository scope)."""
+        authz = h.headers.get("Authorization") or ""
+        with self.state.lock:
+            ok = authz.lower().startswith("bearer ") and authz.split(" ", 1)[1].strip() in self.state.tokens
+        if not ok:
+            self._challenge(h, f"{self.url}/_stub/token", f"repository:{name}:pull", head=head)
+        return ok
+
     # -------------------------------------------------------------------------------------------- second origin
     def _second(self, h, method: str) -> None:
         """An object store on another port: presigned URLs only. Like S3, a request that also carries an
@@ -503,7 +629,15 @@ class MisbehavingRegistry:
             self.state.second_origin.append({"t": time.time(), "method": method, "path": u.path, "query": u.query,
                                              "authorization": authz is not None,
                                              "authorization_scheme": authz.split(" ", 1)[0] if authz else None})
+        self.state.saw_authorization("second", h)
         head = method == "HEAD"
+        if u.path.startswith("/hostile/"):
+            # Reached by xredirect's 307: asks for credentials with a realm of its own choosing.
+            if u.path == "/hostile/token":
+                return self._send(h, 200, jbytes({"token": "second-origin-token", "expires_in": 300}), head=head)
+            return self._send(h, 401, jbytes({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}),
+                              headers={"WWW-Authenticate": f'Bearer realm="{self.second_url}/hostile/token",service="evil",scope="repository:xredirect:pull"'},
+                              head=head)
         m = re.fullmatch(r"/objects/([0-9a-f]{64})", u.path)
         if authz is not None:
             body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidArgument</Code>"

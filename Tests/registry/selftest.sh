@@ -283,6 +283,21 @@ else
   mt=$("${C[@]}" -D "$SD/wc.h" "$U/v2/wrong-content-type/manifests/latest" | jq -r .mediaType)
   check "stub wrong-content-type: octet-stream, OCI body" "application/octet-stream application/vnd.oci.image.manifest.v1+json" \
     "$(grep -i '^content-type' "$SD/wc.h" | tr -d '\r' | awk '{print $2}') $mt"
+  # hostile scenarios (HostileRegistryTests)
+  SO=$(jq -r .second_origin_url "$SD/stub.json")
+  check "stub xredirect: 401 Basic, then 307 to the second origin" "401 |307 $SO/hostile/manifests/latest|" \
+    "$("${C[@]}" -o /dev/null -w '%{http_code} %{redirect_url}|' "$U/v2/xredirect/manifests/latest"; "${C[@]}" -u u:p -o /dev/null -w '%{http_code} %{redirect_url}|' "$U/v2/xredirect/manifests/latest")"
+  check_re "stub xredirect: the second origin asks for a token of its own" "^401 .*realm=\"$SO/hostile/token\"" \
+    "$("${C[@]}" -D - -o /dev/null "$SO/hostile/manifests/latest" | tr -d '\r' | grep -Ei '^(HTTP|www-authenticate)' | sed 's/^HTTP[^ ]* //' | tr '\n' ' ')"
+  check "stub authorizations: every value recorded with its origin" '{"origin":"main","path":"/v2/xredirect/manifests/latest","value":"Basic dTpw"}' \
+    "$("${C[@]}" "$U/_stub/record" | jq -c '.authorizations[-1]')"
+  check_re "stub xlink: Link to the second origin" "<$SO/v2/_catalog" "$("${C[@]}" -D - -o /dev/null "$U/xlink/v2/_catalog" | grep -i '^link:')"
+  check_re "stub bigexpiry: expires_in Int.max" '"expires_in":9223372036854775807' "$("${C[@]}" "$U/_stub/token-bigexpiry?scope=x")"
+  check "stub retryafter-huge: 429 with a 23-digit Retry-After" "429 99999999999999999999999" \
+    "$("${C[@]}" -o /dev/null -w '%{http_code} %header{retry-after}' "$U/v2/retryafter-huge/manifests/latest")"
+  check "stub bigsize: three layer sizes of Int.max" "3" "$("${C[@]}" "$U/v2/bigsize/manifests/latest" | grep -o '"size": *9223372036854775807' | wc -l)"
+  check_re "stub decimal-realm: realm 2852039166" 'realm="http://2852039166/' "$("${C[@]}" -D - -o /dev/null "$U/v2/decimal-realm/manifests/latest" | grep -i '^www-authenticate')"
+  check_re "stub slow: a byte a second (1 or 2 in 1.5 s)" '^[12]$' "$(curl -s --max-time 1.5 "$U/v2/slow/blobs/$(img slow layer.digest)" | wc -c)"
   check "stub reset: counters cleared, 429 again" "429" \
     "$("${C[@]}" -X POST "$U/_stub/reset" >/dev/null; "${C[@]}" -o /dev/null -w '%{http_code}' "$U/v2/ratelimit/manifests/latest")"
 fi

@@ -26,8 +26,11 @@ final class ECRCatalog {
              items: "imageIds", name: "imageTag", token: nil, total: 0, onPage: onPage, done: done)
     }
 
+    /// Pages of one listing asked for at most (an answer whose nextToken never ends cannot keep it going).
+    static let maxPages = 10_000
+
     private func page(action: String, fields: [(String, JSON)], items: String, name: String, token: String?, total: Int,
-                      onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
+                      pages: Int = 1, onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
         var body = fields + [("maxResults", .int(pageSize))]
         if let token { body.append(("nextToken", .string(token))) }
         call.post(service: "ecr", endpoint: endpoint,
@@ -44,8 +47,11 @@ final class ECRCatalog {
                 if !names.isEmpty { onPage(names) }
                 let next = json["nextToken"]?.string
                 if let next, !next.isEmpty, next != token {
+                    guard pages < Self.maxPages else {
+                        return done(.failure(RegistryError(.registry, registry: endpoint, "ECR \(action): still more after \(Self.maxPages) pages; the listing is stopped there")))
+                    }
                     page(action: action, fields: fields, items: items, name: name, token: next, total: total + names.count,
-                         onPage: onPage, done: done)
+                         pages: pages + 1, onPage: onPage, done: done)
                 } else {
                     done(.success(total + names.count))
                 }

@@ -109,8 +109,10 @@ final class ECRLoginFlow {
             switch result {
             case .failure(let e): done(.failure(e))
             case .success(let body):
-                guard let login = Self.parseAuthorization(body) else {
-                    return done(.failure(RegistryError(.registry, registry: aws.ecrEndpoint, "\(what): the answer has no usable authorizationData")))
+                let login: ECRLogin
+                switch Self.parseAuthorizationChecked(body) {
+                case .success(let l): login = l
+                case .failure(let e): return done(.failure(RegistryError(.registry, registry: aws.ecrEndpoint, "\(what): \(e.message)")))
                 }
                 Redaction.register(secret: login.credentials.password ?? "")
                 done(.success(login))
@@ -119,18 +121,30 @@ final class ECRLoginFlow {
     }
 
     /// `{"authorizationData":[{"authorizationToken":"<base64 AWS:password>","proxyEndpoint":"https://..","expiresAt":<seconds>}]}`
-    static func parseAuthorization(_ body: [UInt8]) -> ECRLogin? {
+    static func parseAuthorization(_ body: [UInt8]) -> ECRLogin? { try? parseAuthorizationChecked(body).get() }
+
+    /// Seconds since 1970 an `expiresAt` may name (up to the year 9999).
+    static let expiresAtRange = 0...253_402_300_799
+
+    /// The same, with what is wrong when it is not usable.
+    static func parseAuthorizationChecked(_ body: [UInt8]) -> Result<ECRLogin, AuthorizationDataError> {
         guard let json = try? JSON.parse(body), let first = json["authorizationData"]?.array?.first,
               let token = first["authorizationToken"]?.string, let decoded = Base64.decode(token),
-              let colon = decoded.firstIndex(of: UInt8(ascii: ":")), let endpoint = first["proxyEndpoint"]?.string else { return nil }
+              let colon = decoded.firstIndex(of: UInt8(ascii: ":")), let endpoint = first["proxyEndpoint"]?.string else {
+            return .failure(AuthorizationDataError(message: "the answer has no usable authorizationData"))
+        }
         let user = String(decoding: decoded[..<colon], as: UTF8.self), password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
-        guard !user.isEmpty, !password.isEmpty else { return nil }
+        guard !user.isEmpty, !password.isEmpty else { return .failure(AuthorizationDataError(message: "the answer has no usable authorizationData")) }
         var expires = 0
         switch first["expiresAt"] {
-        case .int(let i)?: expires = i
-        case .double(let d)? where d.isFinite && abs(d) < 1e15: expires = Int(d)
-        default: break
+        case nil, .null?: break
+        case .int(let i)? where expiresAtRange.contains(i): expires = i
+        case .double(let d)? where d.isFinite && d >= 0 && d <= Double(expiresAtRange.upperBound): expires = Int(d)
+        case let other?:
+            return .failure(AuthorizationDataError(message: "authorizationData.expiresAt \(String(other.serialized.prefix(40))) is outside \(expiresAtRange.lowerBound)...\(expiresAtRange.upperBound) seconds since 1970"))
         }
-        return ECRLogin(credentials: RegistryCredentials(username: user, password: password), proxyEndpoint: endpoint, expiresAt: expires)
+        return .success(ECRLogin(credentials: RegistryCredentials(username: user, password: password), proxyEndpoint: endpoint, expiresAt: expires))
     }
+
+    struct AuthorizationDataError: Error { let message: String }
 }

@@ -11,12 +11,20 @@ enum ECRCommandLogin {
     }
 
     /// The registry credentials of an ECR login when the environment asks for the ecr type (run on
-    /// `reactor`), nil when it does not.
-    static func credentials(_ env: Environment, reactor: Reactor) -> Result<RegistryCredentials?, Failure> {
+    /// `reactor`), nil when it does not. They are for the login's `proxyEndpoint`, or for CR_BASE when
+    /// the operator set it (a pull-through or private endpoint): any other `registry` is refused them.
+    static func credentials(_ env: Environment, reactor: Reactor, registry: RegistryBase) -> Result<RegistryCredentials?, Failure> {
         switch role(env) {
         case .failure(let e): return .failure(Failure(message: e.description, exitCode: 2))
         case .success(nil): return .success(nil)
-        case .success(let role?): return login(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)").map(\.credentials)
+        case .success(let role?):
+            return login(role, env: env, reactor: reactor, userAgent: "cr-agent/\(ProductVersion.current)").flatMap { login in
+                if env["CR_BASE"] != nil { return .success(login.credentials) }
+                guard let endpoint = try? RegistryBase(parsing: login.proxyEndpoint), endpoint.authority == registry.authority else {
+                    return .failure(Failure(message: "the ECR login is for \(Redaction.text(String(login.proxyEndpoint.prefix(200)))) and is not sent to \(registry.authority); name an image on that registry, or set CR_BASE to the registry the login is for", exitCode: 2))
+                }
+                return .success(login.credentials)
+            }
         }
     }
 

@@ -1,12 +1,14 @@
 // Registry credentials for CLI commands, first found wins: CR_CREDENTIALS (the broker's base64 JSON),
 // CR_USERNAME + CR_PASSWORD (or CR_TOKEN), the Docker config file's `auths` entry for the host, else
-// anonymous.
+// anonymous. Each belongs to one registry and is given for that registry only: CR_CREDENTIALS to its
+// `registryBase` (or its type's own registry), CR_USERNAME/CR_PASSWORD to the registry the command names
+// (CR_BASE, else the reference's host), a Docker config entry to its host.
 import Core
 import Glibc
 
 enum RegistryCredentialSources {
     static func resolve(_ env: Environment, registryHost: String) -> Result<RegistryCredentials, ConfigurationError> {
-        if let raw = env["CR_CREDENTIALS"] { return fromBrokerCredentials(raw) }
+        if let raw = env["CR_CREDENTIALS"] { return fromBrokerCredentials(raw, for: registryHost) }
         if env["CR_USERNAME"] != nil || env["CR_PASSWORD"] != nil || env["CR_TOKEN"] != nil {
             return FetchCommand.registryCredentials(env)
         }
@@ -14,8 +16,9 @@ enum RegistryCredentialSources {
         return .success(.anonymous)
     }
 
-    /// `CR_CREDENTIALS`: base64 of `{"type","username","password","registryBase"}` (REFERENCE §3).
-    static func fromBrokerCredentials(_ raw: String) -> Result<RegistryCredentials, ConfigurationError> {
+    /// `CR_CREDENTIALS`: base64 of `{"type","username","password","registryBase"}` (REFERENCE §3), for a
+    /// command on `registryHost` (`host[:port]`): refused when the credentials are for another registry.
+    static func fromBrokerCredentials(_ raw: String, for registryHost: String) -> Result<RegistryCredentials, ConfigurationError> {
         guard let bytes = Base64.decode(raw.trimmingCharactersSpace()), let json = try? JSON.parse(bytes) else {
             return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message: "expected base64 of a JSON object"))
         }
@@ -23,7 +26,48 @@ enum RegistryCredentialSources {
         if user == nil && password == nil {
             return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message: "the JSON has no username or password (type \(json["type"]?.string ?? "?") needs its own flow)"))
         }
+        let type = json["type"]?.string ?? ""
+        let owner: String
+        switch credentialsRegistry(type: type, registryBase: json["registryBase"]?.string) {
+        case .failure(let e): return .failure(e)
+        case .success(let o): owner = o
+        }
+        let wanted = canonicalHost(registryHost)
+        guard owner == wanted else {
+            return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message:
+                "its credentials are for \(owner) and are not sent to \(wanted), the registry this command names; name an image on \(owner), or give credentials for \(wanted)"))
+        }
         return .success(RegistryCredentials(username: user, password: password))
+    }
+
+    /// The registry (`host[:port]`) broker credentials belong to: their `registryBase`, or when that is
+    /// empty or `undefined` (snyk's plugin writes that) the type's own registry.
+    static func credentialsRegistry(type: String, registryBase: String?) -> Result<String, ConfigurationError> {
+        let written = registryBase?.trimmed(" \t") ?? ""
+        if written.isEmpty || written == "undefined" || written == "null" {
+            guard let host = defaultRegistry[type] else {
+                return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message:
+                    "registryBase is empty and type \(type.isEmpty ? "(none)" : type) has no registry of its own; set registryBase (CR_BASE) to the registry the credentials are for"))
+            }
+            return .success(host)
+        }
+        do {
+            return .success(canonicalHost(try RegistryBase(parsing: written).authority))
+        } catch {
+            return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message: "registryBase: \(error.message)"))
+        }
+    }
+
+    /// Registries the hosted types live on, for credentials that name none.
+    static let defaultRegistry: [String: String] = [
+        "docker-hub": "registry-1.docker.io", "github-cr": "ghcr.io", "gitlab-cr": "registry.gitlab.com",
+        "quay-cr": "quay.io", "gcr": "gcr.io", "digitalocean-cr": "registry.digitalocean.com",
+    ]
+
+    /// Docker Hub's names are one registry; every other host stands for itself (lower-cased).
+    static func canonicalHost(_ host: String) -> String {
+        let h = host.lowercased()
+        return ["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"].contains(h) ? "registry-1.docker.io" : h
     }
 
     /// The `auths` entry for `host` in `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`):

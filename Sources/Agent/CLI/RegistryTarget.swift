@@ -93,7 +93,10 @@ extension RegistryTarget {
                        logger: Logger, adjust: (inout RegistryOptions) -> Void) throws(RegistryError) -> RegistryClient {
         var configuration = HTTPClientConfiguration(environment: env.values)
         configuration.receiveBufferSize = Self.receiveBufferSize
-        var options = RegistryOptions(environment: env.values)
+        var options: RegistryOptions
+        do { options = try RegistryOptions.validated(environment: env.values) } catch {
+            throw RegistryError(.invalidInput, registry: base.origin, error.description)
+        }
         adjust(&options)
         let client = try RegistryClient(base: base, credentials: credentials, trust: RegistryTrust(reactor: reactor, configuration: configuration), options: options)
         client.onRetry = { what, attempt, delay in

@@ -46,12 +46,19 @@ public struct Descriptor: Equatable, Sendable {
     public let annotations: [String: String]
     public let urls: [String]
 
+    /// Sizes a descriptor may declare: a blob over 1 TiB is not an image layer anyone pulls, and with
+    /// the manifest's own size limit the sum of every size stays far from overflowing.
+    public static let sizeRange = 0...(1 << 40)
+
     init(json: JSON, defaultMediaType: String = "") throws(RegistryError) {
         guard let digest = json["digest"]?.string, ImageReference.isDigest(digest) else {
             throw RegistryError(.registry, registry: "", "descriptor without a valid sha256 digest")
         }
-        guard let size = json["size"]?.int, size >= 0 else {
+        guard let field = json["size"], !field.isNull else {
             throw RegistryError(.registry, registry: "", "descriptor \(digest) without a valid size")
+        }
+        guard let size = field.int, Descriptor.sizeRange.contains(size) else {
+            throw RegistryError(.registry, registry: "", "descriptor \(digest): size \(String(field.serialized.prefix(40))) is outside 0...\(Descriptor.sizeRange.upperBound) (1 TiB)")
         }
         self.mediaType = json["mediaType"]?.string ?? defaultMediaType
         self.digest = digest
@@ -112,7 +119,7 @@ public struct ImageConfig: Sendable {
     /// The `config` object of the image config (Env, Cmd, Labels, WorkingDir, ...), as JSON.
     public var containerConfig: JSON? { (try? JSON.parse(raw))?["config"] }
 
-    init(digest: String, raw: [UInt8], registry: String) throws(RegistryError) {
+    public init(digest: String, raw: [UInt8], registry: String) throws(RegistryError) {
         let json: JSON
         do { json = try JSON.parse(raw) } catch { throw RegistryError(.registry, registry: registry, "image config \(digest) is not JSON: \(error)") }
         self.digest = digest
@@ -129,10 +136,10 @@ public struct ImageConfig: Sendable {
     }
 }
 
-enum ManifestParser {
+public enum ManifestParser {
     /// Parses manifest bytes. `contentType` is the registry's Content-Type, used only when the
     /// document does not say its own media type.
-    static func parse(_ raw: [UInt8], digest: String, contentType: String?, registry: String) throws(RegistryError) -> ManifestDocument {
+    public static func parse(_ raw: [UInt8], digest: String, contentType: String?, registry: String) throws(RegistryError) -> ManifestDocument {
         let json: JSON
         do { json = try JSON.parse(raw) } catch {
             throw RegistryError(.registry, registry: registry, "manifest \(digest) is not valid JSON: \(error)")

@@ -19,7 +19,10 @@ final class RegistryAuth {
     private var extraScopes: [[String]: Set<String>] = [:]
     private(set) var tokenRequests = 0
 
-    init(registry: String, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions) {
+    private let nameCheck: ProxiedNameCheck
+
+    init(registry: String, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions, nameCheck: ProxiedNameCheck) {
+        self.nameCheck = nameCheck
         self.registry = registry
         self.credentials = credentials
         self.http = http
@@ -61,7 +64,10 @@ final class RegistryAuth {
             wantsBasic = false
             if let extra = b["scope"] {
                 let asked = Set(extra.split(separator: " ").map(String.init)).subtracting(scopes)
-                if !asked.isEmpty { extraScopes[scopes.sorted(), default: []].formUnion(asked) }
+                // Bounded: a registry inventing scopes on every 401 cannot grow this without end.
+                if !asked.isEmpty && (extraScopes.count < 256 || extraScopes[scopes.sorted()] != nil) {
+                    extraScopes[scopes.sorted(), default: []].formUnion(asked.prefix(16))
+                }
             }
             fetchToken(scopes: scopes, done: done)
         } else if challenges.contains(where: { $0.scheme == "basic" }) {
@@ -75,12 +81,26 @@ final class RegistryAuth {
 
     func fetchToken(scopes: [String], done: @escaping (RegistryError?) -> Void) {
         guard let b = bearer else { return done(RegistryError(.authentication, registry: registry, "no token realm known")) }
-        if let why = AddressPolicy.refusal(url: b.realm) {
+        if let why = RegistryClient.refusal(url: b.realm, allowedHosts: options.allowedHosts) {
             return done(RegistryError(.refused, registry: registry, "token realm \(b.realm) is \(why); refusing to send credentials there"))
         }
-        guard b.realm.hasPrefix("https://") || b.realm.hasPrefix("http://") else {
+        guard b.realm.lowercased().hasPrefix("https://") || b.realm.lowercased().hasPrefix("http://") else {
             return done(RegistryError(.authentication, registry: registry, "token realm \"\(b.realm)\" is not an http(s) URL"))
         }
+        // The realm was named by the registry's own 401 (challenges from other origins are refused
+        // before they get here); over https the credentials stay encrypted on their way to it as well.
+        if registry.lowercased().hasPrefix("https://") && !b.realm.lowercased().hasPrefix("https://") && !credentials.isAnonymous {
+            return done(RegistryError(.refused, registry: registry,
+                "token realm \(b.realm) is plain http while the registry is https; the credentials are not sent to it in clear"))
+        }
+        nameCheck.check(b.realm) { [self] why in
+            if let why { return done(RegistryError(.refused, registry: registry, "token realm \(b.realm): \(why); refusing to send credentials there")) }
+            requestToken(realm: b.realm, service: b.service, scopes: scopes, done: done)
+        }
+    }
+
+    private func requestToken(realm: String, service: String, scopes: [String], done: @escaping (RegistryError?) -> Void) {
+        let b = (realm: realm, service: service)
         let all = allScopes(scopes)
         let key = TokenKey(realm: b.realm, service: b.service, scopes: all)
         if (preferPost.contains(b.realm) || options.oauth2TokenPost) && !credentials.isAnonymous { return postToken(key, done: done) }
@@ -98,7 +118,7 @@ final class RegistryAuth {
             case .failure(let e):
                 done(tokenFailure(e, realm: b.realm))
             case .success(let r) where (r.status == 404 || r.status == 405) && !credentials.isAnonymous:
-                preferPost.insert(b.realm)       // this token server wants the OAuth2 form
+                if preferPost.count < 64 { preferPost.insert(b.realm) }      // this token server wants the OAuth2 form
                 postToken(key, done: done)
             case .success(let r):
                 accept(r, key: key, done: done)
@@ -145,17 +165,39 @@ final class RegistryAuth {
         guard let json = try? JSON.parse(r.body), let token = json["token"]?.string ?? json["access_token"]?.string, !token.isEmpty else {
             return done(RegistryError(.authentication, registry: registry, "token server at \(key.realm) answered without a token"))
         }
+        var lifetime = 60
+        if let field = json["expires_in"], !field.isNull {
+            guard let n = field.int, RegistryOptions.tokenLifetimeRange.contains(n) else {
+                return done(RegistryError(.authentication, registry: registry,
+                    "token server at \(key.realm) answered expires_in \(String(field.serialized.prefix(40))), outside \(RegistryOptions.tokenLifetimeRange.lowerBound)...\(RegistryOptions.tokenLifetimeRange.upperBound) seconds"))
+            }
+            lifetime = max(n, 1)
+        }
         Redaction.register(secret: token)
-        let lifetime = max(json["expires_in"]?.int ?? 60, 1)
         // Renew shortly before expiry: 10% of the lifetime, at least 5 s and at most 30 s early.
         let margin = min(30, max(5, lifetime / 10))
         let usable = max(lifetime - margin, 1)
-        tokens[key] = CachedToken(token: token, expiresAt: Reactor.now() + UInt64(usable) * 1_000_000_000)
+        let now = Reactor.now()
+        storeToken(CachedToken(token: token, expiresAt: now + UInt64(usable) * 1_000_000_000), for: key, now: now)
         done(nil)
     }
 
+    /// Keeps at most `options.maxCachedTokens`: expired tokens go first, then those expiring soonest.
+    private func storeToken(_ t: CachedToken, for key: TokenKey, now: UInt64) {
+        tokens[key] = t
+        let cap = max(1, options.maxCachedTokens)
+        guard tokens.count > cap else { return }
+        tokens = tokens.filter { $0.value.expiresAt > now || $0.key == key }
+        while tokens.count > cap, let soonest = tokens.filter({ $0.key != key }).min(by: { $0.value.expiresAt < $1.value.expiresAt }) {
+            tokens[soonest.key] = nil
+        }
+    }
+
+    /// Tokens held now (for tests of the cache's bound).
+    var cachedTokenCount: Int { tokens.count }
+
     private var timeouts: ClientTimeouts {
-        ClientTimeouts(connect: options.connectTimeoutMs, total: 60_000)
+        ClientTimeouts(connect: options.connectTimeoutMs, total: 60_000, lowSpeed: options.stallRule)
     }
 }
 

@@ -37,6 +37,9 @@ final class RegistryCall {
     private var head: ClientResponseHead?
     private var passing = false
     private var failure: RegistryError?
+    /// A redirect target not followed because, through a proxy, its name must be checked first.
+    private var uncheckedRedirect: String?
+    private var redirectChecks = 0
 
     init(client: RegistryClient, method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(), scopes: [String],
          what: String, mode: Mode, expectedStatuses: Set<Int> = [200], done: @escaping (Result<Outcome, RegistryError>) -> Void) {
@@ -54,6 +57,15 @@ final class RegistryCall {
     var registry: String { client.base.origin }
 
     func start() {
+        client.nameCheck.check(url) { [self] why in
+            if let why {
+                return finish(.failure(RegistryError(.refused, registry: registry, "\(what): \(why); not requested through the proxy")))
+            }
+            authenticateAndSend()
+        }
+    }
+
+    private func authenticateAndSend() {
         if client.auth.needsToken(for: scopes) {
             client.auth.fetchToken(scopes: scopes) { [self] error in
                 if let error { return finish(.failure(error)) }
@@ -84,15 +96,21 @@ final class RegistryCall {
         errorBody = []
         collected = []
         failure = nil
+        uncheckedRedirect = nil
+        if let why = client.refusal(url: url) {
+            return finish(.failure(RegistryError(.refused, registry: registry, "\(what): \(URLParts.origin(url) ?? url) is \(why); not contacted")))
+        }
         var h = headers
         h.set("User-Agent", client.options.userAgent)
-        if let a = client.auth.authorization(for: scopes) { h.set("Authorization", a) }
+        // The registry's credentials go to its own origin only, whatever URL a call was made with.
+        if client.isRegistryOrigin(url), let a = client.auth.authorization(for: scopes) { h.set("Authorization", a) }
         skipOnThisAttempt = 0
         if case .stream = mode, delivered > 0 { h.set("Range", "bytes=\(delivered)-") }
         let request = ClientRequest(method: method, url: url, headers: h,
                                     timeouts: ClientTimeouts(connect: client.options.connectTimeoutMs, total: nil,
-                                                             lowSpeed: (1, max(1, client.options.stallTimeoutMs / 1000))),
-                                    redirects: client.redirectPolicy, connectFilter: AddressPolicy.connectFilter)
+                                                             lowSpeed: client.options.stallRule),
+                                    redirects: client.redirectPolicy { [weak self] in self?.uncheckedRedirect = $0 },
+                                    connectFilter: AddressPolicy.connectFilter)
         // The HTTP client holds these closures until the transfer ends, which keeps the call alive.
         task = client.http.start(request, onHead: { h in self.onHead(h) },
                                  onBody: { chunk in self.onBody(chunk) },
@@ -161,10 +179,22 @@ final class RegistryCall {
             if e.kind == .refused {   // a name resolved to a refused address: final, never retried
                 return finish(.failure(RegistryError(.refused, registry: registry, "\(what): \(e.message)")))
             }
-            retryOrFail(retryAfter: nil, RegistryError(.network, registry: registry, "\(what): \(e.message)"))
+            if RegistryCall.isStall(e) {   // a registry this slow is not waited for again
+                let rule = client.options.stallRule
+                return finish(.failure(RegistryError(.network, registry: registry,
+                    "\(what): the transfer stalled (under \(RegistryOptions.stallMinimumBytes) bytes in \(rule.seconds) s) and was aborted; REGISTRY_STALL_TIMEOUT_MS=\(client.options.stallTimeoutMs) sets the window")))
+            }
+            retryOrFail(retryAfterSeconds: nil, RegistryError(.network, registry: registry, "\(what): \(e.message)"))
         case .success(let s):
             let status = s.head.status
             if passing { return finish(.success(Outcome(head: s.head, body: collected, bytes: delivered))) }
+            if status == 401 && !client.isRegistryOrigin(s.head.url) {
+                // A redirect led off the registry's origin and that host asks for credentials: answering
+                // it would hand the user's password (or a token for it) to whatever realm it names.
+                return finish(.failure(RegistryError(.refused, registry: registry,
+                    "\(what): a redirect led to \(URLParts.origin(s.head.url) ?? "another origin"), which answered 401; the registry's credentials are sent to \(registry) only, so its challenge is not answered",
+                    status: 401)))
+            }
             if status == 401 {
                 let challenges = s.head.headers.values("WWW-Authenticate")
                 if sentFreshCredentials && !scopeUpgraded && client.auth.asksForNewScopes(challenges, scopes: scopes) {
@@ -187,7 +217,28 @@ final class RegistryCall {
             }
             let error = RegistryError.fromResponse(registry: registry, status: status, body: errorBody, what: what)
             if RetrySchedule.isRetryable(status: status) {
-                return retryOrFail(retryAfter: s.head.headers["Retry-After"], error)
+                switch RetrySchedule.parseRetryAfter(s.head.headers["Retry-After"]) {
+                case .outOfRange(let raw):
+                    return finish(.failure(RegistryError(error.kind, registry: registry,
+                        "\(error.message); its Retry-After \"\(raw.prefix(64))\" is outside 0...\(RetrySchedule.retryAfterRange.upperBound) seconds, not waited for",
+                        status: status, code: error.code)))
+                case .seconds(let n): return retryOrFail(retryAfterSeconds: n, error)
+                case .absent: return retryOrFail(retryAfterSeconds: nil, error)
+                }
+            }
+            if (300..<400).contains(status), let target = uncheckedRedirect, redirectChecks < client.options.maxRedirects {
+                // Through a proxy: resolve the target's name here first, then ask again (the policy
+                // follows it once its verdict is known).
+                uncheckedRedirect = nil
+                redirectChecks += 1
+                return client.nameCheck.check(target) { [self] why in
+                    if let why {
+                        return finish(.failure(RegistryError(.refused, registry: registry,
+                            "\(what): redirect to \(URLParts.origin(target) ?? target) not followed: \(why)", status: status)))
+                    }
+                    attempt -= 1      // not a failed attempt: the same request again
+                    send()
+                }
             }
             if (300..<400).contains(status) {
                 return finish(.failure(RegistryError(.refused, registry: registry, "\(what): redirect to \(s.head.headers["Location"] ?? "?") not followed (too many hops, or a refused target)", status: status)))
@@ -196,8 +247,8 @@ final class RegistryCall {
         }
     }
 
-    private func retryOrFail(retryAfter: String?, _ error: RegistryError) {
-        guard let delay = client.retrySchedule.delayMs(afterAttempt: attempt, retryAfter: retryAfter) else {
+    private func retryOrFail(retryAfterSeconds: Int?, _ error: RegistryError) {
+        guard let delay = client.retrySchedule.delayMs(afterAttempt: attempt, retryAfterSeconds: retryAfterSeconds) else {
             return finish(.failure(RegistryError(error.kind, registry: error.registry, error.message + " (after \(attempt) attempts)", status: error.status, code: error.code)))
         }
         client.onRetry?(what, attempt, delay)
@@ -209,6 +260,12 @@ final class RegistryCall {
         done = nil
         task = nil
         d(r)
+    }
+
+    /// Whether libcurl aborted the transfer under the low-speed (stall) rule: the code alone also means a
+    /// connect timeout, so its own words ("Operation too slow ...") tell them apart.
+    static func isStall(_ e: HTTPClientError) -> Bool {
+        e.curlCodeName == "CURLE_OPERATION_TIMEDOUT" && e.message.contains("too slow")
     }
 
     /// The first byte position of `Content-Range: bytes N-M/T`.

@@ -8,6 +8,8 @@ public final class RegistryClient {
     let http: HTTPClient
     let auth: RegistryAuth
     let retrySchedule: RetrySchedule
+    /// Checks names that only a proxy would otherwise resolve.
+    let nameCheck: ProxiedNameCheck
     /// Called before each retry with what, the attempt that failed and the delay (for logs and tests).
     public var onRetry: ((String, Int, Int) -> Void)?
 
@@ -15,7 +17,9 @@ public final class RegistryClient {
         self.base = base
         self.options = options
         self.http = http
-        self.auth = RegistryAuth(registry: base.origin, credentials: credentials, http: http, options: options)
+        let nameCheck = ProxiedNameCheck(http: http, connectTimeoutMs: options.connectTimeoutMs)
+        self.nameCheck = nameCheck
+        self.auth = RegistryAuth(registry: base.origin, credentials: credentials, http: http, options: options, nameCheck: nameCheck)
         self.retrySchedule = RetrySchedule(maxAttempts: max(1, options.maxAttempts), baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.maxRetryDelayMs)
         for secret in [credentials.password, credentials.basicAuthorization].compactMap({ $0 }) { Redaction.register(secret: secret) }
     }
@@ -32,14 +36,37 @@ public final class RegistryClient {
     public var tokenRequestCount: Int { auth.tokenRequests }
 
     /// Redirects are followed at most `maxRedirects` times, never to a refused address, never from
-    /// https down to http, and without Authorization once they leave the registry's origin.
-    var redirectPolicy: RedirectPolicy {
-        .custom(max: options.maxRedirects) { redirect in
-            if AddressPolicy.refusal(url: redirect.target) != nil { return nil }
+    /// https down to http, and without Authorization once they leave the registry's origin. Through a
+    /// proxy, a target whose name has not been checked yet is not followed: `unchecked` gets it, and the
+    /// caller checks it (`nameCheck`) and asks again.
+    func redirectPolicy(unchecked: @escaping (String) -> Void) -> RedirectPolicy {
+        .custom(max: options.maxRedirects) { [options, nameCheck] redirect in
+            if Self.refusal(url: redirect.target, allowedHosts: options.allowedHosts) != nil { return nil }
             if redirect.request.url.hasPrefix("https://") && !redirect.target.hasPrefix("https://") { return nil }
+            guard nameCheck.verdictNow(redirect.target) == .allowed else {
+                unchecked(redirect.target)
+                return nil
+            }
             return RedirectPolicy.standardNextRequest(redirect)
         }
     }
+
+    /// Why a request to `url` is refused before any connection: its host is a refused literal (or a
+    /// metadata name), or outside `REGISTRY_ALLOWED_HOSTS`. nil allows it (the connect filter still
+    /// checks what a name resolves to).
+    func refusal(url: String) -> String? { Self.refusal(url: url, allowedHosts: options.allowedHosts) }
+
+    static func refusal(url: String, allowedHosts: [String]?) -> String? {
+        if let why = AddressPolicy.refusal(url: url) { return why }
+        if let host = URLParts.host(url), AddressPolicy.outsideAllowList(host: host, allowed: allowedHosts) {
+            return "not in REGISTRY_ALLOWED_HOSTS"
+        }
+        return nil
+    }
+
+    /// Whether `url` is on the registry's own origin (scheme, host and port), the only place its
+    /// credentials and its challenges may come from.
+    func isRegistryOrigin(_ url: String) -> Bool { Origin(url) == Origin(base.origin + "/") }
 
     // MARK: ping
 
@@ -92,8 +119,10 @@ public final class RegistryClient {
                 var next: String?
                 var fellBack = false
                 if let link = LinkHeader.next(o.head.headers.values("Link")) {
-                    guard let resolved = LinkHeader.resolve(link, against: o.head.url) else {
-                        return done(.failure(RegistryError(.refused, registry: base.origin, "\(what): next-page link \(link) leaves the registry's origin")))
+                    // Against the URL asked for (on the registry's origin), never a redirect's target.
+                    guard let resolved = LinkHeader.resolve(link, against: url), isRegistryOrigin(resolved) else {
+                        return done(.failure(RegistryError(.refused, registry: base.origin,
+                            "\(what): next-page link \(Redaction.text(String(link.prefix(200)))) leaves the registry's origin \(base.origin); not followed")))
                     }
                     next = resolved
                 } else if names.count == options.pageSize, let last = names.last {
@@ -101,6 +130,10 @@ public final class RegistryClient {
                     fellBack = true
                 }
                 guard let n = next, !names.isEmpty, !seen.contains(n) else { return done(.success(count)) }
+                guard seen.count + 1 < options.maxListPages else {
+                    return done(.failure(RegistryError(.registry, registry: base.origin,
+                        "\(what): the registry still had more after \(options.maxListPages) pages (\(count) names); the listing is stopped there")))
+                }
                 listPages(url: n, key: key, scopes: scopes, what: what, fallback: fallback, onPage: onPage,
                           seen: seen.union([n]), total: count, fellBackFrom: fellBack ? names : nil, done: done)
             }
@@ -253,7 +286,13 @@ public struct ResolvedImage: Sendable {
     public var layers: [Descriptor] { manifest.layers.filter { !MediaType.isForeignLayer($0.mediaType) } }
     public var foreignLayers: [Descriptor] { manifest.layers.filter { MediaType.isForeignLayer($0.mediaType) } }
     /// Total compressed size of the layers to pull.
-    public var compressedSize: Int { layers.reduce(0) { $0 + $1.size } }
+    /// Saturates at `Int.max` (each size is range-checked when parsed, their sum is not bounded).
+    public var compressedSize: Int {
+        layers.reduce(0) { sum, layer in
+            let (total, overflow) = sum.addingReportingOverflow(layer.size)
+            return overflow ? Int.max : total
+        }
+    }
 
     /// cosign's `sha256-<hex>.sig|.att|.sbom` tags.
     static func isSignatureTag(_ tag: String) -> Bool {
@@ -261,3 +300,4 @@ public struct ResolvedImage: Sendable {
         return tag.hasSuffix(".sig") || tag.hasSuffix(".att") || tag.hasSuffix(".sbom")
     }
 }
+

@@ -26,10 +26,31 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable, Equatable
 
     public init(_ kind: Kind, registry: String, _ message: String, status: Int? = nil, code: String? = nil) {
         self.kind = kind
-        self.registry = registry
-        self.message = message
+        self.registry = RegistryError.printable(registry, limit: 300)
+        self.message = RegistryError.printable(message, limit: RegistryError.maxMessageLength)
         self.status = status
-        self.code = code
+        self.code = code.map { RegistryError.printable($0, limit: 100) }
+    }
+
+    /// Messages carry text a registry chose (error bodies, realms, links): at most this many characters.
+    public static let maxMessageLength = 2000
+
+    /// `text` on one line, without control characters (a registry's text must not drive the user's
+    /// terminal): tabs and line breaks become spaces, other C0/C1 controls and DEL become U+FFFD; cut
+    /// at `limit` characters with an ellipsis.
+    static func printable(_ text: String, limit: Int) -> String {
+        var out = String.UnicodeScalarView()
+        var count = 0
+        for u in text.unicodeScalars {
+            if count == limit { out.append("…"); break }
+            switch u.value {
+            case 0x09, 0x0A, 0x0D: out.append(" ")
+            case 0..<0x20, 0x7F, 0x80..<0xA0: out.append("\u{FFFD}")
+            default: out.append(u)
+            }
+            count += 1
+        }
+        return String(out)
     }
 
     public var description: String {

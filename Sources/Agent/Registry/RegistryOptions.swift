@@ -34,8 +34,20 @@ public struct RegistryOptions: Sendable {
     public var maxRetryDelayMs = 30_000
     public var maxRedirects = 5
     public var connectTimeoutMs = 30_000
-    /// A transfer moving under 1 byte/s for this long is aborted (and retried).
-    public var stallTimeoutMs = 60_000
+    /// A transfer that moves under `stallMinimumBytes` in this window is aborted, and not retried
+    /// (`REGISTRY_STALL_TIMEOUT_MS`). libcurl measures in whole seconds: the window is rounded up.
+    public var stallTimeoutMs = RegistryOptions.defaultStallTimeoutMs
+    public static let defaultStallTimeoutMs = 30_000
+    public static let stallMinimumBytes = 1024
+    /// Hosts registry, token-realm and redirect requests may reach (`REGISTRY_ALLOWED_HOSTS`); nil: any
+    /// host the address policy allows. Entries are names or literals, or `.domain` for names under it.
+    public var allowedHosts: [String]?
+    /// Token lifetimes are taken from `expires_in` only within this range, in seconds.
+    public static let tokenLifetimeRange = 0...(366 * 86_400)
+    /// Pages of one listing followed at most (a registry whose Link never ends cannot keep a listing going).
+    public var maxListPages = 10_000
+    /// Bearer tokens kept per registry client; past it the expired, then the soonest to expire, go.
+    public var maxCachedTokens = 64
     public var userAgent = "cr-agent/\(ProductVersion.current)"
     /// Ask token servers with the OAuth2 password-grant POST from the start (some require it; others
     /// are detected when their GET endpoint answers 404 or 405).
@@ -49,10 +61,31 @@ public struct RegistryOptions: Sendable {
 
     public init() {}
 
-    /// The defaults, with `REGISTRY_CERTS_DIRS` (colon-separated roots; empty for none) when set.
+    /// The defaults, with `REGISTRY_CERTS_DIRS` (colon-separated roots; empty for none),
+    /// `REGISTRY_ALLOWED_HOSTS` and `REGISTRY_STALL_TIMEOUT_MS` when set; an unusable stall timeout
+    /// keeps the default (`validated(environment:)` reports it instead).
     public init(environment env: [String: String]) {
         if let dirs = env["REGISTRY_CERTS_DIRS"] {
             certsDirectories = dirs.split(separator: ":").map(String.init).filter { !$0.isEmpty }
         }
+        allowedHosts = AddressPolicy.allowList(env["REGISTRY_ALLOWED_HOSTS"])
+        if let ms = try? Environment(env).int("REGISTRY_STALL_TIMEOUT_MS", default: Self.defaultStallTimeoutMs, range: Self.stallTimeoutRange) {
+            stallTimeoutMs = ms
+        }
+    }
+
+    public static let stallTimeoutRange = 1_000...3_600_000
+
+    /// As `init(environment:)`, but a setting that cannot be used is an error naming it.
+    public static func validated(environment env: [String: String]) throws(ConfigurationError) -> RegistryOptions {
+        _ = try Environment(env).int("REGISTRY_STALL_TIMEOUT_MS", default: defaultStallTimeoutMs, range: stallTimeoutRange)
+        return RegistryOptions(environment: env)
+    }
+
+    /// The libcurl low-speed rule for the stall window: under `stallMinimumBytes` over the window,
+    /// as bytes per second over whole seconds (at least 1 byte/s).
+    var stallRule: (bytesPerSecond: Int, seconds: Int) {
+        let seconds = max(1, (stallTimeoutMs + 999) / 1000)
+        return (max(1, Self.stallMinimumBytes / seconds), seconds)
     }
 }

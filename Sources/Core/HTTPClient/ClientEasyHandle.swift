@@ -35,7 +35,7 @@ extension ClientTask {
             set(cep_curl_on_connect(h, connectHook))
         }
         // Always explicit, so libcurl never reads proxy variables from the environment itself.
-        set(cep_curl_set_str(h, CURLOPT_PROXY, config.proxies.proxy(for: request.url)))
+        set(cep_curl_set_str(h, CURLOPT_PROXY, request.bypassesProxy ? "" : config.proxies.proxy(for: request.url)))
         set(cep_curl_set_str(h, CURLOPT_NOPROXY, config.proxies.noProxy ?? ""))
         set(cep_curl_set_long(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1))
         set(cep_curl_set_long(h, CURLOPT_BUFFERSIZE, config.receiveBufferSize))

@@ -17,10 +17,15 @@ public struct ClientRequest {
     /// followed redirects keep it (`RedirectPolicy.standardNextRequest` copies the request). A reused
     /// cached connection is not checked again, so give every request of a client the same filter.
     public var connectFilter: ConnectFilter?
+    /// Connects straight to the URL's host, ignoring the client's proxies (for checking where a name
+    /// leads when the real request goes through a proxy).
+    public var bypassesProxy: Bool
 
     public init(method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(),
                 body: ClientRequestBody? = nil, timeouts: ClientTimeouts = ClientTimeouts(),
-                redirects: RedirectPolicy = .none, bodyBufferLimit: Int = 256 * 1024, connectFilter: ConnectFilter? = nil) {
+                redirects: RedirectPolicy = .none, bodyBufferLimit: Int = 256 * 1024, connectFilter: ConnectFilter? = nil,
+                bypassesProxy: Bool = false) {
+        self.bypassesProxy = bypassesProxy
         self.method = method
         self.url = url
         self.headers = headers

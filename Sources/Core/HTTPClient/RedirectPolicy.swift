@@ -57,11 +57,12 @@ public struct RedirectPolicy {
     }
 }
 
-/// scheme + host + port of a URL, as libcurl parses it; nil fields when the URL does not parse.
-struct Origin: Equatable {
-    var scheme: String?, host: String?, port: Int
+/// scheme + host + port of a URL, as libcurl parses it (the scheme's default port when none is
+/// written); nil fields when the URL does not parse, and then it equals no origin, not even itself.
+public struct Origin: Equatable, Sendable {
+    public private(set) var scheme: String?, host: String?, port: Int
 
-    init(_ url: String) {
+    public init(_ url: String) {
         var s: UnsafeMutablePointer<CChar>?, h: UnsafeMutablePointer<CChar>?, p = 0
         defer { cep_curl_free(s); cep_curl_free(h) }
         if cep_curl_url_origin(url, &s, &h, &p) == 0, let s, let h {
@@ -71,7 +72,7 @@ struct Origin: Equatable {
         }
     }
 
-    static func == (a: Origin, b: Origin) -> Bool {
+    public static func == (a: Origin, b: Origin) -> Bool {
         a.scheme != nil && a.scheme == b.scheme && a.host == b.host && a.port == b.port
     }
 }
