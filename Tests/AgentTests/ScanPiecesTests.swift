@@ -117,4 +117,17 @@ final class ScanPiecesTests: XCTestCase {
         for i in 0..<10 { second.directory(hash: UInt64(100 + i)) }
         XCTAssertEqual(second.finish().directoryHashes.count, 2, "the image's budget of six paths had two left")
     }
+
+    /// A package whose identity is over-long is dropped (and counted); over-long metadata is cut.
+    func testOverlongPackageFieldsAreDroppedOrCut() {
+        let limits = ScanLimits()
+        var r = LayerFindingsRecorder(layerDigest: "sha256:l", limits: limits, budget: FindingsBudget(limits: limits))
+        let at = PackageLocation(layerDigest: "l", path: "/m")
+        r.add([Package(ecosystem: .npm, name: String(repeating: "n", count: 5000), version: "1", location: at),
+               Package(ecosystem: .npm, name: "ok", version: "1", location: at, metadata: ["license": String(repeating: "L", count: 9000)])], at: "/m")
+        let f = r.finish()
+        XCTAssertEqual(f.packagesByPath["/m"]?.map(\.name), ["ok"])
+        XCTAssertLessThanOrEqual(f.packagesByPath["/m"]![0].metadata["license"]!.utf8.count, limits.maxPackageFieldBytes)
+        XCTAssertEqual(f.warnings, ["layer sha256:l: 1 package(s) not reported: a name, version or namespace over 4096 bytes"])
+    }
 }

@@ -65,7 +65,7 @@ public final class DockerArchiveSource: ImageSource {
         if let name {
             guard let m = manifests.first(where: { ($0["RepoTags"]?.array ?? []).contains { $0.string == name || $0.string == "\(name):latest" } }) else {
                 let tags = manifests.flatMap { $0["RepoTags"]?.array?.compactMap(\.string) ?? [] }
-                throw .source("\(displayName): no image named \(name) (it has: \(tags.joined(separator: ", ")))")
+                throw .source("\(displayName): no image named \(name) (it has: \(UntrustedText.truncated(tags.joined(separator: ", "), maxBytes: 1024)))")
             }
             entry = m
         } else {
@@ -84,7 +84,7 @@ public final class DockerArchiveSource: ImageSource {
         }
         var layers: [JSON] = []
         for (i, member) in layerMembers.enumerated() {
-            guard let m = members[member] else { throw .source("\(displayName): layer \(member) is missing from the archive") }
+            guard let m = members[member] else { throw .source("\(displayName): layer \(UntrustedText.truncated(member, maxBytes: 256)) is missing from the archive") }
             // OCI-style members are named by their digest; a legacy layer.tar is the uncompressed tar itself.
             let digest: String
             if member.hasPrefix("blobs/sha256/") {

@@ -39,7 +39,7 @@ struct LayerFindingsRecorder {
     let limits: ScanLimits
     let budget: FindingsBudget
     private var warnings = 0, packages = 0, paths = 0, bytes = 0
-    private var droppedWarnings = 0, droppedPackages = 0, droppedPaths = 0, droppedOSFiles = 0
+    private var droppedWarnings = 0, droppedPackages = 0, droppedPaths = 0, droppedOSFiles = 0, droppedOversized = 0
 
     init(layerDigest: String, limits: ScanLimits, budget: FindingsBudget) {
         findings = LayerFindings(layerDigest: layerDigest)
@@ -68,14 +68,29 @@ struct LayerFindingsRecorder {
 
     mutating func warn(_ messages: [String]) { for m in messages { warn(m) } }
 
-    mutating func add(_ found: [Package], at path: String) {
+    mutating func add(_ given: [Package], at path: String) {
+        guard !given.isEmpty else { return }
+        var found: [Package] = []
+        for p in given { if let b = bounded(p) { found.append(b) } }
         guard !found.isEmpty else { return }
-        let size = found.reduce(0) { $0 &+ Self.retainedBytes($1) }
+        let size = found.reduce(path.utf8.count) { $0 &+ Self.retainedBytes($1) }
         if take(packages: found.count, bytes: size) {
             findings.packagesByPath[path, default: []] += found
         } else {
             droppedPackages += found.count
         }
+    }
+
+    /// The package with over-long metadata values cut, or nil (counted) when its identity is over-long.
+    private mutating func bounded(_ p: Package) -> Package? {
+        let max = limits.maxPackageFieldBytes
+        if p.name.utf8.count > max || p.version.utf8.count > max || (p.namespace?.utf8.count ?? 0) > max {
+            droppedOversized += 1
+            return nil
+        }
+        guard p.metadata.values.contains(where: { $0.utf8.count > max }) else { return p }
+        return Package(ecosystem: p.ecosystem, name: p.name, version: p.version, namespace: p.namespace, location: p.location,
+                       metadata: p.metadata.mapValues { UntrustedText.truncated($0, maxBytes: max) })
     }
 
     mutating func directory(hash: UInt64) {
@@ -112,13 +127,16 @@ struct LayerFindingsRecorder {
         if droppedPackages > 0 {
             findings.warnings.append("layer \(layer): \(droppedPackages) package(s) not reported: past the limits of \(limits.maxPackagesPerLayer) packages per layer, \(limits.maxPackagesPerImage) per image, or \(limits.maxRetainedBytesPerLayer) bytes of findings per layer")
         }
+        if droppedOversized > 0 {
+            findings.warnings.append("layer \(layer): \(droppedOversized) package(s) not reported: a name, version or namespace over \(limits.maxPackageFieldBytes) bytes")
+        }
         if droppedPaths > 0 {
             findings.warnings.append("layer \(layer): \(droppedPaths) path(s) not remembered for the layer merge (at most \(limits.maxPathsPerLayer) per layer, \(limits.maxPathsPerImage) per image); files they delete or replace in lower layers may still be reported")
         }
         if droppedOSFiles > 0 {
             findings.warnings.append("layer \(layer): \(droppedOSFiles) OS identity file(s) not kept: past the \(limits.maxRetainedBytesPerLayer)-byte limit of findings per layer")
         }
-        droppedWarnings = 0; droppedPackages = 0; droppedPaths = 0; droppedOSFiles = 0
+        droppedWarnings = 0; droppedPackages = 0; droppedPaths = 0; droppedOSFiles = 0; droppedOversized = 0
         return findings
     }
 

@@ -30,6 +30,9 @@ public struct ScanLimits: Sendable {
     /// Packages kept per layer and per image.
     public var maxPackagesPerLayer = 200_000
     public var maxPackagesPerImage = 500_000
+    /// Longest package name, version or namespace kept (a longer one drops the package); metadata
+    /// values (licenses, descriptions) longer than this are cut.
+    public var maxPackageFieldBytes = 4096
     /// Paths remembered for the layer merge (files, directories, whiteouts, opaque directories).
     public var maxPathsPerLayer = 1_000_000
     public var maxPathsPerImage = 4_000_000
