@@ -62,9 +62,11 @@ final class RedactionTests: XCTestCase {
     func testRegisteredSecretsAreBoundedAndExpire() throws {
         let first = "bounded-secret-first-0000"
         Redaction.register(secret: first)
+        Redaction.registerSecrets(fromEnvironment: ["BROKER_TOKEN": "pinned-setting-secret-1234"])
         for i in 0..<(SecretSet.maxEntries + 50) { Redaction.register(secret: "bounded-secret-\(i)-abcdef") }
-        XCTAssertLessThanOrEqual(Redaction.registeredCount, SecretSet.maxEntries)
+        XCTAssertLessThanOrEqual(Redaction.registeredCount, SecretSet.maxEntries + 8, "the bound, plus the few pinned settings")
         XCTAssertEqual(Redaction.scrub(first), first, "the oldest secret made room")
+        XCTAssertEqual(Redaction.scrub("pinned-setting-secret-1234"), "[REDACTED]", "the process's own settings are never dropped")
         XCTAssertEqual(Redaction.scrub("bounded-secret-\(SecretSet.maxEntries + 49)-abcdef"), "[REDACTED]")
 
         Redaction.register(secret: "short-lived-token-xyz", expiresInSeconds: 0)

@@ -26,13 +26,18 @@ public enum Redaction {
     /// Registers a secret value (a token, a password) so that it is masked wherever it appears in a log
     /// line, also JSON-escaped or percent-encoded. Values shorter than 4 characters are ignored: masking
     /// them would garble ordinary text. A secret with a lifetime (a registry token) is dropped once it
-    /// expires; the set keeps at most `SecretSet.maxEntries` values, the oldest going first, so a
-    /// long-running service neither grows nor slows down with every credential it has seen.
+    /// expires; the set keeps at most `SecretSet.maxEntries` such values, the oldest going first, so a
+    /// long-running service neither grows nor slows down with every credential it has seen. Secrets of
+    /// the process's own settings (`registerSecrets(fromEnvironment:)`) are pinned: never dropped.
     public static func register(secret: String, expiresInSeconds: Int? = nil) {
+        register(secret, expiresInSeconds: expiresInSeconds, pinned: false)
+    }
+
+    private static func register(_ secret: String, expiresInSeconds: Int?, pinned: Bool) {
         guard secret.utf8.count >= 4 else { return }
         let now = cep_monotonic_ns()
         let expiry = expiresInSeconds.map { now &+ UInt64(clamping: max(0, $0)) &* 1_000_000_000 }
-        registered.withLock { $0.add(Array(secret.utf8), expiresAt: expiry, now: now) }
+        registered.withLock { $0.add(Array(secret.utf8), expiresAt: expiry, pinned: pinned, now: now) }
     }
 
     /// How many secrets are registered now (expired ones not counted).
@@ -43,7 +48,7 @@ public enum Redaction {
 
     /// Registers the values of every sensitive variable in `environment` (and their base64 forms' parts).
     public static func registerSecrets(fromEnvironment environment: [String: String]) {
-        for (k, v) in environment where isSensitiveName(k) { register(secret: v) }
+        for (k, v) in environment where isSensitiveName(k) { register(v, expiresInSeconds: nil, pinned: true) }
     }
 
     /// Masks every registered secret value occurring in `text`, as is, JSON-escaped (`\"`, `\\`, `\/`,
@@ -192,21 +197,25 @@ struct SecretSet {
         let bytes: [UInt8]
         var expiresAt: UInt64?
         var added: UInt64
+        /// The process's own settings: never dropped for room (and never expiring).
+        var pinned: Bool
     }
 
     var entries: [Entry] = []
 
-    mutating func add(_ bytes: [UInt8], expiresAt: UInt64?, now: UInt64) {
+    mutating func add(_ bytes: [UInt8], expiresAt: UInt64?, pinned: Bool, now: UInt64) {
         dropExpired(now: now)
         if let k = entries.firstIndex(where: { $0.bytes == bytes }) {
             // Seen again: it lives as long as its longest registration, and counts as new.
             let e = entries[k]
-            entries[k].expiresAt = (e.expiresAt == nil || expiresAt == nil) ? nil : max(e.expiresAt!, expiresAt!)
+            entries[k].expiresAt = (e.expiresAt == nil || expiresAt == nil || pinned) ? nil : max(e.expiresAt!, expiresAt!)
             entries[k].added = now
+            entries[k].pinned = e.pinned || pinned
             return
         }
-        entries.append(Entry(bytes: bytes, expiresAt: expiresAt, added: now))
-        if entries.count > Self.maxEntries, let oldest = entries.indices.min(by: { entries[$0].added < entries[$1].added }) {
+        entries.append(Entry(bytes: bytes, expiresAt: pinned ? nil : expiresAt, added: now, pinned: pinned))
+        if entries.count(where: { !$0.pinned }) > Self.maxEntries,
+           let oldest = entries.indices.filter({ !entries[$0].pinned }).min(by: { entries[$0].added < entries[$1].added }) {
             entries.remove(at: oldest)
         }
         entries.sort { $0.bytes.count > $1.bytes.count }
