@@ -6,6 +6,8 @@ public enum LayerMerge {
         public var packages: [Package]
         public var os: OSRelease?
         public var warnings: [String]
+        /// Set lookups the merge made: a work counter that tests hold to linear growth.
+        public var lookups = 0
     }
 
     /// `layers` base first. A path cataloged in layer i counts when no layer above it deletes,
@@ -18,11 +20,12 @@ public enum LayerMerge {
         var packages: [Package] = []
         var osFiles: [String: String] = [:]
         var above = Shadow()
+        var lookups = 0
         for layer in layers.reversed() {
-            for (path, found) in layer.packagesByPath where above.keeps(path) {
+            for (path, found) in layer.packagesByPath where above.keeps(path, counting: &lookups) {
                 packages.append(contentsOf: found)
             }
-            for (path, text) in layer.osFiles where osFiles[path] == nil && above.keeps(path) { osFiles[path] = text }
+            for (path, text) in layer.osFiles where osFiles[path] == nil && above.keeps(path, counting: &lookups) { osFiles[path] = text }
             above.add(layer)
         }
         var os: OSRelease?
@@ -30,7 +33,7 @@ public enum LayerMerge {
             if let text = osFiles[path], let parsed = OSRelease.parse(path: path, contents: text) { os = parsed; break }
         }
         packages.sort(by: packageOrder)
-        return Result(packages: packages, os: os, warnings: layers.flatMap(\.warnings))
+        return Result(packages: packages, os: os, warnings: layers.flatMap(\.warnings), lookups: lookups)
     }
 
     /// What the layers above some layer delete, hide or replace: the union of their findings' sets.
@@ -49,9 +52,11 @@ public enum LayerMerge {
         }
 
         /// Whether `path` (a regular file in a lower layer) survives.
-        func keeps(_ path: String) -> Bool {
+        func keeps(_ path: String, counting lookups: inout Int) -> Bool {
+            lookups += 2
             if entryHashes.contains(LayerFindings.pathHash(path)) || whiteouts.contains(path) { return false }
             for a in ancestorPaths(of: path) {
+                lookups += 3
                 if whiteouts.contains(a) || opaque.contains(a) || nonDirectoryHashes.contains(LayerFindings.pathHash(a)) { return false }
             }
             return true
