@@ -49,6 +49,13 @@ final class HostileImageTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("invalid size field"), r.stderr)
 
+        // A PAX `size` record past Int.max: the PAX header is malformed, and the record is named.
+        let paxLayout = try OCILayoutBuilder(dir.appendingPathComponent("paxsize"))
+        try paxLayout.image(layers: [paxLayout.layer(Tar.pax(["size": "99999999999999999999"]) + Tar.header("etc/huge", size: 0) + Tar.end)])
+        let p = try scan(["oci:\(paxLayout.root.path):hostile"])
+        XCTAssertEqual(p.status, 1, p.stderr)
+        XCTAssertTrue(p.stderr.contains("malformed PAX extended header at byte 0: invalid size \"99999999999999999999\""), p.stderr)
+
         // The same member inside a docker-archive: refused while the archive is indexed.
         let archive = dir.appendingPathComponent("archive.tar")
         try Data(tar).write(to: archive)
