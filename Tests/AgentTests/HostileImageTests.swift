@@ -113,15 +113,22 @@ final class HostileImageTests: XCTestCase {
     }
 
     /// What an image says is shown on a terminal only without control characters: an os-release whose
-    /// PRETTY_NAME clears the screen and retitles the window reaches the table as harmless `?`s.
+    /// PRETTY_NAME clears the screen and retitles the window reaches the table as harmless `?`s, and an
+    /// entry whose name carries escapes reaches the table's warnings as `?`s and the stderr log as
+    /// `\u` escapes (8-bit CSI and bidi overrides included, which JSON alone would leave raw).
     func testControlCharactersFromTheImageNeverReachTheTerminal() throws {
         let hostile = "PRETTY_NAME=\"Evil\u{1B}]0;pwned\u{07}\u{1B}[2J\u{9B}31m\u{202E}txt.exe\"\nID=evil\nVERSION_ID=1\n"
         let layout = try OCILayoutBuilder(dir.appendingPathComponent("ansi"))
-        try layout.image(layers: [layout.layer(Tar.file("etc/os-release", Array(hostile.utf8)) + Tar.end)])
-        let r = try scan(["oci:\(layout.root.path):hostile"])
+        let climbing = Tar.header("../\u{1B}[2J\u{9B}0m\u{202E}name", size: 0)
+        try layout.image(layers: [layout.layer(Tar.file("etc/os-release", Array(hostile.utf8)) + climbing + Tar.end)])
+        let r = try scan(["oci:\(layout.root.path):hostile"], env: ["LOG_LEVEL": "warn"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Evil?]0;pwned??[2J?31m?txt.exe"), r.stdout)
-        XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B || $0.value == 0x202E })
+        XCTAssertTrue(r.stdout.contains("tar entry /?[2J?0m?name climbs above the root"), r.stdout)
+        XCTAssertTrue(r.stderr.contains(#"/\u001b[2J\u009b0m\u202ename climbs above the root"#), r.stderr)
+        let unsafe: (Unicode.Scalar) -> Bool = { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B || $0.value == 0x202E }
+        XCTAssertFalse(r.stdout.unicodeScalars.contains(where: unsafe))
+        XCTAssertFalse(r.stderr.unicodeScalars.contains(where: unsafe))
     }
 
     // MARK: point 6: every scan can be stopped
