@@ -28,7 +28,7 @@ public final class LayerScanner {
                                     budget: budget ?? FindingsBudget(limits: limits), cancellation: cancellation)
     }
 
-    /// Why the layer stopped, when it was cancelled.
+    /// Throws, with the reason as its message, once the scan was asked to stop.
     private func checkCancelled() throws(StreamError) {
         if cancellation.isCancelled { throw StreamError(.stopped, cancellation.reason?.message ?? "stopped") }
     }
