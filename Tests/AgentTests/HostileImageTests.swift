@@ -110,6 +110,7 @@ final class HostileImageTests: XCTestCase {
         XCTAssertTrue(warnings.last!.contains("300 more warning(s) not shown"), String(warnings.last!))
         XCTAssertTrue(r.stdout.contains("alpine 3.19.1") || r.stdout.contains("Alpine"), "the scan read on past the flood")
         XCTAssertLessThan(peakKiB, 100 * 1024, "peak RSS \(peakKiB) KiB")
+        print("HostileImageTests: peak RSS of the PAX flood scan: \(peakKiB) KiB")
     }
 
     /// What an image says is shown on a terminal only without control characters: an os-release whose
