@@ -18,7 +18,7 @@ tests=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" .bu
 passed=$(echo "$tests" | sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' | awk '{print $1 - $2}')
 failed=$(echo "$tests" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
 # The process-level suites again, on the statically linked, link-ordered release binary.
-release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests"
+release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests|HostileImageTests"
 release_binary=$(scripts/build-release.sh) || { echo "release build failed" >&2; exit 1; }
 set +e
 CR_AGENT_BINARY=$release_binary swift test --skip-build --filter "$release_suites" 2>&1 | tee .build/test-release-output.txt

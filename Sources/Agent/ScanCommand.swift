@@ -26,11 +26,12 @@ enum ScanCommand {
     Credentials, first found: CR_CREDENTIALS, CR_USERNAME + CR_PASSWORD (or CR_TOKEN), the Docker config
     file's auths entry for the registry ($DOCKER_CONFIG/config.json or ~/.docker/config.json), else
     anonymous. Also: CA_CERT, REGISTRY_CERTS_DIRS, HTTPS_PROXY/NO_PROXY, SNYK_MAX_IMAGE_SIZE_IN_BYTES,
-    TMPDIR (spool for large files), SCAN_CACHE_DIR (per-layer findings kept between runs), SOURCE_DATE_EPOCH
-    (reproducible SBOMs), LOG_LEVEL (stderr).
+    SCAN_TIMEOUT_MS (deadline for the whole scan, default 900000), TMPDIR (spool for large files),
+    SCAN_CACHE_DIR (per-layer findings kept between runs), SOURCE_DATE_EPOCH (reproducible SBOMs),
+    LOG_LEVEL (stderr).
 
-    Exit status: 0 scanned (also when no package was found); 1 the scan failed (one line on stderr);
-    2 usage or configuration error; 130 interrupted.
+    Exit status: 0 scanned (also when no package was found); 1 the scan failed or passed SCAN_TIMEOUT_MS
+    (one line on stderr); 2 usage or configuration error; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
 
     """
 
@@ -64,6 +65,16 @@ enum ScanCommand {
             Console.err("cr-agent scan: cannot start: \(error)\n")
             return 1
         }
+        // Started before any other thread, so every thread inherits SIGINT/SIGTERM blocked and the
+        // watcher alone receives them, even while the reactor thread is busy inflating or cataloging.
+        let stopping = ScanStopping(reactor: reactor)
+        let watcher = StopWatcher(cancellation: stopping.cancellation, deadlineMilliseconds: options.limits.scanTimeoutMilliseconds,
+                                  onStop: { _ in stopping.wake() },
+                                  onStuck: { why in
+                                      Console.err("cr-agent scan: \(why.message); the scan did not stop within 1000 ms, exiting\n")
+                                      _exit(TerminationSignals.exitStatus(for: why))
+                                  })
+        defer { watcher.settle() }
 
         let source: ImageSource
         let verifies: Bool
@@ -96,33 +107,29 @@ enum ScanCommand {
         }
 
         let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0) }
-        let scanner = ImageScanner(source: source, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies)
+        let scanner = ImageScanner(source: source, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
+                                   cancellation: stopping.cancellation)
         let progress = ProgressLine(enabled: isatty(2) == 1)
         scanner.onProgress = { progress.update($0) }
         var outcome: Result<ImageInventory, ScanFailure>?
-        var signal: Int32 = 0
-        do {
-            try TerminationSignals.watch(on: reactor) { sig in
-                guard signal == 0, outcome == nil else { return }
-                signal = sig
-                scanner.cancel()
+        stopping.scanner = scanner
+        logger.debug("scanning", [("image", .string(options.displayName)), ("platform", .string(options.platform.description))])
+        if stopping.cancellation.isCancelled {
+            outcome = .failure(.cancelled(stopping.cancellation.reason!))
+        } else {
+            scanner.scan { result in
+                outcome = result
                 reactor.stop()
             }
-        } catch {
-            Console.err("cr-agent scan: cannot watch signals: \(error)\n")
-            return 1
+            reactor.run()
         }
-        logger.debug("scanning", [("image", .string(options.displayName)), ("platform", .string(options.platform.description))])
-        scanner.scan { result in
-            outcome = result
-            reactor.stop()
-        }
-        reactor.run()
+        watcher.settle()
+        stopping.scanner = nil
         progress.clear()
 
-        if signal != 0 {
-            Console.err("cr-agent scan: interrupted before the scan finished\n")
-            return 130
+        if let why = stopping.cancellation.reason, case .signal = why {
+            Console.err("cr-agent scan: \(UntrustedText.terminalSafe(options.displayName)): \(why.message) before the scan finished\n")
+            return TerminationSignals.exitStatus(for: why)
         }
         switch outcome {
         case .success(let inventory)?:
@@ -138,7 +145,9 @@ enum ScanCommand {
             }
             return 0
         case .failure(let e)?:
-            Console.err("cr-agent scan: \(options.displayName): \(e)\n")
+            // The message may quote the image or the registry: one line, nothing a terminal would act on.
+            Console.err("cr-agent scan: \(UntrustedText.terminalSafe(options.displayName)): \(UntrustedText.terminalSafe(UntrustedText.truncated(e.description, maxBytes: 4096)))\n")
+            if case .cancelled(let why) = e { return TerminationSignals.exitStatus(for: why) }
             return 1
         case nil:
             Console.err("cr-agent scan: the event loop stopped before the scan finished\n")
@@ -177,6 +186,7 @@ enum ScanCommand {
             logLevel = try env.logLevel(default: .warn)
             reportOptions = try ReportOptions(environment: env)
             limits.maxImageBytes = try env.int("SNYK_MAX_IMAGE_SIZE_IN_BYTES", default: limits.maxImageBytes, range: 1...(1 << 50))
+            limits.scanTimeoutMilliseconds = try env.int("SCAN_TIMEOUT_MS", default: limits.scanTimeoutMilliseconds ?? 900_000, range: 1...(1 << 40))
         } catch {
             return .error(error.description)
         }
@@ -221,6 +231,19 @@ enum ScanCommand {
         }
         return nil
     }
+}
+
+/// How a stop request reaches a running scan: the watcher thread raises `cancellation` (which the
+/// busy parts poll) and wakes the reactor, whose thread then cancels the scanner (which aborts a
+/// transfer that is waiting on the network).
+final class ScanStopping: @unchecked Sendable {   // @unchecked: `scanner` is touched only on the reactor's thread (wake hops there)
+    let cancellation = Cancellation()
+    let reactor: Reactor
+    var scanner: ImageScanner?
+
+    init(reactor: Reactor) { self.reactor = reactor }
+
+    func wake() { reactor.execute { [self] in scanner?.cancel() } }
 }
 
 /// `layer 2/5  12.3 MB  45.6 MB/s` on one stderr line, redrawn in place; only when stderr is a terminal.

@@ -91,4 +91,20 @@ final class LayerMergeTests: XCTestCase {
         XCTAssertNotNil(cache.get("a"))
         XCTAssertNotNil(cache.get("c"))
     }
+
+    /// Linear in the layers: 4x the layers (each with one package, a file and a whiteout) costs at most
+    /// ~4x the set lookups. Checking each package against every layer above it, as the merge once did,
+    /// grows 16x.
+    func testMergeWorkGrowsLinearlyWithTheLayers() {
+        func lookups(_ n: Int) -> Int {
+            let layers = (0..<n).map { i in
+                layer("l\(i)", files: ["/app/m\(i)/package.json": "m\(i)"], others: ["/etc/f\(i)"], whiteouts: ["/gone/\(i)"])
+            }
+            let r = LayerMerge.merge(layers)
+            XCTAssertEqual(r.packages.count, n)
+            return r.lookups
+        }
+        let small = lookups(500), large = lookups(2000)
+        XCTAssertLessThanOrEqual(Double(large) / Double(small), 4.2, "\(small) -> \(large)")
+    }
 }

@@ -59,4 +59,75 @@ final class ScanPiecesTests: XCTestCase {
         XCTAssertTrue(resolve([:], "unknown.example")?.isAnonymous ?? false, "else anonymous")
         XCTAssertThrowsError(try RegistryCredentialSources.resolve(Environment(["CR_CREDENTIALS": "!!"]), registryHost: "h").get())
     }
+
+    /// The cache writes each file under a fresh name created with O_EXCL|O_NOFOLLOW, then renames it:
+    /// a symlink planted at the old predictable temporary name, or at the file's own name, is never
+    /// followed, and nothing is left behind.
+    func testLayerCacheNeverWritesThroughAPlantedSymlink() throws {
+        let dir = try makeTemporaryDirectory("cache")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let victim = dir.appendingPathComponent("victim")
+        try Data("precious".utf8).write(to: victim)
+        let cacheDir = dir.appendingPathComponent("layers")
+        let cache = LayerCache(capacity: 4, directory: cacheDir.path)
+        var findings = LayerFindings(layerDigest: "sha256:" + String(repeating: "a", count: 64))
+        findings.warnings = ["kept"]
+        cache.put(findings)
+        let names = try FileManager.default.contentsOfDirectory(atPath: cacheDir.path)
+        XCTAssertEqual(names.count, 1, "\(names)")
+        let file = cacheDir.appendingPathComponent(names[0])
+        try FileManager.default.removeItem(at: file)
+        try FileManager.default.createSymbolicLink(at: file, withDestinationURL: victim)
+        try FileManager.default.createSymbolicLink(atPath: file.path + ".tmp\(getpid())", withDestinationPath: victim.path)
+        cache.put(findings)
+        XCTAssertEqual(try String(contentsOf: victim, encoding: .utf8), "precious")
+        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+        XCTAssertEqual(attributes[.type] as? FileAttributeType, .typeRegular, "the planted link was replaced, not followed")
+        XCTAssertEqual(LayerFindingsCodec.decode([UInt8](try Data(contentsOf: file)))?.warnings, ["kept"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: cacheDir.path)), [names[0], names[0] + ".tmp\(getpid())"])
+    }
+
+    /// Past each cap of a layer (and of the image's shared budget) findings are dropped and counted in
+    /// one summary warning per kind.
+    func testFindingsAreCappedPerLayerAndPerImage() {
+        var limits = ScanLimits()
+        limits.maxWarningsPerLayer = 3
+        limits.maxWarningBytes = 40
+        limits.maxPackagesPerLayer = 5
+        limits.maxPathsPerLayer = 4
+        limits.maxPathsPerImage = 6
+        let budget = FindingsBudget(limits: limits)
+        var r = LayerFindingsRecorder(layerDigest: "sha256:l1", limits: limits, budget: budget)
+        for i in 0..<10 { r.warn("warning \(i) " + String(repeating: "x", count: 100)) }
+        for i in 0..<4 {
+            r.add([Package(ecosystem: .npm, name: "p\(i)", version: "1", location: PackageLocation(layerDigest: "l1", path: "/p\(i)")),
+                   Package(ecosystem: .npm, name: "q\(i)", version: "1", location: PackageLocation(layerDigest: "l1", path: "/p\(i)"))], at: "/p\(i)")
+        }
+        for i in 0..<10 { r.nonDirectory(hash: UInt64(i)) }
+        let f = r.finish()
+        XCTAssertEqual(f.packagesByPath.values.reduce(0) { $0 + $1.count }, 4, "two files of two fit under five")
+        XCTAssertEqual(f.nonDirectoryHashes.count, 4)
+        XCTAssertEqual(f.warnings.count, 3 + 3, "three kept, one summary each for warnings, packages, paths")
+        XCTAssertTrue(f.warnings.prefix(3).allSatisfy { $0.utf8.count <= 40 }, "\(f.warnings)")
+        XCTAssertTrue(f.warnings[3].contains("7 more warning(s) not shown"), f.warnings[3])
+        XCTAssertTrue(f.warnings[4].contains("4 package(s) not reported"), f.warnings[4])
+        XCTAssertTrue(f.warnings[5].contains("6 path(s) not remembered"), f.warnings[5])
+
+        var second = LayerFindingsRecorder(layerDigest: "sha256:l2", limits: limits, budget: budget)
+        for i in 0..<10 { second.directory(hash: UInt64(100 + i)) }
+        XCTAssertEqual(second.finish().directoryHashes.count, 2, "the image's budget of six paths had two left")
+    }
+
+    /// A package whose identity is over-long is dropped (and counted); over-long metadata is cut.
+    func testOverlongPackageFieldsAreDroppedOrCut() {
+        let limits = ScanLimits()
+        var r = LayerFindingsRecorder(layerDigest: "sha256:l", limits: limits, budget: FindingsBudget(limits: limits))
+        let at = PackageLocation(layerDigest: "l", path: "/m")
+        r.add([Package(ecosystem: .npm, name: String(repeating: "n", count: 5000), version: "1", location: at),
+               Package(ecosystem: .npm, name: "ok", version: "1", location: at, metadata: ["license": String(repeating: "L", count: 9000)])], at: "/m")
+        let f = r.finish()
+        XCTAssertEqual(f.packagesByPath["/m"]?.map(\.name), ["ok"])
+        XCTAssertLessThanOrEqual(f.packagesByPath["/m"]![0].metadata["license"]!.utf8.count, limits.maxPackageFieldBytes)
+        XCTAssertEqual(f.warnings, ["layer sha256:l: 1 package(s) not reported: a name, version or namespace over 4096 bytes"])
+    }
 }

@@ -51,4 +51,20 @@ final class SecretsInLogsTests: XCTestCase {
             XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(line.utf8)), "not a JSON line: \(line)")
         }
     }
+
+    /// CLI error lines go through the same redaction as log lines, and a secret is found there in its
+    /// raw and percent-encoded spellings too (here the user pasted the password into the reference).
+    func testCLIErrorLinesAreRedacted() throws {
+        let secret = "Zq8-pw/secret x"
+        let env = ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "CR_USERNAME": "visible-user", "CR_PASSWORD": secret]
+        let references = ["127.0.0.1:1/app:Zq8-pw%2Fsecret+x", "127.0.0.1:1/Zq8-pw%2fsecret%20x:1.0", "127.0.0.1:1/app:Zq8-pw/secret x!"]
+        for ref in references {
+            let r = try runProcess(agentExecutablePath, ["scan", "--plain-http", ref], environment: env)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("[REDACTED]"), r.stderr)
+            for spelling in [secret, "Zq8-pw%2Fsecret", "Zq8-pw%2fsecret", "secret+x", "secret%20x", "secret x"] {
+                XCTAssertFalse(r.stderr.contains(spelling), "\(spelling) in: \(r.stderr)")
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 // A table for people: what was scanned, then NAME / VERSION / TYPE / LOCATION, aligned.
+import Core
 
 /// Writes the image's identity (reference, digest, ID, OS, platform, package count), a blank line, and
 /// one row per package sorted by name (ignoring case), version, type and location, columns padded to their widest cell
@@ -9,7 +10,10 @@ public enum TableReport {
         Array(text(inventory, width: options.tableWidth).utf8)
     }
 
+    /// Every string from the image or the registry (names, versions, paths, warnings) is shown through
+    /// `UntrustedText.terminalSafe`: a table is read on a terminal, which must not act on what it prints.
     public static func text(_ inv: ImageInventory, width: Int? = nil) -> String {
+        let safe = UntrustedText.terminalSafe
         var header: [(String, String)] = [("Image:", inv.reference)]
         if let d = inv.manifestDigest { header.append(("Digest:", d)) }
         header.append(("Image ID:", inv.imageID))
@@ -17,7 +21,7 @@ public enum TableReport {
         header.append(("Platform:", inv.platform.description))
         header.append(("Packages:", String(inv.packages.count)))
         let labelWidth = header.map { $0.0.count }.max() ?? 0
-        var out = header.map { pad($0.0, labelWidth) + "  " + $0.1 }.joined(separator: "\n") + "\n\n"
+        var out = header.map { pad($0.0, labelWidth) + "  " + safe($0.1) }.joined(separator: "\n") + "\n\n"
 
         // People read names case-insensitively; ties fall back to the byte-wise report order.
         let packages = inv.sortedPackages.enumerated().sorted { a, b in
@@ -28,7 +32,7 @@ public enum TableReport {
             out += "No packages found in this image.\n"
         } else {
             var rows = [["NAME", "VERSION", "TYPE", "LOCATION"]]
-            rows += packages.map { [$0.qualifiedName, $0.version, $0.syftType, $0.location.path] }
+            rows += packages.map { [safe($0.qualifiedName), safe($0.version), $0.syftType, safe($0.location.path)] }
             var widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }
             let fixed = widths.reduce(0, +) + 3 * 2
             if let width, width > fixed {
@@ -41,7 +45,7 @@ public enum TableReport {
             }
         }
         if !inv.warnings.isEmpty {
-            out += "\n" + inv.warnings.map { "Warning: \($0)\n" }.joined()
+            out += "\n" + inv.warnings.map { "Warning: \(safe($0))\n" }.joined()
         }
         return out
     }

@@ -19,6 +19,11 @@ public final class DockerArchiveSource: ImageSource {
         displayName = "docker-archive:\(path)" + (name.map { ":\($0)" } ?? "")
     }
 
+    /// Members the index remembers, and bytes of small (JSON) members it keeps, in one archive: a
+    /// `docker save` of one image has a few per layer; past these the archive is refused.
+    static let maxMembers = 100_000
+    static let maxSmallBytes = 64 << 20
+
     /// Whether the source checked a layer's digest itself (never: the scanner does).
     public func resolve(_ done: @escaping (Result<ResolvedImage, ScanFailure>) -> Void) {
         var indexer = ArchiveIndexer()
@@ -30,7 +35,9 @@ public final class DockerArchiveSource: ImageSource {
             indexer.chunkBase = chunk.baseAddress
             indexer.chunkOffset = offset
             do throws(StreamError) { try reader.feed(chunk, to: &indexer) } catch {
-                failure = .scan(ScanError(.corrupt, "\(self.path) is not a readable tar archive: \(error.message)"))
+                failure = error.kind == .limit
+                    ? .scan(ScanError(.limit, "\(self.path): \(error.message)"))
+                    : .scan(ScanError(.corrupt, "\(self.path) is not a readable tar archive: \(error.message)"))
             }
             offset += chunk.count
             return .continue
@@ -58,7 +65,7 @@ public final class DockerArchiveSource: ImageSource {
         if let name {
             guard let m = manifests.first(where: { ($0["RepoTags"]?.array ?? []).contains { $0.string == name || $0.string == "\(name):latest" } }) else {
                 let tags = manifests.flatMap { $0["RepoTags"]?.array?.compactMap(\.string) ?? [] }
-                throw .source("\(displayName): no image named \(name) (it has: \(tags.joined(separator: ", ")))")
+                throw .source("\(displayName): no image named \(name) (it has: \(UntrustedText.truncated(tags.joined(separator: ", "), maxBytes: 1024)))")
             }
             entry = m
         } else {
@@ -77,7 +84,7 @@ public final class DockerArchiveSource: ImageSource {
         }
         var layers: [JSON] = []
         for (i, member) in layerMembers.enumerated() {
-            guard let m = members[member] else { throw .source("\(displayName): layer \(member) is missing from the archive") }
+            guard let m = members[member] else { throw .source("\(displayName): layer \(UntrustedText.truncated(member, maxBytes: 256)) is missing from the archive") }
             // OCI-style members are named by their digest; a legacy layer.tar is the uncompressed tar itself.
             let digest: String
             if member.hasPrefix("blobs/sha256/") {
@@ -118,9 +125,13 @@ private struct ArchiveIndexer: TarEventHandler {
     private var keep = false
     private var located = false
     private var size = 0
+    private var smallBytes = 0
 
     mutating func tarEntry(_ entry: TarEntry) throws(StreamError) -> TarDataDisposition {
         guard entry.kind == .file else { return .skip }
+        guard members.count < DockerArchiveSource.maxMembers else {
+            throw StreamError(.limit, "the archive has more than \(DockerArchiveSource.maxMembers) files; a docker-archive of one image has a few per layer")
+        }
         current = String(entry.path.dropFirst())          // members are named relative to the archive
         size = entry.size
         keep = entry.size <= 8 << 20 && (entry.path.hasSuffix(".json") || !entry.path.hasSuffix(".tar") && entry.size <= 64 * 1024)
@@ -135,7 +146,13 @@ private struct ArchiveIndexer: TarEventHandler {
             members[name] = (offset: chunkOffset + (p - base), size: size)
             located = true
         }
-        if keep { small[name, default: []].append(contentsOf: bytes) }
+        if keep {
+            smallBytes += bytes.count
+            guard smallBytes <= DockerArchiveSource.maxSmallBytes else {
+                throw StreamError(.limit, "the archive's JSON and small files hold more than \(DockerArchiveSource.maxSmallBytes) bytes")
+            }
+            small[name, default: []].append(contentsOf: bytes)
+        }
     }
 
     mutating func tarEntryEnd() throws(StreamError) { current = nil }

@@ -18,17 +18,20 @@ public protocol ImageSource: AnyObject {
                      done: @escaping (Result<Int, ScanFailure>) -> Void) -> LayerStream
 }
 
-/// Why a scan failed: a registry error, a scan (content or limit) error, or a bad reference/source.
+/// Why a scan failed: a registry error, a scan (content or limit) error, a bad reference/source, or a
+/// stop request (signal, deadline) that ended it.
 public enum ScanFailure: Error, CustomStringConvertible, Sendable {
     case registry(RegistryError)
     case scan(ScanError)
     case source(String)
+    case cancelled(CancellationReason)
 
     public var description: String {
         switch self {
         case .registry(let e): return e.description
         case .scan(let e): return e.description
         case .source(let m): return m
+        case .cancelled(let why): return why.message
         }
     }
 }

@@ -53,11 +53,33 @@ public final class LayerCache: Sendable {
     public func put(_ findings: LayerFindings) {
         let k = key(findings.layerDigest)
         remember(k, findings)
-        if let path = file(k) {
-            // Written to a temporary name and renamed, so a reader never sees half a file.
-            let tmp = path + ".tmp\(getpid())"
-            if ScanCommand.writeFile(tmp, LayerFindingsCodec.encode(findings)) == nil { rename(tmp, path) } else { unlink(tmp) }
+        if let path = file(k) { Self.writeAtomically(path, LayerFindingsCodec.encode(findings)) }
+    }
+
+    /// Writes to a fresh temporary name, created with O_EXCL|O_NOFOLLOW (so a file or symlink planted
+    /// under that name in a shared directory is never followed or overwritten), then renames it into
+    /// place, so a reader never sees half a file. False when the file could not be written.
+    @discardableResult
+    static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> Bool {
+        for _ in 0..<8 {
+            let tmp = path + ".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 {
+                if errno == EEXIST || errno == ELOOP { continue }
+                return false
+            }
+            var off = 0, ok = true
+            while off < bytes.count {
+                let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; ok = false; break }
+                off += n
+            }
+            close(fd)
+            if ok && rename(tmp, path) == 0 { return true }
+            unlink(tmp)
+            return false
         }
+        return false
     }
 
     private func remember(_ k: String, _ findings: LayerFindings) {

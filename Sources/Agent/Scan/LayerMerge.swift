@@ -6,41 +6,61 @@ public enum LayerMerge {
         public var packages: [Package]
         public var os: OSRelease?
         public var warnings: [String]
+        /// Set lookups the merge made: a work counter that tests hold to linear growth.
+        public var lookups = 0
     }
 
     /// `layers` base first. A path cataloged in layer i counts when no layer above it deletes,
     /// hides or replaces that path or one of its ancestors.
+    ///
+    /// Linear in the layers: they are visited top down while what the layers above delete, hide or
+    /// replace is gathered into one `Shadow`, so each cataloged path is checked once, whatever the number
+    /// of layers (an image may have tens of thousands).
     public static func merge(_ layers: [LayerFindings]) -> Result {
         var packages: [Package] = []
         var osFiles: [String: String] = [:]
-        for (i, layer) in layers.enumerated() {
-            let upper = layers[(i + 1)...]
-            for (path, found) in layer.packagesByPath where isLive(path, under: upper) {
+        var above = Shadow()
+        var lookups = 0
+        for layer in layers.reversed() {
+            for (path, found) in layer.packagesByPath where above.keeps(path, counting: &lookups) {
                 packages.append(contentsOf: found)
             }
-            for (path, text) in layer.osFiles where isLive(path, under: upper) { osFiles[path] = text }
+            for (path, text) in layer.osFiles where osFiles[path] == nil && above.keeps(path, counting: &lookups) { osFiles[path] = text }
+            above.add(layer)
         }
         var os: OSRelease?
         for path in OSRelease.paths {
             if let text = osFiles[path], let parsed = OSRelease.parse(path: path, contents: text) { os = parsed; break }
         }
         packages.sort(by: packageOrder)
-        return Result(packages: packages, os: os, warnings: layers.flatMap(\.warnings))
+        return Result(packages: packages, os: os, warnings: layers.flatMap(\.warnings), lookups: lookups)
     }
 
-    /// Whether `path` (a regular file in some layer) survives every layer in `upper`.
-    static func isLive(_ path: String, under upper: ArraySlice<LayerFindings>) -> Bool {
-        let ancestors = ancestorPaths(of: path)
-        let pathHash = LayerFindings.pathHash(path)
-        for layer in upper {
-            if layer.nonDirectoryHashes.contains(pathHash) || layer.directoryHashes.contains(pathHash) { return false }
-            if layer.whiteouts.contains(path) { return false }
-            for a in ancestors {
-                if layer.whiteouts.contains(a) || layer.opaqueDirectories.contains(a) { return false }
-                if layer.nonDirectoryHashes.contains(LayerFindings.pathHash(a)) { return false }
-            }
+    /// What the layers above some layer delete, hide or replace: the union of their findings' sets.
+    struct Shadow {
+        var entryHashes = Set<UInt64>()
+        var nonDirectoryHashes = Set<UInt64>()
+        var whiteouts = Set<String>()
+        var opaque = Set<String>()
+
+        mutating func add(_ layer: LayerFindings) {
+            entryHashes.formUnion(layer.nonDirectoryHashes)
+            entryHashes.formUnion(layer.directoryHashes)
+            nonDirectoryHashes.formUnion(layer.nonDirectoryHashes)
+            whiteouts.formUnion(layer.whiteouts)
+            opaque.formUnion(layer.opaqueDirectories)
         }
-        return true
+
+        /// Whether `path` (a regular file in a lower layer) survives.
+        func keeps(_ path: String, counting lookups: inout Int) -> Bool {
+            lookups += 2
+            if entryHashes.contains(LayerFindings.pathHash(path)) || whiteouts.contains(path) { return false }
+            for a in ancestorPaths(of: path) {
+                lookups += 3
+                if whiteouts.contains(a) || opaque.contains(a) || nonDirectoryHashes.contains(LayerFindings.pathHash(a)) { return false }
+            }
+            return true
+        }
     }
 
     /// `/a/b/c` -> [`/a/b`, `/a`] (the root is never deleted).

@@ -10,23 +10,36 @@ public final class LayerScanner {
     private let decompressor: LayerDecompressor
     private let tar: TarReader
     private var handler: LayerEntryHandler
+    private let cancellation: Cancellation
 
+    /// `budget` is the image's findings budget (a fresh one when the layer is scanned alone);
+    /// `cancellation` is polled for every 64 KiB of tar bytes, so a stop request ends even a layer that
+    /// inflates gigabytes from one network chunk within milliseconds.
     public init(layer: Descriptor, diffID: String?, verifyCompressedDigest: Bool, catalogers: [any Cataloger],
-                limits: ScanLimits, spool: SpoolBudget) {
+                limits: ScanLimits, spool: SpoolBudget, budget: FindingsBudget? = nil, cancellation: Cancellation = Cancellation()) {
         self.layer = layer
         self.diffID = diffID
+        self.cancellation = cancellation
         compressedHash = verifyCompressedDigest ? SHA256() : nil
         decompressor = LayerDecompressor(mediaType: layer.mediaType, layerDigest: layer.digest, maxOutputBytes: limits.maxLayerTarBytes)
         tar = TarReader(limits: TarLimits(maxPathBytes: limits.maxPathLength, maxEntries: limits.maxEntriesPerLayer,
                                           maxTotalBytes: limits.maxLayerTarBytes))
-        handler = LayerEntryHandler(layerDigest: layer.digest, catalogers: catalogers, limits: limits, spool: spool)
+        handler = LayerEntryHandler(layerDigest: layer.digest, catalogers: catalogers, limits: limits, spool: spool,
+                                    budget: budget ?? FindingsBudget(limits: limits), cancellation: cancellation)
+    }
+
+    /// Throws, with the reason as its message, once the scan was asked to stop.
+    private func checkCancelled() throws(StreamError) {
+        if cancellation.isCancelled { throw StreamError(.stopped, cancellation.reason?.message ?? "stopped") }
     }
 
     /// Takes the next chunk of the layer blob.
     public func feed(_ chunk: UnsafeRawBufferPointer) throws(ScanError) {
         compressedHash?.update(chunk)
         do throws(StreamError) {
+            try checkCancelled()
             try decompressor.push(chunk) { (tarBytes: UnsafeRawBufferPointer) throws(StreamError) in
+                try checkCancelled()
                 tarHash.update(tarBytes)
                 try tar.feed(tarBytes, to: &handler)
             }
@@ -39,6 +52,7 @@ public final class LayerScanner {
     public func finish() throws(ScanError) -> LayerFindings {
         do throws(StreamError) {
             try decompressor.finish { (tarBytes: UnsafeRawBufferPointer) throws(StreamError) in
+                try checkCancelled()
                 tarHash.update(tarBytes)
                 try tar.feed(tarBytes, to: &handler)
             }
@@ -54,11 +68,9 @@ public final class LayerScanner {
         if let diffID, diffID != tarDigest {
             throw ScanError(.integrity, "layer \(layer.digest): uncompressed digest is \(tarDigest), the config's diff_id is \(diffID)")
         }
-        var f = handler.findings
-        f.diffID = tarDigest
-        f.tarBytes = tar.bytesRead
-        f.entries = tar.entryCount
-        if let w = decompressor.warning { f.warnings.insert(w, at: 0) }
+        handler.recorder.set(diffID: tarDigest, tarBytes: tar.bytesRead, entries: tar.entryCount)
+        var f = handler.recorder.finish()
+        if let w = decompressor.warning { f.warnings.insert(UntrustedText.truncated(w, maxBytes: handler.limits.maxWarningBytes), at: 0) }
         return f
     }
 
@@ -76,10 +88,11 @@ public final class LayerScanner {
 
 /// The tar events of one layer: records what the merge needs and hands wanted files to catalogers.
 struct LayerEntryHandler: TarEventHandler {
-    var findings: LayerFindings
+    var recorder: LayerFindingsRecorder
     let catalogers: [any Cataloger]
     let limits: ScanLimits
     let spool: SpoolBudget
+    let cancellation: Cancellation
     /// A failure raised inside the handler (spool exhausted, ...), reported instead of the reader's wrapper.
     var failure: ScanError?
 
@@ -96,11 +109,13 @@ struct LayerEntryHandler: TarEventHandler {
         var dropped = false
     }
 
-    init(layerDigest: String, catalogers: [any Cataloger], limits: ScanLimits, spool: SpoolBudget) {
-        findings = LayerFindings(layerDigest: layerDigest)
+    init(layerDigest: String, catalogers: [any Cataloger], limits: ScanLimits, spool: SpoolBudget,
+         budget: FindingsBudget, cancellation: Cancellation) {
+        recorder = LayerFindingsRecorder(layerDigest: layerDigest, limits: limits, budget: budget)
         self.catalogers = catalogers
         self.limits = limits
         self.spool = spool
+        self.cancellation = cancellation
     }
 
     mutating func tarEntry(_ entry: TarEntry) throws(StreamError) -> TarDataDisposition {
@@ -111,18 +126,18 @@ struct LayerEntryHandler: TarEventHandler {
         let base = path[path.index(after: slash)...]
         if base.hasPrefix(".wh.") {
             if base == ".wh..wh..opq" {
-                findings.opaqueDirectories.insert(parent.isEmpty ? "/" : parent)
+                recorder.opaque(parent.isEmpty ? "/" : parent)
             } else {
-                findings.whiteouts.insert(parent + "/" + base.dropFirst(4))
+                recorder.whiteout(parent + "/" + base.dropFirst(4))
             }
             return .skip
         }
         let hash = LayerFindings.pathHash(path)
         if entry.kind == .directory {
-            findings.directoryHashes.insert(hash)
+            recorder.directory(hash: hash)
             return .skip
         }
-        findings.nonDirectoryHashes.insert(hash)
+        recorder.nonDirectory(hash: hash)
         guard entry.kind == .file else { return .skip }
 
         let catalogEntry = CatalogEntry(path: path, size: entry.size, mode: entry.mode)
@@ -140,7 +155,7 @@ struct LayerEntryHandler: TarEventHandler {
         }
         guard osFile || !wanting.isEmpty else { return .skip }
         if entry.size > limits.maxCatalogedFileBytes {
-            findings.warnings.append("\(path) (\(entry.size) bytes) is larger than the \(limits.maxCatalogedFileBytes)-byte limit for cataloged files; skipped")
+            recorder.warn("\(TarPath.shown(path)) (\(entry.size) bytes) is larger than the \(limits.maxCatalogedFileBytes)-byte limit for cataloged files; skipped")
             return .skip
         }
         capture = Capture(entry: catalogEntry, wanting: wanting, prefix: prefix, osFile: osFile)
@@ -186,20 +201,22 @@ struct LayerEntryHandler: TarEventHandler {
         guard !c.dropped else { return }
         let contents: FileContents = c.spoolFile.map { .spool($0) } ?? .memory(c.memory)
         if c.osFile, case .memory(let bytes) = contents {
-            findings.osFiles[c.entry.path] = String(decoding: bytes, as: UTF8.self)
+            recorder.osFile(c.entry.path, String(decoding: bytes, as: UTF8.self))
         }
         if let p = c.prefix, contents.count < p.count { return }
-        let file = CatalogFile(entry: c.entry, layerDigest: findings.layerDigest, contents: contents)
+        let file = CatalogFile(entry: c.entry, layerDigest: recorder.findings.layerDigest, contents: contents, cancellation: cancellation)
         var packages: [Package] = []
         for cataloger in c.wanting {
             let result = cataloger.catalog(file)
             packages += result.packages
-            findings.warnings += result.warnings
+            recorder.warn(result.warnings)
+            // A cataloger that returned early on a stop request has partial results: stop here too.
+            if cancellation.isCancelled { throw StreamError(.stopped, cancellation.reason?.message ?? "stopped") }
         }
-        if !packages.isEmpty { findings.packagesByPath[c.entry.path, default: []] += packages }
+        recorder.add(packages, at: c.entry.path)
     }
 
     mutating func tarWarning(_ message: String) {
-        findings.warnings.append("layer \(findings.layerDigest): \(message)")
+        recorder.warn("layer \(recorder.findings.layerDigest): \(message)")
     }
 }

@@ -28,7 +28,9 @@ final class LocalFileStream: LayerStream {
         fd = open(path, O_RDONLY | O_CLOEXEC)
         var st = stat()
         let size = fd >= 0 && fstat(fd, &st) == 0 ? Int(st.st_size) : 0
-        end = count.map { offset + $0 } ?? size
+        // `count` is a descriptor's size, which the image chooses: a sum past Int.max is an error, not a trap.
+        let (sum, overflow) = offset.addingReportingOverflow(count ?? 0)
+        end = count == nil ? size : overflow ? Int.max : sum
         if fd < 0 {
             let message = String(cString: strerror(errno))
             finish(.failure(.source("cannot open \(path): \(message)")))

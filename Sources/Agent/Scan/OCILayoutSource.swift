@@ -57,7 +57,7 @@ public final class OCILayoutSource: ImageSource {
             }
             guard !candidates.isEmpty else {
                 let names = top.manifests.compactMap { $0.annotations["org.opencontainers.image.ref.name"] }
-                throw .source("\(displayName): no image tagged \(tag) in the layout (tags: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+                throw .source("\(displayName): no image tagged \(tag) in the layout (tags: \(names.isEmpty ? "none" : UntrustedText.truncated(names.joined(separator: ", "), maxBytes: 1024)))")
             }
         } else {
             candidates = top.manifests
@@ -81,7 +81,7 @@ public final class OCILayoutSource: ImageSource {
                 descriptor = entry
             case .image(let m):
                 guard MediaType.isImageConfig(m.config.mediaType) else {
-                    throw .source("\(displayName) is an OCI artifact (config media type \(m.config.mediaType)), not a container image")
+                    throw .source("\(displayName) is an OCI artifact (config media type \(UntrustedText.truncated(m.config.mediaType, maxBytes: 256))), not a container image")
                 }
                 let raw = try readSmall(blobPath(m.config.digest), digest: m.config.digest, cap: 8 << 20)
                 let config: ImageConfig

@@ -16,6 +16,29 @@ public struct ScanLimits: Sendable {
     public var maxCatalogedFileBytes = 1 << 30
     /// Spool bytes one scan may hold on disk at once.
     public var maxSpoolBytes = 2 << 30
+    /// Milliseconds one image may take from resolve to report (`SCAN_TIMEOUT_MS`); nil for no deadline.
+    public var scanTimeoutMilliseconds: Int? = 900_000
+
+    // What a scan remembers is bounded too, so an image cannot make the findings themselves the bomb.
+    // Past each cap the rest is dropped and counted in one summary warning.
+
+    /// Warnings kept per layer and per image.
+    public var maxWarningsPerLayer = 100
+    public var maxWarningsPerImage = 1000
+    /// Longest warning kept, in bytes; longer ones are cut and end with "…".
+    public var maxWarningBytes = 1024
+    /// Packages kept per layer and per image.
+    public var maxPackagesPerLayer = 200_000
+    public var maxPackagesPerImage = 500_000
+    /// Longest package name, version or namespace kept (a longer one drops the package); metadata
+    /// values (licenses, descriptions) longer than this are cut.
+    public var maxPackageFieldBytes = 4096
+    /// Paths remembered for the layer merge (files, directories, whiteouts, opaque directories).
+    public var maxPathsPerLayer = 1_000_000
+    public var maxPathsPerImage = 4_000_000
+    /// Bytes of strings kept from image content (package fields, whiteout paths, OS files, warnings).
+    public var maxRetainedBytesPerLayer = 64 << 20
+    public var maxRetainedBytesPerImage = 256 << 20
 
     public init() {}
 }

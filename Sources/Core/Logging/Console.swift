@@ -3,7 +3,9 @@ import Glibc
 
 public enum Console {
     public static func out(_ text: String) { write(1, text) }
-    public static func err(_ text: String) { write(2, text) }
+    /// Error and progress lines go through the same redaction as log lines: an error may quote a URL
+    /// with credentials, a registry's answer, or a secret the user passed.
+    public static func err(_ text: String) { write(2, Redaction.text(text)) }
 
     private static func write(_ fd: Int32, _ text: String) {
         var s = text

@@ -44,7 +44,7 @@ public struct Logger: Sendable {
         var pairs: [(String, JSON)] = [("time", .string(Logger.timestamp())), ("level", .string(l.name)),
                                        ("component", .string(component)), ("msg", .string(msg))]
         for (k, v) in fields { pairs.append((k, Logger.redacted(key: k, v))) }
-        var line = Redaction.scrub(JSON.object(pairs).serialized)
+        var line = Logger.escapingTerminalControls(Redaction.scrub(JSON.object(pairs).serialized))
         line += "\n"
         line.withUTF8 { buf in
             var off = 0
@@ -54,6 +54,23 @@ public struct Logger: Sendable {
                 off += n
             }
         }
+    }
+
+    /// JSON escapes C0 controls but may carry C1 controls (U+0080-U+009F: 8-bit CSI), DEL and bidi
+    /// overrides raw; log lines often end up on a terminal, so those are written as `\uXXXX` too (still
+    /// the same JSON string).
+    static func escapingTerminalControls(_ line: String) -> String {
+        guard line.unicodeScalars.contains(where: UntrustedText.isUnsafe) else { return line }
+        var out = ""
+        for u in line.unicodeScalars {
+            if UntrustedText.isUnsafe(u) {
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     /// Field values whose key names a secret are masked whole.

@@ -1,11 +1,12 @@
 // Removes secrets from anything about to be logged: sensitive headers and settings, URL credentials,
 // signed query parameters, broker tokens in paths, and every secret value registered at start-up.
+import CEpoll
 import Synchronization
 
 public enum Redaction {
     public static let mask = "[REDACTED]"
 
-    private static let registered = Mutex<[String]>([])
+    private static let registered = Mutex(SecretSet())
 
     /// Names of settings and headers whose values are secret.
     public static func isSensitiveName(_ name: String) -> Bool {
@@ -23,24 +24,68 @@ public enum Redaction {
     }
 
     /// Registers a secret value (a token, a password) so that it is masked wherever it appears in a log
-    /// line. Values shorter than 4 characters are ignored: masking them would garble ordinary text.
-    public static func register(secret: String) {
+    /// line, also JSON-escaped or percent-encoded. Values shorter than 4 characters are ignored: masking
+    /// them would garble ordinary text. A secret with a lifetime (a registry token) is dropped once it
+    /// expires; the set keeps at most `SecretSet.maxEntries` such values, the oldest going first, so a
+    /// long-running service neither grows nor slows down with every credential it has seen. Secrets of
+    /// the process's own settings (`registerSecrets(fromEnvironment:)`) are pinned: never dropped.
+    public static func register(secret: String, expiresInSeconds: Int? = nil) {
+        register(secret, expiresInSeconds: expiresInSeconds, pinned: false)
+    }
+
+    private static func register(_ secret: String, expiresInSeconds: Int?, pinned: Bool) {
         guard secret.utf8.count >= 4 else { return }
-        registered.withLock { if !$0.contains(secret) { $0.append(secret); $0.sort { $0.utf8.count > $1.utf8.count } } }
+        let now = cep_monotonic_ns()
+        let expiry = expiresInSeconds.map { now &+ UInt64(clamping: max(0, $0)) &* 1_000_000_000 }
+        registered.withLock { $0.add(Array(secret.utf8), expiresAt: expiry, pinned: pinned, now: now) }
+    }
+
+    /// How many secrets are registered now (expired ones not counted).
+    public static var registeredCount: Int {
+        let now = cep_monotonic_ns()
+        return registered.withLock { set in set.dropExpired(now: now); return set.entries.count }
     }
 
     /// Registers the values of every sensitive variable in `environment` (and their base64 forms' parts).
     public static func registerSecrets(fromEnvironment environment: [String: String]) {
-        for (k, v) in environment where isSensitiveName(k) { register(secret: v) }
+        for (k, v) in environment where isSensitiveName(k) { register(v, expiresInSeconds: nil, pinned: true) }
     }
 
-    /// Masks every registered secret value occurring in `text`.
+    /// Masks every registered secret value occurring in `text`, as is, JSON-escaped (`\"`, `\\`, `\/`,
+    /// `\uXXXX`, ...) or percent-encoded (`%2F` or `%2f`, `+` for a space).
     public static func scrub(_ text: String) -> String {
-        let secrets = registered.withLock { $0 }
+        let now = cep_monotonic_ns()
+        let secrets = registered.withLock { set -> [[UInt8]] in
+            set.dropExpired(now: now)
+            return set.entries.map(\.bytes)
+        }
         guard !secrets.isEmpty else { return text }
-        var out = text
-        for s in secrets where out.contains(s) { out = out.replacingAll(s, with: mask) }
-        return out
+        let bytes = Array(text.utf8)
+        let maskBytes = Array(mask.utf8)
+        // Bytes a spelling of some secret can start with: most positions of a line are passed over at
+        // the cost of one table lookup, whatever the number of secrets.
+        var starts = [Bool](repeating: false, count: 256)
+        for s in secrets { starts[Int(s[0])] = true }
+        for c in "%\\+".utf8 { starts[Int(c)] = true }
+        var out: [UInt8] = []
+        var i = 0, copied = 0
+        outer: while i < bytes.count {
+            let c = bytes[i]
+            guard starts[Int(c)] else { i += 1; continue }
+            for s in secrets where c == s[0] || c == UInt8(ascii: "%") || c == UInt8(ascii: "\\") || c == UInt8(ascii: "+") {
+                if let n = SecretMatch.length(of: s, in: bytes, at: i) {
+                    out.append(contentsOf: bytes[copied..<i])
+                    out.append(contentsOf: maskBytes)
+                    i += n
+                    copied = i
+                    continue outer
+                }
+            }
+            i += 1
+        }
+        guard copied > 0 else { return text }
+        out.append(contentsOf: bytes[copied...])
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A header value as it may be logged.
@@ -148,4 +193,112 @@ extension Substring {
 extension String {
     func range(of needle: String) -> Range<Index>? { self[...].range(of: needle) }
     func contains(_ needle: String) -> Bool { range(of: needle) != nil }
+}
+
+/// The registered secrets: bounded, longest first (so a secret that contains another is masked whole).
+struct SecretSet {
+    static let maxEntries = 256
+
+    struct Entry {
+        let bytes: [UInt8]
+        var expiresAt: UInt64?
+        var added: UInt64
+        /// The process's own settings: never dropped for room (and never expiring).
+        var pinned: Bool
+    }
+
+    var entries: [Entry] = []
+
+    mutating func add(_ bytes: [UInt8], expiresAt: UInt64?, pinned: Bool, now: UInt64) {
+        dropExpired(now: now)
+        if let k = entries.firstIndex(where: { $0.bytes == bytes }) {
+            // Seen again: it lives as long as its longest registration, and counts as new.
+            let e = entries[k]
+            entries[k].expiresAt = (e.expiresAt == nil || expiresAt == nil || pinned) ? nil : max(e.expiresAt!, expiresAt!)
+            entries[k].added = now
+            entries[k].pinned = e.pinned || pinned
+            return
+        }
+        entries.append(Entry(bytes: bytes, expiresAt: pinned ? nil : expiresAt, added: now, pinned: pinned))
+        if entries.count(where: { !$0.pinned }) > Self.maxEntries,
+           let oldest = entries.indices.filter({ !entries[$0].pinned }).min(by: { entries[$0].added < entries[$1].added }) {
+            entries.remove(at: oldest)
+        }
+        entries.sort { $0.bytes.count > $1.bytes.count }
+    }
+
+    mutating func dropExpired(now: UInt64) {
+        if entries.contains(where: { $0.expiresAt.map { $0 <= now } ?? false }) {
+            entries.removeAll { $0.expiresAt.map { $0 <= now } ?? false }
+        }
+    }
+}
+
+/// Matching a secret against text that may spell it escaped: each unit of the text is a literal byte,
+/// a percent escape (`%2F`, `%2f`), a `+` standing for a space (form encoding), or a JSON escape
+/// (`\"`, `\\`, `\/`, `\n`, `\uXXXX` with surrogate pairs) that decodes to the secret's next bytes.
+enum SecretMatch {
+    /// The number of text bytes that spell `secret` starting at `start`, or nil.
+    static func length(of secret: [UInt8], in text: [UInt8], at start: Int) -> Int? {
+        var i = start, k = 0
+        while k < secret.count {
+            guard i < text.count else { return nil }
+            let c = text[i]
+            if c == secret[k] { i += 1; k += 1; continue }
+            if c == UInt8(ascii: "+") && secret[k] == 0x20 { i += 1; k += 1; continue }
+            if c == UInt8(ascii: "%"), i + 2 < text.count, let h = hex(text[i + 1]), let l = hex(text[i + 2]), h << 4 | l == secret[k] {
+                i += 3; k += 1; continue
+            }
+            if c == UInt8(ascii: "\\"), i + 1 < text.count, let (decoded, used) = jsonEscape(text, at: i) {
+                guard k + decoded.count <= secret.count, secret[k..<(k + decoded.count)].elementsEqual(decoded) else { return nil }
+                i += used; k += decoded.count; continue
+            }
+            return nil
+        }
+        return i - start
+    }
+
+    static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x41 + 10
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
+
+    /// The UTF-8 bytes a JSON escape at `i` stands for, and how many text bytes it takes.
+    static func jsonEscape(_ t: [UInt8], at i: Int) -> ([UInt8], Int)? {
+        switch t[i + 1] {
+        case UInt8(ascii: "\""): return ([0x22], 2)
+        case UInt8(ascii: "\\"): return ([0x5C], 2)
+        case UInt8(ascii: "/"): return ([0x2F], 2)
+        case UInt8(ascii: "n"): return ([0x0A], 2)
+        case UInt8(ascii: "r"): return ([0x0D], 2)
+        case UInt8(ascii: "t"): return ([0x09], 2)
+        case UInt8(ascii: "b"): return ([0x08], 2)
+        case UInt8(ascii: "f"): return ([0x0C], 2)
+        case UInt8(ascii: "u"):
+            guard let u = hex4(t, i + 2) else { return nil }
+            var scalar = u, used = 6
+            if (0xD800...0xDBFF).contains(u), i + 11 < t.count, t[i + 6] == 0x5C, t[i + 7] == UInt8(ascii: "u"),
+               let low = hex4(t, i + 8), (0xDC00...0xDFFF).contains(low) {
+                scalar = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
+                used = 12
+            }
+            guard let s = Unicode.Scalar(scalar) else { return nil }
+            return (Array(String(s).utf8), used)
+        default: return nil
+        }
+    }
+
+    static func hex4(_ t: [UInt8], _ i: Int) -> UInt32? {
+        guard i + 4 <= t.count else { return nil }
+        var v: UInt32 = 0
+        for k in i..<(i + 4) {
+            guard let h = hex(t[k]) else { return nil }
+            v = v << 4 | UInt32(h)
+        }
+        return v
+    }
 }

@@ -35,6 +35,11 @@ public enum TarPath {
         return ok
     }
 
+    /// A path as it may appear in a message: cut to `maxBytes` (an entry's path may be a megabyte long).
+    public static func shown(_ path: String, maxBytes: Int = 256) -> String {
+        UntrustedText.truncated(path, maxBytes: maxBytes)
+    }
+
     static func string(_ normalized: [UInt8]) -> String {
         normalized.isEmpty ? "/" : String(decoding: normalized, as: UTF8.self)
     }

@@ -142,7 +142,7 @@ extension TarReader {
         let path = TarPath.string(pathScratch)
 
         if type == TypeFlag.sparse || pax.sparse {
-            let shown = pax.sparseName.map { TarPath.normalize(String(decoding: $0, as: UTF8.self)).path } ?? path
+            let shown = TarPath.shown(pax.sparseName.map { TarPath.normalize(String(decoding: $0, as: UTF8.self)).path } ?? path)
             handler.tarWarning("tar entry \(shown) is a GNU sparse file; skipped (sparse files are not read)")
             if type == TypeFlag.sparse && h.byte(482) != 0 {
                 state = .sparseMap
@@ -190,12 +190,13 @@ extension TarReader {
             }
         }
         if let reason = skipReason {
-            handler.tarWarning("tar entry at byte \(entryStart) (\(path)) skipped: \(reason)")
-            skipPayload(payload, name: "skipped entry \(path)")
+            let shown = TarPath.shown(path)
+            handler.tarWarning("tar entry at byte \(entryStart) (\(shown)) skipped: \(reason)")
+            skipPayload(payload, name: "skipped entry \(shown)")
             return
         }
         if climbed || linkClimbed {
-            handler.tarWarning("tar entry \(path)\(linkClimbed ? " (link to \(linkName))" : "") climbs above the root with \"..\"; read as clamped at the root")
+            handler.tarWarning("tar entry \(TarPath.shown(path))\(linkClimbed ? " (link to \(TarPath.shown(linkName)))" : "") climbs above the root with \"..\"; read as clamped at the root")
         }
 
         let entry = TarEntry(path: path, kind: kind, linkName: linkName, size: payload,
@@ -206,7 +207,7 @@ extension TarReader {
                              escapesRoot: climbed || linkClimbed, headerOffset: entryStart)
         let disposition = try handler.tarEntry(entry)
         deliver = kind == .file && disposition == .deliver
-        beginPayload(.data, size: payload, name: "entry \(path)")
+        beginPayload(.data, size: payload, name: "entry \(TarPath.shown(path))")
         if payload == 0 {
             try handler.tarEntryEnd()
             startPadding()
