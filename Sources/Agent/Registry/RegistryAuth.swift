@@ -173,7 +173,8 @@ final class RegistryAuth {
             }
             lifetime = max(n, 1)
         }
-        Redaction.register(secret: token)
+        // Masked for its lifetime plus a while (a late log line may still quote it), then dropped.
+        Redaction.register(secret: token, expiresInSeconds: lifetime + 600)
         // Renew shortly before expiry: 10% of the lifetime, at least 5 s and at most 30 s early.
         let margin = min(30, max(5, lifetime / 10))
         let usable = max(lifetime - margin, 1)
