@@ -61,6 +61,8 @@ int cep_accept(int listen_fd);
 ssize_t cep_read(int fd, void *buf, size_t len);
 ssize_t cep_write(int fd, const void *buf, size_t len);
 int cep_close(int fd);
+// The soft RLIMIT_NOFILE, or -1 when unlimited or unknown.
+long cep_nofile_soft_limit(void);
 int cep_shutdown_write(int fd);
 const char *cep_strerror(int err);
 
