@@ -7,6 +7,18 @@ import XCTest
 
 final class HostileClientTests: XCTestCase {
     var tmp: URL!
+    static let pageBytes = 4096
+
+    /// `/page` answers 4 KiB; `/metrics` the server's own counters; `/` a few bytes.
+    static func router() -> Router {
+        var r = Router()
+        let page = [UInt8](repeating: 0x70, count: pageBytes)
+        r.add("GET", "/") { ex in ex.respond(status: 200, json: "{}") }
+        r.add("GET", "/page") { ex in ex.respond(status: 200, body: page) }
+        r.add("GET", "/metrics") { ex in ex.respond(status: 200, body: Array((ex.metrics?.render() ?? "").utf8)) }
+        r.add("GET", "/n/*") { ex in ex.respond(status: 200, body: Array(ex.request.path.utf8)) }
+        return r
+    }
 
     override func setUpWithError() throws { tmp = try makeTemporaryDirectory() }
     override func tearDown() { try? FileManager.default.removeItem(at: tmp) }
@@ -23,5 +35,134 @@ final class HostileClientTests: XCTestCase {
         let r = try runProcess(projectPython, [script, String(server.port), tls.caPath], timeout: 60)
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("all checks passed"), r.stdout + r.stderr)
+    }
+
+    /// Outcome: a client that pipelines ~600,000 `GET /page` (20 MB) and never reads makes the
+    /// server hold at most the 256 KiB output bound plus one 4 KiB response for it (its own
+    /// buffered-bytes counter), answer only what the kernel's socket buffers absorb (under 32 MiB
+    /// of responses, not the ~2.4 GB asked for), keep serving another client, and close the hog
+    /// by the body (write) timeout.
+    func testClientThatPipelinesAndNeverReadsCostsBoundedMemory() throws {
+        let server = try TestServer(router: Self.router()) { $0.bodyTimeoutMs = 1500 }
+        defer { server.stop() }
+        let hog = try RawClient(port: server.port, timeout: 10, receiveBuffer: 4096, sendTimeout: 2)
+        let one = Array("GET /page HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        var flood: [UInt8] = []
+        flood.reserveCapacity(one.count * 600_000)
+        for _ in 0..<600_000 { flood += one }
+        let sent = hog.sendUntilBlocked(flood)
+        XCTAssertLessThan(sent, flood.count, "the server kept reading a client that never reads")
+
+        let other = try RawClient(port: server.port)
+        other.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        let m = other.readResponse()
+        XCTAssertEqual(m?.status, 200)
+        let bound = 256 * 1024 + Self.pageBytes + 1024
+        let peak = server.metrics.peakConnectionOutputBytes.load(ordering: .relaxed)
+        XCTAssertGreaterThan(peak, 0)
+        XCTAssertLessThanOrEqual(peak, bound, "server buffered \(peak) bytes for one client that never reads")
+        XCTAssertLessThanOrEqual(server.metrics.bufferedOutputBytes.load(ordering: .relaxed), bound)
+        let answered = Int(server.metrics.requestCount(route: "/page", status: 200))
+        XCTAssertLessThan(answered * Self.pageBytes, 32 << 20, "answered \(answered) of \(sent / one.count) pipelined requests")
+        XCTAssertTrue(waitUntil(seconds: 20) { server.metrics.connectionsTimedOut.load(ordering: .relaxed) >= 1 },
+                      "the client that never reads was never cut off")
+        XCTAssertTrue(waitUntil(seconds: 5) { server.metrics.bufferedOutputBytes.load(ordering: .relaxed) == 0 })
+    }
+
+    /// Outcome: with a pipelining depth of 4, 200 pipelined requests sent at once are all answered,
+    /// in order: the limit pauses parsing, it never drops or reorders a request.
+    func testPipeliningDepthLimitPausesWithoutLosingRequests() throws {
+        let server = try TestServer(router: Self.router()) { $0.maxPipelinedRequests = 4 }
+        defer { server.stop() }
+        let c = try RawClient(port: server.port)
+        c.send((0..<200).map { "GET /n/\($0) HTTP/1.1\r\nHost: a\r\n\r\n" }.joined())
+        for i in 0..<200 { XCTAssertEqual(c.readResponse()?.text, "/n/\(i)") }
+    }
+
+    /// Outcome: the header timeout (600 ms here; idle is 60 s) cuts off a partial second request on
+    /// a kept-alive connection and a partial pipelined one with 408, long before the idle timeout
+    /// (the client's read gives up after 15 s).
+    func testHeaderTimeoutAppliesToSecondAndLaterRequests() throws {
+        let server = try TestServer(router: Self.router()) { c in
+            c.headerTimeoutMs = 600
+            c.idleTimeoutMs = 60_000
+        }
+        defer { server.stop() }
+        let keptAlive = try RawClient(port: server.port, timeout: 15)
+        keptAlive.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(keptAlive.readResponse()?.status, 200)
+        keptAlive.send("GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        XCTAssertEqual(keptAlive.readResponse()?.status, 408)
+        XCTAssertTrue(keptAlive.readToEnd().closed)
+
+        let pipelined = try RawClient(port: server.port, timeout: 15)
+        pipelined.send("GET /n/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        XCTAssertEqual(pipelined.readResponse()?.text, "/n/1")
+        XCTAssertEqual(pipelined.readResponse()?.status, 408)
+        XCTAssertTrue(pipelined.readToEnd().closed)
+        XCTAssertEqual(server.metrics.connectionsTimedOut.load(ordering: .relaxed), 2)
+    }
+
+    /// Outcome: with MAX_CONNECTIONS 4, a fifth connection is accepted and closed at once (no bytes,
+    /// end of stream), counted, and once one of the four closes a new one is served.
+    func testConnectionsPastTheLimitAreClosedAtOnce() throws {
+        let server = try TestServer(router: Self.router()) { $0.maxConnections = 4 }
+        defer { server.stop() }
+        var held: [RawClient] = []
+        for _ in 0..<4 {
+            let c = try RawClient(port: server.port)
+            c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            XCTAssertEqual(c.readResponse()?.status, 200)
+            held.append(c)
+        }
+        // Nothing is sent: bytes the server never reads would turn its close into a reset.
+        let extra = try RawClient(port: server.port, timeout: 10)
+        let end = extra.readToEnd()
+        XCTAssertTrue(end.closed)
+        XCTAssertEqual(end.bytes, [])
+        XCTAssertEqual(server.metrics.connectionsRefused.load(ordering: .relaxed), 1)
+        held.removeFirst()
+        XCTAssertTrue(waitUntil(seconds: 5) { server.metrics.openConnections.load(ordering: .relaxed) == 3 })
+        let again = try RawClient(port: server.port)
+        again.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(again.readResponse()?.status, 200)
+    }
+
+    /// Outcome: the real cr-agent under `prlimit --nofile=64` with MAX_CONNECTIONS above what the
+    /// descriptors allow, facing 120 connections: it does not spin (under 0.5 s of CPU over a 2 s
+    /// window, read from /proc/<pid>/stat; a spinning accept loop burns ~2 s per thread), logs the
+    /// pause at most twice, and answers /healthcheck again once the clients close.
+    func testDescriptorExhaustionPausesAcceptingInsteadOfSpinning() throws {
+        let env = ["PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "REACTOR_THREADS": "2", "MAX_CONNECTIONS": "100000"]
+        let p = try BackgroundProcess("/usr/bin/prlimit", ["--nofile=64:64", agentExecutablePath], environment: env)
+        defer { _ = p.stop(signal: SIGKILL) }
+        var port = 0
+        XCTAssertTrue(waitUntil(seconds: 10) {
+            if let m = p.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }
+            return !p.process.isRunning
+        }, "agent did not log its port: \(p.stdout)\(p.stderr)")
+        guard port > 0 else { return }
+        var clients: [RawClient] = []
+        for _ in 0..<120 { clients.append(try RawClient(port: port, timeout: 2)) }
+        XCTAssertTrue(waitUntil(seconds: 10) { p.stdout.contains("accept paused") }, "descriptors never ran out: \(p.stdout)")
+        let pid = p.process.processIdentifier
+        let before = try cpuTicks(pid)
+        pause(milliseconds: 2000)
+        let used = try cpuTicks(pid) - before
+        let hz = Int(sysconf(Int32(_SC_CLK_TCK)))
+        XCTAssertLessThan(used, hz / 2, "the agent used \(used) ticks of CPU in 2 s with descriptors exhausted")
+        XCTAssertLessThanOrEqual(p.stdout.components(separatedBy: "accept paused").count - 1, 2, "the pause warning must be rate-limited")
+        clients.removeAll()
+        let r = try runProcess("curl", ["-sS", "--retry", "5", "--retry-all-errors", "--retry-delay", "1", "http://127.0.0.1:\(port)/healthcheck"], timeout: 30)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(p.process.isRunning)
+    }
+
+    /// utime + stime of a process, in clock ticks.
+    private func cpuTicks(_ pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let rest = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        return Int(rest[11])! + Int(rest[12])!        // fields 14 and 15 of proc(5)
     }
 }
