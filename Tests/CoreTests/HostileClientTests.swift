@@ -17,6 +17,14 @@ final class HostileClientTests: XCTestCase {
         r.add("GET", "/page") { ex in ex.respond(status: 200, body: page) }
         r.add("GET", "/metrics") { ex in ex.respond(status: 200, body: Array((ex.metrics?.render() ?? "").utf8)) }
         r.add("GET", "/n/*") { ex in ex.respond(status: 200, body: Array(ex.request.path.utf8)) }
+        r.add("POST", "/upload", maxBodyBytes: 1 << 20) { ex in
+            ex.collectBody(limit: 1 << 20) { result in
+                switch result {
+                case .success(let body): ex.respond(status: 200, json: "{\"bytes\":\(body.count)}")
+                case .failure(let e): ex.respond(error: e)
+                }
+            }
+        }
         return r
     }
 
@@ -67,6 +75,32 @@ final class HostileClientTests: XCTestCase {
         XCTAssertTrue(waitUntil(seconds: 20) { server.metrics.connectionsTimedOut.load(ordering: .relaxed) >= 1 },
                       "the client that never reads was never cut off")
         XCTAssertTrue(waitUntil(seconds: 5) { server.metrics.bufferedOutputBytes.load(ordering: .relaxed) == 0 })
+    }
+
+    /// Outcome: Content-Length and chunk sizes up to and past Int.max get a precise status (413 over
+    /// the route's 1 MiB, 400 when not a number in range), the connection closes, and the server
+    /// goes on serving: nothing traps.
+    func testHugeContentLengthsAndChunkSizesGetAStatusNotATrap() throws {
+        let server = try TestServer(router: Self.router())
+        defer { server.stop() }
+        let cases: [(String, Int)] = [
+            ("Content-Length: 999999999999999999\r\n\r\nabc", 413),
+            ("Content-Length: 9223372036854775807\r\n\r\n", 400),
+            ("Content-Length: 18446744073709551616\r\n\r\n", 400),
+            ("Transfer-Encoding: chunked\r\n\r\nfffffffffffffff\r\n" + String(repeating: "z", count: 2 << 20), 413),
+            ("Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", 400),
+            ("Transfer-Encoding: chunked\r\n\r\n80000\r\n\(String(repeating: "y", count: 0x80000))\r\n80000\r\n\(String(repeating: "y", count: 0x80000))\r\n1\r\ny\r\n0\r\n\r\n", 413),
+        ]
+        for (rest, status) in cases {
+            let c = try RawClient(port: server.port, sendTimeout: 5)
+            _ = c.sendUntilBlocked(Array("POST /upload HTTP/1.1\r\nHost: a\r\n\(rest)".utf8))
+            let r = c.readResponse()
+            XCTAssertEqual(r?.status, status, String(rest.prefix(60)))
+            XCTAssertEqual(r?.header("Connection"), "close", String(rest.prefix(60)))
+        }
+        let ok = try RawClient(port: server.port)
+        ok.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+        XCTAssertEqual(ok.readResponse()?.text, "{\"bytes\":3}")
     }
 
     /// Outcome: with a pipelining depth of 4, 200 pipelined requests sent at once are all answered,

@@ -80,4 +80,28 @@ final class ParserUnitTests: XCTestCase {
             XCTAssertEqual(e.status, 400)
         }
     }
+
+    /// Numbers the client chooses are parsed into a range and refused past it, never trapped on.
+    func testHugeContentLengthsAndChunkSizesAreRangeChecked() {
+        /// "length N" or "status N".
+        func verdict(_ cl: String) -> String {
+            let head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \(cl)\r\n\r\n"
+            switch Array(head.utf8).withUnsafeBytes({ HTTPRequestParser.parse($0) }) {
+            case .complete(let h, _): if case .contentLength(let n) = h.framing { return "length \(n)" }; return "no body"
+            case .failure(let e): return "status \(e.status)"
+            case .needMore: return "need more"
+            }
+        }
+        XCTAssertEqual(verdict("999999999999999999"), "length 999999999999999999", "18 digits fit an Int")
+        for bad in ["9223372036854775807", "9223372036854775808", "99999999999999999999999999", "-1", "+5", "0x10", "1e9", "5, 6"] {
+            XCTAssertEqual(verdict(bad), "status 400", bad)
+        }
+        // The largest size the decoder takes (15 hex digits) streams; one digit more is refused.
+        let (_, big) = decodeChunked("fffffffffffffff\r\nabc")
+        XCTAssertEqual(big, .needMore)
+        for bad in ["ffffffffffffffff\r\n", "10000000000000000\r\n", "0000000000000000001\r\n"] {
+            guard case .failure(let e) = decodeChunked(bad).outcome else { return XCTFail(bad) }
+            XCTAssertEqual(e.status, 400, bad)
+        }
+    }
 }
