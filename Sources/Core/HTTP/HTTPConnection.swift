@@ -55,6 +55,10 @@ final class HTTPConnection {
     var belowHighWatermark: Bool { bufferedOutput < loop.config.outputHighWatermark }
     var isIdle: Bool { state == .idle && input.isEmpty }
 
+    /// Whether this object still drives the socket: open, or upgraded with its last response
+    /// still being written before the hand-over.
+    private var ownsSocket: Bool { state.isOpen || (state == .upgraded && onHandOver != nil) }
+
     /// Whether parsing the next pipelined request waits: too much of this client's output is unsent,
     /// or too many answered requests are (a client that pipelines and never reads costs bounded memory).
     private var parsingHeld: Bool {
@@ -83,7 +87,7 @@ final class HTTPConnection {
         if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) || tlsReadWantsWritable { readMayHaveData = true }
         pump()
         // EPOLLERR/EPOLLHUP are reported whatever the interest: a dead socket must close, not spin.
-        if state.isOpen && (events.contains(.error) || events.contains(.hangup)) && (!readingAllowed || !events.contains(.readable)) { close() }
+        if ownsSocket && (events.contains(.error) || events.contains(.hangup)) && (!readingAllowed || !events.contains(.readable)) { close() }
     }
 
     /// The one driver of the connection: reads what may be read, runs buffered requests, writes what
@@ -206,7 +210,8 @@ final class HTTPConnection {
             if e.body != .ended || (e.response != .pending && bufferedOutput > 0) { deadline = now + c.bodyTimeoutNs }
             else { deadline = 0 }
         case .closing: deadline = now + c.bodyTimeoutNs
-        case .upgraded, .closed: deadline = 0
+        case .upgraded: deadline = bufferedOutput > 0 ? now + c.bodyTimeoutNs : 0
+        case .closed: deadline = 0
         }
     }
 
@@ -414,7 +419,7 @@ final class HTTPConnection {
     /// Brings the metrics up to date with what is still queued. Called after each flush (and at
     /// close), so bytes written within the same turn never show as buffered.
     private func syncBufferedMetric() {
-        let now = state.isOpen ? bufferedOutput : 0
+        let now = ownsSocket ? bufferedOutput : 0
         if now != accountedOutput {
             loop.server.metrics.noteBuffered(delta: now - accountedOutput, connectionTotal: now)
             accountedOutput = now
@@ -424,12 +429,12 @@ final class HTTPConnection {
     /// Writes queued bytes until the socket would block, asking a streaming handler for more
     /// (`onWritable`) whenever the queue empties. Never recurses: writes made meanwhile only queue.
     private func flush() {
-        guard !flushing, state.isOpen else { return }
+        guard !flushing, ownsSocket else { return }
         flushing = true
         defer { flushing = false }
         let heldBefore = parsingHeld || bufferedOutput >= loop.config.outputHighWatermark
         var rounds = 0
-        while state.isOpen {
+        while ownsSocket {
             let before = bufferedOutput
             var blocked = false
             while outputStart < output.count {
@@ -461,7 +466,7 @@ final class HTTPConnection {
     }
 
     private func updateInterest() {
-        guard state.isOpen else { return }
+        guard ownsSocket else { return }
         var want: IOEvents = []
         if readingAllowed { want.insert(.readable) }
         if bufferedOutput > 0 || tlsReadWantsWritable { want.insert(.writable) }
@@ -490,13 +495,13 @@ final class HTTPConnection {
 
     /// Called by the idle sweep.
     func expire(now: UInt64) {
-        guard deadline != 0, now >= deadline, state.isOpen else { return }
+        guard deadline != 0, now >= deadline, ownsSocket else { return }
         loop.server.metrics.connectionsTimedOut.add(1, ordering: .relaxed)
         switch state {
         case .readingHead:
             failBeforeHandler(HTTPError(408, "request head not received in time"))
             if state.isOpen { flush() }
-            if state.isOpen { close() }
+            close()
         case .serving(let e) where e.body != .ended && e.response == .pending:
             bodyFailed(HTTPError(408, "request body stalled"))
             if state.isOpen { close() }
@@ -506,7 +511,7 @@ final class HTTPConnection {
     }
 
     func close() {
-        guard state.isOpen else { return }
+        guard ownsSocket else { return }
         enter { $0.close() }
         output = []
         outputStart = 0

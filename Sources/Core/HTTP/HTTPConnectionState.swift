@@ -144,9 +144,9 @@ enum HTTPConnectionState: Equatable, CustomStringConvertible {
         self = .closing
     }
 
-    /// The socket is closed (always allowed; closing twice is harmless).
+    /// The socket is closed (always allowed, closing twice is harmless; an upgraded connection
+    /// closes when its last response cannot be written before the hand-over).
     mutating func close() {
-        if case .upgraded = self { return invalid("close") }
         self = .closed
     }
 

@@ -49,8 +49,8 @@ final class ServerLoop: @unchecked Sendable {
             // Past MAX_CONNECTIONS (across all loops) a new connection is closed at once: the
             // descriptors left are kept for outbound connections and files.
             if server.metrics.openConnections.load(ordering: .relaxed) >= config.maxConnections {
+                server.metrics.connectionsRefused.add(1, ordering: .relaxed)   // counted before the client can see the close
                 _ = cep_close(fd)
-                server.metrics.connectionsRefused.add(1, ordering: .relaxed)
                 noteRefused()
                 continue
             }
