@@ -45,6 +45,21 @@ final class HostileClientTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("all checks passed"), r.stdout + r.stderr)
     }
 
+    /// Outcome: a TLS 1.2 client asking to renegotiate (openssl s_client's `R` command; its input
+    /// stays open two seconds so the renegotiation is tried) is refused with the no_renegotiation alert.
+    /// OpenSSL 3 servers refuse client renegotiation by default too; the context's
+    /// SSL_OP_NO_RENEGOTIATION keeps it so whatever the library's default.
+    func testRenegotiationIsRefused() throws {
+        let tls = try TLSFixture(in: tmp)
+        let ctx = try TLSServerContext(certificatePath: tls.certPath, keyPath: tls.keyPath)
+        let server = try TestServer(router: Self.router()) { $0.tls = ctx }
+        defer { server.stop() }
+        let r = try runProcess("/bin/sh", ["-c", "(echo R; sleep 2) | openssl s_client -connect 127.0.0.1:\(server.port) -tls1_2 -CAfile \(tls.caPath)"], timeout: 30)
+        let out = r.stdout + r.stderr
+        XCTAssertTrue(out.contains("RENEGOTIATING"), out)
+        XCTAssertTrue(out.contains("no renegotiation"), "the server must refuse to renegotiate: \(out)")
+    }
+
     /// Outcome: a client that pipelines ~600,000 `GET /page` (20 MB) and never reads makes the
     /// server hold at most the 256 KiB output bound plus one 4 KiB response for it (its own
     /// buffered-bytes counter), answer only what the kernel's socket buffers absorb (under 32 MiB
