@@ -207,6 +207,32 @@ final class HostileClientTests: XCTestCase {
         XCTAssertTrue(p.process.isRunning)
     }
 
+    /// Outcome: the real cr-agent under `prlimit --nofile=64` with the default MAX_CONNECTIONS (half
+    /// of a limit under 128: 32) facing 45 connections refuses those past 32 at once, never runs out
+    /// of descriptors (no accept pause), and counts them in /metrics once the clients are gone.
+    func testDefaultMaxConnectionsFollowsTheDescriptorLimit() throws {
+        let env = ["PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "REACTOR_THREADS": "2"]
+        let p = try BackgroundProcess("/usr/bin/prlimit", ["--nofile=64:64", agentExecutablePath], environment: env)
+        defer { _ = p.stop(signal: SIGKILL) }
+        var port = 0
+        XCTAssertTrue(waitUntil(seconds: 10) {
+            if let m = p.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }
+            return !p.process.isRunning
+        }, "agent did not log its port: \(p.stdout)\(p.stderr)")
+        guard port > 0 else { return }
+        var clients: [RawClient] = []
+        for _ in 0..<45 { clients.append(try RawClient(port: port, timeout: 5)) }
+        XCTAssertTrue(waitUntil(seconds: 10) { p.stdout.contains("connection refused: MAX_CONNECTIONS reached") }, p.stdout)
+        XCTAssertTrue(p.stdout.contains("\"maxConnections\":32"), p.stdout)
+        XCTAssertTrue(waitUntil(seconds: 5) { clients.filter(\.peerHasClosed).count == 13 },
+                      "\(clients.filter(\.peerHasClosed).count) closed; the 13 connections past 32 must be closed at once")
+        clients.removeAll()
+        let r = try runProcess("curl", ["-sS", "--retry", "5", "--retry-all-errors", "--retry-delay", "1", "http://127.0.0.1:\(port)/metrics"], timeout: 30)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("http_connections_refused_total 13"), r.stdout)
+        XCTAssertFalse(p.stdout.contains("accept paused"), p.stdout)
+    }
+
     /// utime + stime of a process, in clock ticks.
     private func cpuTicks(_ pid: Int32) throws -> Int {
         let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)

@@ -56,6 +56,13 @@ public final class RawClient {
         return off
     }
 
+    /// Whether the peer has closed the connection (end of stream or reset), without waiting.
+    public var peerHasClosed: Bool {
+        var b: UInt8 = 0
+        let n = recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
     /// Half-closes: the server sees end of input but may still answer.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 

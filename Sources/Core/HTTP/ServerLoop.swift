@@ -47,8 +47,11 @@ final class ServerLoop: @unchecked Sendable {
             }
             accepted += 1
             // Past MAX_CONNECTIONS (across all loops) a new connection is closed at once: the
-            // descriptors left are kept for outbound connections and files.
-            if server.metrics.openConnections.load(ordering: .relaxed) >= config.maxConnections {
+            // descriptors left are kept for outbound connections and files. Counting it in first
+            // makes the check and the count one step, whichever thread accepts.
+            let open = server.metrics.openConnections.add(1, ordering: .relaxed).newValue
+            if open > config.maxConnections {
+                server.metrics.openConnections.subtract(1, ordering: .relaxed)
                 server.metrics.connectionsRefused.add(1, ordering: .relaxed)   // counted before the client can see the close
                 _ = cep_close(fd)
                 noteRefused()
@@ -57,8 +60,8 @@ final class ServerLoop: @unchecked Sendable {
             do {
                 let c = try HTTPConnection(fd: fd, loop: self, tls: config.tls)
                 connections[fd] = c
-                server.metrics.openConnections.add(1, ordering: .relaxed)
             } catch {
+                server.metrics.openConnections.subtract(1, ordering: .relaxed)
                 _ = cep_close(fd)
             }
         }
