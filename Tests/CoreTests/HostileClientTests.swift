@@ -1,6 +1,6 @@
 // Clients that attack the server over raw sockets: pipelining without reading, neighbours that break
 // their TLS handshakes, trickled heads on a kept-alive connection. Each test states its bound.
-import Core
+@testable import Core
 import Foundation
 import TestSupport
 import XCTest
@@ -116,6 +116,19 @@ final class HostileClientTests: XCTestCase {
         let ok = try RawClient(port: server.port)
         ok.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
         XCTAssertEqual(ok.readResponse()?.text, "{\"bytes\":3}")
+    }
+
+    /// Outcome: a 12 KiB request head sent one byte per write costs the server's parser at most 4x
+    /// its size in bytes examined (the server's own work counter), not its square (~75 MB).
+    func testTrickledHeadCostsLinearParsing() throws {
+        let server = try TestServer(router: Self.router())
+        defer { server.stop() }
+        let head = Array("GET / HTTP/1.1\r\nHost: a\r\nX-Long: \(String(repeating: "v", count: 12_000))\r\n\r\n".utf8)
+        let c = try RawClient(port: server.port)
+        for b in head { c.send([b]) }
+        XCTAssertEqual(c.readResponse()?.status, 200)
+        let work = server.metrics.headBytesParsed.load(ordering: .relaxed)
+        XCTAssertLessThanOrEqual(work, 4 * head.count, "parsed \(work) bytes for a \(head.count)-byte head")
     }
 
     /// Outcome: with a pipelining depth of 4, 200 pipelined requests sent at once are all answered,

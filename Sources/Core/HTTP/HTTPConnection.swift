@@ -24,6 +24,8 @@ final class HTTPConnection {
     private var flushing = false
     private var pumping = false
     private var pumpAgain = false
+    /// Keeps a trickled request head from being parsed again on every read.
+    private var reparseGate = HeadReparseGate()
     /// Responses finished since the output queue was last empty: the pipelining depth in flight.
     private var unsentResponses = 0
 
@@ -166,9 +168,13 @@ final class HTTPConnection {
             switch state {
             case .idle, .readingHead:
                 if parsingHeld { break loop }
-                if state == .idle { enter { $0.headBegan() } }
+                if state == .idle { enter { $0.headBegan() }; reparseGate.reset() }
+                guard reparseGate.shouldParse(rest) else { break loop }
+                loop.server.metrics.headBytesParsed.add(rest.count, ordering: .relaxed)
                 switch HTTPRequestParser.parse(rest, limits: loop.config.limits) {
-                case .needMore: break loop
+                case .needMore:
+                    reparseGate.neededMore(rest)
+                    break loop
                 case .failure(let e):
                     failBeforeHandler(e)
                     return bytes.count

@@ -34,6 +34,9 @@ public final class ServerMetrics: Sendable {
     public let connectionsTimedOut = Atomic<Int>(0)
     /// Connections closed on arrival because MAX_CONNECTIONS were open.
     public let connectionsRefused = Atomic<Int>(0)
+    /// Bytes handed to the request-head parser, counting every re-parse of a partial head (a work
+    /// counter for tests; not exported).
+    let headBytesParsed = Atomic<Int>(0)
     /// Times accepting paused because the process ran out of file descriptors.
     public let acceptPauses = Atomic<Int>(0)
 
