@@ -213,7 +213,9 @@ final class HTTPConnection {
         case .idle: deadline = now + (bufferedOutput > 0 ? c.bodyTimeoutNs : c.idleTimeoutNs)
         case .readingHead: deadline = now + c.headerTimeoutNs
         case .serving(let e):
-            if e.body != .ended || (e.response != .pending && bufferedOutput > 0) { deadline = now + c.bodyTimeoutNs }
+            // A body arriving, or output (this response's or earlier pipelined ones') waiting for
+            // the client; else the handler is working and no clock runs.
+            if e.body != .ended || bufferedOutput > 0 { deadline = now + c.bodyTimeoutNs }
             else { deadline = 0 }
         case .closing: deadline = now + c.bodyTimeoutNs
         case .upgraded: deadline = bufferedOutput > 0 ? now + c.bodyTimeoutNs : 0
@@ -364,6 +366,7 @@ final class HTTPConnection {
         if output.isEmpty { loop.lendOutputBuffer(to: &output) }
         HTTPResponseEncoder.encodeHead(statusLine: loop.statusLine(status), fixedLines: loop.dateAndServerLines(), headers: headers,
                                        decision: response, request: request, into: &output)
+        refreshDeadline()
         return response
     }
 
