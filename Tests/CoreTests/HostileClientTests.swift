@@ -45,6 +45,21 @@ final class HostileClientTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("all checks passed"), r.stdout + r.stderr)
     }
 
+    /// Outcome: a TLS connection that sends half a ClientHello and then nothing (its socket left open)
+    /// is closed by the header timeout (500 ms here; idle is 60 s, the client gives up after 15 s),
+    /// and counted as timed out.
+    func testAbandonedTLSHandshakeIsClosedByTheHeaderTimeout() throws {
+        let tls = try TLSFixture(in: tmp)
+        let ctx = try TLSServerContext(certificatePath: tls.certPath, keyPath: tls.keyPath)
+        let server = try TestServer(router: Self.router()) { c in c.tls = ctx; c.headerTimeoutMs = 500; c.idleTimeoutMs = 60_000 }
+        defer { server.stop() }
+        let c = try RawClient(port: server.port, timeout: 15)
+        c.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])     // a ClientHello's first bytes
+        let end = c.readToEnd()
+        XCTAssertTrue(end.closed, "the half handshake was never cut off")
+        XCTAssertEqual(server.metrics.connectionsTimedOut.load(ordering: .relaxed), 1)
+    }
+
     /// Outcome: a TLS 1.2 client asking to renegotiate (openssl s_client's `R` command; its input
     /// stays open two seconds so the renegotiation is tried) is refused with the no_renegotiation alert.
     /// OpenSSL 3 servers refuse client renegotiation by default too; the context's
