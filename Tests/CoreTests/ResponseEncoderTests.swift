@@ -1,6 +1,8 @@
 // The response encoder from a table (request, answer, connection verdict -> exact bytes), and the
 // connection's state machine: every allowed path, and the impossible transitions it refuses.
 @testable import Core
+import Foundation
+import TestSupport
 import XCTest
 
 final class ResponseEncoderTests: XCTestCase {
@@ -150,6 +152,26 @@ final class ResponseEncoderTests: XCTestCase {
         s.responseEnded(complete: true)
         s.exchangeCompleted()
         XCTAssertEqual(s, .closing, "a connection that must close is never handed over")
+    }
+
+    /// Outcome (debug builds): an impossible transition stops the process with a message naming the
+    /// event and the state. The probe below runs in a child copy of this test binary.
+    func testImpossibleTransitionFailsLoudlyInDebug() throws {
+        #if DEBUG
+        var env = ProcessInfo.processInfo.environment
+        env["CR_TRANSITION_PROBE"] = "1"
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        let r = try runProcess(CommandLine.arguments[0], ["CoreTests.ResponseEncoderTests/testTransitionProbe"], environment: env, timeout: 120)
+        XCTAssertNotEqual(r.status, 0, "the impossible transition did not stop the process")
+        XCTAssertTrue((r.stdout + r.stderr).contains("responseStarted is not allowed in state idle"), r.stdout + r.stderr)
+        #endif
+    }
+
+    /// Does nothing unless run by `testImpossibleTransitionFailsLoudlyInDebug`.
+    func testTransitionProbe() {
+        guard ProcessInfo.processInfo.environment["CR_TRANSITION_PROBE"] == "1" else { return }
+        var s = S.idle
+        s.responseStarted(closes: false)
     }
 
     #if !DEBUG
