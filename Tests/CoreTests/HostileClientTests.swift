@@ -17,6 +17,17 @@ final class HostileClientTests: XCTestCase {
         r.add("GET", "/page") { ex in ex.respond(status: 200, body: page) }
         r.add("GET", "/metrics") { ex in ex.respond(status: 200, body: Array((ex.metrics?.render() ?? "").utf8)) }
         r.add("GET", "/n/*") { ex in ex.respond(status: 200, body: Array(ex.request.path.utf8)) }
+        r.add("GET", "/later") { ex in ex.reactor?.schedule(afterMilliseconds: 2) { ex.respond(status: 200, json: "{}") } }
+        r.add("GET", "/stream") { ex in
+            var left = 64
+            ex.startResponse(status: 200, contentLength: nil)
+            func pump() {
+                while left > 0 { left -= 1; if !ex.write(page) { return } }
+                ex.finish()
+            }
+            ex.onWritable = { pump() }
+            pump()
+        }
         r.add("POST", "/upload", maxBodyBytes: 1 << 20) { ex in
             ex.collectBody(limit: 1 << 20) { result in
                 switch result {
@@ -271,6 +282,66 @@ final class HostileClientTests: XCTestCase {
     static func socketBufferMax(_ name: String) -> Int {
         let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/\(name)", encoding: .utf8)) ?? ""
         return text.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? (6 << 20)
+    }
+
+    /// Outcome: 400 connections that mix pipelined, malformed, early-answered, streamed, chunked and
+    /// 100-continue requests with half-closes, resets and abandoned reads, split at random points
+    /// (seeded, so a failure can be replayed), never trip the connection's state machine (a debug
+    /// build stops on an impossible transition): afterwards the server answers, holds no output,
+    /// and every connection is gone once the clients are.
+    func testRandomMisbehaviourNeverBreaksTheStateMachine() throws {
+        let server = try TestServer(router: Self.router()) { c in c.headerTimeoutMs = 300; c.bodyTimeoutMs = 300 }
+        defer { server.stop() }
+        // CR_CHAOS_SEED replays or explores another sequence.
+        var rng = SplitMix(seed: ProcessInfo.processInfo.environment["CR_CHAOS_SEED"].flatMap { UInt64($0) } ?? 0x5eed_1234)
+        let pieces = [
+            "GET /n/1 HTTP/1.1\r\nHost: a\r\n\r\n", "HEAD /page HTTP/1.1\r\nHost: a\r\n\r\n", "GET /later HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET /stream HTTP/1.1\r\nHost: a\r\n\r\n", "GET /stream HTTP/1.0\r\n\r\n", "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n",
+            "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+            "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5000000\r\n\r\nabc",
+            "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+            "POST /n/1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz", "GET /n/2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\n", "GET /\rX HTTP/1.1\r\n\r\n", "BREW / HTCPCP/1.0\r\n\r\n", "\r\n",
+        ]
+        for _ in 0..<400 {
+            let c = try RawClient(port: server.port, timeout: 2)
+            var bytes: [UInt8] = []
+            for _ in 0..<(1 + rng.next(6)) { bytes += Array(pieces[rng.next(pieces.count)].utf8) }
+            var at = 0
+            while at < bytes.count {
+                let n = Swift.min(bytes.count - at, 1 + rng.next(bytes.count))
+                if !c.send(Array(bytes[at..<(at + n)])) { break }
+                at += n
+            }
+            switch rng.next(5) {
+            case 0: _ = c.readSome()                       // read a little, then go
+            case 1: c.shutdownWrite(); _ = c.readToEnd()    // half-close and read it all
+            case 2: c.resetOnClose()                        // vanish with a reset
+            case 3: _ = c.readResponse()
+            default: break                                  // never read at all
+            }
+        }
+        let ok = try RawClient(port: server.port)
+        ok.send("GET /n/done HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(ok.readResponse()?.text, "/n/done")
+        XCTAssertTrue(waitUntil(seconds: 10) { server.metrics.openConnections.load(ordering: .relaxed) == 1 },
+                      "\(server.metrics.openConnections.load(ordering: .relaxed)) connections still open")
+        XCTAssertEqual(server.metrics.bufferedOutputBytes.load(ordering: .relaxed), 0)
+    }
+
+    /// A small seeded generator (SplitMix64), so a failing sequence can be replayed.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
     }
 
     /// utime + stime of a process, in clock ticks.

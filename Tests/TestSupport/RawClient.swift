@@ -63,6 +63,12 @@ public final class RawClient {
         return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
+    /// Makes the coming close a reset (SO_LINGER 0): the server sees ECONNRESET, not end of stream.
+    public func resetOnClose() {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+    }
+
     /// Half-closes: the server sees end of input but may still answer.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
