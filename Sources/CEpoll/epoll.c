@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +138,11 @@ ssize_t cep_write(int fd, const void *buf, size_t len) {
     do { n = send(fd, buf, len, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
     if (n < 0) return errno == EWOULDBLOCK ? CEP_AGAIN : -errno;
     return n;
+}
+long cep_nofile_soft_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return -1;
+    return rl.rlim_cur > 0x7fffffff ? 0x7fffffff : (long)rl.rlim_cur;
 }
 int cep_close(int fd) { return close(fd) < 0 ? -errno : 0; }
 int cep_shutdown_write(int fd) { return shutdown(fd, SHUT_WR) < 0 ? -errno : 0; }

@@ -37,6 +37,8 @@ final class AgentProcessTests: XCTestCase {
             (["SNYK_PORT": "70000"], "SNYK_PORT"),
             (["LOG_LEVEL": "chatty"], "LOG_LEVEL"),
             (["REACTOR_THREADS": "0"], "REACTOR_THREADS"),
+            (["MAX_CONNECTIONS": "0"], "MAX_CONNECTIONS"),
+            (["HTTP_MAX_PIPELINED_REQUESTS": "many"], "HTTP_MAX_PIPELINED_REQUESTS"),
             (["HTTPS_CERT": "/nonexistent.pem"], "HTTPS_KEY"),
             (["HTTPS_CERT": "/nonexistent.pem", "HTTPS_KEY": "/nonexistent.key"], "HTTPS_CERT"),
         ]

@@ -80,4 +80,82 @@ final class ParserUnitTests: XCTestCase {
             XCTAssertEqual(e.status, 400)
         }
     }
+
+    /// Numbers the client chooses are parsed into a range and refused past it, never trapped on.
+    func testHugeContentLengthsAndChunkSizesAreRangeChecked() {
+        /// "length N" or "status N".
+        func verdict(_ cl: String) -> String {
+            let head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \(cl)\r\n\r\n"
+            switch Array(head.utf8).withUnsafeBytes({ HTTPRequestParser.parse($0) }) {
+            case .complete(let h, _): if case .contentLength(let n) = h.framing { return "length \(n)" }; return "no body"
+            case .failure(let e): return "status \(e.status)"
+            case .needMore: return "need more"
+            }
+        }
+        XCTAssertEqual(verdict("999999999999999999"), "length 999999999999999999", "18 digits fit an Int")
+        for bad in ["9223372036854775807", "9223372036854775808", "99999999999999999999999999", "-1", "+5", "0x10", "1e9", "5, 6"] {
+            XCTAssertEqual(verdict(bad), "status 400", bad)
+        }
+        // The largest size the decoder takes (15 hex digits) streams; one digit more is refused.
+        let (_, big) = decodeChunked("fffffffffffffff\r\nabc")
+        XCTAssertEqual(big, .needMore)
+        for bad in ["ffffffffffffffff\r\n", "10000000000000000\r\n", "0000000000000000001\r\n"] {
+            guard case .failure(let e) = decodeChunked(bad).outcome else { return XCTFail(bad) }
+            XCTAssertEqual(e.status, 400, bad)
+        }
+    }
+
+    /// Feeds `head` to the parser `step` bytes at a time the way the connection does (through the
+    /// reparse gate); returns the verdict and the bytes the parser examined (the work counter).
+    static func trickle(_ head: [UInt8], step: Int = 1, gated: Bool = true) -> (verdict: String, work: Int) {
+        var gate = HeadReparseGate()
+        var work = 0
+        var end = 0
+        while end < head.count {
+            end = Swift.min(head.count, end + step)
+            let verdict: String? = head[0..<end].withUnsafeBytes { prefix in
+                if gated && !gate.shouldParse(prefix) { return nil }
+                work += prefix.count
+                switch HTTPRequestParser.parse(prefix) {
+                case .needMore: gate.neededMore(prefix); return nil
+                case .failure(let e): return "status \(e.status)"
+                case .complete(_, let consumed): return "complete \(consumed)"
+                }
+            }
+            if let verdict { return (verdict, work) }
+        }
+        return ("need more", work)
+    }
+
+    /// A head trickled one byte per read: the bytes parsed grow linearly with its size (N and 4N:
+    /// at most ~4x), where parsing every read again grows with its square (~16x).
+    func testATrickledHeadIsParsedInLinearWork() {
+        func head(_ n: Int) -> [UInt8] { Array("GET / HTTP/1.1\r\nHost: a\r\nX-Long: \(String(repeating: "v", count: n))\r\n\r\n".utf8) }
+        let (v1, w1) = Self.trickle(head(3000))
+        let (v4, w4) = Self.trickle(head(12000))
+        XCTAssertEqual(v1, "complete \(head(3000).count)")
+        XCTAssertEqual(v4, "complete \(head(12000).count)")
+        XCTAssertLessThanOrEqual(Double(w4) / Double(w1), 4.5, "work \(w1) for N, \(w4) for 4N")
+        XCTAssertLessThanOrEqual(w4, 4 * head(12000).count)
+        let (_, naive1) = Self.trickle(head(3000), gated: false)
+        let (_, naive4) = Self.trickle(head(12000), gated: false)
+        XCTAssertGreaterThan(Double(naive4) / Double(naive1), 12, "the ungated baseline is quadratic")
+    }
+
+    /// Trickled one byte at a time through the gate, every row of the malformed-request table gets
+    /// the verdict the parser gives the whole head at once.
+    func testTheReparseGateNeverChangesAVerdict() {
+        for (what, request, _, _) in MalformedRequestTests.table {
+            let bytes = Array(request.utf8)
+            let whole: String = bytes.withUnsafeBytes {
+                switch HTTPRequestParser.parse($0) {
+                case .needMore: return "need more"
+                case .failure(let e): return "status \(e.status)"
+                case .complete(_, let consumed): return "complete \(consumed)"
+                }
+            }
+            XCTAssertEqual(Self.trickle(bytes).verdict, whole, what)
+            XCTAssertEqual(Self.trickle(bytes, step: 7).verdict, whole, what)
+        }
+    }
 }

@@ -211,4 +211,29 @@ final class ServerBehaviourTests: XCTestCase {
         XCTAssertTrue(waitUntil(seconds: 5) { server.hasStopped })
         XCTAssertThrowsError(try RawClient(port: server.port), "the listener must be closed")
     }
+
+    /// A handler that takes the socket over after its 101 gets the descriptor and the bytes the
+    /// client sent right after the request; the server forgets the connection.
+    func testHandOverGivesTheSocketAndTheBytesAlreadyRead() throws {
+        var router = Router()
+        router.add("GET", "/upgrade") { ex in
+            ex.handOver { socket in
+                var reply = Array("echo:".utf8) + socket.bytesAlreadyRead
+                _ = reply.withUnsafeMutableBytes { write(socket.fd, $0.baseAddress, $0.count) }
+                close(socket.fd)
+            }
+            ex.respond(status: 101, headers: ["Upgrade": "test", "Connection": "Upgrade"])
+        }
+        let upgrading = try TestServer(router: router)
+        defer { upgrading.stop() }
+        let c = try RawClient(port: upgrading.port)
+        c.send("GET /upgrade HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nHELLO after the head")
+        let (bytes, closed) = c.readToEnd()
+        let text = String(decoding: bytes, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), text)
+        XCTAssertTrue(text.contains("Upgrade: test\r\n"), text)
+        XCTAssertTrue(text.hasSuffix("\r\n\r\necho:HELLO after the head"), text)
+        XCTAssertTrue(closed)
+        XCTAssertTrue(waitUntil(seconds: 5) { upgrading.metrics.openConnections.load(ordering: .relaxed) == 0 })
+    }
 }

@@ -1,5 +1,6 @@
 // Fuzz target `http-request`: HTTPRequestParser.parse under default and tiny limits, then the chunked
-// body (if any) through ChunkedDecoder.
+// body (if any) through ChunkedDecoder, and the input trickled a byte at a time through the
+// connection's HeadReparseGate (which must reach the verdict parsing every prefix reaches).
 import Core
 
 enum HTTPRequestFuzz {
@@ -22,6 +23,31 @@ enum HTTPRequestFuzz {
             fuzzCheck(tc == fc && t.method == f.method && t.target == f.target && t.framing == f.framing,
                       "tiny and default limits disagree: \(tc) vs \(fc): \(fuzzDescribe(data))")
         }
+        if data.count <= 512 { checkReparseGate(data) }    // the ungated baseline is quadratic
+    }
+
+    /// Trickles `data` a byte at a time: parsing only when the gate says so gives the verdict that
+    /// parsing every prefix gives first, and never misses a complete head.
+    static func checkReparseGate(_ data: UnsafeRawBufferPointer) {
+        func verdict(_ r: HTTPHeadParseResult) -> String? {
+            switch r {
+            case .needMore: return nil
+            case .failure(let e): return "status \(e.status)"
+            case .complete(_, let consumed): return "complete \(consumed)"
+            }
+        }
+        var gate = HeadReparseGate()
+        var gated: String?, naive: String?
+        for end in stride(from: 1, through: data.count, by: 1) where gated == nil {
+            let prefix = UnsafeRawBufferPointer(rebasing: data[0..<end])
+            if naive == nil { naive = verdict(HTTPRequestParser.parse(prefix)) }
+            if gate.shouldParse(prefix) {
+                gated = verdict(HTTPRequestParser.parse(prefix))
+                if gated == nil { gate.neededMore(prefix) }
+            }
+        }
+        if let gated { fuzzCheck(gated == naive, "reparse gate gave \(gated), every prefix \(naive ?? "need more"): \(fuzzDescribe(data))") }
+        else { fuzzCheck(!(naive ?? "").hasPrefix("complete"), "reparse gate missed a complete head (\(naive!)): \(fuzzDescribe(data))") }
     }
 
     /// Parses `data` with `limits`, checks the result and, for a complete chunked request, decodes the rest.

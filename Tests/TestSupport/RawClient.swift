@@ -6,11 +6,16 @@ public final class RawClient {
     public let fd: Int32
 
     /// Connects to 127.0.0.1:port; reads time out after `timeout` seconds so a test never hangs.
-    public init(port: Int, timeout: Double = 10, receiveBuffer: Int? = nil) throws {
+    /// `sendTimeout`, when set, bounds how long a send waits for a peer that has stopped reading.
+    public init(port: Int, timeout: Double = 10, receiveBuffer: Int? = nil, sendTimeout: Double? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno)!) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let st = sendTimeout {
+            var stv = timeval(tv_sec: Int(st), tv_usec: Int((st - Double(Int(st))) * 1e6))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, socklen_t(MemoryLayout<timeval>.size))
+        }
         if var rb = receiveBuffer.map(Int32.init) {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -38,6 +43,31 @@ public final class RawClient {
 
     @discardableResult
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Sends as much of `bytes` as the peer takes before a send times out (see `sendTimeout`) or
+    /// fails; returns the count sent.
+    public func sendUntilBlocked(_ bytes: [UInt8]) -> Int {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            off += n
+        }
+        return off
+    }
+
+    /// Whether the peer has closed the connection (end of stream or reset), without waiting.
+    public var peerHasClosed: Bool {
+        var b: UInt8 = 0
+        let n = recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    /// Makes the coming close a reset (SO_LINGER 0): the server sees ECONNRESET, not end of stream.
+    public func resetOnClose() {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+    }
 
     /// Half-closes: the server sees end of input but may still answer.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }

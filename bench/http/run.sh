@@ -2,10 +2,11 @@
 # HTTP benchmark: cr-agent's /healthcheck against nginx returning the same JSON body (not a test; see
 # bench/README.md).
 #
-#   bench/http/run.sh [--pipeline] [--no-idle] [--no-throughput]
+#   bench/http/run.sh [--pipeline] [--trickle] [--no-idle] [--no-throughput]
 #
 # Environment: BENCH_SECONDS (10) per wrk run, BENCH_CONNECTIONS ("1 64 1024"), BENCH_PIPELINE=1 (same
-# as --pipeline) with BENCH_PIPELINE_DEPTH (16), BENCH_IDLE_CONNECTIONS (10000), BENCH_REPEAT (1; each
+# as --pipeline) with BENCH_PIPELINE_DEPTH (16), BENCH_TRICKLE=1 (same as --trickle) with
+# BENCH_TRICKLE_HEADS (40), BENCH_IDLE_CONNECTIONS (10000), BENCH_REPEAT (1; each
 # cell becomes the median of that many runs), BENCH_STRICT=1 to exit 1 when a target is missed.
 # Raw outputs go to bench/out/http-<time>/ (ignored by git).
 set -euo pipefail
@@ -19,9 +20,12 @@ idle=1
 throughput=1
 idle_count=${BENCH_IDLE_CONNECTIONS:-10000}
 repeat=${BENCH_REPEAT:-1}
+trickle=${BENCH_TRICKLE:-0}
+trickle_heads=${BENCH_TRICKLE_HEADS:-40}
 for arg in "$@"; do
     case $arg in
         --pipeline) pipeline=1 ;;
+        --trickle) trickle=1 ;;
         --no-idle) idle=0 ;;
         --no-throughput) throughput=0 ;;
         -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -295,6 +299,22 @@ if [ "$throughput" = 1 ]; then
         throughput_table "GET /healthcheck, $depth pipelined requests per write (p99: per batch of $depth)" \
             pipelined 0 -s bench/http/pipeline.lua
     fi
+fi
+
+if [ "$trickle" = 1 ]; then
+    # Request heads sent one byte per write, at N and 4N bytes: the server's CPU time per head should
+    # grow about 4x (linear parsing), and stay near nginx's (whose parser is incremental).
+    echo
+    echo "Trickled request heads, one byte per write ($trickle_heads heads each; server CPU time per head)"
+    printf '%-10s | %10s | %10s | %11s\n' "head bytes" "ours ms" "nginx ms" "ours/nginx"
+    trickle_ms=()
+    for n in 1500 6000; do
+        o=$(timeout -k 5 300 "${client_pin[@]}" python3 bench/http/trickle.py "$ours_port" "$ours_pid" "$n" "$trickle_heads" | sed -n 's/^ms_per_head=//p')
+        g=$(timeout -k 5 300 "${client_pin[@]}" python3 bench/http/trickle.py "$nginx_port" "$nginx_pid" "$n" "$trickle_heads" | sed -n 's/^ms_per_head=//p')
+        trickle_ms+=("$o")
+        printf '%-10s | %10s | %10s | %11s\n' "$((n + 47))" "${o:-?}" "${g:-?}" "$(awk -v a="${o:-0}" -v b="${g:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    done
+    echo "ours 4N/N: $(awk -v a="${trickle_ms[0]:-0}" -v b="${trickle_ms[1]:-0}" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') (linear: ~4)"
 fi
 
 echo

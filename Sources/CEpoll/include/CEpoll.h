@@ -61,10 +61,14 @@ int cep_accept(int listen_fd);
 ssize_t cep_read(int fd, void *buf, size_t len);
 ssize_t cep_write(int fd, const void *buf, size_t len);
 int cep_close(int fd);
+// The soft RLIMIT_NOFILE, or -1 when unlimited or unknown.
+long cep_nofile_soft_limit(void);
 int cep_shutdown_write(int fd);
 const char *cep_strerror(int err);
 
-// TLS (OpenSSL). Server contexts require TLS 1.2 or later.
+// TLS (OpenSSL). Server contexts require TLS 1.2 or later and refuse renegotiation. Every session call
+// starts from an empty OpenSSL error queue and leaves it empty, so sessions on one thread never see
+// each other's errors; cep_tls_free sends close_notify only on an established, unfailed session.
 void *cep_tls_server_ctx(const char *cert_pem, const char *key_pem, char *err, size_t errlen);
 void cep_tls_ctx_free(void *ctx);
 void *cep_tls_new(void *ctx, int fd);
@@ -72,7 +76,7 @@ int cep_tls_handshake(void *ssl);           // 1 done, CEP_WANT_READ, CEP_WANT_W
 ssize_t cep_tls_read(void *ssl, void *buf, size_t len);   // n > 0, 0 = closed, or a CEP_ code
 ssize_t cep_tls_write(void *ssl, const void *buf, size_t len);
 void cep_tls_free(void *ssl);
-// Copies the oldest queued OpenSSL error into buf (empty string when none) and clears the queue.
+// Copies the first error of this thread's last failed session call (or the oldest queued one) into buf (empty string when none) and clears the queue.
 void cep_tls_error_string(char *buf, size_t len);
 
 #include "CEpollCurl.h"

@@ -1,34 +1,42 @@
 // One client connection: reads and parses requests in order (keep-alive, pipelining), feeds bodies
 // to handlers, queues responses with backpressure, and enforces the header/body/idle timeouts.
+// Its life is one HTTPConnectionState value; framing is HTTPResponseEncoder's.
 import CEpoll
+import Glibc
 
 final class HTTPConnection {
-    enum Phase { case idle, head, body, responding, closed }
-
     let fd: Int32
     unowned(unsafe) let loop: ServerLoop      // the loop owns its connections and outlives them
     var reactor: Reactor { loop.reactor }
     private var transport: Transport
-    private(set) var phase = Phase.idle
+    private(set) var state = HTTPConnectionState.idle
 
     private var input: [UInt8] = []
     private var output: [UInt8] = []
     private var outputStart = 0
-    private var readingPaused = false
     private var peerClosedInput = false
-    private var closeAfterResponse = false
-    private var processing = false
     private var interest: IOEvents = .readable
     private var tlsReadWantsWritable = false
+    /// Whether the socket may hold unread bytes (a readiness event, or reading stopped early).
+    private var readMayHaveData = true
+    /// Re-entrancy guards: handlers answer from inside `process` and `flush`.
+    private var processing = false
     private var flushing = false
+    private var pumping = false
+    private var pumpAgain = false
+    /// Keeps a trickled request head from being parsed again on every read.
+    private var reparseGate = HeadReparseGate()
+    /// Responses finished since the output queue was last empty: the pipelining depth in flight.
+    private var unsentResponses = 0
 
     private var exchange: HTTPExchange?
+    private var response = HTTPResponseEncoder.Decision(framing: .none, sendsBody: false, closesConnection: false)
     private var bodyRemaining = 0
     private var chunked: ChunkedDecoder?
-    private var bodyStarted = false
     private var continueSent = false
+    private var onHandOver: ((HandedOverSocket) -> Void)?
 
-    /// Monotonic deadline (ns) for the current phase, 0 when none applies.
+    /// Monotonic deadline (ns) for the current state, 0 when none applies.
     var deadline: UInt64 = 0
 
     init(fd: Int32, loop: ServerLoop, tls: TLSServerContext?) throws(SystemError) {
@@ -36,6 +44,8 @@ final class HTTPConnection {
         self.loop = loop
         if let tls, let ssl = tls.session(fd: fd) {
             transport = .tls(ssl, handshakeDone: false)
+        } else if tls != nil {
+            throw SystemError("SSL_new", code: ENOMEM)
         } else {
             transport = .plain
         }
@@ -45,7 +55,22 @@ final class HTTPConnection {
 
     var bufferedOutput: Int { output.count - outputStart }
     var belowHighWatermark: Bool { bufferedOutput < loop.config.outputHighWatermark }
-    var isIdle: Bool { phase == .idle && input.isEmpty }
+    var isIdle: Bool { state == .idle && input.isEmpty }
+
+    /// Whether this object still drives the socket: open, or upgraded with its last response
+    /// still being written before the hand-over.
+    private var ownsSocket: Bool { state.isOpen || (state == .upgraded && onHandOver != nil) }
+
+    /// Whether parsing the next pipelined request waits: too much of this client's output is unsent,
+    /// or too many answered requests are (a client that pipelines and never reads costs bounded memory).
+    private var parsingHeld: Bool {
+        bufferedOutput >= loop.config.outputHighWatermark || unsentResponses >= loop.config.maxPipelinedRequests
+    }
+
+    /// Whether the socket is read now; while unsent output is above the watermark it is not.
+    private var readingAllowed: Bool {
+        state.isOpen && !peerClosedInput && input.count < loop.config.maxInputBuffered && bufferedOutput < loop.config.outputHighWatermark
+    }
 
     // MARK: events
 
@@ -61,26 +86,48 @@ final class HTTPConnection {
                 return
             }
         }
-        if bufferedOutput > 0 || tlsReadWantsWritable { flush() }
-        if phase != .closed && !readingPaused && !peerClosedInput { readAvailable() }
-        if phase != .closed && bufferedOutput > 0 { flush() }
+        if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) || tlsReadWantsWritable { readMayHaveData = true }
+        pump()
         // EPOLLERR/EPOLLHUP are reported whatever the interest: a dead socket must close, not spin.
-        if phase != .closed && (events.contains(.error) || events.contains(.hangup)) && (readingPaused || peerClosedInput || !events.contains(.readable)) { close() }
+        if ownsSocket && (events.contains(.error) || events.contains(.hangup)) && (!readingAllowed || !events.contains(.readable)) { close() }
+    }
+
+    /// The one driver of the connection: reads what may be read, runs buffered requests, writes what
+    /// is queued, and goes round while one of them unblocked another, within a budget per turn.
+    /// A call made while it runs (a handler answering from inside it) asks for one more round.
+    private func pump() {
+        if pumping { pumpAgain = true; return }
+        pumping = true
+        var rounds = 0
+        repeat {
+            pumpAgain = false
+            if readMayHaveData && readingAllowed { readAvailable() }
+            processBuffered()
+            flush()
+            rounds += 1
+        } while pumpAgain && state.isOpen && rounds < 64
+        pumping = false
+        if pumpAgain && state.isOpen {      // stay fair to other connections; carry on in a later turn
+            reactor.schedule(afterMilliseconds: 0) { [weak self] in self?.pump() }
+        }
+        handOverIfDone()
         updateInterest()
     }
 
     private func readAvailable() {
         let scratch = loop.readBuffer
-        while phase != .closed && !readingPaused && !peerClosedInput {
+        while readingAllowed {
             switch transport.read(fd: fd, into: scratch) {
             case .bytes(let n):
                 tlsReadWantsWritable = false
                 received(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
-                if n < scratch.count, case .plain = transport { return }
+                if n < scratch.count, case .plain = transport { readMayHaveData = false; return }
             case .wouldBlock(let wantsWritable):
                 tlsReadWantsWritable = wantsWritable
+                readMayHaveData = false
                 return
             case .closed:
+                readMayHaveData = false
                 peerClosedInput = true
                 peerClosed()
                 return
@@ -92,61 +139,88 @@ final class HTTPConnection {
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
-        if phase == .idle { phase = .head; deadline = reactor.turnTime + loop.config.headerTimeoutNs }
-        if phase == .body { deadline = reactor.turnTime + loop.config.bodyTimeoutNs }
+        if case .serving(let e) = state, e.body != .ended { deadline = reactor.turnTime + loop.config.bodyTimeoutNs }
         if input.isEmpty {
             let used = process(bytes)
-            if used < bytes.count && phase != .closed { input.append(contentsOf: bytes[used...]) }
+            if used < bytes.count && state != .closed { input.append(contentsOf: bytes[used...]) }
         } else {
             input.append(contentsOf: bytes)
             processBuffered()
         }
-        if input.count > loop.config.maxInputBuffered { readingPaused = true }
     }
 
     private func processBuffered() {
-        guard !input.isEmpty, !processing else { return }
+        guard !input.isEmpty, !processing, state.isOpen else { return }
+        let wasFull = input.count >= loop.config.maxInputBuffered
         let used = input.withUnsafeBytes { process($0) }
-        if phase == .closed { return }
+        if state == .closed { input = []; return }
         if used >= input.count { input = [] } else if used > 0 { input.removeFirst(used) }
-        if readingPaused && input.count <= loop.config.maxInputBuffered {
-            readingPaused = false
-            readAvailable()
-        }
+        if wasFull && input.count < loop.config.maxInputBuffered { readMayHaveData = true; pumpAgain = true }
     }
 
-    /// Consumes as much of `bytes` as the current phase allows; returns the count consumed.
+    /// Consumes as much of `bytes` as the current state allows; returns the count consumed.
     private func process(_ bytes: UnsafeRawBufferPointer) -> Int {
         processing = true
         defer { processing = false }
         var used = 0
-        loop: while used < bytes.count && phase != .closed {
+        loop: while used < bytes.count {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
-            switch phase {
-            case .idle, .head:
-                phase = .head
-                if closeAfterResponse { used = bytes.count; break loop }
+            switch state {
+            case .idle, .readingHead:
+                if parsingHeld { break loop }
+                if state == .idle { enter { $0.headBegan() }; reparseGate.reset() }
+                guard reparseGate.shouldParse(rest) else { break loop }
+                loop.server.metrics.headBytesParsed.add(rest.count, ordering: .relaxed)
                 switch HTTPRequestParser.parse(rest, limits: loop.config.limits) {
-                case .needMore: break loop
+                case .needMore:
+                    reparseGate.neededMore(rest)
+                    break loop
                 case .failure(let e):
                     failBeforeHandler(e)
-                    used = bytes.count
-                    break loop
+                    return bytes.count
                 case .complete(let head, let consumed):
                     used += consumed
                     dispatch(head)
                 }
-            case .body:
-                guard exchange?.bodySink != nil else { break loop }
+            case .serving(let e):
+                guard e.body == .streaming, exchange?.bodySink != nil else { break loop }
                 used += feedBody(rest)
-            case .responding:
-                break loop
-            case .closed:
+            case .closing:
+                return bytes.count          // nothing more is served: drop what the client sends
+            case .upgraded, .closed:
                 break loop
             }
         }
-        if phase == .closed { return bytes.count }
+        if state == .closed { return bytes.count }
         return used
+    }
+
+    // MARK: state
+
+    /// Applies one transition and the deadline the new state runs under.
+    private func enter(_ transition: (inout HTTPConnectionState) -> Void) {
+        transition(&state)
+        refreshDeadline()
+    }
+
+    /// The deadline for the current state: idle (or a slow reader's output) between requests, the
+    /// header timeout from a head's first byte, the body timeout while a body arrives or output
+    /// waits for the client, none while a handler works.
+    private func refreshDeadline() {
+        let now = reactor.turnTime
+        let c = loop.config
+        switch state {
+        case .idle: deadline = now + (bufferedOutput > 0 ? c.bodyTimeoutNs : c.idleTimeoutNs)
+        case .readingHead: deadline = now + c.headerTimeoutNs
+        case .serving(let e):
+            // A body arriving, or output (this response's or earlier pipelined ones') waiting for
+            // the client; else the handler is working and no clock runs.
+            if e.body != .ended || bufferedOutput > 0 { deadline = now + c.bodyTimeoutNs }
+            else { deadline = 0 }
+        case .closing: deadline = now + c.bodyTimeoutNs
+        case .upgraded: deadline = bufferedOutput > 0 ? now + c.bodyTimeoutNs : 0
+        case .closed: deadline = 0
+        }
     }
 
     // MARK: requests
@@ -167,61 +241,64 @@ final class HTTPConnection {
             answerWithoutHandler(head, HTTPError(413, "request body of \(n) bytes is larger than the \(route.maxBodyBytes) allowed"), routeName: route.name)
             return
         }
-        let ex = HTTPExchange(request: head, route: route.name, maxBodyBytes: route.maxBodyBytes, connection: self)
-        exchange = ex
-        startRequest(head)
+        let ex = startExchange(head, route: route.name, maxBodyBytes: route.maxBodyBytes)
         route.handler(ex)
     }
 
-    private func startRequest(_ head: HTTPRequestHead) {
-        if !head.keepAlive || loop.draining { closeAfterResponse = true }
-        bodyStarted = false
+    private func startExchange(_ head: HTTPRequestHead, route: String, maxBodyBytes: Int) -> HTTPExchange {
+        let ex = HTTPExchange(request: head, route: route, maxBodyBytes: maxBodyBytes, connection: self)
+        exchange = ex
         continueSent = false
         chunked = nil
         bodyRemaining = 0
         switch head.framing {
-        case .none: phase = .responding; deadline = 0
-        case .contentLength(let n): phase = .body; bodyRemaining = n; deadline = reactor.turnTime + loop.config.bodyTimeoutNs
-        case .chunked: phase = .body; chunked = ChunkedDecoder(); deadline = reactor.turnTime + loop.config.bodyTimeoutNs
+        case .none: break
+        case .contentLength(let n): bodyRemaining = n
+        case .chunked: chunked = ChunkedDecoder()
         }
+        enter { $0.headParsed(hasBody: head.framing != .none, keepAlive: head.keepAlive && !loop.draining) }
+        return ex
     }
 
-    /// Answers a request that reached no handler (404, 405, 413 by Content-Length).
+    /// Answers a request that reached no handler (404, 405, 413 by Content-Length). Its body, if
+    /// any, is never read, so the connection closes after the answer.
     private func answerWithoutHandler(_ head: HTTPRequestHead, _ error: HTTPError, routeName: String, extra: HTTPHeaders = HTTPHeaders()) {
-        let ex = HTTPExchange(request: head, route: routeName, maxBodyBytes: 0, connection: self)
-        exchange = ex
-        startRequest(head)
-        if head.framing != .none { closeAfterResponse = true }   // the body will not be read
-        if error.closesConnection { closeAfterResponse = true }
+        let ex = startExchange(head, route: routeName, maxBodyBytes: 0)
+        if error.closesConnection { _ = state.closeAfterResponse() }
         var h = extra
         h.set("Content-Type", "application/json")
         ex.respond(status: error.status, headers: h, body: Array(error.jsonBody.utf8))
     }
 
-    /// A request head that could not be parsed: answer and close, as its framing is unknown.
+    /// A request head that could not be parsed (or did not arrive in time): answer and close, as
+    /// its framing is unknown.
     private func failBeforeHandler(_ e: HTTPError) {
         loop.server.logger.debug("rejected request", [("status", .int(e.status)), ("reason", .string(e.message))])
-        closeAfterResponse = true
         let head = HTTPRequestHead(method: "GET", target: "/", versionMinor: 1, keepAlive: false)
         let ex = HTTPExchange(request: head, route: "malformed", maxBodyBytes: 0, connection: self)
         exchange = ex
-        phase = .responding
+        enter { $0.headParsed(hasBody: false, keepAlive: false) }
         ex.respond(status: e.status, json: e.jsonBody)
     }
 
     func startBody(for ex: HTTPExchange) {
-        guard ex === exchange, !bodyStarted else { return }
-        bodyStarted = true
-        if phase != .body {
-            ex.bodyEnd?(nil)
+        guard ex === exchange, state.exchange != nil else { return }
+        guard state.exchange?.body == .unread else {
+            if state.exchange?.body == .ended && ex.bodyEnd != nil {       // no body: end at once
+                let end = ex.bodyEnd
+                ex.bodySink = nil
+                ex.bodyEnd = nil
+                end?(nil)
+            }
             return
         }
+        _ = state.bodyRequested()
         if ex.request.expectsContinue && !continueSent && input.isEmpty {
             continueSent = true
-            queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-            flush()
+            queue(HTTPResponseEncoder.continueResponse)
         }
-        if !processing { processBuffered() }
+        pumpAgain = true
+        if !processing { pump() }
     }
 
     /// Passes body bytes to the handler; returns how many were body.
@@ -231,8 +308,9 @@ final class HTTPConnection {
             var tooLarge = false
             let outcome = chunked!.decode(bytes) { piece in
                 if tooLarge { return }
-                ex.bodyReceivedBytes += piece.count
-                if ex.bodyReceivedBytes > ex.maxBodyBytes { tooLarge = true; return }
+                let (sum, overflow) = ex.bodyReceivedBytes.addingReportingOverflow(piece.count)
+                if overflow || sum > ex.maxBodyBytes { tooLarge = true; return }
+                ex.bodyReceivedBytes = sum
                 sink(piece)
             }
             if tooLarge {
@@ -255,127 +333,94 @@ final class HTTPConnection {
 
     private func bodyDone() {
         guard let ex = exchange else { return }
-        phase = ex.responseFinished ? .idle : .responding
-        deadline = 0
+        enter { $0.bodyEnded(failed: false) }
         let end = ex.bodyEnd
         ex.bodySink = nil
         ex.bodyEnd = nil
         end?(nil)
-        if ex.responseFinished { completeExchange() }
+        if state.exchange?.isComplete == true { completeExchange() }
     }
 
     private func bodyFailed(_ e: HTTPError) {
-        guard let ex = exchange else { return }
-        closeAfterResponse = true
+        guard let ex = exchange, let x = state.exchange, x.body != .ended else { return }
+        enter { $0.bodyEnded(failed: true) }
         let end = ex.bodyEnd
         ex.bodySink = nil
         ex.bodyEnd = nil
-        phase = .responding
         if !ex.responseStarted { ex.respond(error: e) }
         end?(e)
         if ex.responseStarted && !ex.responseFinished { close() }
+        else if state.exchange?.isComplete == true { completeExchange() }
     }
 
     // MARK: responses
 
-    func writeResponseHead(for ex: HTTPExchange, status: Int, headers: HTTPHeaders, framing: ResponseFraming) {
-        if case .closeDelimited = framing { closeAfterResponse = true }
-        if loop.draining { closeAfterResponse = true }
-        if phase == .body && !bodyStarted { closeAfterResponse = true }     // an unread body cannot be skipped safely
+    /// Decides the framing of the exchange's response and queues its head; returns the decision.
+    func writeResponseHead(for ex: HTTPExchange, status: Int, headers: HTTPHeaders, contentLength: Int?) -> HTTPResponseEncoder.Decision {
+        let x = state.exchange
+        // An unread body cannot be skipped safely: its bytes would be taken for the next request.
+        let mustClose = (x?.closeAfter ?? true) || loop.draining || x?.body == .unread
+        let request = HTTPResponseEncoder.Request(isHead: ex.request.method == "HEAD", versionMinor: ex.request.versionMinor)
+        response = HTTPResponseEncoder.decide(status: status, contentLength: contentLength, headers: headers, request: request, mustClose: mustClose)
+        enter { $0.responseStarted(closes: response.closesConnection) }
         if output.isEmpty { loop.lendOutputBuffer(to: &output) }
-        output.append(contentsOf: loop.statusLine(status))
-        output.append(contentsOf: loop.dateAndServerLines())
-        for (n, v) in headers.fields {
-            if n.equalsIgnoringASCIICase("Content-Length") || n.equalsIgnoringASCIICase("Transfer-Encoding") { continue }
-            if n.equalsIgnoringASCIICase("Connection") {
-                if v.lowercased() == "close" { closeAfterResponse = true }
-                continue
-            }
-            output.append(contentsOf: n.utf8)
-            output.append(contentsOf: HTTPConnection.colonSpace)
-            output.append(contentsOf: v.utf8)
-            output.append(contentsOf: HTTPConnection.crlf)
-        }
-        switch framing {
-        case .contentLength(let n):
-            output.append(contentsOf: HTTPConnection.contentLengthPrefix)
-            appendDecimal(n)
-            output.append(contentsOf: HTTPConnection.crlf)
-        case .chunked: output.append(contentsOf: HTTPConnection.chunkedLine)
-        case .none, .closeDelimited: break
-        }
-        if closeAfterResponse {
-            output.append(contentsOf: HTTPConnection.closeLine)
-        } else if ex.request.versionMinor == 0 {
-            output.append(contentsOf: HTTPConnection.keepAliveLine)
-        }
-        output.append(contentsOf: HTTPConnection.crlf)
-        if !processing { flush() }
+        HTTPResponseEncoder.encodeHead(statusLine: loop.statusLine(status), fixedLines: loop.dateAndServerLines(), headers: headers,
+                                       decision: response, request: request, into: &output)
+        refreshDeadline()
+        return response
     }
 
-    private static let crlf: [UInt8] = [13, 10]
-    private static let colonSpace: [UInt8] = [58, 32]
-    private static let contentLengthPrefix = Array("Content-Length: ".utf8)
-    private static let chunkedLine = Array("Transfer-Encoding: chunked\r\n".utf8)
-    private static let closeLine = Array("Connection: close\r\n".utf8)
-    private static let keepAliveLine = Array("Connection: keep-alive\r\n".utf8)
-
-    private func appendDecimal(_ value: Int) {
-        var v = value
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0
-            for i in stride(from: n - 1, through: 0, by: -1) { output.append(d[i]) }
-        }
+    /// Writes what was queued, unless the connection is already being driven (then it will be).
+    func outputQueued() {
+        if !pumping { pump() }
     }
 
-    func writeBody(_ bytes: UnsafeRawBufferPointer, chunked: Bool) {
-        if chunked {
-            queue(Array((String(bytes.count, radix: 16) + "\r\n").utf8))
-            queue(bytes)
-            queue([13, 10])
-        } else {
-            queue(bytes)
-        }
-        if !processing { flush() }
+    func writeBody(_ bytes: UnsafeRawBufferPointer) {
+        HTTPResponseEncoder.encodeBody(bytes, decision: response, into: &output)
+        if !pumping { pump() }
     }
 
     func finishResponse(for ex: HTTPExchange, complete: Bool) {
-        if ex.chunkedResponse { queue(Array("0\r\n\r\n".utf8)) }
-        if !complete { closeAfterResponse = true }
+        HTTPResponseEncoder.encodeEnd(decision: response, into: &output)
+        enter { $0.responseEnded(complete: complete) }
+        unsentResponses += 1
         loop.server.metrics.record(route: ex.route, status: ex.status, seconds: Double(Reactor.now() - ex.startedAt) / 1e9)
         if loop.debugLogging { loop.logAccess(ex) }
-        if phase == .body && bodyStarted { return }     // answered early; complete once the body is in
-        completeExchange()
+        if state.exchange?.isComplete == true { completeExchange() }      // else answered early: complete once the body is in
+    }
+
+    /// The handler takes the socket over once its response is out (see `HTTPExchange.handOver`).
+    func requestHandOver(for ex: HTTPExchange, _ receiver: @escaping (HandedOverSocket) -> Void) {
+        guard ex === exchange, case .serving(let e) = state, e.response != .ended else { return }
+        onHandOver = receiver
+        enter { $0.upgradeRequested() }
     }
 
     private func completeExchange() {
         exchange?.connection = nil
         exchange = nil
-        if closeAfterResponse {
-            phase = .responding
-            flush()
-            if bufferedOutput == 0 { close() }
-            return
-        }
-        phase = .idle
-        deadline = reactor.turnTime + loop.config.idleTimeoutNs
-        if !processing {
-            flush()
-            processBuffered()
-            updateInterest()
-        }
+        enter { $0.exchangeCompleted() }
+        pumpAgain = true
+        if !pumping { pump() }
+    }
+
+    /// Hands the socket over once the state is `upgraded` and the last response is written.
+    private func handOverIfDone() {
+        guard state == .upgraded, bufferedOutput == 0, let receiver = onHandOver else { return }
+        onHandOver = nil
+        reactor.unregister(fd: fd)
+        syncBufferedMetric()
+        let tls: UnsafeMutableRawPointer?
+        if case .tls(let ssl, _) = transport { tls = ssl } else { tls = nil }
+        let socket = HandedOverSocket(fd: fd, tlsSession: tls, bytesAlreadyRead: input)
+        input = []
+        loop.connectionHandedOver(self)
+        receiver(socket)
     }
 
     // MARK: output
 
-    private func queue(_ bytes: UnsafeRawBufferPointer) {
-        output.append(contentsOf: bytes)
-    }
-
-    private func queue(_ bytes: [UInt8]) { bytes.withUnsafeBytes { queue($0) } }
+    private func queue(_ bytes: [UInt8]) { output.append(contentsOf: bytes) }
 
     /// Bytes of this connection the metrics currently count as queued.
     private var accountedOutput = 0
@@ -383,7 +428,7 @@ final class HTTPConnection {
     /// Brings the metrics up to date with what is still queued. Called after each flush (and at
     /// close), so bytes written within the same turn never show as buffered.
     private func syncBufferedMetric() {
-        let now = bufferedOutput
+        let now = ownsSocket ? bufferedOutput : 0
         if now != accountedOutput {
             loop.server.metrics.noteBuffered(delta: now - accountedOutput, connectionTotal: now)
             accountedOutput = now
@@ -392,12 +437,13 @@ final class HTTPConnection {
 
     /// Writes queued bytes until the socket would block, asking a streaming handler for more
     /// (`onWritable`) whenever the queue empties. Never recurses: writes made meanwhile only queue.
-    func flush() {
-        guard !flushing, phase != .closed else { return }
+    private func flush() {
+        guard !flushing, ownsSocket else { return }
         flushing = true
         defer { flushing = false }
+        let heldBefore = parsingHeld || bufferedOutput >= loop.config.outputHighWatermark
         var rounds = 0
-        while phase != .closed {
+        while ownsSocket {
             let before = bufferedOutput
             var blocked = false
             while outputStart < output.count {
@@ -409,29 +455,29 @@ final class HTTPConnection {
                 }
                 if blocked { break }
             }
-            if outputStart == output.count { outputStart = 0; loop.takeBackOutputBuffer(from: &output) }
+            if outputStart == output.count { outputStart = 0; loop.takeBackOutputBuffer(from: &output); unsentResponses = 0 }
             else if outputStart > 64 * 1024 { output.removeFirst(outputStart); outputStart = 0 }
             syncBufferedMetric()
-            let streaming = exchange.map { $0.responseStarted && !$0.responseFinished } ?? false
-            if streaming && bufferedOutput < before { deadline = reactor.turnTime + loop.config.bodyTimeoutNs }
+            // Write progress restarts the clock (the header timer runs from a head's first byte).
+            if bufferedOutput != before && state != .readingHead { refreshDeadline() }
             if blocked || bufferedOutput > 0 { break }
-            if closeAfterResponse && exchange == nil { close(); return }
-            guard streaming, let more = exchange?.onWritable else { break }
+            if state == .closing { close(); return }
+            guard case .serving(let e) = state, e.response == .started, let more = exchange?.onWritable else { break }
             rounds += 1
-            if rounds > 64 {        // stay fair to other connections; carry on in a later turn
-                reactor.schedule(afterMilliseconds: 0) { [weak self] in self?.flush(); self?.updateInterest() }
-                break
-            }
+            if rounds > 64 { pumpAgain = true; break }    // the rest in a later round or turn
             more()
             if bufferedOutput == 0 { break }
         }
-        updateInterest()
+        if heldBefore && !parsingHeld && bufferedOutput < loop.config.outputHighWatermark {
+            readMayHaveData = true          // reading stopped early; TLS may hold decrypted bytes
+            pumpAgain = true
+        }
     }
 
     private func updateInterest() {
-        guard phase != .closed else { return }
+        guard ownsSocket else { return }
         var want: IOEvents = []
-        if !readingPaused && !peerClosedInput { want.insert(.readable) }
+        if readingAllowed { want.insert(.readable) }
         if bufferedOutput > 0 || tlsReadWantsWritable { want.insert(.writable) }
         setInterest(want)
     }
@@ -446,37 +492,36 @@ final class HTTPConnection {
     // MARK: closing
 
     private func peerClosed() {
-        switch phase {
-        case .idle, .head: close()
-        case .body: 
+        switch state {
+        case .idle, .readingHead: close()
+        case .serving(let e) where e.body != .ended:
             if let ex = exchange, let end = ex.bodyEnd { ex.bodySink = nil; ex.bodyEnd = nil; end(HTTPError(400, "client closed the connection mid-body")) }
             close()
-        case .responding: closeAfterResponse = true      // the client half-closed; still answer it
-        case .closed: break
+        case .serving: _ = state.closeAfterResponse()      // the client half-closed; still answer it
+        case .closing, .upgraded, .closed: break
         }
     }
 
     /// Called by the idle sweep.
     func expire(now: UInt64) {
-        guard deadline != 0, now >= deadline, phase != .closed else { return }
+        guard deadline != 0, now >= deadline, ownsSocket else { return }
         loop.server.metrics.connectionsTimedOut.add(1, ordering: .relaxed)
-        switch phase {
-        case .head:
-            closeAfterResponse = true
+        switch state {
+        case .readingHead:
             failBeforeHandler(HTTPError(408, "request head not received in time"))
-            if phase != .closed { flush() }
-            if phase != .closed { close() }
-        case .body where exchange?.responseStarted == false:
+            if state.isOpen { flush() }
+            close()
+        case .serving(let e) where e.body != .ended && e.response == .pending:
             bodyFailed(HTTPError(408, "request body stalled"))
-            if phase != .closed { close() }
+            if state.isOpen { close() }
         default:
             close()
         }
     }
 
     func close() {
-        guard phase != .closed else { return }
-        phase = .closed
+        guard ownsSocket else { return }
+        enter { $0.close() }
         output = []
         outputStart = 0
         syncBufferedMetric()
@@ -485,6 +530,7 @@ final class HTTPConnection {
             ex.connection = nil
             if !ex.responseFinished { ex.onAbort?() }
         }
+        onHandOver = nil
         reactor.unregister(fd: fd)
         if case .tls(let ssl, _) = transport { cep_tls_free(ssl) }
         _ = cep_close(fd)
@@ -493,6 +539,21 @@ final class HTTPConnection {
 
     /// Begins a graceful drain: idle connections close now, busy ones after their response.
     func drain() {
-        if isIdle && bufferedOutput == 0 { close() } else { closeAfterResponse = true }
+        switch state {
+        case .idle where bufferedOutput > 0: enter { $0.closeWhenWritten() }
+        case .idle, .readingHead: close()
+        case .serving: _ = state.closeAfterResponse()
+        case .closing, .upgraded, .closed: break
+        }
     }
+}
+
+/// A socket an HTTP handler took over after its response (a protocol upgrade): the descriptor, its
+/// TLS session if any, and the bytes the client sent after the request that asked for it. The
+/// receiver owns all three: it registers the descriptor with the same reactor, frees the session
+/// and closes the descriptor when done.
+public struct HandedOverSocket {
+    public let fd: Int32
+    public let tlsSession: UnsafeMutableRawPointer?
+    public let bytesAlreadyRead: [UInt8]
 }

@@ -13,9 +13,10 @@ public final class HTTPExchange {
     public internal(set) var status = 0
     public internal(set) var responseStarted = false
     public internal(set) var responseFinished = false
-    var chunkedResponse = false
-    var suppressBody = false
-    var contentLengthRemaining: Int? = nil
+    /// Whether body bytes go on the wire (not for HEAD, 204, 304), as the encoder decided.
+    private var sendsBody = false
+    /// Body bytes still owed under a Content-Length; nil for chunked or close-delimited bodies.
+    private var contentLengthRemaining: Int? = nil
 
     var bodySink: ((UnsafeRawBufferPointer) -> Void)?
     var bodyEnd: ((HTTPError?) -> Void)?
@@ -33,7 +34,6 @@ public final class HTTPExchange {
         self.maxBodyBytes = maxBodyBytes
         self.connection = connection
         self.startedAt = Reactor.now()
-        self.suppressBody = request.method == "HEAD"
     }
 
     /// The reactor this exchange runs on.
@@ -93,17 +93,23 @@ public final class HTTPExchange {
         guard !responseStarted, let c = connection else { return }
         self.status = status
         responseStarted = true
-        let bodyAllowed = !(status == 204 || status == 304 || (100..<200).contains(status))
-        var framing: ResponseFraming = .none
-        if bodyAllowed {
-            if let n = contentLength { framing = .contentLength(n); contentLengthRemaining = n }
-            else if request.versionMinor >= 1 { framing = .chunked; chunkedResponse = !suppressBody }
-            else { framing = .closeDelimited }
-        } else {
-            contentLengthRemaining = 0
+        let decision = c.writeResponseHead(for: self, status: status, headers: headers, contentLength: contentLength)
+        sendsBody = decision.sendsBody
+        switch decision.framing {
+        case .contentLength(let n): contentLengthRemaining = n
+        case .none: contentLengthRemaining = 0
+        case .chunked, .closeDelimited: contentLengthRemaining = nil
         }
-        if !bodyAllowed { suppressBody = true }
-        c.writeResponseHead(for: self, status: status, headers: headers, framing: framing)
+        c.outputQueued()
+    }
+
+    /// Takes the socket over once this exchange's response (typically a 101) has been written:
+    /// `receiver` then gets the descriptor, its TLS session and the bytes the client sent after
+    /// this request, and the server forgets the connection. Call before `finish`. When the
+    /// connection must close instead (the client asked to, a drain), it closes and `receiver` is
+    /// never called.
+    public func handOver(_ receiver: @escaping (HandedOverSocket) -> Void) {
+        connection?.requestHandOver(for: self, receiver)
     }
 
     /// Queues body bytes. Returns false when the queue is above the high watermark: stop writing
@@ -116,25 +122,21 @@ public final class HTTPExchange {
     @discardableResult
     public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard responseStarted, !responseFinished, let c = connection else { return false }
-        if suppressBody || bytes.isEmpty { return c.belowHighWatermark }
+        if !sendsBody || bytes.isEmpty { return c.belowHighWatermark }
         if let r = contentLengthRemaining {
             let n = Swift.min(r, bytes.count)
             contentLengthRemaining = r - n
-            c.writeBody(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), chunked: false)
+            c.writeBody(UnsafeRawBufferPointer(rebasing: bytes[0..<n]))
         } else {
-            c.writeBody(bytes, chunked: chunkedResponse)
+            c.writeBody(bytes)
         }
-        return c.belowHighWatermark
+        return connection?.belowHighWatermark ?? false
     }
 
     /// Ends the response. A known-length response finished short closes the connection.
     public func finish() {
         guard responseStarted, !responseFinished, let c = connection else { return }
         responseFinished = true
-        c.finishResponse(for: self, complete: (contentLengthRemaining ?? 0) == 0 || suppressBody)
+        c.finishResponse(for: self, complete: (contentLengthRemaining ?? 0) == 0 || !sendsBody)
     }
-}
-
-enum ResponseFraming {
-    case none, contentLength(Int), chunked, closeDelimited
 }

@@ -194,3 +194,31 @@ public enum HTTPRequestParser {
         String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)
     }
 }
+
+/// When a partial request head is worth parsing again: once a line may have ended (an LF arrived;
+/// a bare CR is caught with the next LF) or once it has doubled since the last try. Parsing it again on every read of a
+/// trickled head costs its size squared; with this, the bytes parsed stay within a small
+/// multiple of the head's size (a line ending costs one parse, and a head has at most
+/// `maxHeaderCount` + 1 lines before it fails).
+public struct HeadReparseGate: Sendable {
+    private var seen = 0
+    private var next = 0
+
+    public init() {}
+
+    /// Forgets the last head (a new one starts).
+    public mutating func reset() { seen = 0; next = 0 }
+
+    /// Whether `head` (the partial head from its first byte) should be handed to the parser now.
+    public func shouldParse(_ head: UnsafeRawBufferPointer) -> Bool {
+        if seen == 0 || head.count >= next { return true }
+        if head.count <= seen { return false }
+        return UnsafeRawBufferPointer(rebasing: head[seen...]).contains(10)
+    }
+
+    /// The parser needed more after seeing all of `head`.
+    public mutating func neededMore(_ head: UnsafeRawBufferPointer) {
+        seen = head.count
+        next = 2 * head.count
+    }
+}

@@ -17,14 +17,30 @@ public struct HTTPServerConfiguration: Sendable {
     public var bodyTimeoutMs = 30_000
     /// How long a graceful drain lets in-flight requests run before closing them.
     public var drainTimeoutMs = 30_000
-    /// Queued response bytes above which `HTTPExchange.write` asks the handler to wait.
+    /// Queued response bytes above which `HTTPExchange.write` asks the handler to wait, and the
+    /// connection stops reading and parsing the client's further pipelined requests.
     public var outputHighWatermark = 256 * 1024
+    /// Answered requests whose responses are still queued (the client has not read them) before
+    /// the connection stops parsing further pipelined requests.
+    public var maxPipelinedRequests = 32
+    /// Client connections open at once, across all threads; past it new ones are closed at once.
+    public var maxConnections = HTTPServerConfiguration.defaultMaxConnections()
+    /// How long the listener is left alone after accept ran out of descriptors.
+    public var acceptBackoffMs = 100
     /// Pipelined or unread request bytes held per connection before reading pauses.
     public var maxInputBuffered = 64 * 1024
     public var tls: TLSServerContext? = nil
     public var serverName = "cr-agent"
 
     public init() {}
+
+    /// The soft RLIMIT_NOFILE less 64 descriptors kept for outbound connections and files (half
+    /// the limit when it is under 128).
+    public static func defaultMaxConnections() -> Int {
+        let soft = Int(cep_nofile_soft_limit())
+        if soft <= 0 { return 1024 }
+        return soft >= 128 ? soft - 64 : Swift.max(1, soft / 2)
+    }
 
     var headerTimeoutNs: UInt64 { UInt64(headerTimeoutMs) * 1_000_000 }
     var idleTimeoutNs: UInt64 { UInt64(idleTimeoutMs) * 1_000_000 }

@@ -4,6 +4,7 @@ public enum HTTPStatus {
     public static func reason(_ code: Int) -> String {
         switch code {
         case 100: return "Continue"
+        case 101: return "Switching Protocols"
         case 200: return "OK"
         case 201: return "Created"
         case 202: return "Accepted"

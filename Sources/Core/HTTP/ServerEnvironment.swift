@@ -2,7 +2,8 @@
 
 extension HTTPServerConfiguration {
     /// Reads REACTOR_THREADS, HTTP_HEADER_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS, HTTP_BODY_TIMEOUT_MS,
-    /// SHUTDOWN_TIMEOUT_MS, HTTPS_CERT and HTTPS_KEY on top of the defaults.
+    /// SHUTDOWN_TIMEOUT_MS, MAX_CONNECTIONS, HTTP_MAX_PIPELINED_REQUESTS, HTTPS_CERT and HTTPS_KEY
+    /// on top of the defaults.
     public static func from(_ env: Environment, port: Int, host: String? = nil) throws(ConfigurationError) -> HTTPServerConfiguration {
         var c = HTTPServerConfiguration()
         c.port = port
@@ -12,6 +13,8 @@ extension HTTPServerConfiguration {
         c.idleTimeoutMs = try env.int("HTTP_IDLE_TIMEOUT_MS", default: c.idleTimeoutMs, range: 10...3_600_000)
         c.bodyTimeoutMs = try env.int("HTTP_BODY_TIMEOUT_MS", default: c.bodyTimeoutMs, range: 10...3_600_000)
         c.drainTimeoutMs = try env.int("SHUTDOWN_TIMEOUT_MS", default: c.drainTimeoutMs, range: 0...3_600_000)
+        c.maxConnections = try env.int("MAX_CONNECTIONS", default: c.maxConnections, range: 1...10_000_000)
+        c.maxPipelinedRequests = try env.int("HTTP_MAX_PIPELINED_REQUESTS", default: c.maxPipelinedRequests, range: 1...10_000)
         switch (env["HTTPS_CERT"], env["HTTPS_KEY"]) {
         case (nil, nil): break
         case (let cert?, let key?): c.tls = try TLSServerContext(certificatePath: cert, keyPath: key)

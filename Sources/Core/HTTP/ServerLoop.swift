@@ -33,29 +33,95 @@ final class ServerLoop: @unchecked Sendable {
     var connectionCount: Int { connections.count }
 
     private func acceptAll() {
-        while listenFD >= 0 {
+        var accepted = 0
+        while listenFD >= 0 && !acceptPaused {
+            // A budget per turn: a connection flood must not starve the connections already open.
+            if accepted >= 256 { return }
             let fd = cep_accept(listenFD)
             if fd < 0 {
-                if fd != CEP_AGAIN && fd != -EINTR && fd != -ECONNABORTED {
+                if fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM { pauseAccepting(errno: fd) }
+                else if fd != CEP_AGAIN && fd != -EINTR && fd != -ECONNABORTED && fd != -EPROTO {
                     server.logger.warn("accept failed", [("error", .string(String(cString: cep_strerror(fd))))])
                 }
                 return
             }
+            accepted += 1
+            // Past MAX_CONNECTIONS (across all loops) a new connection is closed at once: the
+            // descriptors left are kept for outbound connections and files. Counting it in first
+            // makes the check and the count one step, whichever thread accepts.
+            let open = server.metrics.openConnections.add(1, ordering: .relaxed).newValue
+            if open > config.maxConnections {
+                server.metrics.openConnections.subtract(1, ordering: .relaxed)
+                server.metrics.connectionsRefused.add(1, ordering: .relaxed)   // counted before the client can see the close
+                _ = cep_close(fd)
+                noteRefused()
+                continue
+            }
             do {
                 let c = try HTTPConnection(fd: fd, loop: self, tls: config.tls)
                 connections[fd] = c
-                server.metrics.openConnections.add(1, ordering: .relaxed)
             } catch {
+                server.metrics.openConnections.subtract(1, ordering: .relaxed)
                 _ = cep_close(fd)
             }
         }
     }
+
+    /// Whether the listener is out of the poll set for a while (descriptors ran out).
+    private var acceptPaused = false
+    private var lastAcceptWarningNs: UInt64 = 0
+    private var acceptFailuresSinceWarning = 0
+    private var refusedSinceWarning = 0
+    private var lastRefusedWarningNs: UInt64 = 0
+
+    /// Out of descriptors: the pending connection stays in the backlog, so the listener stays
+    /// readable and accepting again at once would spin. Stop polling it for `acceptBackoffMs`.
+    private func pauseAccepting(errno code: Int32) {
+        server.metrics.acceptPauses.add(1, ordering: .relaxed)
+        acceptFailuresSinceWarning += 1
+        let now = Reactor.now()
+        if lastAcceptWarningNs == 0 || now - lastAcceptWarningNs >= Self.warningIntervalNs {
+            server.logger.warn("accept paused: out of file descriptors", [
+                ("error", .string(String(cString: cep_strerror(code)))),
+                ("openConnections", .int(server.metrics.openConnections.load(ordering: .relaxed))),
+                ("pausesSinceLastWarning", .int(acceptFailuresSinceWarning)),
+                ("pauseMs", .int(config.acceptBackoffMs)),
+            ])
+            lastAcceptWarningNs = now
+            acceptFailuresSinceWarning = 0
+        }
+        acceptPaused = true
+        reactor.modify(fd: listenFD, events: [])
+        reactor.schedule(afterMilliseconds: config.acceptBackoffMs) { [weak self] in
+            guard let self, self.listenFD >= 0 else { return }
+            self.acceptPaused = false
+            self.reactor.modify(fd: self.listenFD, events: .readable)
+        }
+    }
+
+    private func noteRefused() {
+        refusedSinceWarning += 1
+        let now = Reactor.now()
+        if lastRefusedWarningNs == 0 || now - lastRefusedWarningNs >= Self.warningIntervalNs {
+            server.logger.warn("connection refused: MAX_CONNECTIONS reached", [
+                ("maxConnections", .int(config.maxConnections)), ("refusedSinceLastWarning", .int(refusedSinceWarning)),
+            ])
+            lastRefusedWarningNs = now
+            refusedSinceWarning = 0
+        }
+    }
+
+    /// At most one warning of each kind per interval, however hard clients push.
+    private static let warningIntervalNs: UInt64 = 10_000_000_000
 
     func connectionClosed(_ c: HTTPConnection) {
         guard connections.removeValue(forKey: c.fd) != nil else { return }
         server.metrics.openConnections.subtract(1, ordering: .relaxed)
         if draining && connections.isEmpty { finishDrain() }
     }
+
+    /// The connection's socket now belongs to another protocol: forget it without closing it.
+    func connectionHandedOver(_ c: HTTPConnection) { connectionClosed(c) }
 
     private func sweep() {
         let now = Reactor.now()
@@ -110,7 +176,7 @@ final class ServerLoop: @unchecked Sendable {
     /// `HTTP/1.1 <status> <reason>\r\n`, made once per status.
     func statusLine(_ status: Int) -> [UInt8] {
         if let l = statusLines[status] { return l }
-        let l = Array("HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n".utf8)
+        let l = HTTPResponseEncoder.statusLine(status)
         statusLines[status] = l
         return l
     }

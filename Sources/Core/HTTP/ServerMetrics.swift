@@ -32,6 +32,13 @@ public final class ServerMetrics: Sendable {
     /// The most any single connection has held queued at once since start.
     public let peakConnectionOutputBytes = Atomic<Int>(0)
     public let connectionsTimedOut = Atomic<Int>(0)
+    /// Connections closed on arrival because MAX_CONNECTIONS were open.
+    public let connectionsRefused = Atomic<Int>(0)
+    /// Bytes handed to the request-head parser, counting every re-parse of a partial head (a work
+    /// counter for tests; not exported).
+    let headBytesParsed = Atomic<Int>(0)
+    /// Times accepting paused because the process ran out of file descriptors.
+    public let acceptPauses = Atomic<Int>(0)
 
     public init() {}
 
@@ -59,6 +66,10 @@ public final class ServerMetrics: Sendable {
         out += "http_buffered_output_bytes \(bufferedOutputBytes.load(ordering: .relaxed))\n"
         out += "# HELP http_connections_timed_out_total Connections closed by a header, body or idle timeout.\n# TYPE http_connections_timed_out_total counter\n"
         out += "http_connections_timed_out_total \(connectionsTimedOut.load(ordering: .relaxed))\n"
+        out += "# HELP http_connections_refused_total Connections closed on arrival because MAX_CONNECTIONS were open.\n# TYPE http_connections_refused_total counter\n"
+        out += "http_connections_refused_total \(connectionsRefused.load(ordering: .relaxed))\n"
+        out += "# HELP http_accept_pauses_total Times accepting paused because file descriptors ran out.\n# TYPE http_accept_pauses_total counter\n"
+        out += "http_accept_pauses_total \(acceptPauses.load(ordering: .relaxed))\n"
         out += "# HELP http_request_duration_seconds Time from a complete request head to the end of its response.\n# TYPE http_request_duration_seconds histogram\n"
         for route in s.routes.keys.sorted() {
             let r = s.routes[route]!
