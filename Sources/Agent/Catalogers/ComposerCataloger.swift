@@ -15,7 +15,9 @@ public struct ComposerCataloger: Cataloger {
         CatalogPath.hasSuffix(entry.path, "/installed.json") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let isComposerDir = CatalogPath.hasSuffix(file.entry.path, "/composer/installed.json")
         let json: JSON
         switch ApplicationCatalogers.manifestJSON(file, kind: "installed.json") {

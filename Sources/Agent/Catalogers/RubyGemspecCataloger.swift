@@ -13,7 +13,9 @@ public struct RubyGemspecCataloger: Cataloger {
         CatalogPath.hasSuffix(entry.path, ".gemspec") && CatalogPath.contains(entry.path, "/specifications/") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let bytes: [UInt8]
         switch ApplicationCatalogers.manifestBytes(file, kind: "gemspec") {
         case .success(let b): bytes = b

@@ -114,6 +114,7 @@ struct ZipArchive {
         var entries: [ZipEntry] = []
         var warnings: [String] = []
         var p = 0
+        var outOfRange = 0
         entries.reserveCapacity(min(count, limits.maxEntries))
         while p + 46 <= cd.count {
             guard Self.le.u32(cd, p) == Self.centralSignature else {
@@ -149,10 +150,12 @@ struct ZipArchive {
                 entries.append(ZipEntry(name: name, flags: Self.le.u16(cd, p + 8), method: Self.le.u16(cd, p + 10),
                                         compressedSize: Int(csize), uncompressedSize: Int(usize), localHeaderOffset: Int(offset) + base))
             } else {
-                warnings.append("\(name): sizes or offset out of range; skipped")
+                outOfRange += 1
+                if outOfRange <= 5 { warnings.append("\(CatalogCaps.truncate(name, maxBytes: 200)): sizes or offset out of range; skipped") }
             }
             p += 46 + nameLen + extraLen + commentLen
         }
+        if outOfRange > 5 { warnings.append("\(outOfRange - 5) more entries with sizes or offset out of range skipped") }
         self.entries = entries
         self.warnings = warnings
     }
