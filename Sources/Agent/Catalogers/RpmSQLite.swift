@@ -23,6 +23,7 @@ enum RpmSQLiteDatabase {
     static func forEachBlob(_ contents: FileContents, maxBlobBytes: Int, maxRows: Int = maxRows,
                             maxOperations: Int = maxOperations, work: CatalogWork = CatalogWork(),
                             warnings: inout PackageDBWarnings, _ body: (_ blob: [UInt8]) -> Bool) {
+        if work.isStopped { return }
         let source = VFSSource(contents)
         let vfs = source.makeVFS()
         guard sqlite3_vfs_register(vfs, 0) == SQLITE_OK else {
