@@ -203,6 +203,19 @@ final class HostileCatalogerTests: XCTestCase {
         }
     }
 
+    /// n writable segments mapping the same 1 MiB of the file at successive addresses, the first one claiming
+    /// n MiB of memory: the Go build-info search used to read the file once per segment.
+    func testGoBuildInfoSearchReadsTheFileOnce() {
+        assertLinear("go build info search over aliased segments", n: 16, perByte: 2) { n in
+            let elf = Self.elf(aliasedSegments: n, fileBytes: 1 << 20)
+            let work = CatalogWork()
+            let file = try? ELFFile(.memory(elf), work: work)
+            XCTAssertNotNil(file)
+            XCTAssertNil(file.flatMap { try? GoBuildInfo.read($0, work: work) })
+            return (work.steps, elf.count)
+        }
+    }
+
     // MARK: point 1: sizes and counts from the bytes never trap
 
     func testOverflowingZipSizes() {
@@ -373,6 +386,23 @@ final class HostileCatalogerTests: XCTestCase {
         let cdOffset = out.count
         out += central
         out += le32(0x0605_4B50) + le16(0) + le16(0) + le16(entries.count) + le16(entries.count) + le32(central.count) + le32(cdOffset) + le16(0)
+        return out
+    }
+
+    /// A 64-bit little-endian ELF file of `fileBytes` bytes whose `segments` writable loadable segments all map
+    /// the whole file, segment k at address k MiB; the first claims `segments` MiB of memory.
+    static func elf(aliasedSegments segments: Int, fileBytes: Int) -> [UInt8] {
+        func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
+        func le32(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(v).littleEndian, Array.init) }
+        func le64(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt64(v).littleEndian, Array.init) }
+        var out: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
+        out += le16(2) + le16(62) + le32(1) + le64(0) + le64(64) + le64(0) + le32(0) + le16(64) + le16(56) + le16(segments)
+            + le16(64) + le16(0) + le16(0)
+        for k in 0..<segments {
+            out += le32(1) + le32(2) + le64(0) + le64(k << 20) + le64(k << 20) + le64(fileBytes)
+                + le64(k == 0 ? segments << 20 : fileBytes) + le64(4096)
+        }
+        out += [UInt8](repeating: 0, count: fileBytes - out.count)
         return out
     }
 

@@ -128,6 +128,9 @@ struct ELFFile {
     }
 
     func section(named name: String) -> Section? { sections.first { $0.name == name } }
+
+    /// The size of the file itself.
+    var fileSize: Int { contents.count }
 }
 
 /// Fixed-width integers from byte arrays in a chosen byte order; out-of-range reads give 0.

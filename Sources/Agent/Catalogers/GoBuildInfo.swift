@@ -67,15 +67,20 @@ struct GoBuildInfo {
     }
 
     /// Go's searchMagic: the first 16-byte-aligned magic in [start, start+size) with room for the 32-byte
-    /// header, read a chunk at a time.
+    /// header, read a chunk at a time. Loadable segments may map the same file bytes at many addresses, so
+    /// the search reads at most the file's size (plus one chunk): a sound binary's data is in it once.
     static func searchMagic(_ elf: ELFFile, start: UInt64, size: UInt64, work: CatalogWork = CatalogWork()) throws(ScanError) -> UInt64? {
         let (end, overflow) = start.addingReportingOverflow(size)
         guard !overflow else { return nil }
-        var at = (start &+ 15) & ~15
-        while at < end {
+        let (aligned, wraps) = start.addingReportingOverflow(15)
+        guard !wraps else { return nil }
+        var at = aligned & ~15
+        var bytesLeft = elf.fileSize
+        while at < end, bytesLeft > 0 {
             let chunk = Int(min(UInt64(searchChunkBytes), end - at))
             guard let data = try elf.readData(address: at, size: chunk), !data.isEmpty else { return nil }
             if work.count(data.count) { return nil }
+            bytesLeft -= data.count
             let remaining = end - at
             if let i = findBlob(data) {
                 return remaining - UInt64(i) < 32 ? nil : at + UInt64(i)
