@@ -59,6 +59,8 @@ struct ArchiveWalk {
     struct EntryReads {
         var compressedBytesLeft: Int
         var offsetsRead: Set<Int> = []
+        /// Entries skipped for sharing or overlapping data: the first is a warning, the rest a count.
+        var skipped = 0
 
         init(archiveBytes: Int) { compressedBytesLeft = archiveBytes }
     }
@@ -78,6 +80,7 @@ struct ArchiveWalk {
     mutating func visit(_ contents: FileContents, virtualPath: String, depth: Int, parent: JavaPackage?) {
         if work.isStopped { return }
         var reads = EntryReads(archiveBytes: contents.count)
+        defer { if reads.skipped > 1 { warn(virtualPath, "\(reads.skipped - 1) more entries sharing or overlapping other entries' data skipped") } }
         let zip: ZipArchive
         do {
             zip = try ZipArchive(contents, limits: limits)
@@ -164,11 +167,15 @@ struct ArchiveWalk {
     private mutating func read(_ zip: ZipArchive, _ e: ZipEntry, _ virtualPath: String, max: Int, _ reads: inout EntryReads) -> [UInt8]? {
         if work.isStopped { return nil }
         guard reads.offsetsRead.insert(e.localHeaderOffset).inserted else {
-            warn(virtualPath, "entry \(e.name) skipped: its data is another entry's (read once only)")
+            reads.skipped += 1
+            if reads.skipped == 1 { warn(virtualPath, "entry \(e.name) skipped: its data is another entry's (read once only)") }
             return nil
         }
         guard e.compressedSize <= reads.compressedBytesLeft - 30 else {
-            warn(virtualPath, "entry \(e.name) skipped: entries overlap (reading it would read more than the archive's \(zip.contents.count) bytes)")
+            reads.skipped += 1
+            if reads.skipped == 1 {
+                warn(virtualPath, "entry \(e.name) skipped: entries overlap (reading it would read more than the archive's \(zip.contents.count) bytes)")
+            }
             return nil
         }
         reads.compressedBytesLeft -= e.compressedSize + 30
