@@ -83,7 +83,7 @@ struct ArchiveWalk {
         defer { if reads.skipped > 1 { warn(virtualPath, "\(reads.skipped - 1) more entries sharing or overlapping other entries' data skipped") } }
         let zip: ZipArchive
         do {
-            zip = try ZipArchive(contents, limits: limits)
+            zip = try ZipArchive(contents, limits: limits, work: work)
         } catch {
             // Only the common Java extensions are surely zips; a `.rar` may well be a RAR.
             let ext = JavaArchiveFilename(String(virtualPath.split(separator: ":", omittingEmptySubsequences: false).last!), work: work).fileExtension

@@ -51,7 +51,7 @@ struct ZipArchive {
     private static let localSignature: UInt32 = 0x0403_4B50
     private static let le = ByteReader(bigEndian: false)
 
-    init(_ contents: FileContents, limits: ZipLimits) throws(ScanError) {
+    init(_ contents: FileContents, limits: ZipLimits, work: CatalogWork = CatalogWork()) throws(ScanError) {
         self.contents = contents
         let size = contents.count
         guard size >= 22 else { throw ScanError(.corrupt, "too small to be a zip archive") }
@@ -117,6 +117,7 @@ struct ZipArchive {
         var outOfRange = 0
         entries.reserveCapacity(min(count, limits.maxEntries))
         while p + 46 <= cd.count {
+            if work.count(46) { break }
             guard Self.le.u32(cd, p) == Self.centralSignature else {
                 if entries.count < count { warnings.append("central directory record \(entries.count + 1) is corrupt; \(count - entries.count) entries not read") }
                 break
