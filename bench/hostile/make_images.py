@@ -79,6 +79,18 @@ def zip_shared(n):
     return local + central + end
 
 
+def jar_many_poms(n):
+    """A jar whose manifest has n named sections and which holds n pom.properties of other artifacts: the
+    archive's group ID (read from every manifest section) used to be worked out again for each pom."""
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n\n" + "".join(f"Name: s{i}\nX: y\n\n" for i in range(n)))
+        for i in range(n):
+            z.writestr(f"META-INF/maven/g/a{i}/pom.properties", f"groupId=g\nartifactId=a{i}\nversion=1\n")
+    return out.getvalue()
+
+
 def deps_chain(n):
     targets = {f"L{i}/1.0": ({"dependencies": {f"L{i + 1}": "1.0"}} if i + 1 < n else {"runtime": {"L.dll": {}}}) for i in range(n)}
     return json.dumps({"targets": {"t": targets}, "libraries": {f"L{i}/1.0": {"type": "package"} for i in range(n)}}).encode()
@@ -92,6 +104,7 @@ def main():
                                 ((b"Name: x\nVersion: 1\nLicense: a\n" + b" more license text\n" * (20000 * factor)), 0o644)},
         "dotnet-chain": {"/app/app.deps.json": (deps_chain(2000 * factor), 0o644)},
         "jar-shared-entries": {"/app/app.jar": (zip_shared(256 * factor), 0o644)},
+        "jar-many-poms": {"/app/app-1.0.jar": (jar_many_poms(1000 * factor), 0o644)},
         "java-file-name": {"/app/" + "a-" * (2000 * factor) + "a.jar": (b"not a zip", 0o644)},
     }
     for name, files in cases.items():
