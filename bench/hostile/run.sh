@@ -5,7 +5,8 @@
 #
 #   bench/hostile/run.sh [BASE_COMMIT]   with a commit, that commit's cr-agent is built too and timed alongside
 #
-# BENCH_REPEAT (3) runs per size, the median is reported; BENCH_SCALE (10) multiplies every input's N.
+# BENCH_REPEAT (3) runs per size, the median is reported; BENCH_SCALE (10) multiplies every input's N;
+# BENCH_CASES (all) names the cases to run, space-separated (go-ldflags, python-continuation, ...).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repeat=${BENCH_REPEAT:-3}
@@ -41,6 +42,7 @@ scan_ms() {
 printf '%-22s %-9s %10s %10s %7s\n' case build "N (ms)" "4N (ms)" ratio
 for dir in "$work"/n/*/; do
     name=$(basename "$dir")
+    [[ " ${BENCH_CASES:-$name} " == *" $name "* ]] || continue
     for k in "${!agents[@]}"; do
         small=$(scan_ms "${agents[$k]}" "$work/n/$name")
         large=$(scan_ms "${agents[$k]}" "$work/4n/$name")
