@@ -185,6 +185,19 @@ final class HostileCatalogerTests: XCTestCase {
         }
     }
 
+    /// A manifest of n named sections and n pom.properties of other artifacts: the archive's group ID, which
+    /// reads every manifest section, used to be worked out again for each pom.
+    func testJavaGroupIDIsWorkedOutOnce() {
+        assertLinear("java group ID over many poms", n: 300, perByte: 4) { n in
+            var entries = [("META-INF/MANIFEST.MF", Array(("Manifest-Version: 1.0\n\n" + (0..<n).map { "Name: s\($0)\nX: y\n\n" }.joined()).utf8))]
+            for i in 0..<n { entries.append(("META-INF/maven/g/a\(i)/pom.properties", Array("groupId=g\nartifactId=a\(i)\nversion=1\n".utf8))) }
+            let zip = Self.zip(entries: entries, shareFirstData: false)
+            let (r, file) = catalog(JavaArchiveCataloger(), zip, path: "/app/app-1.0.jar")
+            XCTAssertEqual(r.packages.count, n + 1)
+            return (file.work.steps, zip.count)
+        }
+    }
+
     /// `a-a-a-...`: every separator used to scan the rest of the name.
     func testJavaFileNameIsLinear() {
         assertLinear("java archive file name", n: 20_000, perByte: 16) { n in

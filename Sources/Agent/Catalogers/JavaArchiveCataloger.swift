@@ -128,7 +128,7 @@ struct ArchiveWalk {
         var aux: [JavaPackage] = []
         if var m = main {
             // The archive's group ID reads its whole manifest: worked out again only when its pom changes.
-            var mGroupID = m.groupID
+            var mGroupID = JavaGroupID.of(pom: m.pom, manifest: m.manifest, work: work)
             for (_, pom) in poms {
                 if work.count() { break }
                 let parentKey = "\(mGroupID):\(m.name):\(m.version)"
@@ -140,7 +140,7 @@ struct ArchiveWalk {
                     m.version = p.version
                     if m.pom == nil {
                         m.pom = pom
-                        mGroupID = m.groupID
+                        mGroupID = JavaGroupID.of(pom: m.pom, manifest: m.manifest, work: work)
                     }
                 } else {
                     aux.append(p)
