@@ -5,7 +5,8 @@
 /// Go modules and the standard library from the build info of ELF executables (ecosystem `.golang`).
 public struct GoBinaryCataloger: Cataloger {
     public let name = "go-binary"
-    public let version = 1
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
+    public let version = 2
 
     public init() {}
 

@@ -6,7 +6,8 @@
 /// Maven packages from Java archives and the archives nested in them (ecosystem `.java`).
 public struct JavaArchiveCataloger: Cataloger {
     public let name = "java-archive"
-    public let version = 1
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
+    public let version = 2
     /// The guards of every zip read, nested archives included.
     public let limits: ZipLimits
 

@@ -3,7 +3,8 @@
 
 public struct RpmCataloger: Cataloger {
     public let name = "rpm"
-    public let version = 1
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
+    public let version = 2
 
     public static let directories = ["/var/lib/rpm/", "/usr/lib/sysimage/rpm/"]
     /// Most packages read from one database; the rest are dropped with a warning.
