@@ -252,6 +252,28 @@ final class GoBinaryTests: XCTestCase {
             ("xmain.Version=0.0.1", ""),
             ("-X github.com/a/b/v2/pkg.Version=2.2.2", "github.com/a/b/v2"),
         ]
+        try checkLDFlagsAgainstRegex(rows)
+    }
+
+    /// Random flags made of the pattern's own pieces (dots, slashes, `=`, digits, spaces, newlines, the module
+    /// path): the linear matcher must give the backtracking regexp's answer on each.
+    func testLDFlagsRandomFlagsAgreeWithRegex() throws {
+        let pieces = ["main", ".", "ver", "Version", "tag", "=", "/", "1", "22", "3", " ", "\n", "v", "-", "x", "m/", "m", "_"]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        var rows: [(String, String)] = []
+        for _ in 0..<600 {
+            var flags = ""
+            for _ in 0..<(4 + next(30)) { flags += pieces[next(pieces.count)] }
+            rows.append((flags, ["m", "m/x", "main", ""][next(4)]))
+        }
+        try checkLDFlagsAgainstRegex(rows)
+    }
+
+    func checkLDFlagsAgainstRegex(_ rows: [(String, String)]) throws {
         let py = """
         import json, re, sys
         rows = json.load(sys.stdin)
@@ -274,7 +296,7 @@ final class GoBinaryTests: XCTestCase {
         let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any])
         XCTAssertEqual(expected.count, rows.count)
         for (row, want) in zip(rows, expected) {
-            XCTAssertEqual(GoMainModuleVersion.fromLDFlags(row.0, mainModule: row.1), want as? String, row.0)
+            XCTAssertEqual(GoMainModuleVersion.fromLDFlags(row.0, mainModule: row.1), want as? String, "\(row.0) (module \(row.1))")
         }
     }
 

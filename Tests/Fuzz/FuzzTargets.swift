@@ -15,7 +15,7 @@ enum FuzzTargets {
         ("zstd", ZstdFuzz.run),
         // OS package databases
         ("dpkg", DpkgFuzz.run), ("apk", ApkFuzz.run), ("rpm-header", RpmFuzz.header), ("bdb", RpmFuzz.berkeleyDB),
-        ("ndb", RpmFuzz.ndb),
+        ("ndb", RpmFuzz.ndb), ("rpmdb-sqlite", RpmSQLiteFuzz.run),
         // application manifests
         ("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run),
         // AWS answers (the ecr registry type)

@@ -50,3 +50,16 @@ enum RpmFuzz {
         fuzzCheck(blobs <= bytes.count / 32, "\(blobs) blobs from \(bytes.count) bytes")
     }
 }
+
+/// Fuzz target `rpmdb-sqlite`: arbitrary bytes as an rpmdb.sqlite, read through the hardened sqlite reader
+/// (defensive mode, no views or triggers, an operation budget): it ends, within its caps, whatever the bytes.
+enum RpmSQLiteFuzz {
+    @Sendable static func run(_ data: UnsafeRawBufferPointer) {
+        let bytes = Array(data)
+        let r = RpmCataloger().catalog(CatalogFile(entry: CatalogEntry(path: "/var/lib/rpm/rpmdb.sqlite", size: bytes.count, mode: 0o644),
+                                                   layerDigest: "sha256:fuzz", contents: .memory(bytes)))
+        fuzzCheck(r.warnings.count <= CatalogCaps.maxWarnings + 2, "\(r.warnings.count) warnings")
+        fuzzCheck(r.warnings.allSatisfy { $0.utf8.count <= CatalogCaps.maxWarningBytes }, "a warning past the length cap")
+        fuzzCheck(r.packages.count <= RpmCataloger.maxPackages, "\(r.packages.count) packages")
+    }
+}

@@ -14,13 +14,15 @@ public struct ApkCataloger: Cataloger {
         Self.paths.contains(entry.path) ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         var warnings = PackageDBWarnings(path: file.entry.path)
         guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "an apk database", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }
         var packages: [Package] = []
-        for r in ApkInstalledParser.parse(bytes, warnings: &warnings) {
+        for r in ApkInstalledParser.parse(bytes, work: file.work, warnings: &warnings) {
             guard let name = r.name, !name.isEmpty else {
                 warnings.add("record at line \(r.line) has no P: (name); skipped")
                 continue

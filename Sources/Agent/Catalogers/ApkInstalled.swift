@@ -27,11 +27,11 @@ public enum ApkInstalledParser {
 
     /// Splits the database into records. Lines are separated by LF (a CR before it is dropped); a blank line
     /// ends a record; every other line is one letter, a colon and a value. Other lines are reported and skipped.
-    public static func parse(_ bytes: [UInt8], warnings: inout PackageDBWarnings) -> [ApkRecord] {
-        bytes.withUnsafeBufferPointer { parse($0, warnings: &warnings) }
+    public static func parse(_ bytes: [UInt8], work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings) -> [ApkRecord] {
+        bytes.withUnsafeBufferPointer { parse($0, work: work, warnings: &warnings) }
     }
 
-    static func parse(_ buf: UnsafeBufferPointer<UInt8>, warnings: inout PackageDBWarnings) -> [ApkRecord] {
+    static func parse(_ buf: UnsafeBufferPointer<UInt8>, work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings) -> [ApkRecord] {
         var records: [ApkRecord] = []
         var current: ApkRecord?
 
@@ -46,7 +46,7 @@ public enum ApkInstalledParser {
             current = nil
         }
 
-        DatabaseLines.forEach(buf) { i, end, lineNumber in
+        DatabaseLines.forEach(buf, work: work) { i, end, lineNumber in
             if end == i {
                 finish()
                 return

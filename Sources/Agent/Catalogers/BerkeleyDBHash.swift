@@ -83,7 +83,7 @@ public struct BerkeleyDBHash {
     /// `maxItemBytes` are skipped; damaged pages end their bucket's chain. Both become warnings. A sound file
     /// is read about once (each bucket page once, each overflow chain once); reads stop at twice that, so
     /// crafted chains shared by many items cannot make the walk quadratic.
-    public func forEachPair(maxItemBytes: Int, warnings: inout PackageDBWarnings,
+    public func forEachPair(maxItemBytes: Int, work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings,
                             _ body: (_ key: [UInt8], _ value: [UInt8]) -> Bool) {
         var walk = Walk(warnings: warnings, maxItemBytes: maxItemBytes, pageReadsLeft: 2 * (Int(lastPage) + 1) + 8)
         defer { warnings = walk.warnings }
@@ -91,6 +91,7 @@ public struct BerkeleyDBHash {
         var visited = Set<UInt64>()
         for bucket in 0...maxBucket {
             var pgno = bucketPage(bucket)
+            if work.count() { return }
             while pgno != 0 {
                 guard pgno <= UInt64(lastPage) else {
                     walk.warnings.add("bucket \(bucket) leads to page \(pgno), past the last page \(lastPage)")
@@ -100,6 +101,7 @@ public struct BerkeleyDBHash {
                     walk.warnings.add("bucket \(bucket) leads back to page \(pgno); chain cut")
                     break
                 }
+                if work.count(pageSize) { return }
                 guard let page = readPage(pgno, &walk) else {
                     if walk.pageReadsLeft <= 0 { return }
                     break
@@ -121,7 +123,7 @@ public struct BerkeleyDBHash {
                         if walk.pageReadsLeft <= 0 { return }
                         continue
                     }
-                    if !body(key, value) { return }
+                    if work.count(key.count + value.count) || !body(key, value) { return }
                 }
                 pgno = UInt64(RpmDBBytes.u32(page, 16, bigEndian: bigEndian))
             }

@@ -13,14 +13,16 @@ public struct CargoLockCataloger: Cataloger {
         CatalogPath.hasSuffix(entry.path, "/Cargo.lock") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let bytes: [UInt8]
         switch ApplicationCatalogers.manifestBytes(file, kind: "Cargo.lock") {
         case .success(let b): bytes = b
         case .failure(let w): return CatalogResult(warnings: [w.text])
         }
         var result = CatalogResult()
-        let (tables, problems) = Self.packageTables(bytes)
+        let (tables, problems) = Self.packageTables(bytes, work: file.work)
         result.warnings = problems.prefix(5).map { "\(file.entry.path): \($0)" }
         for t in tables {
             guard let name = t["name"], let version = t["version"], !name.isEmpty, !version.isEmpty else { continue }
@@ -35,12 +37,15 @@ public struct CargoLockCataloger: Cataloger {
     }
 
     /// The string-valued keys of every `[[package]]` table, and a line for each thing that could not be read.
-    static func packageTables(_ b: [UInt8]) -> (tables: [[String: String]], problems: [String]) {
+    static func packageTables(_ b: [UInt8], work: CatalogWork = CatalogWork()) -> (tables: [[String: String]], problems: [String]) {
         var tables: [[String: String]] = []
-        var problems: [String] = []
+        var problems = ProblemLines()
         var inPackage = false
         var p = TOMLCursor(b)
+        var lastOffset = 0
         while !p.atEnd {
+            if work.count(p.i - lastOffset + 1) { break }
+            lastOffset = p.i
             p.skipBlanks()
             let line = p.line
             guard let c = p.peek else { break }
@@ -83,7 +88,19 @@ public struct CargoLockCataloger: Cataloger {
             }
             p.skipLine()
         }
-        return (tables, problems)
+        problems.finish()
+        return (tables, problems.lines)
+    }
+
+    /// The first few problem lines, and a count of the rest (a garbage file has one per line).
+    struct ProblemLines {
+        var lines: [String] = []
+        var more = 0
+        mutating func append(_ line: String) { if lines.count < 4 { lines.append(line) } else { more += 1 } }
+        mutating func finish() {
+            if more > 0 { lines.append("\(more) more lines could not be read") }
+            more = 0
+        }
     }
 }
 

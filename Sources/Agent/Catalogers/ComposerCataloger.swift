@@ -15,7 +15,9 @@ public struct ComposerCataloger: Cataloger {
         CatalogPath.hasSuffix(entry.path, "/installed.json") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let isComposerDir = CatalogPath.hasSuffix(file.entry.path, "/composer/installed.json")
         let json: JSON
         switch ApplicationCatalogers.manifestJSON(file, kind: "installed.json") {
@@ -32,6 +34,7 @@ public struct ComposerCataloger: Cataloger {
         }
         var result = CatalogResult()
         for entry in entries {
+            if file.work.count() { break }
             guard let name = entry["name"]?.string, let version = entry["version"]?.string,
                   !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { continue }
             result.packages.append(Self.package(name: name, version: version, entry: entry, location: file.location))

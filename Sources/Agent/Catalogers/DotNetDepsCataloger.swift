@@ -14,7 +14,9 @@ public struct DotNetDepsCataloger: Cataloger {
         CatalogPath.hasSuffix(entry.path, ".deps.json") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let json: JSON
         switch ApplicationCatalogers.manifestJSON(file, kind: "deps.json") {
         case .success(let j): json = j
@@ -22,7 +24,7 @@ public struct DotNetDepsCataloger: Cataloger {
         }
         guard json.object != nil else { return CatalogResult(warnings: ["\(file.entry.path): deps.json is not a JSON object"]) }
         let rootName = String(CatalogPath.baseName(file.entry.path).dropLast(".deps.json".count))
-        let packages = Self.select(DepsDocument(json), rootName: rootName).map { lib in
+        let packages = Self.select(DepsDocument(json, work: file.work), rootName: rootName, work: file.work).map { lib in
             let (name, version) = Self.split(lib.key)
             var metadata: [String: String] = [:]
             if let type = lib.library?.type, !type.isEmpty { metadata["type"] = type }
@@ -34,7 +36,7 @@ public struct DotNetDepsCataloger: Cataloger {
     }
 
     /// The libraries syft reports, root project first, then by `Name/Version`.
-    static func select(_ doc: DepsDocument, rootName: String) -> [DepsDocument.Entry] {
+    static func select(_ doc: DepsDocument, rootName: String, work: CatalogWork = CatalogWork()) -> [DepsDocument.Entry] {
         var out: [DepsDocument.Entry] = []
         var rootKey: String?
         if !rootName.isEmpty, let root = doc.entries.values.sorted(by: { $0.key < $1.key })
@@ -43,12 +45,14 @@ public struct DotNetDepsCataloger: Cataloger {
             rootKey = root.key
         }
         let bundling = doc.entries.keys.contains { knownBundlers.contains(split($0).name) }
+        let claiming = bundling ? [] : doc.claimingDLLs(work: work)
         for key in doc.entries.keys.sorted() where key != rootKey {
+            if work.count() { break }
             let e = doc.entries[key]!
             if let root = rootKey, split(key) == split(root) { continue }
             if let lib = e.library, lib.type == "referenceassembly", lib.sha512.isEmpty, lib.path.isEmpty { continue }
             if e.library?.type == "project" { continue }
-            if !bundling, !doc.claimsDLLs(key) { continue }
+            if !bundling, !claiming.contains(key) { continue }
             out.append(e)
         }
         return out
@@ -85,23 +89,46 @@ struct DepsDocument {
 
     var entries: [String: Entry] = [:]
 
-    init(_ json: JSON) {
+    init(_ json: JSON, work: CatalogWork = CatalogWork()) {
         var libraries: [String: Library] = [:]
         for (key, value) in json["libraries"]?.object ?? [] {
             libraries[key] = Library(type: value["type"]?.string ?? "", path: value["path"]?.string ?? "", sha512: value["sha512"]?.string ?? "")
         }
         for (_, target) in json["targets"]?.object ?? [] {
             for (key, value) in target.object ?? [] {
-                var e = entries[key] ?? Entry(key: key, library: libraries[key])
+                if work.count() { return }
+                // Taken out while it grows, so its dependency list is appended to in place, not copied.
+                var e = entries.removeValue(forKey: key) ?? Entry(key: key, library: libraries[key])
                 for section in ["runtime", "resources", "compile", "native"] where !(value[section]?.object ?? []).isEmpty {
                     e.claimsFiles = true
                 }
                 for (depName, depVersion) in value["dependencies"]?.object ?? [] {
                     e.dependencies.append("\(depName)/\(depVersion.string ?? "")")
+                    _ = work.count()
                 }
                 entries[key] = e
             }
         }
+    }
+
+    /// Every library that claims a DLL or depends on one that does, transitively: one walk backwards along
+    /// the dependency edges from the claiming libraries, each library and edge visited once (asking
+    /// `claimsDLLs` of each library in turn would walk the graph once per library).
+    func claimingDLLs(work: CatalogWork = CatalogWork()) -> Set<String> {
+        var dependents: [String: [String]] = [:]
+        for (key, e) in entries {
+            for d in e.dependencies where entries[d] != nil {
+                dependents[d, default: []].append(key)
+                _ = work.count()
+            }
+        }
+        var found = Set(entries.values.filter(\.claimsFiles).map(\.key))
+        var stack = Array(found)
+        while let k = stack.popLast() {
+            if work.count() { break }
+            for parent in dependents[k] ?? [] where found.insert(parent).inserted { stack.append(parent) }
+        }
+        return found
     }
 
     /// Whether the library or anything it depends on, transitively, claims a DLL.

@@ -20,14 +20,16 @@ public struct DpkgCataloger: Cataloger {
         return .whole
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         var warnings = PackageDBWarnings(path: file.entry.path)
         guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "a dpkg status file", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }
         // Distroless status.d files often have no Status field: every stanza there is an installed package.
         let statusRequired = file.entry.path == Self.statusPath
-        let stanzas = DpkgStatusParser.parse(bytes, warnings: &warnings)
+        let stanzas = DpkgStatusParser.parse(bytes, work: file.work, warnings: &warnings)
         let packages = stanzas.compactMap { package(from: $0, statusRequired: statusRequired, location: file.location, warnings: &warnings) }
         return CatalogResult(packages: packages, warnings: warnings.all)
     }

@@ -32,7 +32,11 @@ struct ELFFile {
     /// Most program and section headers read; real binaries have a few dozen.
     static let maxHeaders = 4096
 
-    init(_ contents: FileContents) throws(ScanError) {
+    /// Bytes of a section name looked at: the names looked up are short, and a name table without NULs must
+    /// not be read to its end once per section.
+    static let maxSectionNameBytes = 256
+
+    init(_ contents: FileContents, work: CatalogWork = CatalogWork()) throws(ScanError) {
         self.contents = contents
         let ident = try contents.read(offset: 0, count: 64)
         guard ident.count >= 52, ident[0] == 0x7F, ident[1] == 0x45, ident[2] == 0x4C, ident[3] == 0x46 else {
@@ -92,7 +96,9 @@ struct ELFFile {
                 var name = ""
                 if Int(s.nameOff) < names.count {
                     let start = Int(s.nameOff)
-                    let end = names[start...].firstIndex(of: 0) ?? names.count
+                    let limit = min(names.count, start + Self.maxSectionNameBytes)
+                    let end = names[start..<limit].firstIndex(of: 0) ?? limit
+                    _ = work.count(end - start + 1)
                     name = String(decoding: names[start..<end], as: UTF8.self)
                 }
                 // SHT_NOBITS (8) occupies no file bytes.
@@ -122,6 +128,9 @@ struct ELFFile {
     }
 
     func section(named name: String) -> Section? { sections.first { $0.name == name } }
+
+    /// The size of the file itself.
+    var fileSize: Int { contents.count }
 }
 
 /// Fixed-width integers from byte arrays in a chosen byte order; out-of-range reads give 0.

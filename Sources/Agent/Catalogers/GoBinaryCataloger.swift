@@ -5,7 +5,8 @@
 /// Go modules and the standard library from the build info of ELF executables (ecosystem `.golang`).
 public struct GoBinaryCataloger: Cataloger {
     public let name = "go-binary"
-    public let version = 1
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
+    public let version = 2
 
     public init() {}
 
@@ -15,10 +16,12 @@ public struct GoBinaryCataloger: Cataloger {
         entry.mode & 0o111 != 0 && entry.size >= 64 ? .wholeIfPrefix(Self.elfMagic) : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let info: GoBuildInfo?
         do {
-            info = try GoBuildInfo.read(try ELFFile(file.contents))
+            info = try GoBuildInfo.read(try ELFFile(file.contents, work: file.work), work: file.work)
         } catch {
             // Not every ELF file is well formed or ours to judge; only a Go binary we could not read is news.
             if error.kind == .io || error.message.hasPrefix("Go build info") {
@@ -27,12 +30,12 @@ public struct GoBinaryCataloger: Cataloger {
             return CatalogResult()
         }
         guard let info else { return CatalogResult() }
-        return CatalogResult(packages: Self.packages(info, location: file.location))
+        return CatalogResult(packages: Self.packages(info, location: file.location, work: file.work))
     }
 
     /// syft's rules: a missing main module is taken from the one `(devel)` dependency or made from `path`;
     /// a replaced module keeps its original path when the replacement is a directory; `(devel)` is no version.
-    static func packages(_ info: GoBuildInfo, location: PackageLocation) -> [Package] {
+    static func packages(_ info: GoBuildInfo, location: PackageLocation, work: CatalogWork = CatalogWork()) -> [Package] {
         var main = info.main
         var deps = info.deps
         if (main.isEmpty && !info.path.isEmpty) || main == GoModule(path: "command-line-arguments") {
@@ -53,7 +56,7 @@ public struct GoBinaryCataloger: Cataloger {
         if !main.isEmpty {
             if main.version == "(devel)" {
                 main.version = GoMainModuleVersion.guess(ldflags: info.setting("-ldflags"), mainModule: main.path,
-                                                         revision: info.setting("vcs.revision"), time: info.setting("vcs.time")) ?? ""
+                                                         revision: info.setting("vcs.revision"), time: info.setting("vcs.time"), work: work) ?? ""
             }
             let m = module(main)
             if !m.name.isEmpty { found.insert(m, at: 0) }

@@ -28,7 +28,7 @@ struct GoBuildInfo {
     static let searchChunkBytes = 1 << 20
 
     /// Reads the build info of an ELF binary; nil if it is not a Go binary (no blob or no version).
-    static func read(_ elf: ELFFile) throws(ScanError) -> GoBuildInfo? {
+    static func read(_ elf: ELFFile, work: CatalogWork = CatalogWork()) throws(ScanError) -> GoBuildInfo? {
         // Go's elfExe.DataStart: the section, else the first writable, non-executable loadable segment.
         var start: UInt64 = 0, size: UInt64 = 0
         if let s = elf.section(named: ".go.buildinfo") {
@@ -36,7 +36,7 @@ struct GoBuildInfo {
         } else if let p = elf.segments.first(where: { $0.type == ELFFile.ptLoad && $0.flags & (ELFFile.pfX | ELFFile.pfW) == ELFFile.pfW }) {
             (start, size) = (p.vaddr, p.memsz)
         }
-        guard size > 0, let at = try searchMagic(elf, start: start, size: size) else { return nil }
+        guard size > 0, let at = try searchMagic(elf, start: start, size: size, work: work) else { return nil }
         guard let header = try elf.readData(address: at, size: 32), header.count == 32 else { return nil }
         var version: [UInt8] = [], mod: [UInt8] = []     // bytes: the module-info sentinels are not UTF-8
         if header[15] & 2 != 0 {
@@ -60,20 +60,27 @@ struct GoBuildInfo {
         guard !version.isEmpty else { return nil }
         // Strip the 16-byte sentinels around the module info (cmd/go's infoStart and infoEnd).
         let inner = mod.count >= 33 && mod[mod.count - 17] == 0x0A ? String(decoding: mod[16..<(mod.count - 16)], as: UTF8.self) : ""
+        _ = work.count(inner.utf8.count)
         var info = try parse(inner)
         info.goVersion = String(decoding: version, as: UTF8.self)
         return info
     }
 
     /// Go's searchMagic: the first 16-byte-aligned magic in [start, start+size) with room for the 32-byte
-    /// header, read a chunk at a time.
-    static func searchMagic(_ elf: ELFFile, start: UInt64, size: UInt64) throws(ScanError) -> UInt64? {
+    /// header, read a chunk at a time. Loadable segments may map the same file bytes at many addresses, so
+    /// the search reads at most the file's size (plus one chunk): a sound binary's data is in it once.
+    static func searchMagic(_ elf: ELFFile, start: UInt64, size: UInt64, work: CatalogWork = CatalogWork()) throws(ScanError) -> UInt64? {
         let (end, overflow) = start.addingReportingOverflow(size)
         guard !overflow else { return nil }
-        var at = (start &+ 15) & ~15
-        while at < end {
+        let (aligned, wraps) = start.addingReportingOverflow(15)
+        guard !wraps else { return nil }
+        var at = aligned & ~15
+        var bytesLeft = elf.fileSize
+        while at < end, bytesLeft > 0 {
             let chunk = Int(min(UInt64(searchChunkBytes), end - at))
             guard let data = try elf.readData(address: at, size: chunk), !data.isEmpty else { return nil }
+            if work.count(data.count) { return nil }
+            bytesLeft -= data.count
             let remaining = end - at
             if let i = findBlob(data) {
                 return remaining - UInt64(i) < 32 ? nil : at + UInt64(i)

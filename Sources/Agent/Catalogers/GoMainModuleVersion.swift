@@ -5,8 +5,8 @@ import Glibc
 
 enum GoMainModuleVersion {
     /// syft's order: ldflags first, then the VCS pseudo-version; nil when neither applies.
-    static func guess(ldflags: String?, mainModule: String, revision: String?, time: String?) -> String? {
-        if let ldflags, let v = fromLDFlags(ldflags, mainModule: mainModule) { return v.hasPrefix("v") ? v : "v" + v }
+    static func guess(ldflags: String?, mainModule: String, revision: String?, time: String?, work: CatalogWork = CatalogWork()) -> String? {
+        if let ldflags, let v = fromLDFlags(ldflags, mainModule: mainModule, work: work) { return v.hasPrefix("v") ? v : "v" + v }
         if let revision, let time {
             return "v0.0.0-" + pseudoTimestamp(time) + "-" + String(revision.prefix(12))
         }
@@ -14,76 +14,168 @@ enum GoMainModuleVersion {
     }
 
     /// The first match of `(main|MODULE/[^\s]*)\.[A-Za-z0-9]*[vV]er(sion)?=(\S+/)*(v?\d+.\d+.\d+[-\w]*)`,
-    /// then of the same with `[tT]ag=`, as Go's leftmost-first regexp finds it; the version group.
-    static func fromLDFlags(_ flags: String, mainModule: String) -> String? {
-        let b = Array(flags.utf8)
+    /// then of the same with `[tT]ag=`, as Go's leftmost-first regexp finds it; the version group. Linear in
+    /// the flags (`LDFlagsMatch`); `work` counts the bytes it examines.
+    static func fromLDFlags(_ flags: String, mainModule: String, work: CatalogWork = CatalogWork()) -> String? {
+        var m = LDFlagsMatch(Array(flags.utf8), module: Array(mainModule.utf8))
+        defer { _ = work.count(m.steps) }
         for endings in [["ver", "version"], ["tag"]] {
-            for s in 0..<max(b.count, 1) {
-                if let v = match(b, at: s, module: Array(mainModule.utf8), endings: endings) { return v }
+            m.endings = endings.map { Array($0.utf8) }
+            m.afterDotMemo = [:]
+            m.goodDotMemo = [:]
+            for s in 0..<max(m.b.count, 1) {
+                if let v = m.match(at: s) { return v }
             }
         }
         return nil
     }
 
-    private static func match(_ b: [UInt8], at s: Int, module: [UInt8], endings: [String]) -> String? {
-        // Alternative 1: `main.`
-        if hasBytes(b, s, Array("main".utf8)), s + 4 < b.count, b[s + 4] == UInt8(ascii: "."),
-           let v = afterDot(b, s + 5, endings) { return v }
-        // Alternative 2: `MODULE/` and a greedy run of non-space bytes, backing off to each `.`.
-        guard hasBytes(b, s, module + [UInt8(ascii: "/")]) else { return nil }
-        let runStart = s + module.count + 1
-        var runEnd = runStart
-        while runEnd < b.count, !isSpace(b[runEnd]) { runEnd += 1 }
-        var p = runEnd
-        while p >= runStart {
-            if p < b.count, b[p] == UInt8(ascii: "."), let v = afterDot(b, p + 1, endings) { return v }
-            p -= 1
-        }
-        return nil
-    }
+    /// The ldflags regexp run without backtracking over the same bytes twice: the end of each non-space run is
+    /// computed once; `MODULE/` occurrences are found by KMP; and the answers that do not depend on the match
+    /// start (after a given dot, the rightmost dot or slash of a run that leads to a match, a version at a given
+    /// position) are memoised, so each byte is examined a bounded number of times.
+    struct LDFlagsMatch {
+        let b: [UInt8]
+        let module: [UInt8]
+        var endings: [[UInt8]] = []
+        /// `runEnd[k]`: the first space at or after `k` (or the end).
+        let runEnd: [Int]
+        /// Whether `MODULE/` starts at each position.
+        let moduleAt: [Bool]
+        var afterDotMemo: [Int: String?] = [:]
+        var goodDotMemo: [Int: Int] = [:]
+        var goodSlashMemo: [Int: Int] = [:]
+        var versionMemo: [Int: Int?] = [:]
+        var steps = 0
 
-    /// After the dot: an alphanumeric name ending in one of `endings` (first letter either case), `=`,
-    /// then the value with any `prefix/` parts skipped (longest first) and a version.
-    private static func afterDot(_ b: [UInt8], _ q: Int, _ endings: [String]) -> String? {
-        var e = q
-        while e < b.count, isAlnum(b[e]) { e += 1 }
-        guard e < b.count, b[e] == UInt8(ascii: "=") else { return nil }
-        let name = b[q..<e]
-        guard endings.contains(where: { ending in
-            let t = Array(ending.utf8)
-            guard name.count >= t.count else { return false }
-            let tail = Array(name.suffix(t.count))
-            return (tail[0] == t[0] || tail[0] == t[0] - 32) && Array(tail.dropFirst()) == Array(t.dropFirst())
-        }) else { return nil }
-        let valueStart = e + 1
-        var runEnd = valueStart
-        while runEnd < b.count, !isSpace(b[runEnd]) { runEnd += 1 }
-        // Candidate starts: just after each `/` in the run (last first), then the run's start.
-        var starts: [Int] = []
-        if runEnd > valueStart {
-            var k = runEnd - 1
-            while k > valueStart {   // `\S+/` needs one byte before the slash
-                if b[k] == UInt8(ascii: "/") { starts.append(k + 1) }
+        init(_ b: [UInt8], module: [UInt8]) {
+            self.b = b
+            self.module = module
+            var ends = [Int](repeating: b.count, count: b.count + 1)
+            var k = b.count - 1
+            while k >= 0 {
+                ends[k] = GoMainModuleVersion.isSpace(b[k]) ? k : ends[k + 1]
                 k -= 1
             }
+            runEnd = ends
+            moduleAt = Self.occurrences(of: module + [UInt8(ascii: "/")], in: b)
+            steps = 2 * b.count + module.count
         }
-        starts.append(valueStart)
-        for start in starts {
-            if let end = versionEnd(b, start) { return String(decoding: b[start..<end], as: UTF8.self) }
+
+        /// Knuth-Morris-Pratt: where `pattern` starts in `text`.
+        static func occurrences(of pattern: [UInt8], in text: [UInt8]) -> [Bool] {
+            var at = [Bool](repeating: false, count: text.count + 1)
+            var fail = [Int](repeating: 0, count: pattern.count)
+            var k = 0
+            for i in 1..<max(pattern.count, 1) {
+                while k > 0, pattern[i] != pattern[k] { k = fail[k - 1] }
+                if pattern[i] == pattern[k] { k += 1 }
+                fail[i] = k
+            }
+            k = 0
+            for (i, c) in text.enumerated() {
+                while k > 0, c != pattern[k] { k = fail[k - 1] }
+                if c == pattern[k] { k += 1 }
+                if k == pattern.count {
+                    at[i + 1 - k] = true
+                    k = fail[k - 1]
+                }
+            }
+            return at
         }
-        return nil
+
+        mutating func match(at s: Int) -> String? {
+            steps += 1
+            // Alternative 1: `main.`
+            if s + 5 <= b.count, b[s] == UInt8(ascii: "m"), b[s + 1] == UInt8(ascii: "a"), b[s + 2] == UInt8(ascii: "i"),
+               b[s + 3] == UInt8(ascii: "n"), b[s + 4] == UInt8(ascii: "."), let v = afterDot(s + 5) { return v }
+            // Alternative 2: `MODULE/` and a greedy run of non-space bytes, backing off to each `.`: the rightmost
+            // dot of the run that leads to a match, if it is inside this start's part of the run.
+            guard s < moduleAt.count, moduleAt[s] else { return nil }
+            let runStart = s + module.count + 1
+            let dot = goodDot(runEnd: runEnd[min(runStart, b.count)])
+            return dot >= runStart ? afterDot(dot + 1) : nil
+        }
+
+        /// The rightmost `.` of the run ending at `end` after which `afterDot` matches; -1 if none.
+        mutating func goodDot(runEnd end: Int) -> Int {
+            if let d = goodDotMemo[end] { return d }
+            var p = end - 1, found = -1
+            while p >= 0, !GoMainModuleVersion.isSpace(b[p]) {
+                steps += 1
+                if b[p] == UInt8(ascii: "."), afterDot(p + 1) != nil { found = p; break }
+                p -= 1
+            }
+            goodDotMemo[end] = found
+            return found
+        }
+
+        /// After the dot: an alphanumeric name ending in one of `endings` (first letter either case), `=`,
+        /// then the value with any `prefix/` parts skipped (longest first) and a version.
+        mutating func afterDot(_ q: Int) -> String? {
+            if let v = afterDotMemo[q] { return v }
+            let v = afterDotUncached(q)
+            afterDotMemo[q] = v
+            return v
+        }
+
+        private mutating func afterDotUncached(_ q: Int) -> String? {
+            var e = q
+            while e < b.count, GoMainModuleVersion.isAlnum(b[e]) { e += 1 }
+            steps += e - q + 1
+            guard e < b.count, b[e] == UInt8(ascii: "=") else { return nil }
+            let name = b[q..<e]
+            guard endings.contains(where: { t in
+                guard name.count >= t.count else { return false }
+                let tail = name.suffix(t.count)
+                return (tail.first == t[0] || tail.first == t[0] - 32) && tail.dropFirst().elementsEqual(t.dropFirst())
+            }) else { return nil }
+            let valueStart = e + 1
+            // Candidate starts: just after each `/` of the run (last first; `\S+/` needs a byte before the
+            // slash), then the run's start. The rightmost slash that leads to a version is the same for every
+            // dot of the run.
+            let slash = goodSlash(runEnd: runEnd[min(valueStart, b.count)])
+            let start = slash > valueStart ? slash + 1 : valueStart
+            guard let end = version(start) else { return nil }
+            return String(decoding: b[start..<end], as: UTF8.self)
+        }
+
+        /// The rightmost `/` of the run ending at `end` that a version follows; -1 if none.
+        mutating func goodSlash(runEnd end: Int) -> Int {
+            if let d = goodSlashMemo[end] { return d }
+            var k = end - 1, found = -1
+            while k >= 0, !GoMainModuleVersion.isSpace(b[k]) {
+                steps += 1
+                if b[k] == UInt8(ascii: "/"), version(k + 1) != nil { found = k; break }
+                k -= 1
+            }
+            goodSlashMemo[end] = found
+            return found
+        }
+
+        mutating func version(_ i: Int) -> Int? {
+            if let v = versionMemo[i] { return v }
+            let v = GoMainModuleVersion.versionEnd(b, i, steps: &steps)
+            versionMemo[i] = v
+            return v
+        }
     }
 
     /// `v?\d+.\d+.\d+[-\w]*` at `i` (`.` any byte but a newline): the end of the match, greedy and
     /// backtracking as a regexp would.
     static func versionEnd(_ b: [UInt8], _ i: Int) -> Int? {
-        if i < b.count, b[i] == UInt8(ascii: "v"), let e = numbers(b, i + 1) { return e }
-        return numbers(b, i)
+        var steps = 0
+        return versionEnd(b, i, steps: &steps)
     }
 
-    private static func numbers(_ b: [UInt8], _ i: Int) -> Int? {
+    static func versionEnd(_ b: [UInt8], _ i: Int, steps: inout Int) -> Int? {
+        if i < b.count, b[i] == UInt8(ascii: "v"), let e = numbers(b, i + 1, &steps) { return e }
+        return numbers(b, i, &steps)
+    }
+
+    private static func numbers(_ b: [UInt8], _ i: Int, _ steps: inout Int) -> Int? {
         // \d+ . \d+ . \d+, each \d+ greedy with backtracking.
-        func digitsEnd(_ k: Int) -> Int { var j = k; while j < b.count, isDigit(b[j]) { j += 1 }; return j }
+        func digitsEnd(_ k: Int) -> Int { var j = k; while j < b.count, isDigit(b[j]) { j += 1 }; steps += j - k + 1; return j }
         let e1 = digitsEnd(i)
         guard e1 > i else { return nil }
         for a in stride(from: e1, to: i, by: -1) {            // first number ends before a
@@ -98,6 +190,7 @@ enum GoMainModuleVersion {
                 guard e3 > s3 else { continue }
                 var end = e3
                 while end < b.count, isWord(b[end]) || b[end] == UInt8(ascii: "-") { end += 1 }
+                steps += end - e3
                 return end
             }
         }
@@ -142,10 +235,6 @@ enum GoMainModuleVersion {
         guard gmtime_r(&secs, &u) != nil else { return zero }
         func pad(_ v: Int32, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
         return pad(u.tm_year + 1900, 4) + pad(u.tm_mon + 1, 2) + pad(u.tm_mday, 2) + pad(u.tm_hour, 2) + pad(u.tm_min, 2) + pad(u.tm_sec, 2)
-    }
-
-    private static func hasBytes(_ b: [UInt8], _ at: Int, _ lit: [UInt8]) -> Bool {
-        at + lit.count <= b.count && b[at..<(at + lit.count)].elementsEqual(lit)
     }
 
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }

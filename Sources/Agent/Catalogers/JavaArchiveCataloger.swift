@@ -6,7 +6,8 @@
 /// Maven packages from Java archives and the archives nested in them (ecosystem `.java`).
 public struct JavaArchiveCataloger: Cataloger {
     public let name = "java-archive"
-    public let version = 1
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
+    public let version = 2
     /// The guards of every zip read, nested archives included.
     public let limits: ZipLimits
 
@@ -28,8 +29,10 @@ public struct JavaArchiveCataloger: Cataloger {
             || CatalogPath.hasSuffix(p, ".zap")
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
-        var walk = ArchiveWalk(location: file.location, limits: limits)
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
+        var walk = ArchiveWalk(location: file.location, limits: limits, work: file.work)
         walk.visit(file.contents, virtualPath: file.entry.path, depth: 0, parent: nil)
         return CatalogResult(packages: walk.packages, warnings: walk.warnings)
     }
@@ -39,14 +42,28 @@ public struct JavaArchiveCataloger: Cataloger {
 struct ArchiveWalk {
     let location: PackageLocation
     let limits: ZipLimits
+    let work: CatalogWork
     var budget: Int
     var packages: [Package] = []
     var warnings: [String] = []
 
-    init(location: PackageLocation, limits: ZipLimits) {
+    init(location: PackageLocation, limits: ZipLimits, work: CatalogWork = CatalogWork()) {
         self.location = location
         self.limits = limits
+        self.work = work
         budget = limits.maxTotalInflatedBytes
+    }
+
+    /// The reads of one archive's entries: a sound zip stores each entry once, so no entry's data is read
+    /// twice and the compressed bytes read add up to at most the archive's size. Crafted directories whose
+    /// entries all point at one large entry (or overlap) are cut off, not read once per entry.
+    struct EntryReads {
+        var compressedBytesLeft: Int
+        var offsetsRead: Set<Int> = []
+        /// Entries skipped for sharing or overlapping data: the first is a warning, the rest a count.
+        var skipped = 0
+
+        init(archiveBytes: Int) { compressedBytesLeft = archiveBytes }
     }
 
     /// A package being assembled (syft's pkg.Package with JavaArchive metadata).
@@ -62,25 +79,28 @@ struct ArchiveWalk {
     }
 
     mutating func visit(_ contents: FileContents, virtualPath: String, depth: Int, parent: JavaPackage?) {
+        if work.isStopped { return }
+        var reads = EntryReads(archiveBytes: contents.count)
+        defer { if reads.skipped > 1 { warn(virtualPath, "\(reads.skipped - 1) more entries sharing or overlapping other entries' data skipped") } }
         let zip: ZipArchive
         do {
-            zip = try ZipArchive(contents, limits: limits)
+            zip = try ZipArchive(contents, limits: limits, work: work)
         } catch {
             // Only the common Java extensions are surely zips; a `.rar` may well be a RAR.
-            let ext = JavaArchiveFilename(String(virtualPath.split(separator: ":", omittingEmptySubsequences: false).last!)).fileExtension
+            let ext = JavaArchiveFilename(String(virtualPath.split(separator: ":", omittingEmptySubsequences: false).last!), work: work).fileExtension
             if ["jar", "war", "ear", "jpi", "hpi"].contains(ext) || depth > 0 { warn(virtualPath, "not read: \(error.message)") }
             return
         }
         for w in zip.warnings { warn(virtualPath, w) }
         let files = zip.entries.filter { !$0.isDirectory }
         // syft names an archive by the last element of its virtual path (`outer.jar:lib/inner.jar`).
-        let fileInfo = JavaArchiveFilename(String(virtualPath.split(separator: ":", omittingEmptySubsequences: false).last!))
+        let fileInfo = JavaArchiveFilename(String(virtualPath.split(separator: ":", omittingEmptySubsequences: false).last!), work: work)
 
         // All pom.properties (`**/*pom.properties`) with an artifactId and a version, by directory.
         // (In path order, so that of two in one directory the later wins, as in syft's map.)
         var byDir: [String: PomProperties] = [:]
         for e in files.filter({ ("/" + $0.name).hasSuffix("pom.properties") }).sorted(by: { Self.byteOrder($0.name, $1.name) }) {
-            guard let bytes = read(zip, e, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes),
+            guard let bytes = read(zip, e, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes, &reads),
                   let pom = PomProperties(bytes, path: e.name), !pom.version.isEmpty, !pom.artifactId.isEmpty else { continue }
             byDir[CatalogPath.directory("/" + e.name)] = pom
         }
@@ -88,7 +108,7 @@ struct ArchiveWalk {
 
         var main: JavaPackage?
         if let m = files.first(where: { $0.name == "META-INF/MANIFEST.MF" || $0.name == "/META-INF/MANIFEST.MF" }),
-           let bytes = read(zip, m, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes) {
+           let bytes = read(zip, m, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes, &reads) {
             let manifest = JavaManifest(bytes)
             // New Relic's instrumentation jars name the libraries they weave, not themselves.
             if !manifest.mainHas("Weave-Classes") {
@@ -108,15 +128,21 @@ struct ArchiveWalk {
         // Every pom.properties is a package, unless it describes the archive itself (then it refines it).
         var aux: [JavaPackage] = []
         if var m = main {
+            // The archive's group ID reads its whole manifest: worked out again only when its pom changes.
+            var mGroupID = JavaGroupID.of(pom: m.pom, manifest: m.manifest, work: work)
             for (_, pom) in poms {
-                let parentKey = "\(m.groupID):\(m.name):\(m.version)"
+                if work.count() { break }
+                let parentKey = "\(mGroupID):\(m.name):\(m.version)"
                 let pomKey = "\(pom.groupId):\(pom.artifactId):\(pom.version)"
                 let p = JavaPackage(name: pom.artifactId, version: pom.version,
                                     virtualPath: parentKey == pomKey ? virtualPath : "\(virtualPath):\(pom.groupId):\(pom.artifactId)", pom: pom)
-                if Self.sameIdentity(p, m) {
+                if Self.sameIdentity(p, m, parentGroupID: mGroupID) {
                     m.name = p.name
                     m.version = p.version
-                    if m.pom == nil { m.pom = pom }
+                    if m.pom == nil {
+                        m.pom = pom
+                        mGroupID = JavaGroupID.of(pom: m.pom, manifest: m.manifest, work: work)
+                    }
                 } else {
                     aux.append(p)
                 }
@@ -134,13 +160,28 @@ struct ArchiveWalk {
             return
         }
         for e in nested {
-            guard let bytes = read(zip, e, virtualPath, max: limits.maxEntryBytes) else { continue }
+            guard let bytes = read(zip, e, virtualPath, max: limits.maxEntryBytes, &reads) else { continue }
             visit(.memory(bytes), virtualPath: "\(virtualPath):\(e.name)", depth: depth + 1, parent: main)
         }
     }
 
-    private mutating func read(_ zip: ZipArchive, _ e: ZipEntry, _ virtualPath: String, max: Int) -> [UInt8]? {
+    private mutating func read(_ zip: ZipArchive, _ e: ZipEntry, _ virtualPath: String, max: Int, _ reads: inout EntryReads) -> [UInt8]? {
+        if work.isStopped { return nil }
+        guard reads.offsetsRead.insert(e.localHeaderOffset).inserted else {
+            reads.skipped += 1
+            if reads.skipped == 1 { warn(virtualPath, "entry \(e.name) skipped: its data is another entry's (read once only)") }
+            return nil
+        }
+        guard e.compressedSize <= reads.compressedBytesLeft - 30 else {
+            reads.skipped += 1
+            if reads.skipped == 1 {
+                warn(virtualPath, "entry \(e.name) skipped: entries overlap (reading it would read more than the archive's \(zip.contents.count) bytes)")
+            }
+            return nil
+        }
+        reads.compressedBytesLeft -= e.compressedSize + 30
         do {
+            _ = work.count(30 + e.compressedSize)
             return try zip.read(e, maxBytes: max, limits: limits, budget: &budget)
         } catch {
             warn(virtualPath, "entry skipped: \(error.message)")
@@ -187,8 +228,8 @@ struct ArchiveWalk {
     }
 
     /// syft's packageIdentitiesMatch for a pom.properties package against the archive's own.
-    static func sameIdentity(_ p: JavaPackage, _ parent: JavaPackage) -> Bool {
-        if "\(p.groupID)|\(p.name)|\(p.version)" == "\(parent.groupID)|\(parent.name)|\(parent.version)" { return true }
+    static func sameIdentity(_ p: JavaPackage, _ parent: JavaPackage, parentGroupID: String? = nil) -> Bool {
+        if "\(p.groupID)|\(p.name)|\(p.version)" == "\(parentGroupID ?? parent.groupID)|\(parent.name)|\(parent.version)" { return true }
         if p.virtualPath == parent.virtualPath { return true }
         return !(p.pom?.artifactId ?? "").isEmpty && parent.name == p.pom?.artifactId
     }

@@ -8,7 +8,7 @@ struct JavaArchiveFilename {
     let fileExtension: String
 
     /// `path` may be a path inside an archive; only its last component counts.
-    init(_ path: String) {
+    init(_ path: String, work: CatalogWork = CatalogWork()) {
         let base = CatalogPath.baseName(path)
         var stem = Substring(base)
         var ext = ""
@@ -18,9 +18,11 @@ struct JavaArchiveFilename {
         }
         fileExtension = ext
         let b = Array(stem.utf8)
-        var (n, v) = Self.primary(b)
+        var steps = 0
+        defer { _ = work.count(steps) }
+        var (n, v) = Self.primary(b, steps: &steps)
         // Some jars are named `name_1.2` or `name.1.2`.
-        if v.isEmpty, let (start, version) = Self.secondary(n) {
+        if v.isEmpty, let (start, version) = Self.secondary(n, steps: &steps) {
             v = version
             n = Array(n[..<start])
         }
@@ -31,16 +33,19 @@ struct JavaArchiveFilename {
     /// `(?Ui)^(?P<name>(?:[[:alpha:]][[:word:].]*(?:\.[[:alpha:]][[:word:].]*)*-?)+)(?:-(?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$`
     /// Ungreedy, so the name is the shortest one for which the rest is empty or `-` and a version.
     /// No match at all gives an empty name and version.
-    static func primary(_ b: [UInt8]) -> (name: [UInt8], version: [UInt8]) {
+    static func primary(_ b: [UInt8], steps: inout Int) -> (name: [UInt8], version: [UInt8]) {
         guard let first = b.first, isAlpha(first) else { return ([], []) }
+        let lastNewline = b.lastIndex(of: 0x0A) ?? -1
+        steps += b.count
         for end in 1...b.count {
+            steps += 1
             // The name is alphanumerics, `_`, `.` and `-`, where every `-` is followed by a letter or ends the name.
             let c = b[end - 1]
             guard isWord(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-") else { return ([], []) }
             if c == UInt8(ascii: "-"), end >= 2, b[end - 2] == UInt8(ascii: "-") { return ([], []) }
             if end >= 2, b[end - 2] == UInt8(ascii: "-"), !isAlpha(c) { return ([], []) }
             if end == b.count { return (b, []) }
-            if b[end] == UInt8(ascii: "-"), isVersion(b[(end + 1)...], caseInsensitive: true) {
+            if b[end] == UInt8(ascii: "-"), lastNewline <= end, isVersion(b[(end + 1)...], caseInsensitive: true, steps: &steps) {
                 return (Array(b[..<end]), Array(b[(end + 1)...]))
             }
         }
@@ -49,23 +54,38 @@ struct JavaArchiveFilename {
 
     /// `(?:[._-](?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$`, leftmost: the first
     /// separator followed by a version running to the end.
-    static func secondary(_ b: [UInt8]) -> (Int, [UInt8])? {
+    static func secondary(_ b: [UInt8], steps: inout Int) -> (Int, [UInt8])? {
+        let lastNewline = b.lastIndex(of: 0x0A) ?? -1
+        steps += b.count
         for i in b.indices where b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "_") || b[i] == UInt8(ascii: "-") {
-            if isVersion(b[(i + 1)...], caseInsensitive: false) { return (i, Array(b[(i + 1)...])) }
+            steps += 1
+            if lastNewline <= i, isVersion(b[(i + 1)...], caseInsensitive: false, steps: &steps) { return (i, Array(b[(i + 1)...])) }
         }
         return nil
     }
 
-    /// `\d.*` | `build\d+.*` | `rc?\d+` (the pattern's `(?:^...)` can never match mid-string).
-    static func isVersion(_ v: ArraySlice<UInt8>, caseInsensitive: Bool) -> Bool {
-        guard let first = v.first, !v.contains(0x0A) else { return false }
+    /// `\d.*` | `build\d+.*` | `rc?\d+` (the pattern's `(?:^...)` can never match mid-string), for a `v`
+    /// that holds no newline (the caller knows where the last one is). Looks at a few bytes, except for the
+    /// digits of `rc?\d+`, which end at the first non-digit: called at every separator of a name, it stays
+    /// linear in the name.
+    static func isVersion(_ v: ArraySlice<UInt8>, caseInsensitive: Bool, steps: inout Int) -> Bool {
+        guard let first = v.first else { return false }
         if isDigit(first) { return true }
-        func lower(_ c: UInt8) -> UInt8 { caseInsensitive && c >= 0x41 && c <= 0x5A ? c + 32 : c }
-        let l = v.map(lower)
-        if l.starts(with: Array("build".utf8)), l.count > 5, isDigit(l[5]) { return true }
-        if l.first == UInt8(ascii: "r") {
-            let digits = l.dropFirst(l.count > 1 && l[1] == UInt8(ascii: "c") ? 2 : 1)
-            return !digits.isEmpty && digits.allSatisfy(isDigit)
+        func lower(_ k: Int) -> UInt8 {
+            let c = v[v.startIndex + k]
+            return caseInsensitive && c >= 0x41 && c <= 0x5A ? c + 32 : c
+        }
+        steps += 6
+        if v.count > 5, lower(0) == UInt8(ascii: "b"), lower(1) == UInt8(ascii: "u"), lower(2) == UInt8(ascii: "i"),
+           lower(3) == UInt8(ascii: "l"), lower(4) == UInt8(ascii: "d"), isDigit(v[v.startIndex + 5]) { return true }
+        if lower(0) == UInt8(ascii: "r") {
+            let digits = v.dropFirst(v.count > 1 && lower(1) == UInt8(ascii: "c") ? 2 : 1)
+            guard !digits.isEmpty else { return false }
+            for c in digits {
+                steps += 1
+                if !isDigit(c) { return false }
+            }
+            return true
         }
         return false
     }

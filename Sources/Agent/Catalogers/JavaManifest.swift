@@ -102,7 +102,7 @@ enum JavaGroupID {
     static let domains = ["com", "org", "net", "io", "be"]
 
     /// The group ID of a package named `name` with these pom.properties and manifest; "" if none.
-    static func of(pom: PomProperties?, manifest: JavaManifest?) -> String {
+    static func of(pom: PomProperties?, manifest: JavaManifest?, work: CatalogWork? = nil) -> String {
         if let pom {
             if !pom.groupId.isEmpty { return cleanPom(pom.groupId) }
             if pom.artifactId.contains(".") { return cleanPom(pom.artifactId) }
@@ -110,15 +110,16 @@ enum JavaGroupID {
         // syft consults its built-in artifact-to-group table here (cpegenerate.DefaultArtifactIDToGroupID);
         // we do not carry that table.
         guard let manifest else { return "" }
-        if let g = fromManifest(manifest, fields: primaryManifestFields) { return g }
-        return fromManifest(manifest, fields: secondaryManifestFields) ?? ""
+        if let g = fromManifest(manifest, fields: primaryManifestFields, work: work) { return g }
+        return fromManifest(manifest, fields: secondaryManifestFields, work: work) ?? ""
     }
 
     /// Every value of the fields (main and named sections) that starts like a domain, cleaned; the
     /// smallest in byte order (syft sorts the candidates and takes the first).
-    static func fromManifest(_ m: JavaManifest, fields: [String]) -> String? {
+    static func fromManifest(_ m: JavaManifest, fields: [String], work: CatalogWork? = nil) -> String? {
         var found: [String] = []
         for field in fields {
+            _ = work?.count(m.main.count + m.sections.reduce(0) { $0 + $1.count })
             for section in [m.main] + m.sections {
                 if let v = section.first(where: { $0.key == field })?.value, domains.contains(where: { v.hasPrefix($0) }) {
                     found.append(cleanManifest(v))

@@ -38,7 +38,7 @@ public struct NDBPackages {
     /// Calls `body` with each package's blob until it returns false. Bad slots and blobs are skipped with a
     /// warning; so are blobs larger than `maxBlobBytes`. Blobs of a sound file do not overlap, so reading stops
     /// once the blobs read add up to more than the file (crafted slots all naming one large blob).
-    public func forEachBlob(maxBlobBytes: Int, warnings: inout PackageDBWarnings, _ body: (_ blob: [UInt8]) -> Bool) {
+    public func forEachBlob(maxBlobBytes: Int, work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings, _ body: (_ blob: [UInt8]) -> Bool) {
         let fileBlocks = contents.count / Self.blockSize
         let firstBlobBlock = slotPages * Self.pageSize / Self.blockSize
         var blocksLeft = fileBlocks - firstBlobBlock
@@ -54,6 +54,7 @@ public struct NDBPackages {
             }
             // The first two slots of page 0 are the database header.
             var o = page == 0 ? 32 : 0
+            if work.count(Self.pageSize) { return }
             while o < Self.pageSize {
                 defer { o += Self.slotSize }
                 let slot = (page * Self.pageSize + o) / Self.slotSize
@@ -75,6 +76,7 @@ public struct NDBPackages {
                     warnings.add("slots name more blob blocks than the file holds (overlapping slots); reading stopped")
                     return
                 }
+                if work.count(blockCount * Self.blockSize) { return }
                 guard let blob = self.blob(pkgIndex, blockOffset, blockCount, maxBlobBytes, &warnings) else { continue }
                 if !body(blob) { return }
             }

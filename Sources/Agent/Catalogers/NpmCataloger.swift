@@ -13,7 +13,9 @@ public struct NpmCataloger: Cataloger {
         CatalogPath.hasSuffix(entry.path, "/package.json") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let json: JSON
         switch ApplicationCatalogers.manifestJSON(file, kind: "package.json") {
         case .success(let j): json = j

@@ -20,7 +20,7 @@ public struct PackageDBWarnings: Sendable {
     }
 
     public mutating func add(_ message: String) {
-        if lines.count < limit { lines.append("\(path): \(message)") } else { dropped += 1 }
+        if lines.count < limit { lines.append(CatalogCaps.warningLine("\(path): \(message)")) } else { dropped += 1 }
     }
 
     public var all: [String] { dropped > 0 ? lines + ["\(path): \(dropped) more warnings like these"] : lines }
@@ -29,13 +29,15 @@ public struct PackageDBWarnings: Sendable {
 /// The lines of a package database: separated by LF, a CR before the LF dropped, numbered from 1.
 enum DatabaseLines {
     /// Calls `body(start, end, lineNumber)` for each line; `buf[start..<end]` is the line without its ending.
-    static func forEach(_ buf: UnsafeBufferPointer<UInt8>, _ body: (Int, Int, Int) -> Void) {
+    /// Stops early (the lines so far read) once `work` reports the scan stopped.
+    static func forEach(_ buf: UnsafeBufferPointer<UInt8>, work: CatalogWork, _ body: (Int, Int, Int) -> Void) {
         guard let base = buf.baseAddress else { return }
         let n = buf.count
         var i = 0, lineNumber = 0
         while i < n {
             lineNumber += 1
             let lineEnd = memchr(base + i, 0x0A, n - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? n
+            if work.count(lineEnd - i + 1) { return }
             var end = lineEnd
             if end > i, buf[end - 1] == 0x0D { end -= 1 }
             body(i, end, lineNumber)

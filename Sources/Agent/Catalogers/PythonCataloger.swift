@@ -19,14 +19,16 @@ public struct PythonCataloger: Cataloger {
         return CatalogPath.hasSuffix(p, ".egg-info") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let bytes: [UInt8]
         switch ApplicationCatalogers.manifestBytes(file, kind: "Python metadata") {
         case .success(let b): bytes = b
         case .failure(let w): return CatalogResult(warnings: [w.text])
         }
         var warnings: [String] = []
-        let fields = Self.headerFields(bytes) { warnings.append("\(file.entry.path): \($0)") }
+        let fields = Self.headerFields(bytes, work: file.work) { warnings.append("\(file.entry.path): \($0)") }
         guard let package = Self.package(from: fields, location: file.location) else {
             return CatalogResult(warnings: warnings)
         }
@@ -68,26 +70,33 @@ public struct PythonCataloger: Cataloger {
 
     /// The header block of a core-metadata file (RFC 822 style, up to the first blank line after a field):
     /// keys with their dashes removed (`License-Expression` -> `LicenseExpression`), the last value of a
-    /// repeated key, continuation lines (starting with a space) joined with "\n ".
-    static func headerFields(_ bytes: [UInt8], warn: (String) -> Void) -> [String: String] {
+    /// repeated key, continuation lines (starting with a space) joined with "\n ". The value being read is
+    /// built in place (each byte copied once, however many continuation lines); `work` counts bytes examined
+    /// and copied.
+    static func headerFields(_ bytes: [UInt8], work: CatalogWork = CatalogWork(), warn: (String) -> Void) -> [String: String] {
         var fields: [String: String] = [:]
         var key: String?
+        var value = ""
         var warned = false
         var start = 0
         while start < bytes.count {
             var end = start
             while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+            if work.count(end - start + 1) { break }
             var lineEnd = end
             if lineEnd > start, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             let line = bytes[start..<lineEnd]
             start = end + 1
             if line.isEmpty {
-                if !fields.isEmpty { break }
+                if key != nil || !fields.isEmpty { break }
                 continue
             }
             if line.first == 0x20 {
-                if let key, let value = fields[key] {
-                    fields[key] = value + "\n " + String(decoding: line, as: UTF8.self).trimmedASCII
+                if key != nil {
+                    let more = String(decoding: line, as: UTF8.self).trimmedASCII
+                    _ = work.count(more.utf8.count + 2)
+                    value += "\n "
+                    value += more
                 } else if !warned {
                     warn("continuation line with no field before it ignored")
                     warned = true
@@ -96,9 +105,11 @@ public struct PythonCataloger: Cataloger {
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { continue }
             let k = String(decoding: line[line.startIndex..<colon].filter { $0 != UInt8(ascii: "-") }, as: UTF8.self).trimmedASCII
-            fields[k] = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmedASCII
+            if let key { fields[key] = value }
+            value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmedASCII
             key = k
         }
+        if let key { fields[key] = value }
         return fields
     }
 }

@@ -3,7 +3,8 @@
 
 public struct RpmCataloger: Cataloger {
     public let name = "rpm"
-    public let version = 1
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
+    public let version = 2
 
     public static let directories = ["/var/lib/rpm/", "/usr/lib/sysimage/rpm/"]
     /// Most packages read from one database; the rest are dropped with a warning.
@@ -36,7 +37,9 @@ public struct RpmCataloger: Cataloger {
         }
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         var warnings = PackageDBWarnings(path: file.entry.path)
         // Kept apart from `warnings`, which the database readers hold while they call `add`.
         var headerWarnings = PackageDBWarnings(path: file.entry.path)
@@ -68,11 +71,11 @@ public struct RpmCataloger: Cataloger {
                 warnings.add("\(file.contents.count) bytes of changes not yet checkpointed into rpmdb.sqlite; packages they install or remove are not seen")
             }
         case .sqlite?:
-            RpmSQLiteDatabase.forEachBlob(file.contents, maxBlobBytes: maxBlob, warnings: &warnings, add)
+            RpmSQLiteDatabase.forEachBlob(file.contents, maxBlobBytes: maxBlob, work: file.work, warnings: &warnings, add)
         case .berkeleyDB?:
             do {
                 let db = try BerkeleyDBHash(file.contents)
-                db.forEachPair(maxItemBytes: maxBlob, warnings: &warnings) { key, value in
+                db.forEachPair(maxItemBytes: maxBlob, work: file.work, warnings: &warnings) { key, value in
                     // Record 0 holds rpm's next header number, not a header.
                     if key.count == 4, key.allSatisfy({ $0 == 0 }) { return true }
                     return add(value)
@@ -82,7 +85,7 @@ public struct RpmCataloger: Cataloger {
             }
         case .ndb?:
             do {
-                try NDBPackages(file.contents).forEachBlob(maxBlobBytes: maxBlob, warnings: &warnings, add)
+                try NDBPackages(file.contents).forEachBlob(maxBlobBytes: maxBlob, work: file.work, warnings: &warnings, add)
             } catch {
                 warnings.add("\(error)")
             }

@@ -84,7 +84,9 @@ public enum RpmHeader {
                 ints[tag] = tag == .epoch ? Int(Int32(bitPattern: raw)) : Int(raw)
             case (.longSize, .int64?):
                 guard at + 8 <= dataEnd else { problems.append("tag \(tag.rawValue): INT64 past the data store"); continue }
-                ints[tag] = Int(truncatingIfNeeded: RpmDBBytes.u64be(blob, at))
+                let raw = RpmDBBytes.u64be(blob, at)
+                guard raw <= UInt64(Int.max) else { problems.append("tag \(tag.rawValue) (LONGSIZE): \(raw) is out of range"); continue }
+                ints[tag] = Int(raw)
             case (.name, .string?), (.version, .string?), (.release, .string?), (.vendor, .string?),
                  (.vendor, .i18nString?), (.license, .string?), (.license, .i18nString?), (.arch, .string?),
                  (.sourceRpm, .string?):

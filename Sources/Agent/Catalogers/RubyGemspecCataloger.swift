@@ -13,13 +13,15 @@ public struct RubyGemspecCataloger: Cataloger {
         CatalogPath.hasSuffix(entry.path, ".gemspec") && CatalogPath.contains(entry.path, "/specifications/") ? .whole : .none
     }
 
-    public func catalog(_ file: CatalogFile) -> CatalogResult {
+    public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
+
+    func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let bytes: [UInt8]
         switch ApplicationCatalogers.manifestBytes(file, kind: "gemspec") {
         case .success(let b): bytes = b
         case .failure(let w): return CatalogResult(warnings: [w.text])
         }
-        let fields = Self.fields(String(decoding: bytes, as: UTF8.self))
+        let fields = Self.fields(String(decoding: bytes, as: UTF8.self), work: file.work)
         guard let name = fields["name"], let version = fields["version"] else { return CatalogResult() }
         var metadata: [String: String] = [:]
         if let licenses = fields["licenses"] { metadata["license"] = licenses }
@@ -28,9 +30,10 @@ public struct RubyGemspecCataloger: Cataloger {
 
     /// `name`, `version` and `licenses` (comma-separated) from the `x.name = "..."` style assignments; a
     /// later assignment wins, and each line sets at most one field, as in syft.
-    static func fields(_ text: String) -> [String: String] {
+    static func fields(_ text: String, work: CatalogWork = CatalogWork()) -> [String: String] {
         var out: [String: String] = [:]
         for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if work.count(raw.utf8.count + 1) { break }
             var line = String(raw).trimmedASCII.replacingOccurrences(".freeze", with: "")
             guard !line.isEmpty else { continue }
             line = renderUnicodeEscapes(line)

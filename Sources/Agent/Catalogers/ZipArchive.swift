@@ -51,7 +51,7 @@ struct ZipArchive {
     private static let localSignature: UInt32 = 0x0403_4B50
     private static let le = ByteReader(bigEndian: false)
 
-    init(_ contents: FileContents, limits: ZipLimits) throws(ScanError) {
+    init(_ contents: FileContents, limits: ZipLimits, work: CatalogWork = CatalogWork()) throws(ScanError) {
         self.contents = contents
         let size = contents.count
         guard size >= 22 else { throw ScanError(.corrupt, "too small to be a zip archive") }
@@ -114,8 +114,10 @@ struct ZipArchive {
         var entries: [ZipEntry] = []
         var warnings: [String] = []
         var p = 0
+        var outOfRange = 0
         entries.reserveCapacity(min(count, limits.maxEntries))
         while p + 46 <= cd.count {
+            if work.count(46) { break }
             guard Self.le.u32(cd, p) == Self.centralSignature else {
                 if entries.count < count { warnings.append("central directory record \(entries.count + 1) is corrupt; \(count - entries.count) entries not read") }
                 break
@@ -149,10 +151,12 @@ struct ZipArchive {
                 entries.append(ZipEntry(name: name, flags: Self.le.u16(cd, p + 8), method: Self.le.u16(cd, p + 10),
                                         compressedSize: Int(csize), uncompressedSize: Int(usize), localHeaderOffset: Int(offset) + base))
             } else {
-                warnings.append("\(name): sizes or offset out of range; skipped")
+                outOfRange += 1
+                if outOfRange <= 5 { warnings.append("\(CatalogCaps.truncate(name, maxBytes: 200)): sizes or offset out of range; skipped") }
             }
             p += 46 + nameLen + extraLen + commentLen
         }
+        if outOfRange > 5 { warnings.append("\(outOfRange - 5) more entries with sizes or offset out of range skipped") }
         self.entries = entries
         self.warnings = warnings
     }

@@ -33,15 +33,49 @@ public struct CatalogFile {
     public let contents: FileContents
     /// Raised when the scan is stopped (signal, deadline): long loops poll it and return early.
     public let cancellation: Cancellation
+    /// The work done on this file so far, which also polls `cancellation` as it grows.
+    public let work: CatalogWork
 
     public init(entry: CatalogEntry, layerDigest: String, contents: FileContents, cancellation: Cancellation = Cancellation()) {
         self.entry = entry
         self.layerDigest = layerDigest
         self.contents = contents
         self.cancellation = cancellation
+        work = CatalogWork(cancellation: cancellation)
     }
 
     public var location: PackageLocation { PackageLocation(layerDigest: layerDigest, path: entry.path) }
+}
+
+/// The work a cataloger does on one file, in steps (bytes examined, records read, loop turns), so tests can
+/// show that work grows linearly with hostile input; and the scan's stop flag, polled every `pollEvery` steps
+/// (a few tens of microseconds of byte work), so a long loop stops soon after a signal or the deadline.
+/// Confined to the thread that catalogs the file.
+public final class CatalogWork {
+    public private(set) var steps = 0
+    public let cancellation: Cancellation
+    private var nextPoll = CatalogWork.pollEvery
+    private var stopped = false
+    static let pollEvery = 1 << 15
+
+    public init(cancellation: Cancellation = Cancellation()) { self.cancellation = cancellation }
+
+    /// Counts `n` steps; true once the scan was stopped (then the caller returns what it has).
+    @inline(__always)
+    public func count(_ n: Int = 1) -> Bool {
+        steps &+= n
+        if steps >= nextPoll {
+            nextPoll = steps &+ Self.pollEvery
+            if !stopped { stopped = cancellation.isCancelled }
+        }
+        return stopped
+    }
+
+    /// Whether the scan was stopped, polled now.
+    public var isStopped: Bool {
+        if !stopped { stopped = cancellation.isCancelled }
+        return stopped
+    }
 }
 
 /// File bytes: small files in memory, large ones in a spool file readable at any offset.
@@ -80,6 +114,71 @@ public struct CatalogResult: Sendable {
     public init(packages: [Package] = [], warnings: [String] = []) {
         self.packages = packages
         self.warnings = warnings
+    }
+}
+
+/// What one cataloger may report about one file. The per-layer and per-image caps are the pipeline's.
+public enum CatalogCaps {
+    /// Packages kept from one file; past it one summary warning (rpm's own database cap is the same).
+    public static let maxPackages = 200_000
+    /// Warning lines kept from one file; past it one summary line.
+    public static let maxWarnings = 50
+    /// Bytes of one warning line; longer ones are cut (at a character boundary) and marked with `...`.
+    public static let maxWarningBytes = 512
+    /// Bytes of one string taken from the file into a package (name, version, a metadata value).
+    public static let maxFieldBytes = 4096
+
+    /// `text` cut to at most `maxBytes` UTF-8 bytes at a character boundary, with `...` when cut.
+    public static func truncate(_ text: String, maxBytes: Int) -> String {
+        guard text.utf8.count > maxBytes else { return text }
+        var bytes = Array(text.utf8.prefix(max(0, maxBytes - 3)))
+        // Drop a character cut in half: its lead byte and the continuation bytes after it.
+        if let last = bytes.last, last >= 0x80 {
+            var k = bytes.count - 1
+            while k > 0, bytes[k] & 0xC0 == 0x80 { k -= 1 }
+            let lead = bytes[k]
+            let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+            if bytes.count - k < length { bytes.removeSubrange(k...) }
+        }
+        return String(decoding: bytes, as: UTF8.self) + "..."
+    }
+
+    /// A warning line as kept: cut to `maxWarningBytes`, control characters (file-chosen text may carry
+    /// terminal escapes) shown as `?`.
+    public static func warningLine(_ text: String) -> String {
+        let cut = truncate(text, maxBytes: maxWarningBytes)
+        guard cut.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return cut }
+        return String(decoding: cut.utf8.map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
+    }
+}
+
+extension CatalogResult {
+    /// The result within `CatalogCaps`: packages and warnings counted, warnings and package strings cut.
+    public func capped(path: String) -> CatalogResult {
+        var out = CatalogResult()
+        let keep = min(packages.count, CatalogCaps.maxPackages)
+        out.packages.reserveCapacity(keep)
+        for p in packages.prefix(keep) { out.packages.append(Self.capped(p)) }
+        for w in warnings.prefix(CatalogCaps.maxWarnings) {
+            out.warnings.append(CatalogCaps.warningLine(w))
+        }
+        if warnings.count > CatalogCaps.maxWarnings {
+            out.warnings.append(CatalogCaps.warningLine("\(path): \(warnings.count - CatalogCaps.maxWarnings) more warnings not shown"))
+        }
+        if packages.count > keep {
+            out.warnings.append(CatalogCaps.warningLine("\(path): more than \(CatalogCaps.maxPackages) packages in one file; \(packages.count - keep) not reported"))
+        }
+        return out
+    }
+
+    private static func capped(_ p: Package) -> Package {
+        let n = CatalogCaps.maxFieldBytes
+        func long(_ s: String) -> Bool { s.utf8.count > n }
+        guard long(p.name) || long(p.version) || (p.namespace.map(long) ?? false) || p.metadata.values.contains(where: long) else { return p }
+        return Package(ecosystem: p.ecosystem, name: CatalogCaps.truncate(p.name, maxBytes: n),
+                       version: CatalogCaps.truncate(p.version, maxBytes: n),
+                       namespace: p.namespace.map { CatalogCaps.truncate($0, maxBytes: n) }, location: p.location,
+                       metadata: p.metadata.mapValues { CatalogCaps.truncate($0, maxBytes: n) })
     }
 }
 

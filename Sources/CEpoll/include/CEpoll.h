@@ -82,4 +82,5 @@ void cep_tls_error_string(char *buf, size_t len);
 #include "CEpollCurl.h"
 #include "CEpollHash.h"
 #include "CEpollCompress.h"
+#include "CEpollSQLite.h"
 #endif
