@@ -146,7 +146,9 @@ enum ScanCommand {
             return 0
         case .failure(let e)?:
             // The message may quote the image or the registry: one line, nothing a terminal would act on.
-            Console.err("cr-agent scan: \(UntrustedText.terminalSafe(options.displayName)): \(UntrustedText.terminalSafe(UntrustedText.truncated(e.description, maxBytes: 4096)))\n")
+            // A local source's errors already start with its name (it stands in for the registry): not twice.
+            let detail = e.description.hasPrefix(options.displayName + ": ") ? e.description : options.displayName + ": " + e.description
+            Console.err("cr-agent scan: \(UntrustedText.terminalSafe(UntrustedText.truncated(detail, maxBytes: 4096)))\n")
             if case .cancelled(let why) = e { return TerminationSignals.exitStatus(for: why) }
             return 1
         case nil:

@@ -8,23 +8,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class HostileRegistryTests: XCTestCase {
-    nonisolated(unsafe) static var stub: MisbehavingRegistry?
-
-    override class func setUp() {
-        super.setUp()
-        do { stub = try MisbehavingRegistry() } catch { XCTFail("cannot start the stub: \(error)") }
-    }
-
-    override class func tearDown() {
-        stub?.stop()
-        super.tearDown()
-    }
-
-    var stub: MisbehavingRegistry { Self.stub! }
+final class HostileRegistryTests: MisbehavingRegistryTestCase {
     static let password = "hostile-test-p4ssw0rd"
-
-    override func setUpWithError() throws { try stub.reset() }
 
     var session: RegistrySession {
         var s = RegistrySession(base: stub.url, credentials: RegistryCredentials(username: "alice", password: Self.password))

@@ -7,23 +7,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class RegistryMisbehaviourTests: XCTestCase {
-    nonisolated(unsafe) static var stub: MisbehavingRegistry?
-
-    override class func setUp() {
-        super.setUp()
-        do { stub = try MisbehavingRegistry() } catch { XCTFail("cannot start the stub: \(error)") }
-    }
-
-    override class func tearDown() {
-        stub?.stop()
-        super.tearDown()
-    }
-
-    var stub: MisbehavingRegistry { Self.stub! }
-
-    override func setUpWithError() throws { try stub.reset() }
-
+final class RegistryMisbehaviourTests: MisbehavingRegistryTestCase {
     var session: RegistrySession {
         var s = RegistrySession(base: stub.url, credentials: RegistryCredentials(username: "u", password: "p"))
         s.options.retryBaseDelayMs = 50

@@ -81,3 +81,24 @@ func descriptor(_ json: [String: Any], mediaType: String? = nil) throws -> Descr
     j.append(("mediaType", .string(mediaType ?? (json["mediaType"] as? String ?? ""))))
     return try Descriptor(json: .object(j))
 }
+
+/// A test case that shares one misbehaving registry stub (Tests/registry/misbehaving_registry.py) across
+/// its tests: started before the first, stopped after the last, reset before each.
+class MisbehavingRegistryTestCase: XCTestCase {
+    nonisolated(unsafe) static var sharedStub: MisbehavingRegistry?
+
+    override class func setUp() {
+        super.setUp()
+        do { sharedStub = try MisbehavingRegistry() } catch { XCTFail("cannot start the stub: \(error)") }
+    }
+
+    override class func tearDown() {
+        sharedStub?.stop()
+        sharedStub = nil
+        super.tearDown()
+    }
+
+    var stub: MisbehavingRegistry { Self.sharedStub! }
+
+    override func setUpWithError() throws { try stub.reset() }
+}

@@ -222,19 +222,26 @@ final class HostileClientTests: XCTestCase {
         XCTAssertEqual(again.readResponse()?.status, 200)
     }
 
-    /// Outcome: the real cr-agent under `prlimit --nofile=64` with MAX_CONNECTIONS above what the
-    /// descriptors allow, facing 120 connections: it does not spin (under 0.5 s of CPU over a 2 s
-    /// window, read from /proc/<pid>/stat; a spinning accept loop burns ~2 s per thread), logs the
-    /// pause at most twice, and answers /healthcheck again once the clients close.
-    func testDescriptorExhaustionPausesAcceptingInsteadOfSpinning() throws {
-        let env = ["PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "REACTOR_THREADS": "2", "MAX_CONNECTIONS": "100000"]
+    /// The real cr-agent (two reactor threads) under `prlimit --nofile=64`, and the port it logged (0,
+    /// with a failure recorded, when it logged none).
+    func startAgentWith64Descriptors(_ extra: [String: String]) throws -> (BackgroundProcess, Int) {
+        let env = ["PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "REACTOR_THREADS": "2"].merging(extra) { $1 }
         let p = try BackgroundProcess("/usr/bin/prlimit", ["--nofile=64:64", agentExecutablePath], environment: env)
-        defer { _ = p.stop(signal: SIGKILL) }
         var port = 0
         XCTAssertTrue(waitUntil(seconds: 10) {
             if let m = p.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }
             return !p.process.isRunning
         }, "agent did not log its port: \(p.stdout)\(p.stderr)")
+        return (p, port)
+    }
+
+    /// Outcome: the real cr-agent under `prlimit --nofile=64` with MAX_CONNECTIONS above what the
+    /// descriptors allow, facing 120 connections: it does not spin (under 0.5 s of CPU over a 2 s
+    /// window, read from /proc/<pid>/stat; a spinning accept loop burns ~2 s per thread), logs the
+    /// pause at most twice, and answers /healthcheck again once the clients close.
+    func testDescriptorExhaustionPausesAcceptingInsteadOfSpinning() throws {
+        let (p, port) = try startAgentWith64Descriptors(["MAX_CONNECTIONS": "100000"])
+        defer { _ = p.stop(signal: SIGKILL) }
         guard port > 0 else { return }
         var clients: [RawClient] = []
         for _ in 0..<120 { clients.append(try RawClient(port: port, timeout: 2)) }
@@ -256,14 +263,8 @@ final class HostileClientTests: XCTestCase {
     /// of a limit under 128: 32) facing 45 connections refuses those past 32 at once, never runs out
     /// of descriptors (no accept pause), and counts them in /metrics once the clients are gone.
     func testDefaultMaxConnectionsFollowsTheDescriptorLimit() throws {
-        let env = ["PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "REACTOR_THREADS": "2"]
-        let p = try BackgroundProcess("/usr/bin/prlimit", ["--nofile=64:64", agentExecutablePath], environment: env)
+        let (p, port) = try startAgentWith64Descriptors([:])
         defer { _ = p.stop(signal: SIGKILL) }
-        var port = 0
-        XCTAssertTrue(waitUntil(seconds: 10) {
-            if let m = p.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }
-            return !p.process.isRunning
-        }, "agent did not log its port: \(p.stdout)\(p.stderr)")
         guard port > 0 else { return }
         var clients: [RawClient] = []
         for _ in 0..<45 { clients.append(try RawClient(port: port, timeout: 5)) }
