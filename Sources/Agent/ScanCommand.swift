@@ -73,6 +73,11 @@ enum ScanCommand {
                                   onStuck: { why in
                                       Console.err("cr-agent scan: \(why.message); the scan did not stop within 1000 ms, exiting\n")
                                       _exit(TerminationSignals.exitStatus(for: why))
+                                  },
+                                  afterSettle: { why in
+                                      // Interrupted while the report is rendered or written: stop now, as the user asked.
+                                      Console.err("cr-agent scan: \(why.message) while writing the report\n")
+                                      _exit(TerminationSignals.exitStatus(for: why))
                                   })
         defer { watcher.settle() }
 

@@ -27,7 +27,8 @@ public enum TerminationSignals {
 /// stop request is seen even while the reactor thread is busy inflating or cataloging (a signalfd on
 /// the reactor would be read only when the busy step ends). After raising it, the watcher calls
 /// `onStop` (which wakes the reactor); if the work has not settled `graceMilliseconds` later, or a
-/// second signal comes, it calls `onStuck`, which ends the process.
+/// second signal comes, it calls `onStuck`, which ends the process. A signal that comes once the work
+/// has settled goes to `afterSettle`, which ends the process too: it is never swallowed.
 public final class StopWatcher: Sendable {
     public let cancellation: Cancellation
     private let deadlineArmed = Atomic<Bool>(true)
@@ -37,7 +38,8 @@ public final class StopWatcher: Sendable {
     /// any thread is started, as the first thing a command does once it knows it will run.
     public init(cancellation: Cancellation, deadlineMilliseconds: Int?, graceMilliseconds: Int = 1000,
                 onStop: @escaping @Sendable (CancellationReason) -> Void,
-                onStuck: @escaping @Sendable (CancellationReason) -> Void) {
+                onStuck: @escaping @Sendable (CancellationReason) -> Void,
+                afterSettle: @escaping @Sendable (CancellationReason) -> Void) {
         self.cancellation = cancellation
         var set = Self.terminationSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
@@ -71,6 +73,11 @@ public final class StopWatcher: Sendable {
                 var set = Self.terminationSet()
                 let sig = sigtimedwait(&set, nil, &timeout)
                 guard sig > 0 else { continue }      // timeout or EINTR: recompute
+                if settled.load(ordering: .acquiring) {
+                    // The work is over (a report is being written): nothing polls the flag any more.
+                    afterSettle(.signal(sig))
+                    return
+                }
                 if stoppedAt != nil {
                     // A second signal while stopping: the user means it.
                     if !settled.load(ordering: .acquiring) { onStuck(cancellation.reason ?? .signal(sig)) }
@@ -83,8 +90,8 @@ public final class StopWatcher: Sendable {
         }
     }
 
-    /// The work finished (or its failure is being reported): the deadline no longer applies and the
-    /// grace period will not end the process.
+    /// The work finished (or its failure is being reported): the deadline no longer applies, the
+    /// grace period will not end the process, and a signal from now on goes to `afterSettle`.
     public func settle() {
         deadlineArmed.store(false, ordering: .releasing)
         settled.store(true, ordering: .releasing)

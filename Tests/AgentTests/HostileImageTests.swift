@@ -152,6 +152,52 @@ final class HostileImageTests: XCTestCase {
         }
     }
 
+    /// A 60 MB dpkg status (about 150,000 stanzas) keeps the scan busy for seconds in the cataloger (parse,
+    /// then one package per stanza), the merge and the report. One whole run gives the CPU time T the scan
+    /// takes on this build and machine; SIGINT sent once later runs have used 0.15 T, 0.5 T and 0.9 T
+    /// (cataloging, merging, writing the report) ends each with 130 and the scan's own line: never the 1 s
+    /// fallback (a cataloger that does not poll), never exit 0 (a signal swallowed while the report is
+    /// written). A run that finished before its point is not counted; two must be interrupted.
+    func testSIGINTStopsABusyCatalogerAndTheReport() throws {
+        var stanzas: [UInt8] = []
+        for i in 0..<20_000 {
+            stanzas += Array("Package: pkg\(i)\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: 1.\(i)\nMaintainer: A <a@b.c>\nDescription: x\n".utf8)
+            stanzas += Array(repeating: Array(" a long description line\n".utf8), count: 12).flatMap { $0 } + [0x0A]
+        }
+        var status: [UInt8] = []
+        while status.count + stanzas.count < 60_000_000 { status += stanzas }
+        let layout = try OCILayoutBuilder(dir.appendingPathComponent("dpkg"))
+        try layout.image(layers: [layout.layer(Tar.file("var/lib/dpkg/status", status) + Tar.end)])
+        status = []
+        let report = dir.appendingPathComponent("report.json").path
+        func start() throws -> BackgroundProcess {
+            try BackgroundProcess(agentExecutablePath, ["scan", "--format", "json", "--output", report, "oci:\(layout.root.path):hostile"],
+                                  environment: ["PATH": "/usr/bin:/bin", "SWIFT_BACKTRACE": "enable=no"])
+        }
+        let whole = try start()
+        var total = 0.0
+        XCTAssertTrue(waitUntil(seconds: 300) {
+            total = max(total, cpuSeconds(whole.process.processIdentifier))
+            return !whole.process.isRunning
+        })
+        XCTAssertEqual(whole.stop(signal: SIGKILL), 0, whole.stderr)
+        XCTAssertGreaterThan(total, 0.2, "the scan was too quick to interrupt")
+        var interrupted = 0
+        for fraction in [0.15, 0.5, 0.9] {
+            let p = try start()
+            XCTAssertTrue(waitUntil(seconds: 300) { cpuSeconds(p.process.processIdentifier) >= fraction * total || !p.process.isRunning })
+            guard p.process.isRunning else {
+                XCTAssertEqual(p.stop(signal: SIGKILL), 0, p.stderr)     // it finished first: fine
+                continue
+            }
+            XCTAssertEqual(p.stop(signal: SIGINT, seconds: 10), 130, "at \(fraction) T: \(p.stderr)")
+            XCTAssertTrue(p.stderr.contains("interrupted by SIGINT"), p.stderr)
+            XCTAssertFalse(p.stderr.contains("did not stop"), "stopped by the scan itself, not the fallback: \(p.stderr)")
+            interrupted += 1
+        }
+        XCTAssertGreaterThanOrEqual(interrupted, 2, "the scan finished too fast to be interrupted")
+    }
+
     /// The same busy layer with a 300 ms SCAN_TIMEOUT_MS: exit 1 and the deadline named, on one line.
     func testTheDeadlineStopsABusyInflate() throws {
         let layout = try zerosImage()

@@ -23,6 +23,7 @@ public struct ApkCataloger: Cataloger {
         }
         var packages: [Package] = []
         for r in ApkInstalledParser.parse(bytes, work: file.work, warnings: &warnings) {
+            if file.work.isStopped { break }    // one relaxed load a package; the scan is over anyway
             guard let name = r.name, !name.isEmpty else {
                 warnings.add("record at line \(r.line) has no P: (name); skipped")
                 continue

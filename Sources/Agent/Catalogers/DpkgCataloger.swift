@@ -30,7 +30,11 @@ public struct DpkgCataloger: Cataloger {
         // Distroless status.d files often have no Status field: every stanza there is an installed package.
         let statusRequired = file.entry.path == Self.statusPath
         let stanzas = DpkgStatusParser.parse(bytes, work: file.work, warnings: &warnings)
-        let packages = stanzas.compactMap { package(from: $0, statusRequired: statusRequired, location: file.location, warnings: &warnings) }
+        var packages: [Package] = []
+        for stanza in stanzas {
+            if file.work.isStopped { break }    // one relaxed load a package; the scan is over anyway
+            if let p = package(from: stanza, statusRequired: statusRequired, location: file.location, warnings: &warnings) { packages.append(p) }
+        }
         return CatalogResult(packages: packages, warnings: warnings.all)
     }
 
