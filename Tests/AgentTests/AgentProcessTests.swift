@@ -8,14 +8,8 @@ final class AgentProcessTests: XCTestCase {
 
     /// Starts the agent on a free port and returns it with the port it logged.
     func startAgent(_ extra: [String: String] = [:]) throws -> (BackgroundProcess, Int) {
-        var env = ["PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "REACTOR_THREADS": "2"]
-        env.merge(extra) { $1 }
-        let p = try BackgroundProcess(agentPath, environment: env)
-        var port = 0
-        XCTAssertTrue(waitUntil(seconds: 10) {
-            if let m = p.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }
-            return !p.process.isRunning
-        }, "agent did not log its port: \(p.stdout)\(p.stderr)")
+        let (p, port) = try startAgentService(extra)
+        XCTAssertGreaterThan(port, 0, "agent did not log its port: \(p.stdout)\(p.stderr)")
         return (p, port)
     }
 

@@ -245,15 +245,6 @@ final class HostileImageTests: XCTestCase {
     }
 }
 
-/// User plus system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15).
-func cpuSeconds(_ pid: Int32) -> Double {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
-    return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
-}
-
 /// Writes an OCI image layout by hand, so its descriptors may say what no real tool would write.
 struct OCILayoutBuilder {
     let root: URL

@@ -128,3 +128,28 @@ public struct TLSFixture {
         if r.status != 0 { throw NSError(domain: "openssl", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
     }
 }
+
+/// Starts the cr-agent service on a free port with two reactor threads, optionally under a wrapper
+/// command (`["/usr/bin/prlimit", "--nofile=64:64"]`), and waits up to 10 s for the port it logs; the
+/// port is 0 when it logged none (the caller fails the test with the process's output).
+public func startAgentService(_ extra: [String: String] = [:], under wrapper: [String] = []) throws -> (BackgroundProcess, Int) {
+    let env = ["PATH": "/usr/bin:/bin", "SNYK_PORT": "0", "REACTOR_THREADS": "2"].merging(extra) { $1 }
+    let command = wrapper + [agentExecutablePath]
+    let p = try BackgroundProcess(command[0], Array(command.dropFirst()), environment: env)
+    var port = 0
+    waitUntil(seconds: 10) {
+        if let m = p.stdout.firstMatch(of: /"msg":"listening","port":(\d+)/) { port = Int(m.1)!; return true }
+        return !p.process.isRunning
+    }
+    return (p, port)
+}
+
+/// User plus system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15), 0 once
+/// it is gone: work done, whatever else the machine is doing.
+public func cpuSeconds(_ pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
+    return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}

@@ -131,24 +131,13 @@ public enum CatalogCaps {
     /// `text` cut to at most `maxBytes` UTF-8 bytes at a character boundary, with `...` when cut.
     public static func truncate(_ text: String, maxBytes: Int) -> String {
         guard text.utf8.count > maxBytes else { return text }
-        var bytes = Array(text.utf8.prefix(max(0, maxBytes - 3)))
-        // Drop a character cut in half: its lead byte and the continuation bytes after it.
-        if let last = bytes.last, last >= 0x80 {
-            var k = bytes.count - 1
-            while k > 0, bytes[k] & 0xC0 == 0x80 { k -= 1 }
-            let lead = bytes[k]
-            let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
-            if bytes.count - k < length { bytes.removeSubrange(k...) }
-        }
-        return String(decoding: bytes, as: UTF8.self) + "..."
+        return UntrustedText.prefix(text, maxBytes: max(0, maxBytes - 3)) + "..."
     }
 
-    /// A warning line as kept: cut to `maxWarningBytes`, control characters (file-chosen text may carry
-    /// terminal escapes) shown as `?`.
+    /// A warning line as kept: cut to `maxWarningBytes`, and terminal-safe (file-chosen text may carry
+    /// terminal escapes).
     public static func warningLine(_ text: String) -> String {
-        let cut = truncate(text, maxBytes: maxWarningBytes)
-        guard cut.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return cut }
-        return String(decoding: cut.utf8.map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
+        UntrustedText.terminalSafe(truncate(text, maxBytes: maxWarningBytes))
     }
 }
 

@@ -2,32 +2,53 @@
 // per layer and per image, so an image cannot turn the findings themselves into a memory bomb.
 import Core
 
+/// Kept findings counted against caps: a layer's against the per-layer caps, an image's against the
+/// per-image ones.
+struct FindingsTally {
+    struct Caps { let warnings: Int, packages: Int, paths: Int, bytes: Int }
+
+    private(set) var warnings = 0, packages = 0, paths = 0, bytes = 0
+
+    /// Whether one more warning (when `warning`), `n` packages, `p` paths and `b` bytes stay within `caps`.
+    func fits(warning: Bool, packages n: Int, paths p: Int, bytes b: Int, _ caps: Caps) -> Bool {
+        !(warning && warnings >= caps.warnings) && !(n > 0 && packages > caps.packages - n)
+            && !(p > 0 && paths > caps.paths - p) && !(bytes > caps.bytes - b)
+    }
+
+    mutating func add(warnings w: Int, packages n: Int, paths p: Int, bytes b: Int) {
+        warnings &+= w
+        packages &+= n
+        paths &+= p
+        bytes &+= b
+    }
+}
+
 /// The image's running totals, shared by the recorders of its layers (one scan, one reactor thread).
 public final class FindingsBudget {
     public let limits: ScanLimits
-    public private(set) var warnings = 0
-    public private(set) var packages = 0
-    public private(set) var paths = 0
-    public private(set) var retainedBytes = 0
+    private(set) var tally = FindingsTally()
+    public var warnings: Int { tally.warnings }
+    public var packages: Int { tally.packages }
+    public var paths: Int { tally.paths }
+    public var retainedBytes: Int { tally.bytes }
+    private let caps: FindingsTally.Caps
 
-    public init(limits: ScanLimits) { self.limits = limits }
+    public init(limits: ScanLimits) {
+        self.limits = limits
+        caps = .init(warnings: limits.maxWarningsPerImage, packages: limits.maxPackagesPerImage,
+                     paths: limits.maxPathsPerImage, bytes: limits.maxRetainedBytesPerImage)
+    }
 
     /// Counts findings that did not pass through a recorder (a layer taken from the cache).
     public func charge(_ f: LayerFindings) {
-        warnings = warnings &+ f.warnings.count
-        packages = packages &+ f.packagesByPath.values.reduce(0) { $0 &+ $1.count }
-        paths = paths &+ f.nonDirectoryHashes.count &+ f.directoryHashes.count &+ f.whiteouts.count &+ f.opaqueDirectories.count
+        tally.add(warnings: f.warnings.count, packages: f.packagesByPath.values.reduce(0) { $0 &+ $1.count },
+                  paths: f.nonDirectoryHashes.count &+ f.directoryHashes.count &+ f.whiteouts.count &+ f.opaqueDirectories.count,
+                  bytes: 0)
     }
 
-    fileprivate func take(warning: Bool = false, packages n: Int = 0, paths p: Int = 0, bytes b: Int) -> Bool {
-        if warning && warnings >= limits.maxWarningsPerImage { return false }
-        if n > 0 && packages > limits.maxPackagesPerImage - n { return false }
-        if p > 0 && paths > limits.maxPathsPerImage - p { return false }
-        if retainedBytes > limits.maxRetainedBytesPerImage - b { return false }
-        if warning { warnings += 1 }
-        packages += n
-        paths += p
-        retainedBytes += b
+    fileprivate func take(warning: Bool, packages n: Int, paths p: Int, bytes b: Int) -> Bool {
+        guard tally.fits(warning: warning, packages: n, paths: p, bytes: b, caps) else { return false }
+        tally.add(warnings: warning ? 1 : 0, packages: n, paths: p, bytes: b)
         return true
     }
 }
@@ -38,25 +59,22 @@ struct LayerFindingsRecorder {
     private(set) var findings: LayerFindings
     let limits: ScanLimits
     let budget: FindingsBudget
-    private var warnings = 0, packages = 0, paths = 0, bytes = 0
+    private let caps: FindingsTally.Caps
+    private var tally = FindingsTally()
     private var droppedWarnings = 0, droppedPackages = 0, droppedPaths = 0, droppedOSFiles = 0, droppedOversized = 0
 
     init(layerDigest: String, limits: ScanLimits, budget: FindingsBudget) {
         findings = LayerFindings(layerDigest: layerDigest)
         self.limits = limits
         self.budget = budget
+        caps = .init(warnings: limits.maxWarningsPerLayer, packages: limits.maxPackagesPerLayer,
+                     paths: limits.maxPathsPerLayer, bytes: limits.maxRetainedBytesPerLayer)
     }
 
     private mutating func take(warning: Bool = false, packages n: Int = 0, paths p: Int = 0, bytes b: Int) -> Bool {
-        if warning && warnings >= limits.maxWarningsPerLayer { return false }
-        if n > 0 && packages > limits.maxPackagesPerLayer - n { return false }
-        if p > 0 && paths > limits.maxPathsPerLayer - p { return false }
-        if bytes > limits.maxRetainedBytesPerLayer - b { return false }
-        guard budget.take(warning: warning, packages: n, paths: p, bytes: b) else { return false }
-        if warning { warnings += 1 }
-        packages += n
-        paths += p
-        bytes += b
+        guard tally.fits(warning: warning, packages: n, paths: p, bytes: b, caps),
+              budget.take(warning: warning, packages: n, paths: p, bytes: b) else { return false }
+        tally.add(warnings: warning ? 1 : 0, packages: n, paths: p, bytes: b)
         return true
     }
 

@@ -69,26 +69,20 @@ final class ServerLoop: @unchecked Sendable {
 
     /// Whether the listener is out of the poll set for a while (descriptors ran out).
     private var acceptPaused = false
-    private var lastAcceptWarningNs: UInt64 = 0
-    private var acceptFailuresSinceWarning = 0
-    private var refusedSinceWarning = 0
-    private var lastRefusedWarningNs: UInt64 = 0
+    private var acceptPauseWarning = RateLimitedWarning()
+    private var refusedWarning = RateLimitedWarning()
 
     /// Out of descriptors: the pending connection stays in the backlog, so the listener stays
     /// readable and accepting again at once would spin. Stop polling it for `acceptBackoffMs`.
     private func pauseAccepting(errno code: Int32) {
         server.metrics.acceptPauses.add(1, ordering: .relaxed)
-        acceptFailuresSinceWarning += 1
-        let now = Reactor.now()
-        if lastAcceptWarningNs == 0 || now - lastAcceptWarningNs >= Self.warningIntervalNs {
+        if let pauses = acceptPauseWarning.due(now: Reactor.now()) {
             server.logger.warn("accept paused: out of file descriptors", [
                 ("error", .string(String(cString: cep_strerror(code)))),
                 ("openConnections", .int(server.metrics.openConnections.load(ordering: .relaxed))),
-                ("pausesSinceLastWarning", .int(acceptFailuresSinceWarning)),
+                ("pausesSinceLastWarning", .int(pauses)),
                 ("pauseMs", .int(config.acceptBackoffMs)),
             ])
-            lastAcceptWarningNs = now
-            acceptFailuresSinceWarning = 0
         }
         acceptPaused = true
         reactor.modify(fd: listenFD, events: [])
@@ -100,19 +94,12 @@ final class ServerLoop: @unchecked Sendable {
     }
 
     private func noteRefused() {
-        refusedSinceWarning += 1
-        let now = Reactor.now()
-        if lastRefusedWarningNs == 0 || now - lastRefusedWarningNs >= Self.warningIntervalNs {
+        if let refused = refusedWarning.due(now: Reactor.now()) {
             server.logger.warn("connection refused: MAX_CONNECTIONS reached", [
-                ("maxConnections", .int(config.maxConnections)), ("refusedSinceLastWarning", .int(refusedSinceWarning)),
+                ("maxConnections", .int(config.maxConnections)), ("refusedSinceLastWarning", .int(refused)),
             ])
-            lastRefusedWarningNs = now
-            refusedSinceWarning = 0
         }
     }
-
-    /// At most one warning of each kind per interval, however hard clients push.
-    private static let warningIntervalNs: UInt64 = 10_000_000_000
 
     func connectionClosed(_ c: HTTPConnection) {
         guard connections.removeValue(forKey: c.fd) != nil else { return }
@@ -219,5 +206,21 @@ final class ServerLoop: @unchecked Sendable {
             ("ms", .double(Double(Reactor.now() - ex.startedAt) / 1e6)),
             ("headers", .object(headers)),
         ])
+    }
+}
+
+/// One warning per interval, however hard clients push: each event is counted, and every `intervalNs`
+/// at most one of them is let through with the count since the last.
+struct RateLimitedWarning {
+    static let intervalNs: UInt64 = 10_000_000_000
+    private var lastNs: UInt64 = 0
+    private var count = 0
+
+    /// The events counted since the last warning (this one included) when one is due now, else nil.
+    mutating func due(now: UInt64) -> Int? {
+        count += 1
+        guard lastNs == 0 || now &- lastNs >= Self.intervalNs else { return nil }
+        defer { lastNs = now; count = 0 }
+        return count
     }
 }

@@ -36,7 +36,8 @@ public enum Redaction {
     private static func register(_ secret: String, expiresInSeconds: Int?, pinned: Bool) {
         guard secret.utf8.count >= 4 else { return }
         let now = cep_monotonic_ns()
-        let expiry = expiresInSeconds.map { now &+ UInt64(clamping: max(0, $0)) &* 1_000_000_000 }
+        // Seconds are clamped to a century: no lifetime a caller passes can wrap the nanosecond sum.
+        let expiry = expiresInSeconds.map { now &+ UInt64(min(max(0, $0), 100 * 366 * 86_400)) * 1_000_000_000 }
         registered.withLock { $0.add(Array(secret.utf8), expiresAt: expiry, pinned: pinned, now: now) }
     }
 
@@ -55,18 +56,13 @@ public enum Redaction {
     /// `\uXXXX`, ...) or percent-encoded (`%2F` or `%2f`, `+` for a space).
     public static func scrub(_ text: String) -> String {
         let now = cep_monotonic_ns()
-        let secrets = registered.withLock { set -> [[UInt8]] in
+        let (secrets, starts) = registered.withLock { set -> ([[UInt8]], [Bool]) in
             set.dropExpired(now: now)
-            return set.entries.map(\.bytes)
+            return (set.secrets, set.startBytes)
         }
         guard !secrets.isEmpty else { return text }
         let bytes = Array(text.utf8)
         let maskBytes = Array(mask.utf8)
-        // Bytes a spelling of some secret can start with: most positions of a line are passed over at
-        // the cost of one table lookup, whatever the number of secrets.
-        var starts = [Bool](repeating: false, count: 256)
-        for s in secrets { starts[Int(s[0])] = true }
-        for c in "%\\+".utf8 { starts[Int(c)] = true }
         var out: [UInt8] = []
         var i = 0, copied = 0
         outer: while i < bytes.count {
@@ -207,7 +203,20 @@ struct SecretSet {
         var pinned: Bool
     }
 
-    var entries: [Entry] = []
+    private(set) var entries: [Entry] = []
+    /// The entries' bytes, longest first, and the bytes a spelling of one of them can start with (its
+    /// first byte, or `%`, `\\`, `+` of an escape): kept with the set, so a log line only reads them and
+    /// passes over most of its positions at the cost of one table lookup, whatever the number of secrets.
+    private(set) var secrets: [[UInt8]] = []
+    private(set) var startBytes = [Bool](repeating: false, count: 256)
+
+    private mutating func entriesChanged() {
+        entries.sort { $0.bytes.count > $1.bytes.count }
+        secrets = entries.map(\.bytes)
+        startBytes = [Bool](repeating: false, count: 256)
+        for s in secrets { startBytes[Int(s[0])] = true }
+        for c in "%\\+".utf8 { startBytes[Int(c)] = true }
+    }
 
     mutating func add(_ bytes: [UInt8], expiresAt: UInt64?, pinned: Bool, now: UInt64) {
         dropExpired(now: now)
@@ -224,12 +233,13 @@ struct SecretSet {
            let oldest = entries.indices.filter({ !entries[$0].pinned }).min(by: { entries[$0].added < entries[$1].added }) {
             entries.remove(at: oldest)
         }
-        entries.sort { $0.bytes.count > $1.bytes.count }
+        entriesChanged()
     }
 
     mutating func dropExpired(now: UInt64) {
         if entries.contains(where: { $0.expiresAt.map { $0 <= now } ?? false }) {
             entries.removeAll { $0.expiresAt.map { $0 <= now } ?? false }
+            entriesChanged()
         }
     }
 }

@@ -8,11 +8,16 @@ public enum UntrustedText {
         let count = text.utf8.count
         guard count > maxBytes else { return text }
         let note = "…(\(count) bytes)"
-        let room = max(0, maxBytes - note.utf8.count)
-        var end = text.utf8.index(text.utf8.startIndex, offsetBy: room)
+        return prefix(text, maxBytes: max(0, maxBytes - note.utf8.count)) + note
+    }
+
+    /// The longest start of `text` of at most `maxBytes` UTF-8 bytes that ends at a character boundary.
+    public static func prefix(_ text: String, maxBytes: Int) -> String {
+        guard text.utf8.count > maxBytes else { return text }
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: max(0, maxBytes))
         // Back up to the start of a character (UTF-8 continuation bytes are 0b10xxxxxx).
         while end > text.utf8.startIndex && text.utf8[end] & 0xC0 == 0x80 { end = text.utf8.index(before: end) }
-        return String(text.utf8[..<end])! + note
+        return String(text.utf8[..<end])!
     }
 
     /// `text` with every C0/C1 control character, DEL and Unicode bidi override replaced by `?`, so an
