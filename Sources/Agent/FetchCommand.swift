@@ -16,7 +16,8 @@ enum FetchCommand {
 
     Reference:
       with CR_BASE set       repo[:tag|@sha256:<hex>] under CR_BASE (which may carry a path prefix)
-      without CR_BASE        [http://|https://]host[:port]/repo[:tag|@sha256:<hex>]
+      without CR_BASE        [http://|https://]host[:port]/repo[:tag|@sha256:<hex>], or repo[:tag|@digest]
+                             on the registry of CR_TYPE when it has one (docker-hub, gcr, quay-cr, ...)
     https unless http:// is written (in the reference or CR_BASE) or --plain-http is given.
 
     Options:
@@ -138,16 +139,16 @@ enum FetchCommand {
         }
         let logLevel: LogLevel
         do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
-        let target: RegistryTarget
-        do {
-            target = try RegistryTarget(reference: flags.positional[0], crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"))
-        } catch {
-            return .error(error.description)
-        }
         let access: RegistryAccess
         switch RegistryAccess.fromEnvironment(env) {
         case .success(let a): access = a
         case .failure(let e): return .error(e.description)
+        }
+        let target: RegistryTarget
+        do {
+            target = try RegistryTarget(reference: flags.positional[0], crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"), defaultType: access.type)
+        } catch {
+            return .error(error.description)
         }
         return .options(Options(target: target, platform: platform, parallel: parallel, json: flags.has("json"),
                                 access: access, logLevel: logLevel))

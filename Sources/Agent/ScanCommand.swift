@@ -192,11 +192,15 @@ enum ScanCommand {
         } else {
             let ref = raw.hasPrefix("docker://") ? String(raw.dropFirst(9)) : raw
             do {
-                let target = try RegistryTarget(reference: ref, crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"), dockerDefaults: true)
+                let access: RegistryAccess
                 switch RegistryAccess.fromEnvironment(env) {
-                case .success(let access): source = .registry(target, access)
+                case .success(let a): access = a
                 case .failure(let e): return .error(e.description)
                 }
+                // Without a host, Docker Hub, as in Docker; or the type's own registry when it has one.
+                let defaultType = access.type?.defaultRegistry != nil ? access.type : RegistryTypes.named("docker-hub")
+                let target = try RegistryTarget(reference: ref, crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"), defaultType: defaultType)
+                source = .registry(target, access)
             } catch {
                 return .error(error.description)
             }

@@ -117,4 +117,19 @@ final class RegistryTypeTests: XCTestCase {
         XCTAssertEqual(access.type?.name, "quay-cr", "the credentials' own type wins over CR_TYPE")
         XCTAssertEqual(try access.source.credentials(for: "quay.io", type: access.type).get().username, "robot", "an empty registryBase means the type's registry")
     }
+
+    /// A reference without a registry host goes to the type's own registry, with Docker Hub's `library/`
+    /// for one-component names; a type without a registry (harbor-cr) still needs one named.
+    func testReferenceWithoutAHostGoesToTheTypesRegistry() throws {
+        let hub = try RegistryTarget(reference: "alpine:3.19", crBase: nil, plainHTTP: false, defaultType: RegistryTypes.named("docker-hub"))
+        XCTAssertEqual(hub.base.description, "https://registry-1.docker.io")
+        XCTAssertEqual(hub.reference.repository, "library/alpine")
+        let gcr = try RegistryTarget(reference: "project/app:1", crBase: nil, plainHTTP: false, defaultType: RegistryTypes.named("gcr"))
+        XCTAssertEqual(gcr.base.description, "https://gcr.io")
+        XCTAssertEqual(gcr.reference.repository, "project/app")
+        let named = try RegistryTarget(reference: "reg.example:5000/app:1", crBase: nil, plainHTTP: false, defaultType: RegistryTypes.named("quay-cr"))
+        XCTAssertEqual(named.base.description, "https://reg.example:5000", "a named host wins")
+        XCTAssertThrowsError(try RegistryTarget(reference: "app:1", crBase: nil, plainHTTP: false, defaultType: RegistryTypes.named("harbor-cr")))
+        XCTAssertThrowsError(try RegistryTarget(reference: "project/app:1", crBase: nil, plainHTTP: false, defaultType: nil))
+    }
 }
