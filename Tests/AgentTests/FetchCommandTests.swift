@@ -217,20 +217,8 @@ final class FetchCommandTests: XCTestCase {
 
     /// A registry that accepts connections and never answers keeps the fetch waiting; SIGINT ends it with 130.
     func testSigintExits130() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        let (fd, port) = try silentListener()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        XCTAssertTrue(bound)
-        let port = Int(UInt16(bigEndian: addr.sin_port))
         let p = try BackgroundProcess(agentPath, ["fetch", "single/app:1.0"],
                                       environment: ["PATH": "/usr/bin:/bin", "CR_BASE": "http://127.0.0.1:\(port)", "LOG_LEVEL": "debug"])
         XCTAssertTrue(waitUntil(seconds: 10) { p.stderr.contains("\"msg\":\"fetching\"") || !p.process.isRunning }, p.stderr)
@@ -283,4 +271,22 @@ final class FetchCommandTests: XCTestCase {
             XCTAssertTrue(p.stderr.hasSuffix("cr-agent fetch: \(word) before the fetch finished\n"), p.stderr)
         }
     }
+}
+
+/// A socket on 127.0.0.1 that accepts connections (the kernel's backlog) and never answers: a registry
+/// that keeps a command waiting. Its file descriptor (the caller closes it) and port.
+func silentListener() throws -> (Int32, Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
+        }
+    }
+    guard bound else { close(fd); throw POSIXError(.EADDRNOTAVAIL) }
+    return (fd, Int(UInt16(bigEndian: addr.sin_port)))
 }

@@ -116,20 +116,8 @@ final class ListCommandTests: XCTestCase {
     /// The misbehaving stub has no slow listing, so the registry here is a socket that accepts
     /// connections (the kernel's backlog) and never answers.
     func testSignalsWhileTheRegistryDoesNotAnswerExit130And143() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        let (fd, port) = try silentListener()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        XCTAssertTrue(bound)
-        let port = Int(UInt16(bigEndian: addr.sin_port))
         for (sig, status, word) in [(SIGINT, Int32(130), "interrupted"), (SIGTERM, Int32(143), "terminated")] {
             let p = try BackgroundProcess(agentExecutablePath, ["list", "--plain-http", "127.0.0.1:\(port)"],
                                           environment: ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "debug"])
