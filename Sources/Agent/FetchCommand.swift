@@ -16,7 +16,8 @@ enum FetchCommand {
 
     Reference:
       with CR_BASE set       repo[:tag|@sha256:<hex>] under CR_BASE (which may carry a path prefix)
-      without CR_BASE        [http://|https://]host[:port]/repo[:tag|@sha256:<hex>]
+      without CR_BASE        [http://|https://]host[:port]/repo[:tag|@sha256:<hex>], or repo[:tag|@digest]
+                             on the registry of CR_TYPE when it has one (docker-hub, gcr, quay-cr, ...)
     https unless http:// is written (in the reference or CR_BASE) or --plain-http is given.
 
     Options:
@@ -26,7 +27,11 @@ enum FetchCommand {
       --plain-http                  use http:// for a registry given without a scheme
       -h, --help                    show this help
 
-    Environment: CR_BASE, CR_USERNAME, CR_PASSWORD (or CR_TOKEN), CA_CERT, REGISTRY_CERTS_DIRS (certs.d
+    Credentials, first found: CR_CREDENTIALS, CR_USERNAME + CR_PASSWORD (or CR_TOKEN), the Docker config
+    file's auths entry for the registry ($DOCKER_CONFIG/config.json or ~/.docker/config.json), else
+    anonymous; CR_TYPE names the registry type (see docs/configuration.md).
+
+    Environment: CR_BASE, CA_CERT, REGISTRY_CERTS_DIRS (certs.d
     roots, default /etc/containers/certs.d:/etc/docker/certs.d), HTTPS_PROXY/NO_PROXY,
     REGISTRY_STALL_TIMEOUT_MS (under 1 KiB moved in this window aborts a transfer, default 30000),
     REGISTRY_ALLOWED_HOSTS (hosts requests may reach, default any), LOG_LEVEL (debug|info|warn|error,
@@ -42,7 +47,8 @@ enum FetchCommand {
         var platform: Platform
         var parallel: Int
         var json: Bool
-        var credentials: RegistryCredentials
+        /// The credential chain's access (CR_CREDENTIALS, CR_USERNAME/CR_PASSWORD or CR_TOKEN, Docker config).
+        var access: RegistryAccess
         var logLevel: LogLevel
     }
 
@@ -54,19 +60,20 @@ enum FetchCommand {
         case .failure(let exit): return exit.code
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent fetch")
-
-        let reactor: Reactor
+        let run: CommandRun
         do {
-            reactor = try Reactor()
+            run = try CommandRun(command: "fetch", work: "fetch", output: "summary")
         } catch {
             Console.err("cr-agent fetch: cannot start: \(error)\n")
             return 1
         }
-        var credentials = options.credentials
-        switch ECRCommandLogin.credentials(env, reactor: reactor, registry: options.target.base) {
-        case .failure(let f): Console.err("cr-agent fetch: \(f.message)\n"); return f.exitCode
-        case .success(let ecr?): credentials = ecr
-        case .success(nil): break
+        defer { run.settle() }
+        let reactor = run.reactor
+        let credentials: RegistryCredentials
+        switch run.registryCredentials(options.access, for: options.target.base,
+                                       session: RegistrySession(reactor: reactor, environment: env, logger: logger), work: "fetch") {
+        case .failure(let exit): return exit.code
+        case .success(let c): credentials = c
         }
         let client: RegistryClient
         do {
@@ -78,39 +85,24 @@ enum FetchCommand {
         }
         let http = client.http
         let fetch = ImageFetch(client: client, reference: options.target.reference, parallel: options.parallel, logger: logger)
-
-        var outcome: Result<ImageFetch.Summary, RegistryError>?
-        var signal: Int32 = 0
-        do {
-            try TerminationSignals.watch(on: reactor) { sig in
-                guard signal == 0, outcome == nil else { return }
-                signal = sig
-                logger.info("signal received; stopping", [("signal", .int(Int(sig)))])
-                fetch.cancel()
-                http.cancelAll()
-                reactor.stop()
-            }
-        } catch {
-            Console.err("cr-agent fetch: cannot watch signals: \(error)\n")
-            return 1
-        }
         logger.debug("fetching", [("registry", .string(client.base.description)), ("reference", .string(options.target.reference.description)),
                                   ("platform", .string(options.platform.description)), ("parallel", .int(options.parallel))])
-        fetch.start { result in
-            outcome = result
-            reactor.stop()
+        let step = run.perform { (done: @escaping (Result<ImageFetch.Summary, RegistryError>) -> Void) in
+            fetch.start(done)
+            return {
+                logger.info("stopping", [("reason", .string(run.cancellation.reason?.message ?? "stopped"))])
+                fetch.cancel()
+                http.cancelAll()
+            }
         }
-        reactor.run()
-
-        if signal != 0 {
-            Console.err("cr-agent fetch: \(signal == SIGINT ? "interrupted" : "terminated") before the fetch finished\n")
-            return 128 + signal
-        }
-        switch outcome {
-        case .success(let s)?:
+        run.settle()
+        switch step {
+        case .stopped(let why)?:
+            return run.stopped(why, before: "fetch")
+        case .finished(.success(let s))?:
             Console.out((options.json ? s.json.serialized : s.line) + "\n")
             return 0
-        case .failure(let e)?:
+        case .finished(.failure(let e))?:
             Console.err("cr-agent fetch: \(e)\n")
             return 1
         case nil:
@@ -147,19 +139,19 @@ enum FetchCommand {
         }
         let logLevel: LogLevel
         do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
+        let access: RegistryAccess
+        switch RegistryAccess.fromEnvironment(env) {
+        case .success(let a): access = a
+        case .failure(let e): return .error(e.description)
+        }
         let target: RegistryTarget
         do {
-            target = try RegistryTarget(reference: flags.positional[0], crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"))
+            target = try RegistryTarget(reference: flags.positional[0], crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"), defaultType: access.type)
         } catch {
             return .error(error.description)
         }
-        let credentials: RegistryCredentials
-        switch registryCredentials(env) {
-        case .success(let c): credentials = c
-        case .failure(let e): return .error(e.description)
-        }
         return .options(Options(target: target, platform: platform, parallel: parallel, json: flags.has("json"),
-                                credentials: credentials, logLevel: logLevel))
+                                access: access, logLevel: logLevel))
     }
 
     /// `os/arch[/variant]`, each part lower-case letters, digits, `.`, `_` or `-`.
@@ -169,19 +161,6 @@ enum FetchCommand {
             part.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
         }
         return ok ? p : nil
-    }
-
-    /// CR_USERNAME with CR_PASSWORD (or CR_TOKEN as the password); CR_TOKEN alone is both user name and
-    /// password (digitalocean-cr); nothing set: anonymous.
-    static func registryCredentials(_ env: Environment) -> Result<RegistryCredentials, ConfigurationError> {
-        let user = env["CR_USERNAME"], password = env["CR_PASSWORD"], token = env["CR_TOKEN"]
-        switch (user, password ?? token) {
-        case (nil, nil): return .success(.anonymous)
-        case (let u?, let p?): return .success(RegistryCredentials(username: u, password: p))
-        case (nil, _?) where password == nil: return .success(RegistryCredentials(username: token, password: token))
-        case (nil, _?): return .failure(ConfigurationError(variable: "CR_USERNAME", message: "CR_PASSWORD is set but CR_USERNAME is not; set both (or only CR_TOKEN)"))
-        case (_?, nil): return .failure(ConfigurationError(variable: "CR_PASSWORD", message: "CR_USERNAME is set but neither CR_PASSWORD nor CR_TOKEN is"))
-        }
     }
 }
 

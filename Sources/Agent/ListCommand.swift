@@ -1,6 +1,6 @@
 // `cr-agent list [registry | repository]`: the repositories of a registry, or the tags of one
 // repository, one per line as the pages arrive (the distribution API's _catalog and tags/list, following
-// Link; for the ecr type, ECR's DescribeRepositories and ListImages). A check that the registry, the
+// Link; each registry type lists as it can: ECR through its API, GitHub's and GitLab's registries not at all). A check that the registry, the
 // credentials and the network path work, and the listing the agent's API is built on.
 import Core
 import Glibc
@@ -15,7 +15,8 @@ enum ListCommand {
       with CR_BASE set       nothing (the repositories under CR_BASE), or a repository under it
       without CR_BASE        [http://|https://]host[:port] or [http://|https://]host[:port]/repository
     With CR_TYPE=ecr (or the broker's ecr CR_CREDENTIALS) the listing comes from ECR's API, for the
-    account and region of the login; the target is then only the repository, if any.
+    account and region of the login; the target is then only the repository, if any. github-cr and
+    gitlab-cr registries serve no catalog: name a repository to list its tags.
 
     Options:
       --page-size N   names asked for per page, 1...1000 (default 100)
@@ -31,15 +32,14 @@ enum ListCommand {
     """
 
     struct Options {
-        /// Set for the ecr type: the listing then comes from ECR's API.
-        var ecrRole: ECRRole?
+        /// The credential chain's access; its type says how the registry is listed.
+        var access: RegistryAccess
+        /// The registry; nil when the type lists through its vendor's API (ecr), which needs none.
         var base: RegistryBase?
         var repository: String?
         var pageSize: Int
         var logLevel: LogLevel
     }
-
-    typealias Lister = (_ onPage: @escaping ([String]) -> Void, _ done: @escaping (Result<Int, RegistryError>) -> Void) -> Void
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
         Redaction.registerSecrets(fromEnvironment: env.values)
@@ -49,79 +49,48 @@ enum ListCommand {
         case .failure(let exit): return exit.code
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent list")
-        let reactor: Reactor
-        do { reactor = try Reactor() } catch {
+        let run: CommandRun
+        do {
+            run = try CommandRun(command: "list", work: "listing", output: "listing")
+        } catch {
             Console.err("cr-agent list: cannot start: \(error)\n")
             return 1
         }
-        let list: Lister
-        switch lister(options, env: env, reactor: reactor, logger: logger) {
-        case .success(let l): list = l
-        case .failure(let f): Console.err("cr-agent list: \(f.message)\n"); return f.exitCode
-        }
-
-        var outcome: Result<Int, RegistryError>?
-        var signal: Int32 = 0
-        do {
-            try TerminationSignals.watch(on: reactor) { sig in
-                guard signal == 0, outcome == nil else { return }
-                signal = sig
-                reactor.stop()
-            }
-        } catch {
-            Console.err("cr-agent list: cannot watch signals: \(error)\n")
+        defer { run.settle() }
+        let session = RegistrySession(reactor: run.reactor, environment: env, logger: logger)
+        let listing: RegistryListing
+        switch run.perform({ (done: @escaping (Result<RegistryListing, RegistryAccessFailure>) -> Void) in
+            options.access.listing(base: options.base, pageSize: options.pageSize, session: session, done: done)
+            return {}
+        }) {
+        case .finished(.success(let l))?: listing = l
+        case .finished(.failure(let f))?: return run.failed(f)
+        case .stopped(let why)?: return run.stopped(why, before: "listing")
+        case nil:
+            Console.err("cr-agent list: the event loop stopped before the listing started\n")
             return 1
         }
-        list({ names in Console.out(names.map { $0 + "\n" }.joined()) }, { result in
-            outcome = result
-            reactor.stop()
-        })
-        reactor.run()
-        if signal != 0 {
-            Console.err("cr-agent list: \(signal == SIGINT ? "interrupted" : "terminated") before the listing finished\n")
-            return 128 + signal
+        let pages = options.repository.map { listing.tags($0) } ?? listing.repositories
+        logger.debug("listing", [("registry", .string(options.base?.description ?? options.access.type?.name ?? "")),
+                                 ("repository", options.repository.map(JSON.string) ?? .null), ("pageSize", .int(options.pageSize))])
+        let step = run.perform { (done: @escaping (Result<Int, RegistryError>) -> Void) in
+            pages({ names in Console.out(names.map { $0 + "\n" }.joined()) }, done)
+            return {}
         }
-        switch outcome {
-        case .success(let count)?:
+        run.settle()
+        switch step {
+        case .stopped(let why)?:
+            return run.stopped(why, before: "listing")
+        case .finished(.success(let count))?:
             logger.info("listed", [("names", .int(count))])
             return 0
-        case .failure(let e)?:
+        case .finished(.failure(let e))?:
             Console.err("cr-agent list: \(e)\n")
             return 1
         case nil:
             Console.err("cr-agent list: the event loop stopped before the listing finished\n")
             return 1
         }
-    }
-
-    /// ECR's API for the ecr type, else the registry's own listing with the credentials CLI commands use.
-    static func lister(_ options: Options, env: Environment, reactor: Reactor, logger: Logger) -> Result<Lister, ECRCommandLogin.Failure> {
-        if let role = options.ecrRole {
-            switch ECRCommandLogin.catalog(role, env: env, reactor: reactor, pageSize: options.pageSize) {
-            case .failure(let f): return .failure(f)
-            case .success(let catalog):
-                if let repository = options.repository { return .success { catalog.listTags(repository: repository, onPage: $0, done: $1) } }
-                return .success { catalog.listRepositories(onPage: $0, done: $1) }
-            }
-        }
-        guard let base = options.base else {
-            return .failure(.init(message: "no registry named; give host[:port][/repository] or set CR_BASE", exitCode: 2))
-        }
-        let credentials: RegistryCredentials
-        switch RegistryCredentialSources.resolve(env, registryHost: base.authority) {
-        case .success(let c): credentials = c
-        case .failure(let e): return .failure(.init(message: e.description, exitCode: 2))
-        }
-        let client: RegistryClient
-        do {
-            client = try RegistryTarget.client(for: base, on: reactor, environment: env, credentials: credentials, logger: logger) {
-                $0.pageSize = options.pageSize
-            }
-        } catch {
-            return .failure(.init(message: error.description, exitCode: 2))
-        }
-        if let repository = options.repository { return .success { client.listTags(repository: repository, onPage: $0, done: $1) } }
-        return .success { client.listRepositories(onPage: $0, done: $1) }
     }
 
     static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {
@@ -142,20 +111,21 @@ enum ListCommand {
         }
         let logLevel: LogLevel
         do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
-        let ecrRole: ECRRole?
-        switch ECRCommandLogin.role(env) {
-        case .success(let role): ecrRole = role
+        let access: RegistryAccess
+        switch RegistryAccess.fromEnvironment(env) {
+        case .success(let a): access = a
         case .failure(let e): return .error(e.description)
         }
-        let ecr = ecrRole != nil
+        var vendorAPI: String?
+        if case .vendorAPI(let api) = access.type?.repositoryListing { vendorAPI = api }
         let target = flags.positional.first
-        if ecr || env["CR_BASE"] != nil {
-            if let t = target, t.contains("://") { return .error("give only a repository here, not \"\(t)\" (the registry comes from \(ecr ? "the ECR login" : "CR_BASE"))") }
+        if vendorAPI != nil || env["CR_BASE"] != nil {
+            if let t = target, t.contains("://") { return .error("give only a repository here, not \"\(t)\" (the registry comes from \(vendorAPI ?? "CR_BASE"))") }
             var base: RegistryBase?
-            if !ecr, let crBase = env["CR_BASE"] {
+            if vendorAPI == nil, let crBase = env["CR_BASE"] {
                 do { base = try RegistryTarget.base(crBase, plainHTTP: flags.has("plain-http"), what: "CR_BASE") } catch { return .error(error.description) }
             }
-            return .options(Options(ecrRole: ecrRole, base: base, repository: target, pageSize: pageSize, logLevel: logLevel))
+            return .options(Options(access: access, base: base, repository: target, pageSize: pageSize, logLevel: logLevel))
         }
         guard let target else { return .error("a registry is required: host[:port][/repository], or set CR_BASE (see cr-agent list --help)") }
         var rest = Substring(target), scheme = ""
@@ -165,7 +135,7 @@ enum ListCommand {
         while repository.hasSuffix("/") { repository = repository.dropLast() }
         do {
             let base = try RegistryTarget.base(scheme + host, plainHTTP: flags.has("plain-http"), what: "the registry")
-            return .options(Options(ecrRole: nil, base: base, repository: repository.isEmpty ? nil : String(repository), pageSize: pageSize, logLevel: logLevel))
+            return .options(Options(access: access, base: base, repository: repository.isEmpty ? nil : String(repository), pageSize: pageSize, logLevel: logLevel))
         } catch {
             return .error(error.description)
         }

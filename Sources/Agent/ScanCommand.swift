@@ -36,7 +36,8 @@ enum ScanCommand {
     """
 
     enum Source {
-        case registry(RegistryTarget)
+        /// An image in a registry, and the credential chain's access to it.
+        case registry(RegistryTarget, RegistryAccess)
         case ociLayout(directory: String, tag: String?)
         case dockerArchive(path: String, name: String?)
     }
@@ -60,26 +61,15 @@ enum ScanCommand {
         case .failure(let exit): return exit.code
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent scan")
-        let reactor: Reactor
-        do { reactor = try Reactor() } catch {
+        let run: CommandRun
+        do {
+            run = try CommandRun(command: "scan", work: "scan", output: "report", deadlineMilliseconds: options.limits.scanTimeoutMilliseconds)
+        } catch {
             Console.err("cr-agent scan: cannot start: \(error)\n")
             return 1
         }
-        // Started before any other thread, so every thread inherits SIGINT/SIGTERM blocked and the
-        // watcher alone receives them, even while the reactor thread is busy inflating or cataloging.
-        let stopping = ScanStopping(reactor: reactor)
-        let watcher = StopWatcher(cancellation: stopping.cancellation, deadlineMilliseconds: options.limits.scanTimeoutMilliseconds,
-                                  onStop: { _ in stopping.wake() },
-                                  onStuck: { why in
-                                      Console.err("cr-agent scan: \(why.message); the scan did not stop within 1000 ms, exiting\n")
-                                      _exit(TerminationSignals.exitStatus(for: why))
-                                  },
-                                  afterSettle: { why in
-                                      // Interrupted while the report is rendered or written: stop now, as the user asked.
-                                      Console.err("cr-agent scan: \(why.message) while writing the report\n")
-                                      _exit(TerminationSignals.exitStatus(for: why))
-                                  })
-        defer { watcher.settle() }
+        defer { run.settle() }
+        let reactor = run.reactor
 
         let source: ImageSource
         let verifies: Bool
@@ -90,16 +80,12 @@ enum ScanCommand {
         case .dockerArchive(let path, let name):
             source = DockerArchiveSource(path: path, name: name, reactor: reactor)
             verifies = false
-        case .registry(let target):
+        case .registry(let target, let access):
+            let session = RegistrySession(reactor: reactor, environment: env, logger: logger)
             let credentials: RegistryCredentials
-            switch ECRCommandLogin.credentials(env, reactor: reactor, registry: target.base) {
-            case .failure(let f): Console.err("cr-agent scan: \(f.message)\n"); return f.exitCode
-            case .success(let ecr?): credentials = ecr
-            case .success(nil):
-                switch RegistryCredentialSources.resolve(env, registryHost: target.base.authority) {
-                case .success(let c): credentials = c
-                case .failure(let e): Console.err("cr-agent scan: \(e)\n"); return 2
-                }
+            switch run.registryCredentials(access, for: target.base, session: session, work: "scan") {
+            case .failure(let exit): return exit.code
+            case .success(let c): credentials = c
             }
             do {
                 let client = try target.client(on: reactor, environment: env, credentials: credentials, platform: options.platform, logger: logger)
@@ -113,28 +99,25 @@ enum ScanCommand {
 
         let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0) }
         let scanner = ImageScanner(source: source, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
-                                   cancellation: stopping.cancellation)
+                                   cancellation: run.cancellation)
         let progress = ProgressLine(enabled: isatty(2) == 1)
         scanner.onProgress = { progress.update($0) }
-        var outcome: Result<ImageInventory, ScanFailure>?
-        stopping.scanner = scanner
         logger.debug("scanning", [("image", .string(options.displayName)), ("platform", .string(options.platform.description))])
-        if stopping.cancellation.isCancelled {
-            outcome = .failure(.cancelled(stopping.cancellation.reason!))
-        } else {
-            scanner.scan { result in
-                outcome = result
-                reactor.stop()
-            }
-            reactor.run()
+        // A deadline cancels the scanner, which then ends with its own failure; a signal ends the step at once.
+        let step = run.perform { (done: @escaping (Result<ImageInventory, ScanFailure>) -> Void) in
+            scanner.scan(done)
+            return { scanner.cancel() }
         }
-        watcher.settle()
-        stopping.scanner = nil
+        run.settle()
         progress.clear()
 
-        if let why = stopping.cancellation.reason, case .signal = why {
+        let outcome: Result<ImageInventory, ScanFailure>?
+        switch step {
+        case .stopped(let why)?:
             Console.err("cr-agent scan: \(UntrustedText.terminalSafe(options.displayName)): \(why.message) before the scan finished\n")
             return TerminationSignals.exitStatus(for: why)
+        case .finished(let result)?: outcome = result
+        case nil: outcome = nil
         }
         switch outcome {
         case .success(let inventory)?:
@@ -209,7 +192,15 @@ enum ScanCommand {
         } else {
             let ref = raw.hasPrefix("docker://") ? String(raw.dropFirst(9)) : raw
             do {
-                source = .registry(try RegistryTarget(reference: ref, crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"), dockerDefaults: true))
+                let access: RegistryAccess
+                switch RegistryAccess.fromEnvironment(env) {
+                case .success(let a): access = a
+                case .failure(let e): return .error(e.description)
+                }
+                // Without a host, Docker Hub, as in Docker; or the type's own registry when it has one.
+                let defaultType = access.type?.defaultRegistry != nil ? access.type : RegistryTypes.named("docker-hub")
+                let target = try RegistryTarget(reference: ref, crBase: env["CR_BASE"], plainHTTP: flags.has("plain-http"), defaultType: defaultType)
+                source = .registry(target, access)
             } catch {
                 return .error(error.description)
             }
@@ -238,19 +229,6 @@ enum ScanCommand {
         }
         return nil
     }
-}
-
-/// How a stop request reaches a running scan: the watcher thread raises `cancellation` (which the
-/// busy parts poll) and wakes the reactor, whose thread then cancels the scanner (which aborts a
-/// transfer that is waiting on the network).
-final class ScanStopping: @unchecked Sendable {   // @unchecked: `scanner` is touched only on the reactor's thread (wake hops there)
-    let cancellation = Cancellation()
-    let reactor: Reactor
-    var scanner: ImageScanner?
-
-    init(reactor: Reactor) { self.reactor = reactor }
-
-    func wake() { reactor.execute { [self] in scanner?.cancel() } }
 }
 
 /// `layer 2/5  12.3 MB  45.6 MB/s` on one stderr line, redrawn in place; only when stderr is a terminal.

@@ -217,20 +217,8 @@ final class FetchCommandTests: XCTestCase {
 
     /// A registry that accepts connections and never answers keeps the fetch waiting; SIGINT ends it with 130.
     func testSigintExits130() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        let (fd, port) = try silentListener()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        XCTAssertTrue(bound)
-        let port = Int(UInt16(bigEndian: addr.sin_port))
         let p = try BackgroundProcess(agentPath, ["fetch", "single/app:1.0"],
                                       environment: ["PATH": "/usr/bin:/bin", "CR_BASE": "http://127.0.0.1:\(port)", "LOG_LEVEL": "debug"])
         XCTAssertTrue(waitUntil(seconds: 10) { p.stderr.contains("\"msg\":\"fetching\"") || !p.process.isRunning }, p.stderr)
@@ -239,4 +227,66 @@ final class FetchCommandTests: XCTestCase {
         XCTAssertEqual(p.stdout, "")
         XCTAssertTrue(p.stderr.hasSuffix("cr-agent fetch: interrupted before the fetch finished\n"), p.stderr)
     }
+
+    /// The one credential chain: fetch takes the broker's CR_CREDENTIALS, and the Docker config file's
+    /// entry for the registry's host (not another host's), against the htpasswd registry over TLS.
+    func testCredentialsFromCRCredentialsAndTheDockerConfig() throws {
+        let b = Self.basic!
+        let host = b.info["host"] as! String
+        let want = try b.image("single/app:1.0")
+        let env = ["CR_BASE": b.url, "CA_CERT": b.ca!]
+        let anonymous = try fetch(["single/app:1.0"], env)
+        XCTAssertEqual(anonymous.status, 1, "the registry wants credentials: \(anonymous.stderr)")
+
+        let json = #"{"type":"harbor-cr", "username":"\#(b.username!)", "password":"\#(b.password!)", "registryBase":"\#(b.url)"}"# + "\n"
+        let broker = try fetch(["--json", "single/app:1.0"], env.merging(["CR_CREDENTIALS": Data(json.utf8).base64EncodedString(), "LOG_LEVEL": "debug"]) { $1 })
+        XCTAssertEqual(broker.status, 0, broker.stderr)
+        XCTAssertEqual(try parseJSON(broker.stdout)["manifestDigest"] as? String, want["digest"] as? String)
+        XCTAssertFalse(broker.stderr.contains(b.password!), "the password is not logged")
+
+        let dir = try makeTemporaryDirectory("docker-config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let auth = Data("\(b.username!):\(b.password!)".utf8).base64EncodedString()
+        for (key, status) in [("other.example:5000", Int32(1)), ("https://\(host)", Int32(0))] {
+            try #"{"auths":{"\#(key)":{"auth":"\#(auth)"}}}"#.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+            let r = try fetch(["--json", "single/app:1.0"], env.merging(["DOCKER_CONFIG": dir.path]) { $1 })
+            XCTAssertEqual(r.status, status, "entry for \(key): \(r.stderr)")
+            if status == 0 { XCTAssertEqual(try parseJSON(r.stdout)["manifestDigest"] as? String, want["digest"] as? String) }
+        }
+    }
+
+    /// SIGINT and SIGTERM while a layer trickles in from the misbehaving stub (one byte a second): 130
+    /// and 143, nothing on stdout, the last line says which.
+    func testSignalsWhileALayerTricklesExit130And143() throws {
+        let stub = try MisbehavingRegistry()
+        defer { stub.stop() }
+        let host = "127.0.0.1:\(stub.info["port"] as! Int)"
+        for (sig, status, word) in [(SIGINT, Int32(130), "interrupted"), (SIGTERM, Int32(143), "terminated")] {
+            try stub.reset()
+            let p = try BackgroundProcess(agentPath, ["fetch", "--plain-http", "\(host)/slow:latest"], environment: ["PATH": "/usr/bin:/bin"])
+            XCTAssertTrue(waitUntil(seconds: 20) { ((try? stub.record()["slow_bytes_sent"] as? Int) ?? 0) >= 1 || !p.process.isRunning }, p.stderr)
+            XCTAssertTrue(p.process.isRunning, p.stderr)
+            XCTAssertEqual(p.stop(signal: sig), status, p.stderr)
+            XCTAssertEqual(p.stdout, "")
+            XCTAssertTrue(p.stderr.hasSuffix("cr-agent fetch: \(word) before the fetch finished\n"), p.stderr)
+        }
+    }
+}
+
+/// A socket on 127.0.0.1 that accepts connections (the kernel's backlog) and never answers: a registry
+/// that keeps a command waiting. Its file descriptor (the caller closes it) and port.
+func silentListener() throws -> (Int32, Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
+        }
+    }
+    guard bound else { close(fd); throw POSIXError(.EADDRNOTAVAIL) }
+    return (fd, Int(UInt16(bigEndian: addr.sin_port)))
 }

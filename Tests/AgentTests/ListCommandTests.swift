@@ -1,6 +1,7 @@
 // `cr-agent list` as users run it, against the real reference registry (docker-registry 2.8.2): every
 // repository across pages, a repository's tags, credentials over TLS, registry and usage errors.
 import Foundation
+import Glibc
 import TestSupport
 import XCTest
 
@@ -91,5 +92,40 @@ final class ListCommandTests: XCTestCase {
         let help = try list(["--help"])
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.hasPrefix("Usage: cr-agent list"))
+    }
+
+    /// github-cr and gitlab-cr serve no catalog: listing repositories is refused with the reason, before
+    /// any request; a named repository's tags are listed.
+    func testTypesWithoutACatalogListTagsOnly() throws {
+        let log = fx.info["registry_log"] as! String
+        func logSize() -> Int { ((try? FileManager.default.attributesOfItem(atPath: log))?[.size] as? Int) ?? -1 }
+        for type in ["github-cr", "gitlab-cr"] {
+            let before = logSize()
+            let repositories = try list([], ["CR_BASE": fx.url, "CR_TYPE": type])
+            XCTAssertEqual(repositories.status, 1, repositories.stderr)
+            XCTAssertEqual(repositories.stdout, "")
+            XCTAssertTrue(repositories.stderr.contains("\(type) lists no repositories") && repositories.stderr.contains("serves no /v2/_catalog"), repositories.stderr)
+            XCTAssertEqual(logSize(), before, "the catalog was not asked")
+            let tags = try list(["tags/app"], ["CR_BASE": fx.url, "CR_TYPE": type])
+            XCTAssertEqual(tags.status, 0, tags.stderr)
+            XCTAssertEqual(names(tags).count, 23)
+        }
+    }
+
+    /// SIGINT and SIGTERM while the registry does not answer: 130 and 143, the last line says which.
+    /// The misbehaving stub has no slow listing, so the registry here is a socket that accepts
+    /// connections (the kernel's backlog) and never answers.
+    func testSignalsWhileTheRegistryDoesNotAnswerExit130And143() throws {
+        let (fd, port) = try silentListener()
+        defer { close(fd) }
+        for (sig, status, word) in [(SIGINT, Int32(130), "interrupted"), (SIGTERM, Int32(143), "terminated")] {
+            let p = try BackgroundProcess(agentExecutablePath, ["list", "--plain-http", "127.0.0.1:\(port)"],
+                                          environment: ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "debug"])
+            XCTAssertTrue(waitUntil(seconds: 10) { p.stderr.contains("\"msg\":\"listing\"") || !p.process.isRunning }, p.stderr)
+            XCTAssertTrue(p.process.isRunning, p.stderr)
+            XCTAssertEqual(p.stop(signal: sig), status, p.stderr)
+            XCTAssertEqual(p.stdout, "")
+            XCTAssertTrue(p.stderr.hasSuffix("cr-agent list: \(word) before the listing finished\n"), p.stderr)
+        }
     }
 }

@@ -20,6 +20,8 @@ enum FuzzTargets {
         ("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run),
         // AWS answers (the ecr registry type)
         ("aws-xml", AWSXMLFuzz.run),
+        // the broker's CR_CREDENTIALS (environment or a request's authorization header)
+        ("cr-credentials", BrokerCredentialsFuzz.run),
         // registry answers: manifests, indexes, image configs, WWW-Authenticate
         ("registry-manifest", RegistryFuzz.run),
     ]

@@ -12,9 +12,10 @@ struct RegistryTarget {
     /// where the first path component counts as a host when it holds a `.` or a `:`, is `localhost`, or a
     /// scheme was written. https unless `http://` is written (in `raw` or in CR_BASE) or `plainHTTP` is set;
     /// `plainHTTP` with an explicit `https://` is a contradiction and refused.
-    /// With `dockerDefaults` (the `scan` command), a reference without a registry host means Docker
-    /// Hub, and a single-component name there is an official image under `library/`, as in Docker.
-    init(reference raw: String, crBase: String?, plainHTTP: Bool, dockerDefaults: Bool = false) throws(CommandLineFlags.UsageError) {
+    /// With a `defaultType` that has a registry of its own (docker-hub, gcr, quay-cr, ...), a reference
+    /// without a registry host means that registry, and a single-component name gets the type's official
+    /// image prefix (Docker Hub's `library/`, as in Docker). `scan` defaults to docker-hub.
+    init(reference raw: String, crBase: String?, plainHTTP: Bool, defaultType: (any RegistryType)? = nil) throws(CommandLineFlags.UsageError) {
         if let crBase {
             if raw.contains("://") {
                 throw .init("with CR_BASE set (\(crBase)) give the reference as repo[:tag|@digest] under it, not \"\(raw)\"")
@@ -36,9 +37,9 @@ struct RegistryTarget {
         let slash = rest.firstIndex(of: "/")
         let host = slash.map { rest[..<$0] } ?? ""
         let looksLikeHost = slash != nil && (scheme != nil || host.contains(".") || host.contains(":") || host == "localhost" || host.hasPrefix("["))
-        if !looksLikeHost && dockerDefaults {
-            base = try RegistryTarget.base("https://registry-1.docker.io", plainHTTP: false, what: "Docker Hub")
-            let path = slash == nil ? "library/" + rest : String(rest)
+        if !looksLikeHost, let type = defaultType, let registry = type.defaultRegistry {
+            base = try RegistryTarget.base("https://" + registry, plainHTTP: false, what: "the \(type.name) registry")
+            let path = slash == nil ? (type.officialImagePrefix ?? "") + rest : String(rest)
             do { reference = try ImageReference(parsing: path) } catch { throw .init(error.message) }
             return
         }
@@ -48,7 +49,7 @@ struct RegistryTarget {
         guard looksLikeHost else {
             throw .init("\"\(raw)\" names no registry host (\"\(host)\" is not host[:port]); give host[:port]/repo[:tag|@digest] or set CR_BASE")
         }
-        let dockerHub = dockerDefaults && (host == "docker.io" || host == "index.docker.io")
+        let dockerHub = defaultType?.name == "docker-hub" && (host == "docker.io" || host == "index.docker.io")
         base = try RegistryTarget.base(dockerHub ? "https://registry-1.docker.io" : (scheme.map { $0 + "://" } ?? "") + host,
                                        plainHTTP: plainHTTP, what: "the reference's registry")
         var path = String(rest[rest.index(after: slash)...])
