@@ -56,7 +56,9 @@ public enum AgentCommand {
         }
         let logger = Logger(level: settings.logLevel, fd: 1, component: "cr-agent")
         do {
-            let server = try HTTPServer(config: settings.server, router: AgentRoutes.router(), logger: logger)
+            let service = AgentService(settings: settings, environment: env, logger: logger)
+            let server = try HTTPServer(config: settings.server, router: service.router(), logger: logger)
+            service.attach(server)
             logger.info("listening", [("port", .int(server.port)), ("threads", .int(settings.server.threads)),
                                       ("tls", .bool(settings.server.tls != nil)), ("version", .string(ProductVersion.current))])
             logger.debug("settings", settings.loggedEnvironment(env))
