@@ -187,6 +187,19 @@ final class RegistryVendorTests: XCTestCase {
         XCTAssertEqual(official.status, 0, official.stderr)
         XCTAssertEqual(lines(official), ["1.0"])
         XCTAssertTrue(try requests("docker-hub").contains { $0["path"] as? String == "/v2/library/app/tags/list" })
+        let written = try agent(["list", "docker.io/app"], env)
+        XCTAssertEqual(lines(written), ["1.0"], "docker.io/ is Docker Hub itself: \(written.stderr)")
+
+        // Anonymous: no sign-in, the namespace named, its public repositories.
+        try stand.reset()
+        let anonymous = try agent(["list"], ["CR_TYPE": "docker-hub", "CR_BASE": base("docker-hub"), "DOCKER_HUB_API_URL": hub["hub_url"] as! String,
+                                             "DOCKER_HUB_NAMESPACE": "many"])
+        XCTAssertEqual(anonymous.status, 0, anonymous.stderr)
+        XCTAssertEqual(lines(anonymous).count, 250)
+        XCTAssertTrue(try requests("docker-hub").allSatisfy { $0["authorization"] is NSNull && $0["path"] as? String != "/v2/auth/token" })
+        let nobody = try agent(["list"], ["CR_TYPE": "docker-hub", "CR_BASE": base("docker-hub"), "DOCKER_HUB_API_URL": hub["hub_url"] as! String])
+        XCTAssertEqual(nobody.status, 1)
+        XCTAssertTrue(nobody.stderr.contains("give the Docker Hub user name (CR_USERNAME) or set DOCKER_HUB_NAMESPACE"), nobody.stderr)
 
         try stand.reset()
         let wrong = try agent(["list"], env.merging(["CR_PASSWORD": "not-the-pat"]) { _, b in b })
@@ -312,6 +325,35 @@ final class RegistryVendorTests: XCTestCase {
             let pages = seen.filter { ($0["path"] as! String).hasSuffix("/_catalog") && $0["authorization"] as? String != nil }.map { $0["query"] as! String }
             XCTAssertEqual(pages.count, 6, "\(type): \(pages)")
             XCTAssertTrue(pages.dropFirst().allSatisfy { $0.contains("last=") }, "\(type): \(pages)")
+        }
+    }
+
+    // MARK: secrets
+
+    /// With LOG_LEVEL=debug, nothing a command prints holds a password, the hub's access token or a
+    /// registry token the stand-ins issued.
+    func testNoCredentialOrTokenInTheOutputOfADebugRun() throws {
+        let hub = stand.vendor("docker-hub")
+        let runs: [[String: String]] = [
+            ["CR_TYPE": "docker-hub", "CR_BASE": base("docker-hub"), "DOCKER_HUB_API_URL": hub["hub_url"] as! String,
+             "CR_USERNAME": "many", "CR_PASSWORD": password("docker-hub", "many")],
+            ["CR_TYPE": "harbor-cr", "CR_BASE": base("harbor-cr"), "CR_USERNAME": "dev", "CR_PASSWORD": password("harbor-cr", "dev")],
+            ["CR_TYPE": "gitlab-cr", "CR_BASE": base("gitlab-cr"), "CR_USERNAME": "gitlab-ci-token", "CR_PASSWORD": password("gitlab-cr", "gitlab-ci-token")],
+        ]
+        for env in runs {
+            try stand.reset()
+            var output = ""
+            for args in [["list"], ["list", "single/app"], ["scan", "single/app:1.0"]] {
+                let r = try agent(args, env.merging(["LOG_LEVEL": "debug"]) { a, _ in a })
+                output += r.stdout + r.stderr
+            }
+            XCTAssertTrue(output.contains("\"level\":\"debug\""), "a debug run: \(output.prefix(500))")
+            var secrets = [env["CR_PASSWORD"]!, Data("\(env["CR_USERNAME"]!):\(env["CR_PASSWORD"]!)".utf8).base64EncodedString()]
+            for r in try stand.record().requests {
+                if let v = r["authorization"] as? String, v.hasPrefix("Bearer ") { secrets.append(String(v.dropFirst(7))) }
+            }
+            XCTAssertGreaterThan(secrets.count, 2, "tokens were issued")
+            for secret in Set(secrets) { XCTAssertFalse(output.contains(secret), "\(env["CR_TYPE"]!): a secret in the output") }
         }
     }
 }

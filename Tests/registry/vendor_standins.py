@@ -374,10 +374,10 @@ class DockerHubStandIn(StandIn):
         m = re.fullmatch(r"/v2/namespaces/([^/]+)/repositories", path)
         if not m or method != "GET":
             return send(h, 404, jbytes({"message": "object not found"}))
-        v = h.headers.get("Authorization") or ""
+        v = h.headers.get("Authorization")
         with self.lock:
-            signed_in = v.startswith("Bearer ") and v[7:] in self.hub_tokens
-        if not signed_in:
+            valid = v is None or (v.startswith("Bearer ") and v[7:] in self.hub_tokens)
+        if not valid:  # public repositories list without a sign-in; a bad token is refused
             return send(h, 401, jbytes({"message": "authentication required"}))
         ns = m[1]
         size, page = int((q.get("page_size") or ["10"])[0]), int((q.get("page") or ["1"])[0])

@@ -49,11 +49,21 @@ struct DockerHubType: RegistryType {
                         withExtendedLifetime(http) { finished(r) }
                     }
                 }, tags: { repository in
-                    let name = repository.contains("/") ? repository : officialImagePrefix! + repository
+                    let name = Self.repository(repository, officialImagePrefix: officialImagePrefix!)
                     return { client.listTags(repository: name, onPage: $0, done: $1) }
                 })))
             }
         }
+    }
+
+    /// A repository as Docker writes it: without the `docker.io/` it may start with, and a one-word name
+    /// as an official image (`alpine` -> `library/alpine`).
+    static func repository(_ written: String, officialImagePrefix: String) -> String {
+        var name = Substring(written)
+        if let slash = name.firstIndex(of: "/"), ["docker.io", "index.docker.io", "registry-1.docker.io"].contains(name[..<slash].lowercased()) {
+            name = name[name.index(after: slash)...]
+        }
+        return name.contains("/") ? String(name) : officialImagePrefix + name
     }
 
     /// Signs in (when there are credentials), then pages through the namespace's repositories as
