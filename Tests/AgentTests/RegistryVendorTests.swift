@@ -5,6 +5,7 @@
 import Foundation
 import TestSupport
 import XCTest
+@testable import AgentKit
 
 final class RegistryVendorTests: XCTestCase {
     nonisolated(unsafe) static var registry: RegistryFixture?
@@ -156,6 +157,18 @@ final class RegistryVendorTests: XCTestCase {
         XCTAssertEqual(lines(r).sorted(), try catalog().sorted())
         let pages = try requests("harbor-cr").filter { $0["path"] as? String == "/api/v2.0/projects/many/repositories" }.map { $0["query"] as! String }
         XCTAssertEqual(pages, (1...7).map { "page=\($0)&page_size=40" }, "250 in pages of 40, the next from Link")
+    }
+
+    /// Without Link (Harbor before 2.2 sent only X-Total-Count), the page number goes up until the total
+    /// is reached; without either, while pages come full.
+    func testHarborNextPageWithoutALink() {
+        let first = "https://h/api/v2.0/projects?page=1&page_size=100"
+        XCTAssertEqual(HarborType.next(after: first, link: "/x?page=2", totalCount: 250, count: 100, pageSize: 100), "/x?page=2", "Link wins")
+        XCTAssertEqual(HarborType.next(after: first, link: nil, totalCount: 250, count: 100, pageSize: 100), "https://h/api/v2.0/projects?page=2&page_size=100")
+        XCTAssertEqual(HarborType.next(after: "https://h/p?page_size=100&page=3", link: nil, totalCount: 250, count: 50, pageSize: 100), nil, "3 x 100 >= 250")
+        XCTAssertEqual(HarborType.next(after: "https://h/p?page_size=100&page=2", link: nil, totalCount: 200, count: 100, pageSize: 100), nil)
+        XCTAssertEqual(HarborType.next(after: first, link: nil, totalCount: nil, count: 100, pageSize: 100), "https://h/api/v2.0/projects?page=2&page_size=100")
+        XCTAssertEqual(HarborType.next(after: first, link: nil, totalCount: nil, count: 99, pageSize: 100), nil, "a short page is the last")
     }
 
     // MARK: docker-hub

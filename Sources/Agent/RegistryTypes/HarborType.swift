@@ -51,7 +51,7 @@ struct HarborType: RegistryType {
                                     done: @escaping (Result<Int, RegistryError>) -> Void) {
         var projects: [String] = []
         api.pages(from: api.origin + "/api/v2.0/projects?page=1&page_size=\(pageSize)", what: "Harbor projects",
-                  read: { json, head, url in page(json, head, url, pageSize: pageSize, key: "name") },
+                  read: { json, head, url in page(json, head, url, pageSize: pageSize) },
                   onPage: { projects += $0 }) { result in
             switch result {
             case .failure(let e): done(.failure(e))
@@ -65,7 +65,7 @@ struct HarborType: RegistryType {
         guard let project = projects.first else { return done(.success(total)) }
         api.pages(from: api.origin + "/api/v2.0/projects/\(percentEncode(project))/repositories?page=1&page_size=\(pageSize)",
                   what: "repositories of Harbor project \(project)",
-                  read: { json, head, url in page(json, head, url, pageSize: pageSize, key: "name") }, onPage: onPage) { result in
+                  read: { json, head, url in page(json, head, url, pageSize: pageSize) }, onPage: onPage) { result in
             switch result {
             case .failure(let e): done(.failure(e))
             case .success(let n): repositories(of: projects.dropFirst(), api: api, pageSize: pageSize, total: total + n, onPage: onPage, done: done)
@@ -73,17 +73,20 @@ struct HarborType: RegistryType {
         }
     }
 
-    /// One page of Harbor's API: an array of objects with `key`; the next page from Link, else from
-    /// X-Total-Count, else the next page number while pages come full.
-    static func page(_ json: JSON, _ head: ClientResponseHead, _ url: String, pageSize: Int, key: String) -> (names: [String], next: String?)? {
+    /// One page of Harbor's API: an array of objects with a `name`, and the next page's URL.
+    static func page(_ json: JSON, _ head: ClientResponseHead, _ url: String, pageSize: Int) -> (names: [String], next: String?)? {
         guard let items = json.array else { return nil }
-        let names = items.compactMap { $0[key]?.string }
-        if let link = LinkHeader.next(head.headers.values("Link")) { return (names, link) }
+        return (items.compactMap { $0["name"]?.string },
+                next(after: url, link: LinkHeader.next(head.headers.values("Link")), totalCount: head.headers["X-Total-Count"].flatMap(Int.init),
+                     count: items.count, pageSize: pageSize))
+    }
+
+    /// The next page: from Link, else from X-Total-Count, else the next page number while pages come full.
+    static func next(after url: String, link: String?, totalCount: Int?, count: Int, pageSize: Int) -> String? {
+        if let link { return link }
         let number = pageNumber(url)
-        if let total = head.headers["X-Total-Count"].flatMap(Int.init) {
-            return (names, number * pageSize < total ? withPage(url, number + 1) : nil)
-        }
-        return (names, items.count >= pageSize ? withPage(url, number + 1) : nil)
+        if let totalCount { return number * pageSize < totalCount ? withPage(url, number + 1) : nil }
+        return count >= pageSize ? withPage(url, number + 1) : nil
     }
 
     static func pageNumber(_ url: String) -> Int {
