@@ -144,6 +144,12 @@ final class RegistryVendorTests: XCTestCase {
         XCTAssertEqual(lines(admin).sorted(), try catalog().sorted())
         XCTAssertFalse(try requests("harbor-cr").contains { ($0["path"] as! String).hasPrefix("/api/") }, "an admin reads the catalog")
 
+        try stand.reset()
+        let wrong = try agent(["list"], env.merging(["CR_PASSWORD": "not-devs-password"]) { _, b in b })
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.contains("the token server rejected the credentials"), wrong.stderr)
+        XCTAssertFalse(try requests("harbor-cr").contains { ($0["path"] as! String).hasPrefix("/api/") }, "rejected credentials are not tried on the API")
+
         let anonymous = try agent(["list"], ["CR_TYPE": "harbor-cr", "CR_BASE": base("harbor-cr")])
         XCTAssertEqual(anonymous.status, 1)
         XCTAssertTrue(anonymous.stderr.contains("Harbor lists repositories to a signed-in user: set CR_USERNAME and CR_PASSWORD"), anonymous.stderr)

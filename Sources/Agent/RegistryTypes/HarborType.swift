@@ -25,8 +25,8 @@ struct HarborType: RegistryType {
         }
     }
 
-    /// The catalog first (an admin's credentials list everything at once); when Harbor refuses it before
-    /// any name came, or answers it empty to a signed-in user (versions that hide it from non-admins),
+    /// The catalog first (an admin's credentials list everything at once); when Harbor refuses it to
+    /// accepted credentials before any name came, or answers it empty to a signed-in user (versions that hide it from non-admins),
     /// the projects the credentials can see, and each project's repositories.
     static func repositories(client: RegistryClient, api: VendorAPI, pageSize: Int, logger: Logger,
                              onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
@@ -37,7 +37,9 @@ struct HarborType: RegistryType {
                 logger.info("the catalog is empty to this user; listing through the project API", [("registry", .string(client.base.origin))])
                 return projectRepositories(api: api, pageSize: min(max(pageSize, 1), maxAPIPageSize), onPage: onPage, done: done)
             }
-            guard case .failure(let e) = result, delivered == 0, [.authentication, .permission].contains(e.kind) else { return done(result) }
+            // A permission failure is Harbor refusing the catalog to the credentials it just accepted (or
+            // issued a token for); credentials it rejects fail here, not again at the API.
+            guard case .failure(let e) = result, delivered == 0, e.kind == .permission || (e.kind == .authentication && !signedIn) else { return done(result) }
             guard signedIn else {
                 return done(.failure(RegistryError(e.kind, registry: e.registry,
                     "\(e.message); Harbor lists repositories to a signed-in user: set CR_USERNAME and CR_PASSWORD (a robot account with project read)", status: e.status, code: e.code)))

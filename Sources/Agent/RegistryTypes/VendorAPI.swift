@@ -10,8 +10,6 @@ final class VendorAPI {
     let options: RegistryOptions
     /// Sent with every call (Basic for Harbor, the hub login's Bearer for Docker Hub).
     var authorization: String?
-    /// Calls made so far (for tests and logs).
-    private(set) var calls = 0
     private let retrySchedule: RetrySchedule
 
     init(http: HTTPClient, origin: String, options: RegistryOptions, authorization: String? = nil) {
@@ -40,7 +38,6 @@ final class VendorAPI {
             headers.set("Content-Type", "application/json")
             payload = .bytes(Array(body.serialized.utf8))
         }
-        calls += 1
         let request = ClientRequest(method: method, url: url, headers: headers, body: payload,
                                     timeouts: ClientTimeouts(connect: options.connectTimeoutMs, total: 60_000, lowSpeed: options.stallRule),
                                     connectFilter: AddressPolicy.connectFilter)
