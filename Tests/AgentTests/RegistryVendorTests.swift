@@ -240,6 +240,9 @@ final class RegistryVendorTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("refused") && r.stderr.contains("not in REGISTRY_ALLOWED_HOSTS"), r.stderr)
         XCTAssertFalse(try requests("docker-hub").contains { $0["server"] as? String == "hub" })
+        let bad = try agent(["list"], ["CR_TYPE": "docker-hub", "DOCKER_HUB_API_URL": "ftp://hub.example", "CR_USERNAME": "many", "CR_PASSWORD": "x"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertEqual(bad.stderr, "cr-agent list: DOCKER_HUB_API_URL: unsupported scheme ftp://; use https:// or http://\n")
     }
 
     // MARK: acr

@@ -20,9 +20,13 @@ struct DockerHubType: RegistryType {
         let registry: RegistryBase, hub: RegistryBase
         do throws(RegistryError) {
             if let base { registry = base } else { registry = try RegistryBase(parsing: access.configuredBase ?? "https://" + defaultRegistry!) }
+        } catch {
+            return done(.failure(.configuration("CR_BASE: \(error.message)")))
+        }
+        do throws(RegistryError) {
             hub = try RegistryBase(parsing: session.environment["DOCKER_HUB_API_URL"] ?? Self.defaultHubAPI)
         } catch {
-            return done(.failure(.configuration("DOCKER_HUB_API_URL or CR_BASE: \(error.message)")))
+            return done(.failure(.configuration("DOCKER_HUB_API_URL: \(error.message)")))
         }
         DistributionAccess.client(access, type: self, base: registry, pageSize: pageSize, session: session) { result in
             switch result {
