@@ -232,6 +232,16 @@ final class RegistryVendorTests: XCTestCase {
         XCTAssertEqual(lines(org), ["library/app"], "DOCKER_HUB_NAMESPACE names another namespace")
     }
 
+    /// The hub's 429 is waited out (Retry-After) and the page asked again; the listing loses nothing.
+    func testDockerHubRateLimitIsRetried() throws {
+        let r = try agent(["list"], ["CR_TYPE": "docker-hub", "CR_BASE": base("docker-hub"), "DOCKER_HUB_API_URL": stand.vendor("docker-hub")["hub_url"] as! String,
+                                     "DOCKER_HUB_NAMESPACE": "ratelimited"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(lines(r), try catalog().filter { $0.hasPrefix("many/") }.map { "ratelimited/" + $0.dropFirst(5) }.sorted())
+        let pages = try requests("docker-hub").filter { $0["server"] as? String == "hub" }.map { $0["query"] as! String }
+        XCTAssertEqual(pages, ["page_size=100", "page=2&page_size=100", "page=2&page_size=100", "page=3&page_size=100"], "page 2 once more after its 429")
+    }
+
     /// REGISTRY_ALLOWED_HOSTS holds for the hub API too: a hub host outside it is not contacted at all.
     func testTheHubAPIIsRefusedOutsideTheAllowedHosts() throws {
         let hubPort = (stand.vendor("docker-hub")["hub_url"] as! String).split(separator: ":").last!

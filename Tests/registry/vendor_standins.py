@@ -336,7 +336,8 @@ class DockerHubStandIn(StandIn):
     or null), "previous", "results": [{"name", "namespace", "repository_type", ...}]}` with the Bearer token;
     and the registry's token auth (docs.docker.com/registry/spec/auth/token): realm
     https://auth.docker.io/token, service registry.docker.io, on another host than the registry. Here:
-    three ports (registry, auth, hub). Namespace `many` has the fixture's 250 `many/repo-NNN`."""
+    three ports (registry, auth, hub). Namespace `many` has the fixture's 250 `many/repo-NNN`; namespace
+    `ratelimited` lists the same names, and its second page answers one 429 `Retry-After: 1` first."""
     name = "docker-hub"
     service = "registry.docker.io"
     users = {"many": "dckr_pat_hub-secret-1"}
@@ -346,6 +347,7 @@ class DockerHubStandIn(StandIn):
         self.servers["auth"] = Server(self, "auth", self.handle_auth)
         self.servers["hub"] = Server(self, "hub", self.handle_hub)
         self.hub_tokens: set[str] = set()
+        self.limited: set[str] = set()
 
     def realm(self):
         return f"{self.servers['auth'].url}/token"
@@ -381,9 +383,17 @@ class DockerHubStandIn(StandIn):
             return send(h, 401, jbytes({"message": "authentication required"}))
         ns = m[1]
         size, page = int((q.get("page_size") or ["10"])[0]), int((q.get("page") or ["1"])[0])
+        if ns == "ratelimited" and page == 2:
+            # The hub's pull-rate answer (docs: "Docker Hub usage and limits"), once per page URL.
+            with self.lock:
+                first = h.path not in self.limited
+                self.limited.add(h.path)
+            if first:
+                return send(h, 429, jbytes({"message": "Too Many Requests"}), headers={"Retry-After": "1"})
         if size > 100:
             return send(h, 400, jbytes({"message": "page_size must be at most 100"}))
-        names = sorted(n.split("/", 1)[1] for n in self.registry_names() if n.startswith(ns + "/") and n.count("/") == 1)
+        source = "many" if ns == "ratelimited" else ns
+        names = sorted(n.split("/", 1)[1] for n in self.registry_names() if n.startswith(source + "/") and n.count("/") == 1)
         chunk = names[(page - 1) * size: page * size]
         hub = self.servers["hub"].url
         nxt = f"{hub}{path}?page={page + 1}&page_size={size}" if page * size < len(names) else None
