@@ -15,8 +15,11 @@ enum ListCommand {
       with CR_BASE set       nothing (the repositories under CR_BASE), or a repository under it
       without CR_BASE        [http://|https://]host[:port] or [http://|https://]host[:port]/repository
     With CR_TYPE=ecr (or the broker's ecr CR_CREDENTIALS) the listing comes from ECR's API, for the
-    account and region of the login; the target is then only the repository, if any. github-cr and
-    gitlab-cr registries serve no catalog: name a repository to list its tags.
+    account and region of the login; the target is then only the repository, if any. With
+    CR_TYPE=docker-hub the repositories of a namespace come from the hub API (DOCKER_HUB_API_URL,
+    DOCKER_HUB_NAMESPACE, default the user name) and the target is only a repository; harbor-cr lists
+    through Harbor's project API when its catalog needs an admin. github-cr and gitlab-cr registries serve
+    no catalog: name a repository to list its tags.
 
     Options:
       --page-size N   names asked for per page, 1...1000 (default 100)

@@ -13,7 +13,7 @@ final class RegistryTypeTests: XCTestCase {
     /// Row by row against REFERENCE §4 and §8: the name snyk uses, the registry a hosted type lives on
     /// (nil: self-hosted or per-tenant, CR_BASE required), and how its repositories are listed.
     static let table: [(name: String, registry: String?, listing: Listing)] = [
-        ("docker-hub", "registry-1.docker.io", .catalog),
+        ("docker-hub", "registry-1.docker.io", .vendorAPI),
         ("artifactory-cr", nil, .catalog),
         ("harbor-cr", nil, .catalog),
         ("quay-cr", "quay.io", .catalog),

@@ -101,3 +101,49 @@ public final class MisbehavingRegistry {
         try? FileManager.default.removeItem(at: dir)
     }
 }
+
+/// Stand-ins for the registry vendors' own services (Tests/registry/vendor_standins.py), in front of a
+/// real registry for the /v2 traffic: only because those services cannot run here.
+public final class VendorStandIns {
+    public let process: BackgroundProcess
+    public let info: [String: Any]
+    public let dir: URL
+
+    /// Starts every vendor's stand-in in front of `registry` (a fixture started with auth none).
+    public init(registry: RegistryFixture) throws {
+        dir = try makeTemporaryDirectory("standins")
+        let p = try BackgroundProcess(projectPython, [repositoryRoot.appendingPathComponent("Tests/registry/vendor_standins.py").path,
+                                                     "--registry", registry.url, "--dir", dir.path, "--max-lifetime", "900"],
+                                      environment: ProcessInfo.processInfo.environment)
+        process = p
+        var parsed: [String: Any]?
+        waitUntil(seconds: 20) {
+            guard let line = p.stdout.split(separator: "\n").first,
+                  let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
+            parsed = obj
+            return true
+        }
+        guard let parsed else { throw NSError(domain: "standins", code: 1, userInfo: [NSLocalizedDescriptionKey: p.stderr]) }
+        info = parsed
+    }
+
+    /// One vendor's entry: `url`, `base`, `host`, `users`, `service`, and `<role>_url` of its other ports.
+    public func vendor(_ name: String) -> [String: Any] { (info["vendors"] as! [String: Any])[name] as! [String: Any] }
+
+    var control: String { info["control_url"] as! String }
+
+    /// Every request each stand-in received (`vendor`, `server`, `method`, `path`, `query`, `authorization`,
+    /// `body`, `user_agent`) and every token it issued (`vendor`, `user`, `scopes`, `granted`, `service`).
+    public func record() throws -> (requests: [[String: Any]], tokens: [[String: Any]]) {
+        let r = try runProcess("curl", ["-sS", "\(control)/record"])
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        return (json["requests"] as! [[String: Any]], json["tokens"] as! [[String: Any]])
+    }
+
+    public func reset() throws { _ = try runProcess("curl", ["-sS", "-X", "POST", "\(control)/reset"]) }
+
+    public func stop() {
+        _ = process.stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+}

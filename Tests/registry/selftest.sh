@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Self-test of the registry test harness (Tests/registry/README.md): starts the real docker-registry in each
 # auth mode (none, htpasswd, token, token over TLS), pushes the `basic` set (and `many` once), checks the
-# result with skopeo and curl, checks every scenario of the misbehaving stub with curl, stops everything.
+# result with skopeo and curl, checks every scenario of the misbehaving stub and one behaviour of each vendor
+# stand-in with curl, stops everything.
 # Exits non-zero on any failure; ends with "N passed, N failed". Every command runs under a timeout.
 # KEEP=1 keeps the work directory for inspection.
 set -uo pipefail
@@ -10,6 +11,7 @@ ROOT=$PWD
 PY=$ROOT/.venv/bin/python
 FX=$ROOT/Tests/registry/fixture.py
 STUB=$ROOT/Tests/registry/misbehaving_registry.py
+STANDINS=$ROOT/Tests/registry/vendor_standins.py
 T="timeout -k 5 60"
 
 for tool in docker-registry skopeo htpasswd openssl curl jq setpriv; do
@@ -24,11 +26,13 @@ PASS=0
 FAIL=0
 FIXTURES=()
 STUB_PID=""
+SI_PID=""
 T0=$(date +%s.%N)
 
 cleanup() {
   for d in "${FIXTURES[@]}"; do $T "$PY" "$FX" stop --dir "$d" >/dev/null 2>&1; done
   if [ -n "$STUB_PID" ]; then kill "$STUB_PID" 2>/dev/null; wait "$STUB_PID" 2>/dev/null; fi
+  if [ -n "$SI_PID" ]; then kill "$SI_PID" 2>/dev/null; wait "$SI_PID" 2>/dev/null; fi
   if [ "${KEEP:-0}" = 1 ]; then echo "selftest: kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -178,7 +182,55 @@ stop_mode() {
   if kill -0 "$rpid" 2>/dev/null; then bad "$(basename "$FXD"): registry stopped"; else ok "$(basename "$FXD"): registry stopped"; fi
 }
 
-run_mode none --auth none && stop_mode
+# The vendor stand-ins in front of the registry of $FXD (auth none, basic pushed): one check of each
+# vendor-specific behaviour, with curl.
+standin_checks() {
+  echo "--- vendor stand-ins"
+  local SD=$WORK/standins C=(curl -s --max-time 20)
+  "$PY" "$STANDINS" --registry "$(jq -r .url "$FXD/fixture.json")" --dir "$SD" --max-lifetime 300 >"$WORK/standins.out" 2>&1 &
+  SI_PID=$!
+  for _ in $(seq 100); do [ -s "$SD/standins.json" ] && break; sleep 0.1; done
+  if [ ! -s "$SD/standins.json" ]; then bad "stand-ins: start" "$(cat "$WORK/standins.out")"; return; fi
+  ok "stand-ins: started"
+  v() { jq -r ".vendors[\"$1\"].$2" "$SD/standins.json"; }
+  tok() { "${C[@]}" -u "$2" -G --data-urlencode "scope=$3" "$1" | jq -r .token; }
+  local H; H=$(v harbor-cr url)
+  check "harbor: a member's token does not open the catalog" 401 \
+    "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(tok "$H/service/token" dev:dev-secret-7 'registry:catalog:*')" "$H/v2/_catalog")"
+  check "harbor: an admin's does" 200 \
+    "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(tok "$H/service/token" admin:Harbor12345 'registry:catalog:*')" "$H/v2/_catalog")"
+  check "harbor: projects page 1 of 2, X-Total-Count and Link" "tags 9 </api/v2.0/projects?page=2&page_size=8>; rel=\"next\"" \
+    "$("${C[@]}" -u dev:dev-secret-7 -D "$WORK/h.hdr" "$H/api/v2.0/projects?page=1&page_size=8" | jq -r '.[-1].name') $(grep -i '^x-total-count' "$WORK/h.hdr" | tr -d '\r' | cut -d' ' -f2) $(grep -i '^link' "$WORK/h.hdr" | tr -d '\r' | cut -d' ' -f2-)"
+  check "harbor: page_size over 100 is 400" 400 "$("${C[@]}" -o /dev/null -w '%{http_code}' -u dev:dev-secret-7 "$H/api/v2.0/projects?page_size=101")"
+  local HUB; HUB=$(v docker-hub hub_url)
+  local AT; AT=$("${C[@]}" -X POST -H 'Content-Type: application/json' -d '{"identifier":"many","secret":"dckr_pat_hub-secret-1"}' "$HUB/v2/auth/token" | jq -r .access_token)
+  check "hub: sign-in, then the namespace's repositories" '1 single/app' \
+    "$("${C[@]}" -H "Authorization: Bearer $AT" "$HUB/v2/namespaces/single/repositories?page_size=100" | jq -r '"\(.count) \(.results[0].namespace)/\(.results[0].name)"')"
+  check "hub: a wrong secret is 401" 401 "$("${C[@]}" -o /dev/null -w '%{http_code}' -X POST -d '{"identifier":"many","secret":"x"}' "$HUB/v2/auth/token")"
+  check_re "hub: the registry's realm is the auth host" "realm=\"$(v docker-hub auth_url)/token\"" \
+    "$("${C[@]}" -D - -o /dev/null "$(v docker-hub url)/v2/" | grep -i '^www-authenticate')"
+  local Q QT; Q=$(v quay-cr url); QT=$(tok "$Q/v2/auth" 'org+robot:quay-robot-secret-4' 'registry:catalog:*')
+  check_re "quay: opaque next_page cursor" '^<[^>]*next_page=[A-Za-z0-9_-]+>; rel="next"' \
+    "$("${C[@]}" -D - -o /dev/null -H "Authorization: Bearer $QT" "$Q/v2/_catalog?n=2" | grep -i '^link' | tr -d '\r' | cut -d' ' -f2-)"
+  check "quay: a rebuilt last= cursor is 400" 400 "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $QT" "$Q/v2/_catalog?n=2&last=chart/app")"
+  local A; A=$(v acr url)
+  check "acr: tags/list refused with pull only, given with metadata_read" "401 200" \
+    "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(tok "$A/oauth2/token" myregistry:acr-admin-secret-3 'repository:tags/app:pull')" "$A/v2/tags/app/tags/list") $("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(tok "$A/oauth2/token" myregistry:acr-admin-secret-3 'repository:tags/app:metadata_read')" "$A/v2/tags/app/tags/list")"
+  check "gcr: only _json_key with the exact key" 401 "$("${C[@]}" -o /dev/null -w '%{http_code}' -u '_json_key:{}' "$(v gcr url)/v2/token?scope=x")"
+  check_re "gitlab: realm on the other host" "realm=\"$(v gitlab-cr auth_url)/jwt/auth\"" \
+    "$("${C[@]}" -D - -o /dev/null "$(v gitlab-cr url)/v2/" | grep -i '^www-authenticate')"
+  check "github, gitlab: no catalog" "404 404" \
+    "$("${C[@]}" -o /dev/null -w '%{http_code}' "$(v github-cr url)/v2/_catalog") $("${C[@]}" -o /dev/null -w '%{http_code}' "$(v gitlab-cr url)/v2/_catalog")"
+  check "nexus: Basic, under the prefix, no Link on a full page" "2 0" \
+    "$("${C[@]}" -u nexus-reader:nexus-secret-10 -D "$WORK/n.hdr" "$(v nexus-cr base)/v2/_catalog?n=2" | jq '.repositories | length') $(grep -ci '^link' "$WORK/n.hdr")"
+  check_re "artifactory: Link under the prefix" '^</artifactory/api/docker/docker-local/v2/_catalog\?' \
+    "$("${C[@]}" -D - -o /dev/null -H "Authorization: Bearer $(tok "$(v artifactory-cr base)/v2/token" deployer:jfrog-secret-9 'registry:catalog:*')" "$(v artifactory-cr base)/v2/_catalog?n=2" | grep -i '^link' | tr -d '\r' | cut -d' ' -f2-)"
+  check "record: every request kept, with its Authorization" true \
+    "$("${C[@]}" "$(jq -r .control_url "$SD/standins.json")/record" | jq '[.requests[] | select(.vendor == "nexus-cr")][0].authorization | startswith("Basic ")')"
+  kill "$SI_PID" 2>/dev/null; wait "$SI_PID" 2>/dev/null; SI_PID=""
+}
+
+run_mode none --auth none && { standin_checks; stop_mode; }
 run_mode htpasswd --auth htpasswd && stop_mode
 run_mode token-tls --auth token --tls --token-key-header x5c --token-alg RS256 && stop_mode
 if run_mode token --auth token --delete; then

@@ -94,7 +94,7 @@ public final class RegistryClient {
             return done(.failure(RegistryError(.invalidInput, registry: base.origin, "invalid repository name \"\(repository)\"")))
         }
         let first = base.url("/v2/\(repository)/tags/list?n=\(options.pageSize)")
-        listPages(url: first, key: "tags", scopes: ["repository:\(repository):pull"], what: "tags of \(repository)",
+        listPages(url: first, key: "tags", scopes: ["repository:\(repository):\(options.tagListActions.joined(separator: ","))"], what: "tags of \(repository)",
                   fallback: { last in self.base.url("/v2/\(repository)/tags/list?n=\(self.options.pageSize)&last=\(percentEncode(last))") },
                   onPage: onPage, seen: [], total: 0, fellBackFrom: nil, done: done)
     }

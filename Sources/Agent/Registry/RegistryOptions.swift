@@ -24,6 +24,8 @@ public struct RegistryCredentials: Sendable {
 public struct RegistryOptions: Sendable {
     /// Entries asked for per page of `_catalog` and `tags/list`.
     public var pageSize = 100
+    /// The actions of the `repository:<name>:<actions>` scope asked for to list tags (ACR: pull and metadata_read).
+    public var tagListActions = ["pull"]
     public var platform = Platform()
     /// Manifests larger than this are refused (distribution's own limit is 4 MiB).
     public var maxManifestBytes = 4 << 20

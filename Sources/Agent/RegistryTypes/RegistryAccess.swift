@@ -151,28 +151,41 @@ enum DistributionAccess {
         guard let base else {
             return done(.failure(.configuration("no registry named; give host[:port][/repository] or set CR_BASE")))
         }
-        access.registryCredentials(for: base, session: session) { result in
-            switch result {
-            case .failure(let f): done(.failure(f))
-            case .success(let credentials):
-                let client: RegistryClient
-                do {
-                    client = try RegistryTarget.client(for: base, on: session.reactor, environment: session.environment,
-                                                       credentials: credentials, logger: session.logger) { $0.pageSize = pageSize }
-                } catch {
-                    return done(.failure(.configuration("\(error)")))
-                }
+        client(access, type: type, base: base, pageSize: pageSize, session: session) { result in
+            done(result.map { client in
                 let repositories: RegistryListing.Pages
                 if case .notOffered(let why)? = type?.repositoryListing {
                     repositories = { _, finished in
-                        finished(.failure(RegistryError(.unsupported, registry: base.origin, "\(type!.name) lists no repositories: \(why); name the repository (cr-agent list <registry>/<repository> lists its tags)")))
+                        finished(.failure(RegistryError(.unsupported, registry: base.origin,
+                            "\(type!.name) lists no repositories: \(why); images must be named: scan <registry>/<repository>:<tag>, or list a repository's tags (cr-agent list <registry>/<repository>)")))
                     }
                 } else {
                     repositories = { client.listRepositories(onPage: $0, done: $1) }
                 }
-                done(.success(RegistryListing(repositories: repositories, tags: { repository in
+                return RegistryListing(repositories: repositories, tags: { repository in
                     { client.listTags(repository: repository, onPage: $0, done: $1) }
-                })))
+                })
+            })
+        }
+    }
+
+    /// A registry client for `base` with the access's credentials for it, as the type sets it up (its
+    /// tag-listing scope, its page size).
+    static func client(_ access: RegistryAccess, type: (any RegistryType)?, base: RegistryBase, pageSize: Int, session: RegistrySession,
+                       done: @escaping (Result<RegistryClient, RegistryAccessFailure>) -> Void) {
+        access.registryCredentials(for: base, session: session) { result in
+            switch result {
+            case .failure(let f): done(.failure(f))
+            case .success(let credentials):
+                do {
+                    done(.success(try RegistryTarget.client(for: base, on: session.reactor, environment: session.environment,
+                                                            credentials: credentials, logger: session.logger) { options in
+                        options.pageSize = pageSize
+                        if let actions = type?.tagListActions { options.tagListActions = actions }
+                    }))
+                } catch {
+                    done(.failure(.configuration("\(error)")))
+                }
             }
         }
     }

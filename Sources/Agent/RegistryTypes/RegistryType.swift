@@ -56,6 +56,8 @@ protocol RegistryType: Sendable {
     var officialImagePrefix: String? { get }
     /// Whether the registry base commonly carries a path before `/v2/` (Artifactory, Nexus).
     var pathPrefixedBase: Bool { get }
+    /// The scope actions a token for `tags/list` asks for (ACR wants `metadata_read` besides `pull`).
+    var tagListActions: [String] { get }
 
     /// The credentials the broker's CR_CREDENTIALS describe, for this type.
     func source(fromBroker given: BrokerCredentials) -> Result<CredentialSource, ConfigurationError>
@@ -76,6 +78,7 @@ extension RegistryType {
     var repositoryListing: RepositoryListing { .catalog }
     var officialImagePrefix: String? { nil }
     var pathPrefixedBase: Bool { false }
+    var tagListActions: [String] { ["pull"] }
 
     func source(fromBroker given: BrokerCredentials) -> Result<CredentialSource, ConfigurationError> {
         DistributionAccess.source(fromBroker: given)
