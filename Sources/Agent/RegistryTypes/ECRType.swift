@@ -6,6 +6,17 @@ import Core
 struct ECRType: RegistryType {
     let name = "ecr"
     let repositoryListing = RepositoryListing.vendorAPI("ECR DescribeRepositories and ListImages")
+    /// Where sessions and logins are kept between requests (the process's own; tests give theirs).
+    var cache = AWSSessionCache.shared
+
+    /// A failed exchange, as the caller reports it: a chain that found no identity is a configuration
+    /// error naming AWS_ACCESS_KEY_ID (exit 2), anything else the exchange's own error.
+    static func failure(_ e: RegistryError) -> RegistryAccessFailure {
+        if e.code == ECRLoginFlow.noIdentityCode {
+            return .configuration(ConfigurationError(variable: "AWS_ACCESS_KEY_ID", message: e.message).description)
+        }
+        return .registry(e)
+    }
 
     func source(fromBroker given: BrokerCredentials) -> Result<CredentialSource, ConfigurationError> {
         guard let region = given.region, !region.isEmpty else {
@@ -29,7 +40,7 @@ struct ECRType: RegistryType {
         start(access, session: session, done: done) { flow, _, _, finished in
             flow.start { result in
                 switch result {
-                case .failure(let e): finished(.failure(.registry(e)))
+                case .failure(let e): finished(.failure(Self.failure(e)))
                 case .success(let login):
                     if access.configuredBase != nil { return finished(.success(login.credentials)) }
                     guard let endpoint = try? RegistryBase(parsing: login.proxyEndpoint), endpoint.authority == registry.authority else {
@@ -46,7 +57,7 @@ struct ECRType: RegistryType {
                  done: @escaping (Result<RegistryListing, RegistryAccessFailure>) -> Void) {
         start(access, session: session, done: done) { flow, call, aws, finished in
             flow.ecrCredentials { result in
-                finished(result.mapError { .registry($0) }.map { credentials in
+                finished(result.mapError { Self.failure($0) }.map { credentials in
                     let catalog = ECRCatalog(call: call, endpoint: aws.ecrEndpoint, credentials: credentials, pageSize: pageSize)
                     return RegistryListing(repositories: { catalog.listRepositories(onPage: $0, done: $1) },
                                            tags: { repository in { catalog.listTags(repository: repository, onPage: $0, done: $1) } })
@@ -74,8 +85,9 @@ struct ECRType: RegistryType {
             return done(.failure(.registry(RegistryError(.network, registry: aws.stsEndpoint, "cannot start the HTTP client: \(error)"))))
         }
         let call = AWSCall(http: http, aws: aws, userAgent: session.userAgent)
+        let metadata = AWSMetadataCredentials(http: http, userAgent: session.userAgent)
         // The HTTP client lives as long as the exchange: the callback chain holds it, nothing else does.
-        body(ECRLoginFlow(call: call, aws: aws, role: role), call, aws) { result in
+        body(ECRLoginFlow(call: call, aws: aws, role: role, metadata: metadata, cache: cache, logger: session.logger), call, aws) { result in
             withExtendedLifetime(http) { done(result) }
         }
     }

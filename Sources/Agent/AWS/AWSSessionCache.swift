@@ -1,0 +1,110 @@
+// The agent's AWS sessions, kept for the whole process: its own temporary identity (web identity,
+// container, instance metadata), the STS sessions of the roles it assumes (per identity, role, external
+// ID, region and endpoint) and the ECR logins they get. Each is renewed `renewBefore` seconds before it
+// expires; a renewal that fails while the old one still has `graceBefore` seconds left keeps using the
+// old one (botocore's advisory refresh window does the same), later it fails. The clock is injectable
+// so tests move time instead of waiting.
+import Core
+import Glibc
+import Synchronization
+
+final class AWSSessionCache: Sendable {
+    static let shared = AWSSessionCache()
+
+    /// Renew this long before expiry (5 minutes).
+    static let renewBefore = 300
+    /// Past this close to expiry an old session is no longer used when its renewal fails.
+    static let graceBefore = 60
+    /// No entry is kept longer than this, whatever expiry an answer names (ECR logins last 12 h).
+    static let maxLifetime = 24 * 3600
+    /// Entries kept per table at most; past it the soonest to expire go.
+    static let maxEntries = 1_000
+
+    struct Stats: Sendable, Equatable {
+        /// Answers fetched (each is one STS, ECR or metadata exchange that succeeded).
+        var identityFetches = 0
+        var roleSessions = 0
+        var ecrLogins = 0
+        /// Entries served from the cache, and renewals that failed while the old entry was kept.
+        var hits = 0
+        var keptAfterFailedRenewal = 0
+    }
+
+    enum Table: Sendable { case identity, roleSession, ecrLogin }
+
+    private struct Entry: Sendable {
+        var value: Value
+        var expiresAt: Int
+    }
+
+    enum Value: Sendable {
+        case credentials(AWSCredentials)
+        case login(ECRLogin)
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let counters = Mutex(Stats())
+    /// Seconds since 1970.
+    let now: @Sendable () -> Int
+
+    init(now: @escaping @Sendable () -> Int = { Int(time(nil)) }) { self.now = now }
+
+    var stats: Stats { counters.withLock { $0 } }
+
+    /// The cached value for `key` while it is fresh; else `fetch` runs and its answer (with its expiry)
+    /// is kept. A failed fetch falls back to the old value while it is inside its grace period, with a
+    /// warning on `logger`. Values without an expiry, or already past it, are used once and not kept.
+    func obtain(_ table: Table, key: String, logger: Logger?,
+                fetch: (@escaping (Result<(Value, expiresAt: Int?), RegistryError>) -> Void) -> Void,
+                done: @escaping (Result<Value, RegistryError>) -> Void) {
+        let fullKey = "\(table):\(key)"
+        let t = now()
+        let old = entries.withLock { $0[fullKey] }
+        if let old, t < old.expiresAt - Self.renewBefore {
+            counters.withLock { $0.hits += 1 }
+            return done(.success(old.value))
+        }
+        fetch { [self] result in
+            switch result {
+            case .success(let (value, expiresAt)):
+                counters.withLock { s in
+                    switch table {
+                    case .identity: s.identityFetches += 1
+                    case .roleSession: s.roleSessions += 1
+                    case .ecrLogin: s.ecrLogins += 1
+                    }
+                }
+                let at = now()
+                if let expiresAt, expiresAt > at {
+                    store(fullKey, Entry(value: value, expiresAt: min(expiresAt, at + Self.maxLifetime)))
+                } else {
+                    entries.withLock { _ = $0.removeValue(forKey: fullKey) }
+                }
+                done(.success(value))
+            case .failure(let e):
+                if let old, now() < old.expiresAt - Self.graceBefore {
+                    counters.withLock { $0.keptAfterFailedRenewal += 1 }
+                    logger?.warn("renewing an AWS session failed; the current one is used until it expires",
+                                 [("what", .string(key)), ("expiresAt", .int(old.expiresAt)), ("error", .string(e.description))])
+                    return done(.success(old.value))
+                }
+                done(.failure(e))
+            }
+        }
+    }
+
+    private func store(_ key: String, _ entry: Entry) {
+        entries.withLock { table in
+            table[key] = entry
+            if table.count > Self.maxEntries, let soonest = table.min(by: { $0.value.expiresAt < $1.value.expiresAt })?.key {
+                table.removeValue(forKey: soonest)
+            }
+        }
+    }
+
+    /// Forgets everything (tests).
+    func reset() {
+        entries.withLock { $0.removeAll() }
+        counters.withLock { $0 = Stats() }
+    }
+}
