@@ -131,11 +131,14 @@ final class AWSMetadataCredentials {
         }
     }
 
-    /// A token as a header value: trimmed, not empty, one line (botocore `_validate_auth_token`).
+    /// A token as a header value: trimmed (a file's final line break too), not empty, one line
+    /// (botocore `_validate_auth_token`).
     static func headerValue(_ raw: String) -> String? {
-        let v = raw.trimmingCharactersSpace()
+        var v = Substring(raw)
+        while let last = v.last, last == "\n" || last == "\r" || last == " " || last == "\t" { v = v.dropLast() }
+        while let first = v.first, first == " " || first == "\t" { v = v.dropFirst() }
         guard !v.isEmpty, v.utf8.count <= 16 << 10, !v.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else { return nil }
-        return v
+        return String(v)
     }
 
     private func get(_ url: String, headers: HTTPHeaders, timeoutMs: Int, what: String, done: @escaping (Result<[UInt8], RegistryError>) -> Void) {
