@@ -211,12 +211,14 @@ final class AWSCredentialChainTests: XCTestCase {
     }
 
     /// Runs the ecr type's login (`login`) or repository listing in this process, with `cache`.
-    func exchange(_ cache: AWSSessionCache, secret: String? = nil, listing: Bool = false) throws -> Result<String, RegistryAccessFailure> {
+    func exchange(_ cache: AWSSessionCache, secret: String? = nil, listing: Bool = false, registryBase: String? = nil,
+                  configuredBase: String? = "", target: String? = nil) throws -> Result<String, RegistryAccessFailure> {
         let env = Core.Environment(["AWS_ACCESS_KEY_ID": aws.accessKeyID, "AWS_SECRET_ACCESS_KEY": secret ?? aws.secretAccessKey,
                                     "AWS_ENDPOINT_URL": aws.endpoint])
         let type = ECRType(cache: cache)
-        let access = RegistryAccess(type: type, source: .awsRole(ECRRole(roleArn: aws.roleArn, region: aws.region, externalID: "ext-7")),
-                                    configuredBase: registry.url)
+        let access = RegistryAccess(type: type, source: .awsRole(ECRRole(roleArn: aws.roleArn, region: aws.region, externalID: "ext-7",
+                                                                         registryBase: registryBase)),
+                                    configuredBase: configuredBase == "" ? registry.url : configuredBase)
         var outcome: Result<String, RegistryAccessFailure>?
         try runOnReactor(seconds: 60) { reactor, finish in
             let session = AgentKit.RegistrySession(reactor: reactor, environment: env, logger: Logger(level: .error, component: "test"))
@@ -233,7 +235,7 @@ final class AWSCredentialChainTests: XCTestCase {
                     }
                 }
             } else {
-                type.registryCredentials(access, registry: try RegistryBase(parsing: registry.url), session: session) { result in
+                type.registryCredentials(access, registry: try RegistryBase(parsing: target ?? registry.url), session: session) { result in
                     outcome = result.map { $0.password ?? "" }
                     finish()
                 }
@@ -279,6 +281,25 @@ final class AWSCredentialChainTests: XCTestCase {
         let failed = try exchange(cache, secret: "wrong-" + aws.secretAccessKey.prefix(6))
         XCTAssertTrue(failed.failure?.description.contains("SignatureDoesNotMatch") ?? false, "\(failed)")
         XCTAssertEqual(cache.stats.keptAfterFailedRenewal, 1)
+    }
+
+    /// The login goes to the credentials' registryBase, else CR_BASE, else its proxyEndpoint; never to
+    /// another registry.
+    func testTheLoginGoesToItsRegistryOnly() throws {
+        let cache = AWSSessionCache()
+        XCTAssertEqual(try exchange(cache, registryBase: registry.url, configuredBase: nil).get(), aws.ecrPassword)
+        let elsewhere = try exchange(cache, registryBase: registry.url, configuredBase: nil, target: "http://127.0.0.1:1")
+        XCTAssertTrue(elsewhere.failure?.description.contains("is not sent to 127.0.0.1:1") ?? false, "\(elsewhere)")
+        let crBase = try exchange(cache, target: "http://127.0.0.1:1")
+        XCTAssertTrue(crBase.failure?.description.contains("is not sent to 127.0.0.1:1") ?? false, "CR_BASE binds the login too: \(crBase)")
+        let proxy = try exchange(cache, configuredBase: nil)
+        XCTAssertTrue(proxy.failure?.description.contains(".dkr.ecr.\(aws.region).amazonaws.com and is not sent to") ?? false, "\(proxy)")
+        XCTAssertEqual(cache.stats.ecrLogins, 1, "one login served all four")
+
+        let json = #"{"type":"ecr","roleArn":"r","extra":{"region":"eu-west-1"},"registryBase":"https://mirror.example.com"}"#
+        let given = try BrokerCredentials.parse(Data(json.utf8).base64EncodedString()).get()
+        guard case .awsRole(let role) = try ECRType().source(fromBroker: given).get() else { return XCTFail("not a role") }
+        XCTAssertEqual(role.registryBase, "https://mirror.example.com")
     }
 
     func testISO8601Times() {

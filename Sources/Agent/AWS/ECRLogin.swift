@@ -18,6 +18,9 @@ struct ECRRole: Sendable, Equatable {
     var roleArn: String?
     var region: String
     var externalID: String?
+    /// The registry the login goes to when the credentials name one (`registryBase`: a pull-through
+    /// cache, a VPC endpoint); else the login's own proxyEndpoint.
+    var registryBase: String? = nil
 }
 
 final class ECRLoginFlow {

@@ -22,8 +22,10 @@ struct ECRType: RegistryType {
         guard let region = given.region, !region.isEmpty else {
             return .failure(ConfigurationError(variable: "CR_CREDENTIALS", message: "type ecr needs extra.region"))
         }
+        let base = given.registryBase?.trimmed(" \t")
         return .success(.awsRole(ECRRole(roleArn: given.roleArn.flatMap { $0.isEmpty ? nil : $0 }, region: region,
-                                         externalID: given.externalID.flatMap { $0.isEmpty ? nil : $0 })))
+                                         externalID: given.externalID.flatMap { $0.isEmpty ? nil : $0 },
+                                         registryBase: base.flatMap { $0.isEmpty || $0 == "undefined" || $0 == "null" ? nil : $0 })))
     }
 
     func source(fromVariables env: Environment) -> Result<CredentialSource?, ConfigurationError> {
@@ -33,20 +35,42 @@ struct ECRType: RegistryType {
         return .success(.awsRole(ECRRole(roleArn: env["CR_ROLE_ARN"], region: region, externalID: env["CR_EXTERNAL_ID"])))
     }
 
-    /// The login's credentials, for its `proxyEndpoint`, or for CR_BASE when the operator set it (a
-    /// pull-through or private endpoint): any other `registry` is refused them.
+    /// The login's credentials, for the registry they belong to (`login(_:session:done:)`): any other
+    /// `registry` is refused them.
     func registryCredentials(_ access: RegistryAccess, registry: RegistryBase, session: RegistrySession,
                              done: @escaping (Result<RegistryCredentials, RegistryAccessFailure>) -> Void) {
+        login(access, session: session) { result in
+            switch result {
+            case .failure(let f): done(.failure(f))
+            case .success(let (owner, credentials)):
+                let wanted = RegistryCredentialSources.canonicalHost(registry.authority)
+                guard RegistryCredentialSources.canonicalHost(owner.authority) == wanted else {
+                    return done(.failure(.configuration("the ECR login is for \(Redaction.text(String(owner.origin.prefix(200)))) and is not sent to \(registry.authority); name an image on that registry, or set CR_BASE (registryBase) to the registry the login is for")))
+                }
+                done(.success(credentials))
+            }
+        }
+    }
+
+    /// The ECR login and the registry it belongs to: the credentials' `registryBase`, else CR_BASE as
+    /// the operator set it (a pull-through or private endpoint), else the login's `proxyEndpoint`
+    /// (`https://<account>.dkr.ecr.<region>.amazonaws.com`). For callers that need the registry of an
+    /// ecr credential before naming an image (its repositories are named without a host).
+    func login(_ access: RegistryAccess, session: RegistrySession,
+               done: @escaping (Result<(registry: RegistryBase, credentials: RegistryCredentials), RegistryAccessFailure>) -> Void) {
         start(access, session: session, done: done) { flow, _, _, finished in
             flow.start { result in
                 switch result {
                 case .failure(let e): finished(.failure(Self.failure(e)))
                 case .success(let login):
-                    if access.configuredBase != nil { return finished(.success(login.credentials)) }
-                    guard let endpoint = try? RegistryBase(parsing: login.proxyEndpoint), endpoint.authority == registry.authority else {
-                        return finished(.failure(.configuration("the ECR login is for \(Redaction.text(String(login.proxyEndpoint.prefix(200)))) and is not sent to \(registry.authority); name an image on that registry, or set CR_BASE to the registry the login is for")))
+                    var given: String?
+                    if case .awsRole(let role) = access.source { given = role.registryBase }
+                    let named = given ?? access.configuredBase
+                    let what = given != nil ? "registryBase" : named != nil ? "CR_BASE" : "the ECR login's proxyEndpoint"
+                    guard let owner = try? RegistryBase(parsing: named ?? login.proxyEndpoint) else {
+                        return finished(.failure(.configuration("\(what) \(Redaction.text(String((named ?? login.proxyEndpoint).prefix(200)))) is not a registry URL")))
                     }
-                    finished(.success(login.credentials))
+                    finished(.success((owner, login.credentials)))
                 }
             }
         }
