@@ -283,6 +283,30 @@ final class AWSCredentialChainTests: XCTestCase {
         XCTAssertEqual(cache.stats.keptAfterFailedRenewal, 1)
     }
 
+    /// Three logins asked for at once on one reactor share one exchange: one STS call, one ECR login.
+    func testConcurrentLoginsShareOneExchange() throws {
+        let cache = AWSSessionCache()
+        let before = (aws.count("AssumeRole"), aws.count("GetAuthorizationToken"))
+        let env = Core.Environment(["AWS_ACCESS_KEY_ID": aws.accessKeyID, "AWS_SECRET_ACCESS_KEY": aws.secretAccessKey, "AWS_ENDPOINT_URL": aws.endpoint])
+        let type = ECRType(cache: cache)
+        let access = RegistryAccess(type: type, source: .awsRole(ECRRole(roleArn: aws.roleArn, region: aws.region, externalID: "ext-8")),
+                                    configuredBase: registry.url)
+        var passwords: [String] = []
+        try runOnReactor(seconds: 60) { reactor, finish in
+            let session = AgentKit.RegistrySession(reactor: reactor, environment: env, logger: Logger(level: .error, component: "test"))
+            for _ in 0..<3 {
+                type.registryCredentials(access, registry: try RegistryBase(parsing: registry.url), session: session) { result in
+                    passwords.append((try? result.get().password ?? "") ?? "failed: \(result)")
+                    if passwords.count == 3 { finish() }
+                }
+            }
+        }
+        XCTAssertEqual(passwords, Array(repeating: aws.ecrPassword, count: 3))
+        XCTAssertEqual(aws.count("AssumeRole") - before.0, 1)
+        XCTAssertEqual(aws.count("GetAuthorizationToken") - before.1, 1)
+        XCTAssertEqual(cache.stats.joined, 2)
+    }
+
     /// The login goes to the credentials' registryBase, else CR_BASE, else its proxyEndpoint; never to
     /// another registry.
     func testTheLoginGoesToItsRegistryOnly() throws {

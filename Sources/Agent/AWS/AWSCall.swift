@@ -12,6 +12,9 @@ final class AWSCall {
     /// Seconds since 1970, for the signature's date (a clock far off the real one is refused by AWS).
     private let now: () -> Int
 
+    /// The reactor the calls run on.
+    var reactor: Reactor { http.reactor }
+
     init(http: HTTPClient, aws: AWSEnvironment, userAgent: String, now: @escaping () -> Int = { Int(time(nil)) }) {
         self.http = http
         self.aws = aws

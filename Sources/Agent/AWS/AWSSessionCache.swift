@@ -2,8 +2,9 @@
 // container, instance metadata), the STS sessions of the roles it assumes (per identity, role, external
 // ID, region and endpoint) and the ECR logins they get. Each is renewed `renewBefore` seconds before it
 // expires; a renewal that fails while the old one still has `graceBefore` seconds left keeps using the
-// old one (botocore's advisory refresh window does the same), later it fails. The clock is injectable
-// so tests move time instead of waiting.
+// old one (botocore's advisory refresh window does the same), later it fails. Requests that need the
+// same entry while it is being fetched wait for that one exchange instead of starting their own. The
+// clock is injectable so tests move time instead of waiting.
 import Core
 import Glibc
 import Synchronization
@@ -28,6 +29,8 @@ final class AWSSessionCache: Sendable {
         /// Entries served from the cache, and renewals that failed while the old entry was kept.
         var hits = 0
         var keptAfterFailedRenewal = 0
+        /// Requests that waited for an exchange already under way instead of starting one.
+        var joined = 0
     }
 
     enum Table: Sendable { case identity, roleSession, ecrLogin }
@@ -43,6 +46,18 @@ final class AWSSessionCache: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// Keys being fetched now, with the requests waiting for them.
+    private let pending = Mutex<[String: [Waiter]]>([:])
+
+    /// A request waiting for another's exchange; its answer is delivered on its own reactor.
+    private final class Waiter: @unchecked Sendable {   // `done` runs only on `reactor`, the thread that made it
+        let reactor: Reactor
+        let done: (Result<Value, RegistryError>) -> Void
+        init(reactor: Reactor, done: @escaping (Result<Value, RegistryError>) -> Void) {
+            self.reactor = reactor
+            self.done = done
+        }
+    }
     private let counters = Mutex(Stats())
     /// Seconds since 1970.
     let now: @Sendable () -> Int
@@ -54,7 +69,8 @@ final class AWSSessionCache: Sendable {
     /// The cached value for `key` while it is fresh; else `fetch` runs and its answer (with its expiry)
     /// is kept. A failed fetch falls back to the old value while it is inside its grace period, with a
     /// warning on `logger`. Values without an expiry, or already past it, are used once and not kept.
-    func obtain(_ table: Table, key: String, logger: Logger?,
+    /// `reactor`: where the caller runs (a waiter's answer is delivered there); nil: no sharing.
+    func obtain(_ table: Table, key: String, reactor: Reactor?, logger: Logger?,
                 fetch: (@escaping (Result<(Value, expiresAt: Int?), RegistryError>) -> Void) -> Void,
                 done: @escaping (Result<Value, RegistryError>) -> Void) {
         let fullKey = "\(table):\(key)"
@@ -63,6 +79,25 @@ final class AWSSessionCache: Sendable {
         if let old, t < old.expiresAt - Self.renewBefore {
             counters.withLock { $0.hits += 1 }
             return done(.success(old.value))
+        }
+        if let reactor {
+            let joined = pending.withLock { p -> Bool in
+                if p[fullKey] != nil {
+                    p[fullKey]!.append(Waiter(reactor: reactor, done: done))
+                    return true
+                }
+                p[fullKey] = []
+                return false
+            }
+            if joined {
+                counters.withLock { $0.joined += 1 }
+                return
+            }
+        }
+        let done: (Result<Value, RegistryError>) -> Void = { [self] result in
+            let waiters = pending.withLock { $0.removeValue(forKey: fullKey) } ?? []
+            done(result)
+            for w in waiters { w.reactor.execute { w.done(result) } }
         }
         fetch { [self] result in
             switch result {

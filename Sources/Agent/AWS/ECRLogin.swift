@@ -51,7 +51,7 @@ final class ECRLoginFlow {
 
     /// The registry login, from the cache while it is fresh.
     func start(done: @escaping (Result<ECRLogin, RegistryError>) -> Void) {
-        cache.obtain(.ecrLogin, key: roleKey + "|" + aws.ecrEndpoint, logger: logger, fetch: { [self] finished in
+        cache.obtain(.ecrLogin, key: roleKey + "|" + aws.ecrEndpoint, reactor: call.reactor, logger: logger, fetch: { [self] finished in
             ecrCredentials { [self] result in
                 switch result {
                 case .failure(let e): finished(.failure(e))
@@ -68,7 +68,7 @@ final class ECRLoginFlow {
     /// own without a role.
     func ecrCredentials(done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
         guard let roleArn = role.roleArn else { return ownCredentials(done: done) }
-        cache.obtain(.roleSession, key: roleKey + "|" + aws.stsEndpoint, logger: logger, fetch: { [self] finished in
+        cache.obtain(.roleSession, key: roleKey + "|" + aws.stsEndpoint, reactor: call.reactor, logger: logger, fetch: { [self] finished in
             ownCredentials { [self] result in
                 switch result {
                 case .failure(let e): finished(.failure(e))
@@ -110,7 +110,7 @@ final class ECRLoginFlow {
                 }
             }
         }
-        cache.obtain(.identity, key: aws.identity.label + "|" + aws.stsEndpoint, logger: logger, fetch: { finished in
+        cache.obtain(.identity, key: aws.identity.label + "|" + aws.stsEndpoint, reactor: call.reactor, logger: logger, fetch: { finished in
             fetch { finished($0.map { (.credentials($0.credentials), $0.expiresAt) }) }
         }, done: { done($0.map(Self.credentials)) })
     }
