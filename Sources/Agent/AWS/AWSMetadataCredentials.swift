@@ -170,3 +170,17 @@ final class AWSMetadataCredentials {
         }
     }
 }
+
+/// The credential-answer checks, for the fuzz target: the access key ID and expiry a metadata endpoint's
+/// JSON answer (`AWSMetadataCredentials.parseCredentials`) or an ISO 8601 time gives, or nil.
+public enum AWSCredentialAnswer {
+    public static func metadata(_ body: [UInt8]) -> (accessKeyID: String, expiresAt: Int?)? {
+        guard case .success(let c) = AWSMetadataCredentials.parseCredentials(body, what: "fuzz", registry: "fuzz") else { return nil }
+        return (c.credentials.accessKeyID, c.expiresAt)
+    }
+
+    public static func time(_ text: String) -> Int? { AWSTime.parseISO8601(text) }
+
+    public static let maxAccessKeyID = AWSAnswerLimits.accessKeyID
+    public static let expiryRange = AWSAnswerLimits.expiryRange
+}
