@@ -75,6 +75,7 @@ final class HostLimiterTests: MisbehavingRegistryTestCase {
         XCTAssertEqual(state.throttles, 1)
         XCTAssertEqual(state.inFlight, 0)
         XCTAssertTrue(state.waiting.isEmpty)
+        XCTAssertEqual(limiter.totals, HostLimiter.Totals(hosts: 1, inFlight: 0, waiting: 0, throttles: 1))
     }
 
     /// Halve on each 429 down to one; one step back up per allowance's worth of answers sent after the
@@ -105,6 +106,33 @@ final class HostLimiterTests: MisbehavingRegistryTestCase {
         }
         XCTAssertEqual(steps, [2, 3, 4, 5, 6, 7, 8], "one step per allowance's worth of answers, up to the limit")
         XCTAssertEqual(started, 0, "admitted at once, never through the queue")
+    }
+
+    /// A queued request whose owner (its registry client) is gone is never started and takes no slot:
+    /// nothing would run it or hand the slot back.
+    func testAQueuedRequestOfAGoneClientTakesNoSlot() throws {
+        let limiter = HostLimiter()
+        var started: [String] = []
+        let keeper = NSObject()
+        let ok = try runOnReactor(seconds: 10) { reactor, finish in
+            let (first, now) = limiter.acquire(host: "h", limit: 1, reactor: reactor, start: {})!
+            XCTAssertTrue(now)
+            var owner: NSObject? = NSObject()
+            _ = limiter.acquire(host: "h", limit: 1, reactor: reactor, owner: owner) { started.append("orphan") }!
+            var last: HostLimiter.Ticket?
+            last = limiter.acquire(host: "h", limit: 1, reactor: reactor, owner: keeper) {
+                started.append("kept")
+                limiter.release(last!, .answered)
+                finish()
+            }!.0
+            owner = nil
+            limiter.release(first, .answered)
+        }
+        XCTAssertTrue(ok)
+        withExtendedLifetime(keeper) {}
+        XCTAssertEqual(started, ["kept"])
+        XCTAssertEqual(limiter.state(of: "h")?.inFlight, 0)
+        XCTAssertEqual(limiter.state(of: "h")?.waiting.count, 0)
     }
 
     /// The queue is first in, first out, and a request dropped while waiting frees nothing it did not hold.

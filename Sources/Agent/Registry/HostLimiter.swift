@@ -8,7 +8,9 @@ import Core
 import Synchronization
 
 /// One process-wide table of hosts. Requests come from any reactor thread; a waiting request is started
-/// on its own reactor (`Reactor.execute`), never on the thread that freed the slot.
+/// on its own reactor (`Reactor.execute`), never on the thread that freed the slot. A request hands its
+/// slot back when it ends, is cancelled, or its call is freed; a reactor that stops for good with requests
+/// in flight keeps their slots (a command ends its process then; the service's reactors run for its life).
 final class HostLimiter: Sendable {
     static let shared = HostLimiter()
 
@@ -19,16 +21,34 @@ final class HostLimiter: Sendable {
     static let maxWaiting = 10_000
 
     /// A request admitted (or waiting to be): hand it back with `release` or `abandon`.
-    final class Ticket: @unchecked Sendable {   // `start` runs only on `reactor`, the thread that made it; `epoch` changes under the table's lock
+    final class Ticket: @unchecked Sendable {   // `start` is taken once (an atomic flag) and run only on `reactor`; `epoch` changes under the table's lock
         let host: String
         /// The host's 429 count when the request was let go: an answer to a request sent before the
         /// latest 429 says nothing about the slower pace, so it does not count towards recovery.
         fileprivate var epoch = 0
         fileprivate let reactor: Reactor
-        fileprivate var start: (() -> Void)?
-        fileprivate init(host: String, reactor: Reactor, start: @escaping () -> Void) {
+        private var start: (() -> Void)?
+        private let taken = Atomic<Bool>(false)
+        /// Handed back already: a second release (a call's end after its orphaned start) changes nothing.
+        fileprivate let released = Atomic<Bool>(false)
+        /// The request's start, taken once, by whoever starts it or drops it: only the one thread that
+        /// wins the flag touches `start` after `init`.
+        fileprivate func takeStart() -> (() -> Void)? {
+            guard !taken.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
+            let s = start
+            start = nil
+            return s
+        }
+        /// What the request belongs to (its registry client): once that is gone the request is never
+        /// sent, and a ticket still queued is dropped rather than given a slot no one would hand back.
+        private weak var owner: AnyObject?
+        private let owned: Bool
+        fileprivate var orphaned: Bool { owned && owner == nil }
+        fileprivate init(host: String, reactor: Reactor, owner: AnyObject?, start: @escaping () -> Void) {
             self.host = host
             self.reactor = reactor
+            self.owner = owner
+            self.owned = owner != nil
             self.start = start
         }
     }
@@ -73,8 +93,8 @@ final class HostLimiter: Sendable {
     /// Asks for a slot at `host` with at most `limit` in flight. With a slot free, the ticket comes back
     /// with `now` true and the caller sends at once (`start` is not called); else `start` runs later on
     /// `reactor` when the slot is given. nil when too many requests already wait for the host.
-    func acquire(host: String, limit: Int, reactor: Reactor, start: @escaping () -> Void) -> (Ticket, now: Bool)? {
-        let ticket = Ticket(host: host, reactor: reactor, start: start)
+    func acquire(host: String, limit: Int, reactor: Reactor, owner: AnyObject? = nil, start: @escaping () -> Void) -> (Ticket, now: Bool)? {
+        let ticket = Ticket(host: host, reactor: reactor, owner: owner, start: start)
         let clamped = min(max(limit, Self.limitRange.lowerBound), Self.limitRange.upperBound)
         let t = now()
         let (admitted, full, wake) = hosts.withLock { table -> (Bool, Bool, UInt64?) in
@@ -100,12 +120,13 @@ final class HostLimiter: Sendable {
         }
         if full { return nil }
         if let wake { scheduleWake(host: host, on: reactor, afterNs: wake) }
-        if admitted { ticket.start = nil }
+        if admitted { _ = ticket.takeStart() }
         return (ticket, admitted)
     }
 
     /// Frees `ticket`'s slot (or drops it from the queue if it never started) and starts whoever is next.
     func release(_ ticket: Ticket, _ outcome: Outcome) {
+        guard !ticket.released.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let host = ticket.host
         let t = now()
         let (started, wake) = hosts.withLock { table -> ([Ticket], (Reactor, UInt64)?) in
@@ -142,7 +163,7 @@ final class HostLimiter: Sendable {
     /// A request that will not be sent after all, or ended without an answer: dropped from the queue,
     /// or its slot freed.
     func abandon(_ ticket: Ticket) {
-        ticket.start = nil
+        _ = ticket.takeStart()
         release(ticket, .dropped)
     }
 
@@ -157,6 +178,10 @@ final class HostLimiter: Sendable {
         var started: [Ticket] = []
         while !s.waiting.isEmpty && s.inFlight < s.allowance {
             let next = s.waiting.removeFirst()
+            if next.orphaned {                // its client is gone: nothing would run it or free its slot
+                _ = next.takeStart()
+                continue
+            }
             next.epoch = s.throttles
             started.append(next)
             s.inFlight += 1
@@ -167,9 +192,9 @@ final class HostLimiter: Sendable {
 
     private func dispatch(_ started: [Ticket]) {
         for ticket in started {
-            ticket.reactor.execute {
-                let run = ticket.start
-                ticket.start = nil
+            ticket.reactor.execute { [self] in
+                let run = ticket.takeStart()
+                if ticket.orphaned { return release(ticket, .dropped) }
                 run?()
             }
         }
@@ -194,6 +219,22 @@ final class HostLimiter: Sendable {
 
     /// The state of `host` (for tests and metrics).
     func state(of host: String) -> HostState? { hosts.withLock { $0[host] } }
+
+    /// Totals over every host, for /metrics: requests in flight, waiting, and 429s seen.
+    struct Totals: Sendable, Equatable {
+        var hosts = 0, inFlight = 0, waiting = 0, throttles = 0
+    }
+
+    var totals: Totals {
+        hosts.withLock { table in
+            table.values.reduce(into: Totals()) { t, s in
+                t.hosts += 1
+                t.inFlight += s.inFlight
+                t.waiting += s.waiting.count
+                t.throttles += s.throttles
+            }
+        }
+    }
 
     /// Forgets every host (tests).
     func reset() { hosts.withLock { $0.removeAll() } }

@@ -103,7 +103,7 @@ final class RegistryCall {
         guard done != nil else { return }
         let host = HostLimiter.key(url: url)
         guard let (ticket, now) = hostLimiter.acquire(host: host, limit: client.options.maxConcurrentPerHost,
-                                                             reactor: client.http.reactor, start: { self.transmit() }) else {
+                                                     reactor: client.http.reactor, owner: client, start: { self.transmit() }) else {
             return finish(.failure(RegistryError(.network, registry: registry,
                 "\(what): over \(HostLimiter.maxWaiting) requests already wait for \(host); not sent")))
         }
