@@ -119,7 +119,7 @@ final class RegistryCall {
     }
 
     private func transmit() {
-        guard done != nil else { return releaseSlot(.answered) }
+        guard done != nil else { return releaseSlot(.dropped) }
         attempt += 1
         head = nil
         passing = false
