@@ -78,6 +78,7 @@ final class AWSSessionCache: Sendable {
         let old = entries.withLock { $0[fullKey] }
         if let old, t < old.expiresAt - Self.renewBefore {
             counters.withLock { $0.hits += 1 }
+            Self.mask(old.value)
             return done(.success(old.value))
         }
         if let reactor {
@@ -119,12 +120,24 @@ final class AWSSessionCache: Sendable {
             case .failure(let e):
                 if let old, now() < old.expiresAt - Self.graceBefore {
                     counters.withLock { $0.keptAfterFailedRenewal += 1 }
+                    Self.mask(old.value)
                     logger?.warn("renewing an AWS session failed; the current one is used until it expires",
                                  [("what", .string(key)), ("expiresAt", .int(old.expiresAt)), ("error", .string(e.description))])
                     return done(.success(old.value))
                 }
                 done(.failure(e))
             }
+        }
+    }
+
+    /// Registers a cached value's secrets for masking again, so that a busy service's newer secrets
+    /// (the masking set keeps the latest few hundred) never push out one still in use.
+    static func mask(_ value: Value) {
+        switch value {
+        case .credentials(let c):
+            for s in [c.secretAccessKey, c.sessionToken].compactMap({ $0 }) { Redaction.register(secret: s) }
+        case .login(let l):
+            if let p = l.credentials.password { Redaction.register(secret: p) }
         }
     }
 
