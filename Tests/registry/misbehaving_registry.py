@@ -8,7 +8,8 @@ missing `Link` headers, opaque cursors, a 401 asking for an extra scope after a 
 500s, oversized and schema1 manifests, digests that do not match, and a token realm pointing at the cloud
 metadata address; and, for the hostile-input tests, a manifest redirected to another origin that then asks
 for credentials, a cross-origin `Link`, overflowing `expires_in` / `Retry-After` / descriptor sizes, a token
-realm written as a decimal IPv4 address, and a blob sent one byte a second. It records every
+realm written as a decimal IPv4 address, and a blob sent one byte a second; and, for the per-host concurrency
+tests, a scenario that counts the requests in flight at once and one that answers 429 then counts what follows. It records every
 `Authorization` value it receives, per origin (`authorizations` in the record). It is not a registry implementation: each scenario lives at its own path and does
 exactly one thing. Every scenario, its path and what a correct client does is in Tests/registry/README.md.
 
