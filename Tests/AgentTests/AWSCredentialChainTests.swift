@@ -212,11 +212,12 @@ final class AWSCredentialChainTests: XCTestCase {
 
     /// Runs the ecr type's login (`login`) or repository listing in this process, with `cache`.
     func exchange(_ cache: AWSSessionCache, secret: String? = nil, listing: Bool = false, registryBase: String? = nil,
-                  configuredBase: String? = "", target: String? = nil) throws -> Result<String, RegistryAccessFailure> {
-        let env = Core.Environment(["AWS_ACCESS_KEY_ID": aws.accessKeyID, "AWS_SECRET_ACCESS_KEY": secret ?? aws.secretAccessKey,
-                                    "AWS_ENDPOINT_URL": aws.endpoint])
+                  configuredBase: String? = "", target: String? = nil, identity: [String: String]? = nil,
+                  role: String?? = .none) throws -> Result<String, RegistryAccessFailure> {
+        let env = Core.Environment((identity ?? ["AWS_ACCESS_KEY_ID": aws.accessKeyID, "AWS_SECRET_ACCESS_KEY": secret ?? aws.secretAccessKey])
+            .merging(["AWS_ENDPOINT_URL": aws.endpoint]) { a, _ in a })
         let type = ECRType(cache: cache)
-        let access = RegistryAccess(type: type, source: .awsRole(ECRRole(roleArn: aws.roleArn, region: aws.region, externalID: "ext-7",
+        let access = RegistryAccess(type: type, source: .awsRole(ECRRole(roleArn: role ?? aws.roleArn, region: aws.region, externalID: "ext-7",
                                                                          registryBase: registryBase)),
                                     configuredBase: configuredBase == "" ? registry.url : configuredBase)
         var outcome: Result<String, RegistryAccessFailure>?
@@ -281,6 +282,26 @@ final class AWSCredentialChainTests: XCTestCase {
         let failed = try exchange(cache, secret: "wrong-" + aws.secretAccessKey.prefix(6))
         XCTAssertTrue(failed.failure?.description.contains("SignatureDoesNotMatch") ?? false, "\(failed)")
         XCTAssertEqual(cache.stats.keptAfterFailedRenewal, 1)
+    }
+
+    /// A web identity's STS session is the agent's own identity, kept like the others: a login and a
+    /// listing (ECR's API signed with it, no role) make one AssumeRoleWithWebIdentity call.
+    func testWebIdentitySessionIsKept() throws {
+        let dir = try makeTemporaryDirectory("web-identity-cache")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("token")
+        try "eyJhbGciOiJSUzI1NiJ9.cache-test.sig\n".write(to: file, atomically: true, encoding: .utf8)
+        let identity = ["AWS_ROLE_ARN": aws.roleArn, "AWS_WEB_IDENTITY_TOKEN_FILE": file.path]
+        let cache = AWSSessionCache()
+        let before = (aws.count("AssumeRoleWithWebIdentity"), aws.count("GetAuthorizationToken"), aws.count("DescribeRepositories"))
+        try aws.allowUnauthenticatedRequests(1)          // AssumeRoleWithWebIdentity is unsigned, as on AWS
+        defer { try? aws.allowUnauthenticatedRequests(0) }
+        XCTAssertEqual(try exchange(cache, identity: identity, role: .some(nil)).get(), aws.ecrPassword)
+        XCTAssertEqual(try exchange(cache, listing: true, identity: identity, role: .some(nil)).get(), "app/one,app/two,base/debian")
+        XCTAssertEqual(aws.count("AssumeRoleWithWebIdentity") - before.0, 1)
+        XCTAssertEqual(aws.count("GetAuthorizationToken") - before.1, 1)
+        XCTAssertEqual(aws.count("DescribeRepositories") - before.2, 1)
+        XCTAssertEqual(cache.stats.identityFetches, 1)
     }
 
     /// Three logins asked for at once on one reactor share one exchange: one STS call, one ECR login.
