@@ -19,7 +19,7 @@ enum FuzzTargets {
         // application manifests
         ("zip", ZipFuzz.run), ("elf", ELFFuzz.run), ("npm", NpmFuzz.run),
         // AWS answers (the ecr registry type)
-        ("aws-xml", AWSXMLFuzz.run),
+        ("aws-xml", AWSXMLFuzz.run), ("aws-metadata", AWSMetadataFuzz.run),
         // the broker's CR_CREDENTIALS (environment or a request's authorization header)
         ("cr-credentials", BrokerCredentialsFuzz.run),
         // registry answers: manifests, indexes, image configs, WWW-Authenticate

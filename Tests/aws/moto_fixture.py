@@ -10,8 +10,18 @@ Set-up, made with boto3 while authentication is still off and then switched on (
 - role `ecr-reader` (ecr:GetAuthorizationToken, ecr:DescribeRepositories, ecr:ListImages, ...),
   role `no-ecr` (no ECR permission at all);
 - ECR repositories app/one (tags 1.0, 2.0, latest), app/two, base/debian.
+- role `agent-instance` (allowed sts:AssumeRole), assumed twice while authentication is off: the
+  temporary credentials an EC2 instance profile and an ECS task role would hand the agent
+  (`instance_credentials`, `container_credentials`; the metadata stand-in serves them).
 fixture.json: endpoint, region, account, access_key_id, secret_access_key, role_arn, no_ecr_role_arn,
-ecr_password (what GetAuthorizationToken hands out for the role's account), pid.
+ecr_password (what GetAuthorizationToken hands out for the role's account), instance_credentials,
+container_credentials ({AccessKeyId, SecretAccessKey, Token, Expiration}), calls (the call log), pid.
+
+Two changes to moto's answers, both towards what AWS does: GetAuthorizationToken's `expiresAt` is 12 hours
+from now, as ECR documents (moto answers a fixed 2015 date); and every successful STS AssumeRole /
+AssumeRoleWithWebIdentity and ECR call appends one line to DIR/calls.jsonl,
+`{"action", "access_key_id" (from the SigV4 Credential=, null when unsigned), "t"}`, so tests can count
+calls and see which credentials signed them.
 Needs moto[server] and boto3 in .venv (scripts/deps.sh)."""
 import argparse
 import json
@@ -20,6 +30,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REGION = "us-east-1"
@@ -35,7 +46,9 @@ def set_up(endpoint: str) -> dict:
     iam.create_user(UserName="cr-agent")
     key = iam.create_access_key(UserName="cr-agent")["AccessKey"]
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-             "Principal": {"AWS": f"arn:aws:iam::{account}:user/cr-agent"}}]}
+             "Principal": {"AWS": [f"arn:aws:iam::{account}:user/cr-agent", f"arn:aws:iam::{account}:role/agent-instance"]
+                           # moto matches the caller's ARN literally: the agent-instance role's two sessions
+                           + [f"arn:aws:sts::{account}:assumed-role/agent-instance/agent-{n}" for n in ("instance", "container")]}}]}
     roles = {}
     for name, actions in (("ecr-reader", ECR_ACTIONS), ("no-ecr", ["s3:ListAllMyBuckets"])):
         roles[name] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
@@ -43,6 +56,17 @@ def set_up(endpoint: str) -> dict:
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
     iam.put_user_policy(UserName="cr-agent", PolicyName="assume", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    instance_trust = dict(trust)
+    instance_trust["Statement"] = [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2.amazonaws.com"}}]
+    iam.create_role(RoleName="agent-instance", AssumeRolePolicyDocument=json.dumps(instance_trust))
+    iam.put_role_policy(RoleName="agent-instance", PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    temporary = {}
+    for name in ("instance", "container"):
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/agent-instance", RoleSessionName=f"agent-{name}",
+                            DurationSeconds=43200)["Credentials"]
+        temporary[name] = {"AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"],
+                           "Token": c["SessionToken"], "Expiration": c["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ")}
     for repo in ("app/one", "app/two", "base/debian"):
         ecr.create_repository(repositoryName=repo)
     for i, tag in enumerate(("1.0", "2.0", "latest")):
@@ -52,7 +76,45 @@ def set_up(endpoint: str) -> dict:
         ecr.put_image(repositoryName="app/one", imageManifest=json.dumps(manifest), imageTag=tag)
     return {"account": account, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
             "role_arn": roles["ecr-reader"], "no_ecr_role_arn": roles["no-ecr"],
-            "ecr_password": f"{account}-auth-token"}
+            "ecr_password": f"{account}-auth-token",
+            "instance_credentials": temporary["instance"], "container_credentials": temporary["container"]}
+
+
+def record_calls(log: Path) -> None:
+    """Wraps moto's STS and ECR handlers: each call that reaches them (authentication passed) is logged
+    with the access key ID that signed it; GetAuthorizationToken's expiresAt becomes now + 12 h."""
+    import datetime
+    import re as _re
+    import threading
+    from moto.ecr.responses import ECRResponse
+    from moto.sts.responses import TokenResponse
+    lock = threading.Lock()
+
+    def wrap(cls, method: str, action: str) -> None:
+        original = getattr(cls, method)
+
+        def logged(self, *a, **kw):
+            result = original(self, *a, **kw)
+            m = _re.search(r"Credential=([^/,\s]+)/", self.headers.get("Authorization") or "")
+            with lock, open(log, "a") as f:
+                f.write(json.dumps({"action": action, "access_key_id": m[1] if m else None, "t": time.time()}) + "\n")
+            return result
+        setattr(cls, method, logged)
+
+    for method, action in (("assume_role", "AssumeRole"), ("assume_role_with_web_identity", "AssumeRoleWithWebIdentity")):
+        wrap(TokenResponse, method, action)
+    for method, action in (("describe_repositories", "DescribeRepositories"), ("list_images", "ListImages")):
+        wrap(ECRResponse, method, action)
+    original_token = ECRResponse.get_authorization_token
+
+    def token_12h(self, *a, **kw):
+        result = original_token(self, *a, **kw)
+        later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=12)
+        for entry in getattr(result, "result", {}).get("authorizationData", []):
+            entry["expiresAt"] = later
+        return result
+    ECRResponse.get_authorization_token = token_12h
+    wrap(ECRResponse, "get_authorization_token", "GetAuthorizationToken")
 
 
 def reset_auth(endpoint: str, allowed_unauthenticated: int) -> None:
@@ -93,6 +155,8 @@ def cmd_serve(a) -> int:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     info = set_up(endpoint)
+    record_calls(d / "calls.jsonl")        # after set-up: only the agent's calls are logged
+    info["calls"] = str(d / "calls.jsonl")
     reset_auth(endpoint, 0)          # from here on every request is authenticated and authorized
     info.update({"endpoint": endpoint, "region": REGION, "pid": os.getpid()})
     (d / "fixture.json").write_text(json.dumps(info, indent=2) + "\n")

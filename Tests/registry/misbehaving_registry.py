@@ -8,7 +8,8 @@ missing `Link` headers, opaque cursors, a 401 asking for an extra scope after a 
 500s, oversized and schema1 manifests, digests that do not match, and a token realm pointing at the cloud
 metadata address; and, for the hostile-input tests, a manifest redirected to another origin that then asks
 for credentials, a cross-origin `Link`, overflowing `expires_in` / `Retry-After` / descriptor sizes, a token
-realm written as a decimal IPv4 address, and a blob sent one byte a second. It records every
+realm written as a decimal IPv4 address, and a blob sent one byte a second; and, for the per-host concurrency
+tests, a scenario that counts the requests in flight at once and one that answers 429 then counts what follows. It records every
 `Authorization` value it receives, per origin (`authorizations` in the record). It is not a registry implementation: each scenario lives at its own path and does
 exactly one thing. Every scenario, its path and what a correct client does is in Tests/registry/README.md.
 
@@ -49,6 +50,13 @@ CATALOG = ["baddigest", "cut", "denied", "huge", "huge-chunked", "metadata-realm
 # Hostile scenarios (HostileRegistryTests); served like the others but kept out of the catalog listing.
 HOSTILE = ["xredirect", "bigexpiry", "negexpiry", "retryafter-huge", "retryafter-date", "bigsize", "negsize",
            "decimal-realm", "slow", "badlength", "nameredirect"]
+# Pacing scenarios (HostLimiter tests): `crowd` holds each request until as many are in flight as
+# POST /_stub/crowd-hold asked for (5 s at most), so the most seen at once is the client's limit exactly;
+# the last of the requests it announced ("<hold> <total>") lets the rest go at once;
+# `throttle` answers its first request 429 with `Retry-After: 1` and holds the others 0.3 s. Both count
+# the requests in flight when each arrives (a request stops counting before its answer is written, so
+# the count never runs ahead of the client's). Not in the catalog.
+PACING = ["crowd", "throttle"]
 HUGE_INT = "9223372036854775807"
 DECIMAL_REALM = "http://2852039166/latest/meta-data/"  # 169.254.169.254 written as one decimal number
 NEXUS_REPOS = [f"nexus-repo-{i}" for i in range(5)]
@@ -68,6 +76,7 @@ def _image(name: str, payload_size: int = 4096) -> Image:
 class State:
     def __init__(self):
         self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
         self.reset()
 
     def reset(self):
@@ -81,6 +90,13 @@ class State:
             self.huge_bytes_sent: dict[str, int] = {}
             self.authorizations: list[dict] = []
             self.slow_bytes_sent = 0
+            self.in_flight: dict[str, int] = {}
+            self.max_in_flight: dict[str, int] = {}
+            self.paced: list[dict] = []
+            self.throttled_at: float | None = None
+            self.crowd_hold = 0
+            self.crowd_gate = 0
+            self.crowd_total = 0
 
     def bump(self, key: str) -> int:
         """Returns how many requests this key had seen before this one."""
@@ -96,7 +112,8 @@ class State:
                     "second_origin_saw_authorization": any(r["authorization"] for r in self.second_origin),
                     "token_requests": list(self.token_requests), "cut_ranges": list(self.cut_ranges),
                     "huge_bytes_sent": dict(self.huge_bytes_sent), "authorizations": list(self.authorizations),
-                    "slow_bytes_sent": self.slow_bytes_sent}
+                    "slow_bytes_sent": self.slow_bytes_sent, "max_in_flight": dict(self.max_in_flight),
+                    "paced": list(self.paced), "throttled_at": self.throttled_at}
 
     def saw_authorization(self, origin: str, h) -> None:
         """Every Authorization value, in full, with the origin ("main" or "second") and path it reached."""
@@ -115,7 +132,7 @@ class MisbehavingRegistry:
     def __init__(self, dir: str | os.PathLike):
         self.dir = Path(dir).resolve()
         self.state = State()
-        self.images = {name: _image(name) for name in CATALOG + HOSTILE}
+        self.images = {name: _image(name) for name in CATALOG + HOSTILE + PACING}
         self.images["cut"] = _image("cut", 1 << 20)  # 1 MiB of incompressible bytes: cut at half
         self.images["redirect"] = _image("redirect", 256 << 10)
         self.blobs: dict[str, tuple[str, bytes]] = {}  # digest -> (repo, bytes)
@@ -310,6 +327,8 @@ class MisbehavingRegistry:
                 return self._page(h, "/v2/paged/tags/list", "tags", PAGED_TAGS, q, head, link=True, name="paged")
             return self._send(h, 200, jbytes({"name": name, "tags": ["latest"]}), head=head)
 
+        if name in PACING:
+            return self._paced(h, name, kind, ref, head)
         n = self.state.bump(name)
         if name in HOSTILE:
             return self._hostile(h, name, kind, ref, head)
@@ -348,6 +367,12 @@ class MisbehavingRegistry:
             h.rfile.read(min(n, 1 << 16))
             self.reset()
             return self._send(h, 200, b'{"reset":true}')
+        if path == "/_stub/crowd-hold" and method == "POST":
+            n = int(h.headers.get("Content-Length") or 0)
+            hold, _, total = (h.rfile.read(min(n, 64)).decode() or "0").partition(" ")
+            with self.state.lock:
+                self.state.crowd_hold, self.state.crowd_total = int(hold), int(total or 0)
+            return self._send(h, 200, b'{"ok":true}')
         if path.startswith("/_stub/token-") and method == "GET":
             # Token endpoints whose expires_in overflows (bigexpiry) or is negative (negexpiry).
             self.state.saw_authorization("main", h)
@@ -465,6 +490,36 @@ class MisbehavingRegistry:
             return self._huge(h, name, head)
         ctype = "application/octet-stream" if name == "wrong-content-type" else img.media_type
         self._send(h, 200, img.manifest, ctype, {"Docker-Content-Digest": img.digest}, head)
+
+    def _paced(self, h, name: str, kind: str, ref: str, head: bool) -> None:
+        st = self.state
+        n = st.bump(name)
+        with st.cond:
+            cur = st.in_flight.get(name, 0) + 1
+            st.in_flight[name] = cur
+            st.max_in_flight[name] = max(st.max_in_flight.get(name, 0), cur)
+            st.paced.append({"name": name, "n": n, "t": time.time(), "in_flight": cur})
+            if name == "crowd":
+                # The request that makes the crowd full lets every waiting one go (a new gate), even if
+                # some have left by the time the others wake.
+                if cur >= st.crowd_hold or (st.crowd_total and n + 1 >= st.crowd_total):
+                    st.crowd_gate += 1
+                    st.cond.notify_all()
+                else:
+                    gate, deadline = st.crowd_gate, time.time() + 5
+                    while st.crowd_gate == gate and time.time() < deadline:
+                        st.cond.wait(max(0.0, deadline - time.time()))
+        if name == "throttle" and n > 0:
+            time.sleep(0.3)
+        with st.cond:
+            st.in_flight[name] -= 1          # before the answer is written: the count never runs ahead
+        if name == "throttle" and n == 0:
+            with st.lock:
+                st.throttled_at = time.time()    # before the answer: the client cannot have it earlier
+            return self._error(h, 429, "TOOMANYREQUESTS", "rate limit exceeded, retry after 1 s", {"Retry-After": "1"}, head)
+        if kind == "manifests":
+            return self._manifest(h, name, ref, head)
+        return self._blob(h, name, ref, head)
 
     def _huge(self, h, name: str, head: bool) -> None:
         body = self.huge

@@ -1,5 +1,7 @@
 // One signed POST to an AWS service endpoint over the agent's HTTP client, with AWS's error answers
-// (Query-protocol XML or JSON 1.1 `__type`) turned into a RegistryError that keeps AWS's code.
+// (Query-protocol XML or JSON 1.1 `__type`) turned into a RegistryError that keeps AWS's code. STS and
+// ECR endpoints get the registry traffic's address rule: never a link-local or metadata address (only
+// AWSMetadataCredentials may reach those).
 import Core
 import Glibc
 
@@ -9,6 +11,9 @@ final class AWSCall {
     private let userAgent: String
     /// Seconds since 1970, for the signature's date (a clock far off the real one is refused by AWS).
     private let now: () -> Int
+
+    /// The reactor the calls run on.
+    var reactor: Reactor { http.reactor }
 
     init(http: HTTPClient, aws: AWSEnvironment, userAgent: String, now: @escaping () -> Int = { Int(time(nil)) }) {
         self.http = http
@@ -24,6 +29,9 @@ final class AWSCall {
         guard let host = Self.authority(of: endpoint) else {
             return done(.failure(RegistryError(.invalidInput, registry: endpoint, "\(what): \"\(endpoint)\" is not an http(s) URL")))
         }
+        if let why = AddressPolicy.refusal(url: endpoint) {
+            return done(.failure(RegistryError(.refused, registry: endpoint, "\(what): \(endpoint) is \(why); not contacted")))
+        }
         var signing: [(String, String)] = []
         if let credentials {
             let request = SigV4Request(method: "POST", path: "/", query: [], headers: [("Host", host)] + extra, body: body)
@@ -34,7 +42,7 @@ final class AWSCall {
         for (name, value) in extra + signing { headers.set(name, value) }
         headers.set("User-Agent", userAgent)
         let req = ClientRequest(method: "POST", url: endpoint + "/", headers: headers, body: .bytes(body),
-                                timeouts: ClientTimeouts(connect: 10_000, total: 60_000))
+                                timeouts: ClientTimeouts(connect: 10_000, total: 60_000), connectFilter: AddressPolicy.connectFilter)
         http.fetch(req, maxBodyBytes: 4 << 20) { result in
             switch result {
             case .failure(let e):

@@ -18,6 +18,9 @@ struct ECRRole: Sendable, Equatable {
     var roleArn: String?
     var region: String
     var externalID: String?
+    /// The registry the login goes to when the credentials name one (`registryBase`: a pull-through
+    /// cache, a VPC endpoint); else the login's own proxyEndpoint.
+    var registryBase: String? = nil
 }
 
 final class ECRLoginFlow {
@@ -25,61 +28,117 @@ final class ECRLoginFlow {
     private let aws: AWSEnvironment
     private let role: ECRRole
     private let sessionName: String
+    private let cache: AWSSessionCache
+    private let metadata: AWSMetadataCredentials
+    private let logger: Logger?
 
-    init(call: AWSCall, aws: AWSEnvironment, role: ECRRole, sessionName: String = "cr-agent") {
+    init(call: AWSCall, aws: AWSEnvironment, role: ECRRole, metadata: AWSMetadataCredentials, cache: AWSSessionCache = .shared,
+         logger: Logger? = nil, sessionName: String = "cr-agent") {
         self.call = call
         self.aws = aws
         self.role = role
+        self.metadata = metadata
+        self.cache = cache
+        self.logger = logger
         self.sessionName = sessionName
     }
 
+    /// What a role session and a login are cached by: the identity asking, the role, its external ID,
+    /// the region and the endpoints (none of it secret).
+    private var roleKey: String {
+        [aws.identity.label, role.roleArn ?? "-", role.externalID ?? "-", aws.region].joined(separator: "|")
+    }
+
+    /// The registry login, from the cache while it is fresh.
     func start(done: @escaping (Result<ECRLogin, RegistryError>) -> Void) {
-        ecrCredentials { [self] result in
-            switch result {
-            case .failure(let e): done(.failure(e))
-            case .success(let credentials): authorizationToken(with: credentials, done: done)
+        cache.obtain(.ecrLogin, key: roleKey + "|" + aws.ecrEndpoint, reactor: call.reactor, logger: logger, fetch: { [self] finished in
+            ecrCredentials { [self] result in
+                switch result {
+                case .failure(let e): finished(.failure(e))
+                case .success(let credentials):
+                    authorizationToken(with: credentials) { finished($0.map { (.login($0), $0.expiresAt > 0 ? $0.expiresAt : nil) }) }
+                }
             }
-        }
+        }, done: { result in
+            done(result.map { if case .login(let l) = $0 { return l }; preconditionFailure("a login entry holds a login") })
+        })
     }
 
-    /// The credentials ECR calls are signed with: the assumed role's, or the agent's own without a role.
+    /// The credentials ECR calls are signed with: the assumed role's (cached per role), or the agent's
+    /// own without a role.
     func ecrCredentials(done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
-        ownCredentials { [self] result in
-            switch result {
-            case .failure(let e): done(.failure(e))
-            case .success(let own):
-                guard let roleArn = role.roleArn else { return done(.success(own)) }
-                assumeRole(roleArn, with: own, done: done)
+        guard let roleArn = role.roleArn else { return ownCredentials(done: done) }
+        cache.obtain(.roleSession, key: roleKey + "|" + aws.stsEndpoint, reactor: call.reactor, logger: logger, fetch: { [self] finished in
+            ownCredentials { [self] result in
+                switch result {
+                case .failure(let e): finished(.failure(e))
+                case .success(let own):
+                    assumeRole(roleArn, with: own) { finished($0.map { (.credentials($0.credentials), $0.expiresAt) }) }
+                }
             }
-        }
+        }, done: { done($0.map(Self.credentials)) })
     }
 
-    /// The agent's own credentials: its keys, or those of its web identity's role.
+    /// The agent's own credentials, through the chain (AWSEnvironment): its keys as they are; the
+    /// temporary ones of its web identity, container or instance role from the cache while fresh.
     func ownCredentials(done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
+        let fetch: (@escaping (Result<AWSTemporaryCredentials, RegistryError>) -> Void) -> Void
         switch aws.identity {
         case .keys(let keys):
-            done(.success(keys))
+            return done(.success(keys))
         case .webIdentity(let roleArn, let tokenFile, let sessionName):
-            guard let bytes = RegistryCredentialSources.readFile(tokenFile, cap: 64 << 10), !bytes.isEmpty else {
-                return done(.failure(RegistryError(.authentication, registry: aws.stsEndpoint,
-                                                   "cannot read the web identity token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")))
+            fetch = { [self] finished in
+                guard let bytes = RegistryCredentialSources.readFile(tokenFile, cap: 64 << 10), !bytes.isEmpty else {
+                    return finished(.failure(RegistryError(.authentication, registry: aws.stsEndpoint,
+                                                           "cannot read the web identity token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")))
+                }
+                let token = String(decoding: bytes, as: UTF8.self).trimmingCharactersSpace().split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+                Redaction.register(secret: token)
+                stsCredentials(action: "AssumeRoleWithWebIdentity", roleArn: roleArn, sessionName: sessionName,
+                               extra: [("WebIdentityToken", token)], signedWith: nil, done: finished)
             }
-            let token = String(decoding: bytes, as: UTF8.self).trimmingCharactersSpace().split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            Redaction.register(secret: token)
-            stsCredentials(action: "AssumeRoleWithWebIdentity", roleArn: roleArn, sessionName: sessionName,
-                           extra: [("WebIdentityToken", token)], signedWith: nil, done: done)
+        case .container(let url, let authorization):
+            fetch = { [metadata] finished in metadata.container(url: url, authorization: authorization, done: finished) }
+        case .instanceMetadata(let endpoint, let fallback):
+            fetch = { [metadata] finished in
+                metadata.instance(endpoint: endpoint) { result in
+                    guard fallback, case .failure(let e) = result else { return finished(result) }
+                    // Nothing else was configured and instance metadata gave no credentials (not on EC2,
+                    // or no instance profile): the chain ends empty, as botocore's does, and the operator
+                    // has to name an identity.
+                    finished(.failure(RegistryError(.invalidInput, registry: endpoint, Self.noIdentity(e.message), code: Self.noIdentityCode)))
+                }
+            }
         }
+        cache.obtain(.identity, key: aws.identity.label + "|" + aws.stsEndpoint, reactor: call.reactor, logger: logger, fetch: { finished in
+            fetch { finished($0.map { (.credentials($0.credentials), $0.expiresAt) }) }
+        }, done: { done($0.map(Self.credentials)) })
+    }
+
+    /// The code of the error of a chain that found nothing: the caller makes it a configuration error
+    /// naming AWS_ACCESS_KEY_ID.
+    static let noIdentityCode = "NoAWSIdentity"
+
+    /// The message of a chain that found nothing.
+    static func noIdentity(_ detail: String) -> String {
+        "the ecr registry type needs the agent's AWS identity and found none: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys), AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI; EC2 instance metadata gave none (\(detail))"
+    }
+
+    private static func credentials(_ value: AWSSessionCache.Value) -> AWSCredentials {
+        if case .credentials(let c) = value { return c }
+        preconditionFailure("a credentials entry holds credentials")
     }
 
     /// STS AssumeRole of `roleArn`, signed with `credentials`.
-    func assumeRole(_ roleArn: String, with credentials: AWSCredentials, done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
+    func assumeRole(_ roleArn: String, with credentials: AWSCredentials, done: @escaping (Result<AWSTemporaryCredentials, RegistryError>) -> Void) {
         stsCredentials(action: "AssumeRole", roleArn: roleArn, sessionName: sessionName,
                        extra: role.externalID.map { [("ExternalId", $0)] } ?? [], signedWith: credentials, done: done)
     }
 
-    /// An STS action that hands out temporary credentials (Query protocol: a form-encoded POST, XML answer).
+    /// An STS action that hands out temporary credentials (Query protocol: a form-encoded POST, XML answer
+    /// `<Credentials><AccessKeyId/><SecretAccessKey/><SessionToken/><Expiration/></Credentials>`).
     private func stsCredentials(action: String, roleArn: String, sessionName: String, extra: [(String, String)],
-                                signedWith credentials: AWSCredentials?, done: @escaping (Result<AWSCredentials, RegistryError>) -> Void) {
+                                signedWith credentials: AWSCredentials?, done: @escaping (Result<AWSTemporaryCredentials, RegistryError>) -> Void) {
         let form = [("Action", action), ("Version", "2011-06-15"), ("RoleArn", roleArn), ("RoleSessionName", sessionName)] + extra
         let body = Array(form.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&").utf8)
         let what = "STS \(action) of \(roleArn)"
@@ -88,13 +147,16 @@ final class ECRLoginFlow {
             switch result {
             case .failure(let e): done(.failure(e))
             case .success(let xml):
-                guard let key = AWSXML.text(of: "AccessKeyId", in: xml), let secret = AWSXML.text(of: "SecretAccessKey", in: xml),
-                      !key.isEmpty, !secret.isEmpty else {
-                    return done(.failure(RegistryError(.registry, registry: aws.stsEndpoint, "\(what): the answer has no Credentials")))
+                let checked = AWSTemporaryCredentials.checked(
+                    accessKeyID: AWSXML.text(of: "AccessKeyId", in: xml), secret: AWSXML.text(of: "SecretAccessKey", in: xml),
+                    token: AWSXML.text(of: "SessionToken", in: xml), expiration: AWSXML.text(of: "Expiration", in: xml), what: what)
+                switch checked {
+                case .failure(let e):
+                    done(.failure(RegistryError(.registry, registry: aws.stsEndpoint, e.message.hasSuffix("has no AccessKeyId and SecretAccessKey") ? "\(what): the answer has no Credentials" : e.message)))
+                case .success(let c):
+                    for s in [c.credentials.secretAccessKey, c.credentials.sessionToken].compactMap({ $0 }) { Redaction.register(secret: s) }
+                    done(.success(c))
                 }
-                let token = AWSXML.text(of: "SessionToken", in: xml)
-                for s in [secret, token].compactMap({ $0 }) { Redaction.register(secret: s) }
-                done(.success(AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token)))
             }
         }
     }

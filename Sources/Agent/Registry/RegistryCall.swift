@@ -1,6 +1,7 @@
 // One logical registry request: authenticates on 401, retries 408/429/5xx and cut connections with
 // backoff, follows redirects without leaking Authorization, and either collects the body (with a cap)
-// or streams it, resuming a cut stream with Range from the last byte delivered.
+// or streams it, resuming a cut stream with Range from the last byte delivered. Each attempt holds a slot
+// of its host in the process-wide `HostLimiter` (REGISTRY_MAX_CONCURRENCY) from send to completion.
 import Core
 
 final class RegistryCall {
@@ -24,6 +25,8 @@ final class RegistryCall {
     let mode: Mode
     let expectedStatuses: Set<Int>
     private unowned let client: RegistryClient
+    /// The client's limiter, held here so a call outliving its client can still hand its slot back.
+    private let hostLimiter: HostLimiter
     private var done: ((Result<Outcome, RegistryError>) -> Void)?
 
     private var attempt = 0
@@ -40,10 +43,13 @@ final class RegistryCall {
     /// A redirect target not followed because, through a proxy, its name must be checked first.
     private var uncheckedRedirect: String?
     private var redirectChecks = 0
+    /// The host slot this attempt holds or waits for (HostLimiter), handed back when the attempt ends.
+    private var slot: HostLimiter.Ticket?
 
     init(client: RegistryClient, method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(), scopes: [String],
          what: String, mode: Mode, expectedStatuses: Set<Int> = [200], done: @escaping (Result<Outcome, RegistryError>) -> Void) {
         self.client = client
+        self.hostLimiter = client.hostLimiter
         self.method = method
         self.url = url
         self.headers = headers
@@ -88,8 +94,32 @@ final class RegistryCall {
         finish(.failure(RegistryError(.network, registry: registry, "\(what): cancelled")))
     }
 
+    deinit {
+        if let slot { hostLimiter.abandon(slot) }
+    }
+
+    /// Waits for a slot at the URL's host (REGISTRY_MAX_CONCURRENCY, held back after a 429), then sends.
     private func send() {
         guard done != nil else { return }
+        let host = HostLimiter.key(url: url)
+        guard let (ticket, now) = hostLimiter.acquire(host: host, limit: client.options.maxConcurrentPerHost,
+                                                     reactor: client.http.reactor, owner: client, start: { self.transmit() }) else {
+            return finish(.failure(RegistryError(.network, registry: registry,
+                "\(what): over \(HostLimiter.maxWaiting) requests already wait for \(host); not sent")))
+        }
+        slot = ticket
+        if now { transmit() }
+    }
+
+    /// Hands back this attempt's host slot, telling the limiter whether the host throttled it.
+    private func releaseSlot(_ outcome: HostLimiter.Outcome) {
+        guard let s = slot else { return }
+        slot = nil
+        hostLimiter.release(s, outcome)
+    }
+
+    private func transmit() {
+        guard done != nil else { return releaseSlot(.dropped) }
         attempt += 1
         head = nil
         passing = false
@@ -169,6 +199,15 @@ final class RegistryCall {
     }
 
     private func onComplete(_ result: Result<ClientTransferSummary, HTTPClientError>) {
+        if case .success(let s) = result, s.head.status == 429 {
+            let after: Int?
+            if case .seconds(let n) = RetrySchedule.parseRetryAfter(s.head.headers["Retry-After"]) { after = n } else { after = nil }
+            releaseSlot(.throttled(retryAfterSeconds: after))
+        } else if case .success = result {
+            releaseSlot(.answered)
+        } else {
+            releaseSlot(.dropped)
+        }
         guard done != nil else { return }
         if let failure { return finish(.failure(failure)) }
         switch result {
@@ -256,6 +295,10 @@ final class RegistryCall {
     }
 
     private func finish(_ r: Result<Outcome, RegistryError>) {
+        if let s = slot {         // ended before or without an answer (refused, cancelled while queued)
+            slot = nil
+            hostLimiter.abandon(s)
+        }
         guard let d = done else { return }
         done = nil
         task = nil

@@ -12,6 +12,8 @@ public final class RegistryClient {
     let nameCheck: ProxiedNameCheck
     /// Called before each retry with what, the attempt that failed and the delay (for logs and tests).
     public var onRetry: ((String, Int, Int) -> Void)?
+    /// Requests in flight per registry host, process-wide (REGISTRY_MAX_CONCURRENCY); tests may give their own.
+    var hostLimiter = HostLimiter.shared
 
     public init(base: RegistryBase, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions = RegistryOptions()) {
         self.base = base

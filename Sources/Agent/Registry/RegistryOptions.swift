@@ -35,6 +35,9 @@ public struct RegistryOptions: Sendable {
     public var retryBaseDelayMs = 250
     public var maxRetryDelayMs = 30_000
     public var maxRedirects = 5
+    /// Requests in flight to one registry host within the process (`REGISTRY_MAX_CONCURRENCY`); the rest
+    /// wait in order. A 429 lowers it for that host for a while (`HostLimiter`).
+    public var maxConcurrentPerHost = HostLimiter.defaultLimit
     public var connectTimeoutMs = 30_000
     /// A transfer that moves under `stallMinimumBytes` in this window is aborted, and not retried
     /// (`REGISTRY_STALL_TIMEOUT_MS`). libcurl measures in whole seconds: the window is rounded up.
@@ -74,6 +77,9 @@ public struct RegistryOptions: Sendable {
         if let ms = try? Environment(env).int("REGISTRY_STALL_TIMEOUT_MS", default: Self.defaultStallTimeoutMs, range: Self.stallTimeoutRange) {
             stallTimeoutMs = ms
         }
+        if let n = try? Environment(env).int("REGISTRY_MAX_CONCURRENCY", default: HostLimiter.defaultLimit, range: HostLimiter.limitRange) {
+            maxConcurrentPerHost = n
+        }
     }
 
     public static let stallTimeoutRange = 1_000...3_600_000
@@ -81,6 +87,7 @@ public struct RegistryOptions: Sendable {
     /// As `init(environment:)`, but a setting that cannot be used is an error naming it.
     public static func validated(environment env: [String: String]) throws(ConfigurationError) -> RegistryOptions {
         _ = try Environment(env).int("REGISTRY_STALL_TIMEOUT_MS", default: defaultStallTimeoutMs, range: stallTimeoutRange)
+        _ = try Environment(env).int("REGISTRY_MAX_CONCURRENCY", default: HostLimiter.defaultLimit, range: HostLimiter.limitRange)
         return RegistryOptions(environment: env)
     }
 
