@@ -46,6 +46,10 @@ final class ListingRequest {
         case .success(let b): base = b
         }
         let request = ListingRequest(exchange: ex, service: service, access: access, base: base, session: session)
+        var user: JSON = .null
+        if case .broker(let c, _) = access.source { user = c.username.map(JSON.string) ?? .null }
+        service.logger.debug("registry read", [("route", .string(ex.route)), ("registry", .string(request.registryName)),
+                                               ("type", access.type.map { .string($0.name) } ?? .null), ("user", user)])
         let ms = service.settings.listing.deadlineMs
         request.deadline = session.reactor.schedule(afterMilliseconds: ms) { [weak request] in
             request?.deadline = nil
