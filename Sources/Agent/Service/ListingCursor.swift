@@ -6,7 +6,7 @@
 // registry, where the credentials go anyway.
 import Core
 
-enum ListingCursor: Equatable {
+public enum ListingCursor: Equatable, Sendable {
     /// The registry page at `path` (path and query on the registry's origin), less its first `skip`
     /// names, and less the names up to `after` when the registry ignored `last=`.
     case registry(path: String, skip: Int, after: String?)
@@ -16,7 +16,7 @@ enum ListingCursor: Equatable {
     /// Longer cursors are refused unread.
     static let maxEncodedBytes = 8192
 
-    var encoded: String {
+    public var encoded: String {
         let json: JSON
         switch self {
         case .registry(let path, let skip, let after):
@@ -51,7 +51,7 @@ enum ListingCursor: Equatable {
         let wanted = repository.map { "/v2/\($0)/tags/list" } ?? "/v2/_catalog"
         let pathOnly = path.prefix { $0 != "?" }
         guard path.hasPrefix("/"), !path.hasPrefix("//"), !path.contains("#"), !path.contains(".."),
-              path.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }), pathOnly.hasSuffix(wanted) else {
+              path.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\\" }), pathOnly.hasSuffix(wanted) else {
             return .failure(.badRequest("cursor: it is not a page of \(repository.map { "the tags of \($0)" } ?? "the repository catalog"); pass back the \"next\" value of the previous page of this listing"))
         }
         return .success(base.origin + path)
@@ -62,5 +62,17 @@ enum ListingCursor: Equatable {
         guard let origin = URLParts.origin(url) else { return url }
         let rest = String(url.dropFirst(origin.count))
         return rest.isEmpty ? "/" : rest
+    }
+
+    /// `decode` without the answer's text (for the fuzz target).
+    public static func parse(_ text: String, maxSkip: Int) -> ListingCursor? {
+        if case .success(let c) = decode(text, maxSkip: maxSkip) { return c }
+        return nil
+    }
+
+    /// `url(path:base:repository:)` without the answer's text (for the fuzz target).
+    public static func pageURL(path: String, base: RegistryBase, repository: String?) -> String? {
+        if case .success(let u) = url(path: path, base: base, repository: repository) { return u }
+        return nil
     }
 }
