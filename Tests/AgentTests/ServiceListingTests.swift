@@ -195,6 +195,41 @@ final class ServiceListingTests: XCTestCase {
         XCTAssertEqual(catalog.flatMap { $0 }.count, repositories.count)
     }
 
+    /// Registries that page otherwise (the misbehaving stub, for what docker-registry does not do):
+    /// Nexus never sends Link (so `last=`), Quay's Link holds an opaque cursor (a rebuilt `last=` is its
+    /// 400), and a broken registry's names that no registry may hold are left out and counted.
+    func testNexusQuayAndOddNamesThroughTheStub() throws {
+        let stub = try MisbehavingRegistry()
+        defer { stub.stop() }
+        let nexus = Self.credentials(type: "nexus-cr", username: "u", password: "stub-pw-1", base: stub.info["nexus_base"] as! String)
+        let nexusPages = try pages("/list-paginated/", key: "repositories", limit: 2, authorization: nexus)
+        XCTAssertEqual(nexusPages.flatMap { $0 }, (0..<5).map { "nexus-repo-\($0)" })
+        XCTAssertEqual(nexusPages.count, 3, "full pages of 2 without Link go on with last=")
+        let nexusTags = try pages("/list-paginated/nexus-repo-3", key: "tags", limit: 2, authorization: nexus)
+        XCTAssertEqual(nexusTags.flatMap { $0 }, (0..<5).map { "v\($0)" })
+
+        let quay = Self.credentials(type: "quay-cr", username: "u", password: "stub-pw-2", base: stub.info["quay_base"] as! String)
+        let quayPages = try pages("/list-paginated/", key: "repositories", limit: 2, authorization: quay)
+        let all = try get("/list", authorization: quay)
+        XCTAssertEqual(all.status, 200, all.body)
+        XCTAssertEqual(all.array.count, 15)
+        XCTAssertEqual(quayPages.flatMap { $0 }, all.array, "the opaque cursor followed as given, page after page")
+        XCTAssertEqual(quayPages.count, 8)
+        let record = try stub.record()
+        let quayQueries = (record["requests"] as? [[String: Any]] ?? []).filter { ($0["path"] as? String) == "/quay/v2/_catalog" }
+        XCTAssertFalse(quayQueries.isEmpty)
+        XCTAssertFalse(quayQueries.contains { ($0["query"] as? String ?? "").contains("last=") }, "a Quay cursor was rebuilt: \(quayQueries)")
+
+        let odd = Self.credentials(username: "u", password: "stub-pw-3", base: stub.info["oddnames_base"] as! String)
+        let repositories = try get("/list", authorization: odd)
+        XCTAssertEqual(repositories.status, 200, repositories.body)
+        XCTAssertEqual(repositories.array, ["good/one", "good/two"])
+        XCTAssertTrue(repositories.headers.lowercased().contains("x-listing-skipped-names: 3"), repositories.headers)
+        let tags = try get("/list-paginated/good/one", authorization: odd)
+        XCTAssertEqual(tags.object["tags"] as? [String], ["1.0", "2.0"])
+        XCTAssertTrue(tags.headers.lowercased().contains("x-listing-skipped-names: 3"), tags.headers)
+    }
+
     func testCursorsAndLimitsAreChecked() throws {
         let first = try get("/list-paginated/?limit=2", authorization: good)
         let catalogCursor = try XCTUnwrap(first.object["next"] as? String)

@@ -10,6 +10,28 @@ enum ListingPages {
         var next: ListingCursor?
         /// /list only: more names existed than LIST_MAX_NAMES.
         var truncated = false
+        /// Names the registry sent that are no repository name or tag (too long, odd characters): left
+        /// out, since they could not be asked for again, and counted here.
+        var skipped = 0
+        var skippedExample: String?
+
+        init(names: [String], next: ListingCursor?, truncated: Bool = false) {
+            self.names = names
+            self.next = next
+            self.truncated = truncated
+        }
+
+        /// The page of `names` as the registry sent them, without those that are no valid name.
+        init<C: Collection>(checking names: C, tags: Bool, next: ListingCursor?) where C.Element == String {
+            self.init(names: [], next: next)
+            self.names.reserveCapacity(names.count)
+            for n in names {
+                if tags ? ImageReference.isTag(n) : ImageReference.isRepository(n) { self.names.append(n) } else {
+                    skipped += 1
+                    if skippedExample == nil { skippedExample = UntrustedText.truncated(UntrustedText.terminalSafe(n), maxBytes: 100) }
+                }
+            }
+        }
     }
 
     /// Registry pages that hold no name left to give, followed before an empty answer is given (a
@@ -28,7 +50,7 @@ enum ListingPages {
             }
             collectFromType(request, repository: repository, cap: offset + limit + 1) { names, _ in
                 let end = min(names.count, offset + limit)
-                done(Page(names: offset < end ? Array(names[offset..<end]) : [], next: names.count > end ? .offset(end) : nil))
+                done(Page(checking: offset < end ? names[offset..<end] : [], tags: repository != nil, next: names.count > end ? .offset(end) : nil))
             }
         case .distribution:
             request.client { client in distributionPage(request, client: client, repository: repository, cursor: cursor, limit: limit, done: done) }
@@ -42,18 +64,26 @@ enum ListingPages {
         case .refuse(let e): request.fail(e)
         case .vendor:
             collectFromType(request, repository: repository, cap: cap + 1) { names, _ in
-                done(Page(names: Array(names.prefix(cap)), next: nil, truncated: names.count > cap))
+                var page = Page(checking: names.prefix(cap), tags: repository != nil, next: nil)
+                page.truncated = names.count > cap
+                done(page)
             }
         case .distribution:
             request.client { client in
-                var names: [String] = []
+                var all = Page(names: [], next: nil)
                 var seen: Set<String> = []
                 func more(_ cursor: ListingCursor?) {
                     distributionPage(request, client: client, repository: repository, cursor: cursor, limit: ListingSettings.collectPageSize) { p in
-                        names += p.names
-                        if names.count > cap { return done(Page(names: Array(names.prefix(cap)), next: nil, truncated: true)) }
+                        all.names += p.names
+                        all.skipped += p.skipped
+                        all.skippedExample = all.skippedExample ?? p.skippedExample
+                        if all.names.count > cap {
+                            all.names.removeLast(all.names.count - cap)
+                            all.truncated = true
+                            return done(all)
+                        }
                         guard let next = p.next, seen.insert(next.encoded).inserted, seen.count < RegistryOptions().maxListPages else {
-                            return done(Page(names: names, next: nil))
+                            return done(all)
                         }
                         more(next)
                     }
@@ -111,7 +141,8 @@ enum ListingPages {
             if let after, let i = names.firstIndex(of: after) { names = names[names.index(after: i)...] }
             let rest = names.dropFirst(skip)
             if rest.count > limit {
-                return done(Page(names: Array(rest.prefix(limit)), next: .registry(path: ListingCursor.path(of: url), skip: skip + limit, after: after)))
+                return done(Page(checking: rest.prefix(limit), tags: repository != nil,
+                                 next: .registry(path: ListingCursor.path(of: url), skip: skip + limit, after: after)))
             }
             var nextURL = answer.next, nextAfter: String?
             if nextURL == nil, let last = answer.names.last, let n = requestedCount(url), answer.names.count == n {
@@ -122,7 +153,8 @@ enum ListingPages {
             if rest.isEmpty, let n = nextURL, n != url, hops < maxEmptyHops {
                 return fetch(request, client: client, repository: repository, url: n, skip: 0, after: nextAfter, limit: limit, hops: hops + 1, done: done)
             }
-            done(Page(names: Array(rest), next: nextURL.flatMap { $0 == url ? nil : .registry(path: ListingCursor.path(of: $0), skip: 0, after: nextAfter) }))
+            done(Page(checking: rest, tags: repository != nil,
+                      next: nextURL.flatMap { $0 == url ? nil : .registry(path: ListingCursor.path(of: $0), skip: 0, after: nextAfter) }))
         }
     }
 

@@ -32,7 +32,7 @@ enum ListingRoutes {
                 ListingPages.page(request, repository: repository.isEmpty ? nil : repository, cursor: cursor, limit: limit) { page in
                     var fields: [(String, JSON)] = repository.isEmpty ? [] : [("repository", .string(repository))]
                     fields += [(key, .array(page.names.map(JSON.string))), ("next", page.next.map { .string($0.encoded) } ?? .null)]
-                    request.respond(.object(fields))
+                    request.respond(.object(fields), headers: skippedHeader(request, page))
                 }
             }
         }
@@ -45,7 +45,7 @@ enum ListingRoutes {
                     request.client { client in
                         ListingMetadata.tags(request, client: client, repository: repository, tags: page.names) { entries in
                             request.respond(.object([("repository", .string(repository)), ("tags", .array(entries)),
-                                                     ("next", page.next.map { .string($0.encoded) } ?? .null)]))
+                                                     ("next", page.next.map { .string($0.encoded) } ?? .null)]), headers: skippedHeader(request, page))
                         }
                     }
                 }
@@ -111,12 +111,22 @@ enum ListingRoutes {
 
     /// The JSON array of /list, with `X-Listing-Truncated` when LIST_MAX_NAMES cut it.
     static func respondNames(_ request: ListingRequest, _ page: ListingPages.Page) {
-        var headers = HTTPHeaders()
+        var headers = skippedHeader(request, page)
         if page.truncated {
             headers.set("X-Listing-Truncated", "\(request.settings.maxNames)")
             request.service.logger.warn("listing cut", [("route", .string(request.exchange.route)), ("maxNames", .int(request.settings.maxNames))])
         }
         request.respond(.array(page.names.map(JSON.string)), headers: headers)
+    }
+
+    /// `X-Listing-Skipped-Names: <n>` and a warning when the registry sent names that are none.
+    static func skippedHeader(_ request: ListingRequest, _ page: ListingPages.Page) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        guard page.skipped > 0 else { return headers }
+        headers.set("X-Listing-Skipped-Names", "\(page.skipped)")
+        request.service.logger.warn("registry sent invalid names; left out", [("route", .string(request.exchange.route)), ("registry", .string(request.registryName)),
+                                                                              ("count", .int(page.skipped)), ("example", .string(page.skippedExample ?? ""))])
+        return headers
     }
 
     /// The repository after `route` in the request's path (percent-decoded, trailing slash dropped), or
