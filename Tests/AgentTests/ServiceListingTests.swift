@@ -197,7 +197,8 @@ final class ServiceListingTests: XCTestCase {
 
     /// Registries that page otherwise (the misbehaving stub, for what docker-registry does not do):
     /// Nexus never sends Link (so `last=`), Quay's Link holds an opaque cursor (a rebuilt `last=` is its
-    /// 400), and a broken registry's names that no registry may hold are left out and counted.
+    /// 400), a broken registry's names that no registry may hold are left out and counted, and a Link to
+    /// another origin or a metadata address as registry are refused before any request goes there.
     func testNexusQuayAndOddNamesThroughTheStub() throws {
         let stub = try MisbehavingRegistry()
         defer { stub.stop() }
@@ -225,6 +226,16 @@ final class ServiceListingTests: XCTestCase {
         XCTAssertEqual(repositories.status, 200, repositories.body)
         XCTAssertEqual(repositories.array, ["good/one", "good/two"])
         XCTAssertTrue(repositories.headers.lowercased().contains("x-listing-skipped-names: 3"), repositories.headers)
+        // A next-page link to another origin is not followed: the credentials would go with it.
+        let xlink = Self.credentials(username: "u", password: "stub-pw-4", base: stub.info["xlink_base"] as! String)
+        let refused = try get("/list", authorization: xlink)
+        XCTAssertEqual(refused.status, 502, refused.body)
+        XCTAssertEqual(refused.object["code"] as? String, "REGISTRY_REFUSED")
+        XCTAssertEqual((try stub.record()["second_origin"] as? [Any])?.count, 0, "the second origin was asked")
+        let metadata = Self.credentials(username: "u", password: "stub-pw-5", base: "http://169.254.169.254")
+        let imds = try get("/systemcheck", authorization: metadata)
+        XCTAssertEqual(imds.status, 502, imds.body)
+        XCTAssertEqual(imds.object["code"] as? String, "REGISTRY_REFUSED")
         let tags = try get("/list-paginated/good/one", authorization: odd)
         XCTAssertEqual(tags.object["tags"] as? [String], ["1.0", "2.0"])
         XCTAssertTrue(tags.headers.lowercased().contains("x-listing-skipped-names: 3"), tags.headers)

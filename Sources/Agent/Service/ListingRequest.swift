@@ -141,7 +141,7 @@ final class ListingRequest {
 
 extension ServiceError {
     /// The HTTP answer for a registry's failure, keeping its code: 401/403 as the registry said them,
-    /// 404 for what it does not have, 502 when it failed or could not be reached, 504 when it stalled,
+    /// 404 for what it does not have, 502 when it failed, could not be reached or may not be, 504 when it stalled,
     /// 429 when it asked us to slow down, 400 for what the request itself got wrong.
     static func registry(_ e: RegistryError) -> ServiceError {
         let status: Int, fallbackCode: String
@@ -153,7 +153,9 @@ extension ServiceError {
         case .notFound: (status, fallbackCode) = (404, "NOT_FOUND")
         case .invalidInput: (status, fallbackCode) = (400, "BAD_REQUEST")
         case .unsupported: (status, fallbackCode) = (422, "UNSUPPORTED")
-        case .refused: (status, fallbackCode) = (400, "REGISTRY_REFUSED")
+        // The agent will not go there (a refused address, outside REGISTRY_ALLOWED_HOSTS, a next-page link
+        // to another origin): no answer can come from that registry.
+        case .refused: (status, fallbackCode) = (502, "REGISTRY_REFUSED")
         case .network:
             let stalled = e.message.contains("stalled") || e.message.lowercased().contains("timed out")
             (status, fallbackCode) = stalled ? (504, "REGISTRY_TIMEOUT") : (502, "REGISTRY_UNREACHABLE")
