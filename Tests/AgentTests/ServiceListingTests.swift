@@ -170,8 +170,16 @@ final class ServiceListingTests: XCTestCase {
             XCTAssertEqual(a.status, 200, "\(path): \(a.body)")
             XCTAssertEqual(a.array.sorted(), (0..<23).map { String(format: "t%02d", $0) })
         }
+        let log = fx.info["registry_log"] as! String
+        func tagFetches() throws -> Int {
+            // Answered lists only (a first request without credentials gets the registry's 401 challenge).
+            try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains("GET /v2/paging/deep/app/tags/list") && $0.contains("HTTP/1.1\" 200 ") }.count
+        }
+        let before = try tagFetches()
         let nested = try get("/list/paging/deep/app", authorization: good)
         XCTAssertEqual(nested.status, 200)
+        XCTAssertEqual(try tagFetches() - before, 1, "docker-registry sends all 1100 tags at once, whatever n says: they are fetched once")
         XCTAssertEqual(Set(nested.array), Set(try fx.pushed("manytags")["tags"] as! [String]))
         XCTAssertEqual(nested.array.count, 1100)
         XCTAssertFalse(nested.headers.lowercased().contains("x-listing-truncated"))

@@ -73,7 +73,10 @@ enum ListingPages {
                 var all = Page(names: [], next: nil)
                 var seen: Set<String> = []
                 func more(_ cursor: ListingCursor?) {
-                    distributionPage(request, client: client, repository: repository, cursor: cursor, limit: ListingSettings.collectPageSize) { p in
+                    // Asks pages of collectPageSize but takes all a registry that ignores `n` sends at once, so its
+                    // one big answer is fetched once, not once per page.
+                    distributionPage(request, client: client, repository: repository, cursor: cursor, limit: cap + 1 - all.names.count,
+                                     pageSize: ListingSettings.collectPageSize) { p in
                         all.names += p.names
                         all.skipped += p.skipped
                         all.skippedExample = all.skippedExample ?? p.skippedExample
@@ -108,12 +111,14 @@ enum ListingPages {
         }
     }
 
+    /// `limit` names at most; `pageSize` (default `limit`) is the `n` a first page is asked with.
     private static func distributionPage(_ request: ListingRequest, client: RegistryClient, repository: String?, cursor: ListingCursor?,
-                                         limit: Int, done: @escaping (Page) -> Void) {
+                                         limit: Int, pageSize: Int? = nil, done: @escaping (Page) -> Void) {
         var url: String, skip = 0, after: String?
         switch cursor {
         case nil:
-            url = repository.map { client.tagsURL(repository: $0, n: limit) } ?? client.catalogURL(n: limit)
+            let n = pageSize ?? limit
+            url = repository.map { client.tagsURL(repository: $0, n: n) } ?? client.catalogURL(n: n)
         case .offset?:
             return request.fail(.badRequest("cursor: not a cursor of this listing"))
         case .registry(let path, let s, let a)?:
