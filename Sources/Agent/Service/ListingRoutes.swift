@@ -90,11 +90,13 @@ enum ListingRoutes {
         }
         let failed = { (e: ServiceError) in
             let credentialsRefused = e.status == 401 || e.status == 403
-            request.service.logger.info(validation ? "credentials validated" : "systemcheck", [("ok", .bool(false)), ("status", .int(e.status)), ("code", .string(e.code))])
+            request.service.logger.info(validation ? "credentials check failed" : "systemcheck failed",
+                                        [("registry", registry), ("status", .int(e.status)), ("code", .string(e.code))])
             var fields: [(String, JSON)] = validation ? [("valid", credentialsRefused ? .bool(false) : .null)] : [("ok", .bool(false))]
             fields += [("code", .string(e.code)), ("message", .string(UntrustedText.truncated(e.message, maxBytes: 4096))), ("registry", registry), ("type", type)]
             request.respond(.object(fields), status: e.status)
         }
+        // Every failure, the deadline's too, answers in this route's shape.
         request.onFailure = failed
         if request.base == nil {
             return ListingPages.page(request, repository: nil, cursor: nil, limit: 1) { _ in succeed() }
@@ -103,7 +105,7 @@ enum ListingRoutes {
             client.ping { result in
                 switch result {
                 case .success: succeed()
-                case .failure(let e): failed(.registry(e))
+                case .failure(let e): request.fail(e)
                 }
             }
         }
