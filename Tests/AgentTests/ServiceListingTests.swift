@@ -388,6 +388,41 @@ final class ServiceListingTests: XCTestCase {
         XCTAssertEqual(try get("/validate-credentials", authorization: creds).object["valid"].map { $0 is NSNull }, true)
     }
 
+    /// A read held up by a registry that never answers holds nothing else up: health, other registries'
+    /// reads and their answers go on; the client leaving ends the stuck read, and the service stays up.
+    func testAStuckRegistryHoldsUpNoOtherRequest() throws {
+        let (fd, silentPort) = try silentListener()
+        defer { close(fd) }
+        let silent = Self.credentials(username: "u", password: "silent-pw-2", base: "http://127.0.0.1:\(silentPort)")
+        // The agent's deadline is 60 s: this read cannot end before the checks below are done.
+        let stuck = try BackgroundProcess("/usr/bin/curl", ["-s", "-H", "authorization: \(silent)", "http://127.0.0.1:\(port)/systemcheck"], environment: ["PATH": "/usr/bin:/bin"])
+        // Connected: the /metrics request itself and the stuck one.
+        XCTAssertTrue(waitUntil(seconds: 10) {
+            let m = (try? self.get("/metrics", authorization: nil).body) ?? ""
+            return m.split(separator: "\n").contains { $0.hasPrefix("http_open_connections ") && (Int($0.split(separator: " ").last ?? "") ?? 0) >= 2 }
+        })
+        for _ in 0..<3 {
+            XCTAssertEqual(try get("/healthcheck", authorization: nil).status, 200)
+            XCTAssertEqual(try get("/list/tags/app", authorization: good).array.count, 23)
+            XCTAssertEqual(try get("/systemcheck", authorization: good).status, 200)
+        }
+        XCTAssertTrue(stuck.process.isRunning, "the stuck read answered: \(stuck.stdout)")
+        XCTAssertNotNil(stuck.stop(signal: SIGKILL))
+        XCTAssertEqual(try get("/healthcheck", authorization: nil).status, 200)
+        XCTAssertEqual(try get("/list", authorization: good).status, 200)
+    }
+
+    /// Without an authorization header, a standalone agent's own CR_* settings are the credentials.
+    func testAStandaloneAgentUsesItsOwnSettings() throws {
+        let (own, ownPort) = try startAgentService(["CR_BASE": fx.url, "CR_USERNAME": fx.username!, "CR_PASSWORD": fx.password!])
+        defer { _ = own.stop() }
+        let list = try get("/list/single/app", authorization: nil, port: ownPort)
+        XCTAssertEqual(list.status, 200, list.body)
+        XCTAssertEqual(Set(list.array), Set((try fx.pushed("basic")["tags"] as! [String: [String]])["single/app"]!))
+        // A request's own credentials still win over the agent's.
+        XCTAssertEqual(try get("/systemcheck", authorization: wrong, port: ownPort).status, 401)
+    }
+
     /// The deadline and SNYK_DISABLE_LIST_REPOS, on an agent of their own.
     func testDeadlineAndDisabledRepositoryListing() throws {
         let (fd, silentPort) = try silentListener()
