@@ -336,6 +336,9 @@ final class ServiceListingTests: XCTestCase {
         let onArm = try get("/image-metadata/multi/app:1.0?platform=linux/arm64", authorization: good)
         XCTAssertEqual(onArm.status, 200, onArm.body)
         XCTAssertEqual(onArm.object["manifestDigest"] as? String, arm["digest"] as? String)
+        let absent = try get("/image-metadata/multi/app/1.0?platform=linux/s390x", authorization: good)
+        XCTAssertEqual(absent.status, 404, absent.body)
+        XCTAssertTrue((absent.object["message"] as? String ?? "").contains("linux/arm64/v8"), "names the platforms it has: \(absent.body)")
 
         let single = try fx.image("single/app:1.0")
         let s = try get("/image-metadata/single/app/\(single["digest"] as! String)", authorization: good)
