@@ -67,4 +67,43 @@ final class SecretsInLogsTests: XCTestCase {
             }
         }
     }
+
+    /// The service's registry reads at LOG_LEVEL=debug with CR_CREDENTIALS in the authorization header:
+    /// a GCR-style JSON key as password (bash leaves its quotes unescaped, so the line is read by
+    /// position), right and wrong, raw and `Bearer`. No spelling of any of it reaches the output.
+    func testServiceRegistryReadsLogNoCredential() throws {
+        // Under bcrypt's 72 bytes: the registry's htpasswd compares no more.
+        let key = #"{"type": "service_account", "private_key": "pk-Qz81xv-key"}"#
+        let fx = try RegistryFixture.start(auth: "htpasswd", htpasswdUser: "_json_key:" + key, pushing: ["basic"])
+        defer { fx.stop() }
+        func credentials(_ password: String) -> (line: String, value: String) {
+            let line = #"{"type":"gcr", "username":"_json_key", "password":""# + password + #"", "registryBase":""# + fx.url + "\"}"
+            return (line, Data((line + "\n").utf8).base64EncodedString())
+        }
+        let good = credentials(key), wrong = credentials("wrong-gcr-password-5512")
+        let (agent, port) = try startAgentService(["LOG_LEVEL": "debug"])
+        func status(_ path: String, _ authorization: String) throws -> Int {
+            let r = try runProcess("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "authorization: \(authorization)",
+                                                     "http://127.0.0.1:\(port)\(path)"], timeout: 60)
+            return Int(r.stdout) ?? -1
+        }
+        XCTAssertEqual(try status("/systemcheck", good.value), 200, "the JSON key password is read by position")
+        XCTAssertEqual(try status("/systemcheck", "Bearer " + good.value), 200)
+        for path in ["/list", "/list/single/app", "/list-paginated/?limit=2", "/list-with-metadata/multi/app",
+                     "/get-state-identifier?image=single/app:1.0", "/image-metadata/multi/app/1.0"] {
+            XCTAssertEqual(try status(path, good.value), 200, path)
+        }
+        XCTAssertEqual(try status("/list/no/such", good.value), 404)
+        XCTAssertEqual(try status("/systemcheck", wrong.value), 401)
+        XCTAssertEqual(try status("/list", "Bearer " + wrong.value), 401)
+        XCTAssertEqual(agent.stop(), 0)
+        let all = agent.stdout + agent.stderr
+        XCTAssertTrue(all.contains("\"msg\":\"request\""), all)
+        XCTAssertTrue(all.contains("registry read failed"), "the failures were logged at debug: \(all)")
+        XCTAssertTrue(all.contains("\"user\":\"_json_key\""), "each read is logged with the user name beside where a password would be: \(all)")
+        let basic = Data("_json_key:\(key)".utf8).base64EncodedString()
+        for secret in [key, "pk-Qz81xv-key", good.value, good.line, wrong.value, wrong.line, "wrong-gcr-password-5512", basic] {
+            XCTAssertFalse(all.contains(secret), "\(secret) appeared in the log")
+        }
+    }
 }

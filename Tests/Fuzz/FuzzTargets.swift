@@ -22,6 +22,8 @@ enum FuzzTargets {
         ("aws-xml", AWSXMLFuzz.run), ("aws-metadata", AWSMetadataFuzz.run),
         // the broker's CR_CREDENTIALS (environment or a request's authorization header)
         ("cr-credentials", BrokerCredentialsFuzz.run),
+        // the API's paging cursor as callers send it back (/list-paginated, /list-with-metadata)
+        ("listing-cursor", ListingCursorFuzz.run),
         // registry answers: manifests, indexes, image configs, WWW-Authenticate
         ("registry-manifest", RegistryFuzz.run),
     ]

@@ -8,7 +8,7 @@ byte-exact results.
 CLI (see Tests/registry/README.md):
     fixture.py start --auth none|htpasswd|token [--tls] --dir DIR [--delete] [--detach]
     fixture.py stop --dir DIR
-    fixture.py push (--fixture DIR | --url URL [--ca CA] [--username U --password P]) --set basic|many [--out DIR]
+    fixture.py push (--fixture DIR | --url URL [--ca CA] [--username U --password P]) --set basic|many|manytags [--out DIR]
 
 Module:
     with RegistryFixture(dir, auth="token", tls=True) as fx:
@@ -1179,6 +1179,20 @@ def push_many(c: RegistryClient, store: BlobStore, count: int = 250, workers: in
             "many_seconds": round(secs, 3)}
 
 
+def push_many_tags(c: RegistryClient, store: BlobStore, count: int = 1100, workers: int = 8) -> dict:
+    """One image under `count` tags of a nested repository (tags are cheap: one manifest PUT each), for
+    paging past 1000 names. docker-registry 2.8 answers every tag at once, whatever `n` asks."""
+    repo = "paging/deep/app"
+    img = Image([Layer([("tagged.txt", b"one image, many tags\n")])], {"os": "linux", "architecture": "amd64"})
+    done: set = set()
+    _push_image(c, store, repo, img, done)
+    tags = [f"v{i:04d}" for i in range(count)]
+    with concurrent.futures.ThreadPoolExecutor(workers) as ex:
+        for f in [ex.submit(c.put_manifest, repo, t, img.manifest, img.media_type) for t in tags]:
+            f.result(timeout=120)
+    return {"repositories": [repo], "repository": repo, "tags": tags, "manifest_digest": img.digest}
+
+
 def push_set(url: str, set_name: str, ca: str | None = None, username: str | None = None,
              password: str | None = None, out_dir: str | os.PathLike | None = None) -> dict:
     """Push one content set; returns (and with out_dir writes to OUT/pushed-<set>.json) what was pushed."""
@@ -1192,8 +1206,10 @@ def push_set(url: str, set_name: str, ca: str | None = None, username: str | Non
             res = push_basic(c, store)
         elif set_name == "many":
             res = push_many(c, store)
+        elif set_name == "manytags":
+            res = push_many_tags(c, store)
         else:
-            raise FixtureError(f"unknown set {set_name!r}: use basic or many")
+            raise FixtureError(f"unknown set {set_name!r}: use basic, many or manytags")
     finally:
         c.close()
     res = {"set": set_name, "url": url, "host": urllib.parse.urlsplit(url).netloc, "seconds": 0.0,
@@ -1256,7 +1272,7 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--ca")
     u.add_argument("--username")
     u.add_argument("--password")
-    u.add_argument("--set", required=True, choices=["basic", "many"])
+    u.add_argument("--set", required=True, choices=["basic", "many", "manytags"])
     u.add_argument("--out", help="write OUT/pushed-<set>.json and the expected blobs (OCI layout) here "
                                  "(default: FIXTURE/expected with --fixture, else nothing written)")
     u.add_argument("--summary", action="store_true", help="print a short summary instead of the whole record")

@@ -62,6 +62,9 @@ DECIMAL_REALM = "http://2852039166/latest/meta-data/"  # 169.254.169.254 written
 NEXUS_REPOS = [f"nexus-repo-{i}" for i in range(5)]
 NEXUS_TAGS = [f"v{i}" for i in range(5)]
 PAGED_TAGS = [f"t{i:02d}" for i in range(23)]
+# Names no distribution registry may hold, between valid ones (a broken or hostile registry's listing).
+ODD_REPOS = ["good/one", "Bad Name", "x" * 300, "evil/\u001b[2J", "good/two"]
+ODD_TAGS = ["1.0", "bad tag", "-lead", "t" * 200, "2.0"]
 # Scenarios whose first request misbehaves and whose later requests succeed (until POST /_stub/reset).
 THEN_SUCCESS = {"ratelimit": 429, "unavailable": 503}
 
@@ -227,6 +230,7 @@ class MisbehavingRegistry:
                 "token_url": f"{self.url}/_stub/token", "service": SERVICE, "pid": os.getpid(),
                 "dir": str(self.dir), "metadata_realm": METADATA_REALM,
                 "nexus_base": f"{self.url}/repository/nexus", "quay_base": f"{self.url}/quay",
+                "oddnames_base": f"{self.url}/oddnames",
                 "imds_base": f"{self.url}/imds", "images": imgs,
                 "huge_manifest_size": len(self.huge), "schema1_digest": digest_of(self.schema1),
                 "xlink_base": f"{self.url}/xlink", "decimal_realm": DECIMAL_REALM}
@@ -307,6 +311,8 @@ class MisbehavingRegistry:
             return self._nexus(h, path[len("/repository/nexus"):], q, head)
         if path.startswith("/quay/v2/"):
             return self._quay(h, path[len("/quay"):], q, head)
+        if path.startswith("/oddnames/v2/"):
+            return self._oddnames(h, path[len("/oddnames"):], q, head)
         if method == "POST":
             return self._error(h, 405, "UNSUPPORTED", "the stub is read-only")
         if path in ("/v2/", "/v2"):
@@ -478,6 +484,16 @@ class MisbehavingRegistry:
                 self.quay_cursors[cur] = start + len(page)
             headers["Link"] = f'</quay/v2/_catalog?n={n}&next_page={cur}>; rel="next"'
         self._send(h, 200, jbytes({"repositories": page}), headers=headers, head=head)
+
+    def _oddnames(self, h, path: str, q, head: bool) -> None:
+        """Listings that mix names no registry may hold (spaces, 300 characters, escapes) with valid ones."""
+        if path in ("/v2/", "/v2"):
+            return self._send(h, 200, b"{}", head=head)
+        if path == "/v2/_catalog":
+            return self._send(h, 200, jbytes({"repositories": ODD_REPOS}), head=head)
+        if path == "/v2/good/one/tags/list":
+            return self._send(h, 200, jbytes({"name": "good/one", "tags": ODD_TAGS}), head=head)
+        return self._error(h, 404, "NAME_UNKNOWN", f"nothing at {path}", head=head)
 
     def _manifest(self, h, name: str, ref: str, head: bool) -> None:
         img = self.images[name]

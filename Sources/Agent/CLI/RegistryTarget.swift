@@ -89,7 +89,8 @@ extension RegistryTarget {
         try Self.client(for: base, on: reactor, environment: env, credentials: credentials, logger: logger) { $0.platform = platform }
     }
 
-    /// The same for a registry base alone (`cr-agent list`); `adjust` changes the options read from the environment.
+    /// The same for a registry base alone (`cr-agent list`, the service's registry reads); `adjust` changes
+    /// the options read from the environment.
     static func client(for base: RegistryBase, on reactor: Reactor, environment env: Environment, credentials: RegistryCredentials,
                        logger: Logger, adjust: (inout RegistryOptions) -> Void) throws(RegistryError) -> RegistryClient {
         var configuration = HTTPClientConfiguration(environment: env.values)
@@ -99,7 +100,10 @@ extension RegistryTarget {
             throw RegistryError(.invalidInput, registry: base.origin, error.description)
         }
         adjust(&options)
-        let client = try RegistryClient(base: base, credentials: credentials, trust: RegistryTrust(reactor: reactor, configuration: configuration), options: options)
+        // One trust (and so one HTTP client and connection cache per set of certs.d files) per reactor:
+        // the service makes a client per request, and those must not each open their own connections.
+        let trust = RegistryTrust.shared(on: reactor, configuration: configuration)
+        let client = try RegistryClient(base: base, credentials: credentials, trust: trust, options: options)
         client.onRetry = { what, attempt, delay in
             logger.info("retrying", [("what", .string(what)), ("attempt", .int(attempt)), ("delayMs", .int(delay))])
         }

@@ -142,6 +142,53 @@ public final class RegistryClient {
         }.start()
     }
 
+    /// One page of a listing, for callers that page themselves (the API's cursors): the names the
+    /// answer at `url` holds (all of them, even when the registry ignored `n`), the next-page URL its
+    /// `Link` gives (on the registry's origin, else a `.refused` failure).
+    public struct ListingPage: Sendable {
+        public let names: [String]
+        public let next: String?
+    }
+
+    /// The URL of the catalog's first page of `n` names, or of the page after `last`.
+    public func catalogURL(n: Int, last: String? = nil) -> String {
+        base.url("/v2/_catalog?n=\(n)" + (last.map { "&last=\(percentEncode($0))" } ?? ""))
+    }
+
+    /// The URL of `repository`'s first page of `n` tags, or of the page after `last`.
+    public func tagsURL(repository: String, n: Int, last: String? = nil) -> String {
+        base.url("/v2/\(repository)/tags/list?n=\(n)" + (last.map { "&last=\(percentEncode($0))" } ?? ""))
+    }
+
+    /// Fetches one listing page at `url` (a catalog URL when `repository` is nil, else a tags URL of it).
+    public func listingPage(url: String, repository: String?, done: @escaping (Result<ListingPage, RegistryError>) -> Void) {
+        if let repository, !ImageReference.isRepository(repository) {
+            return done(.failure(RegistryError(.invalidInput, registry: base.origin, "invalid repository name \"\(repository)\"")))
+        }
+        let key = repository == nil ? "repositories" : "tags"
+        let scopes = repository.map { ["repository:\($0):pull"] } ?? ["registry:catalog:*"]
+        let what = repository.map { "tags of \($0)" } ?? "repository catalog"
+        RegistryCall(client: self, url: url, scopes: scopes, what: what, mode: .collect(maxBytes: 32 << 20)) { [self] result in
+            switch result {
+            case .failure(let e): done(.failure(e))
+            case .success(let o):
+                guard let json = try? JSON.parse(o.body), json.object != nil else {
+                    return done(.failure(RegistryError(.registry, registry: base.origin, "\(what): answer is not a JSON object")))
+                }
+                let names = json[key]?.array?.compactMap(\.string) ?? []
+                var next: String?
+                if let link = LinkHeader.next(o.head.headers.values("Link")) {
+                    guard let resolved = LinkHeader.resolve(link, against: url), isRegistryOrigin(resolved) else {
+                        return done(.failure(RegistryError(.refused, registry: base.origin,
+                            "\(what): next-page link \(Redaction.text(String(link.prefix(200)))) leaves the registry's origin \(base.origin); not followed")))
+                    }
+                    next = resolved
+                }
+                done(.success(ListingPage(names: names, next: next)))
+            }
+        }.start()
+    }
+
     // MARK: manifests
 
     /// Fetches the manifest or index `reference` names, verifying its digest when pulled by digest.

@@ -4,6 +4,10 @@
 import Core
 
 enum RequestAccess {
+    /// How long a request's secrets stay masked after it arrived (the longest a request's work lasts,
+    /// with a wide margin); then they leave the bounded secret set.
+    static let secretLifetime = 3600
+
     /// The access for `request`, or a 401/400 whose message never quotes the header's value.
     static func access(for request: HTTPRequestHead, service: AgentService) -> Result<RegistryAccess, ServiceError> {
         let env = service.environment
@@ -16,11 +20,20 @@ enum RequestAccess {
             return .failure(.unauthorized("no credentials: send the registry's CR_CREDENTIALS (base64 JSON) in the authorization header"))
         }
         if raw.lowercased().hasPrefix("bearer ") { raw = String(raw.dropFirst(7)).trimmed(" \t") }
-        Redaction.register(secret: raw, expiresInSeconds: 3600)
+        // The value, its decoded JSON line and the secrets in it are masked wherever they might be
+        // logged: a registry's error text or a debug line may quote any of them.
+        Redaction.register(secret: raw, expiresInSeconds: secretLifetime)
+        if let decoded = Base64.decode(raw) {
+            Redaction.register(secret: String(decoding: decoded, as: UTF8.self).trimmed(" \t\r\n"), expiresInSeconds: secretLifetime)
+        }
         switch RegistryAccess.fromBrokerCredentials(raw, defaultType: defaultType, configuredBase: env["CR_BASE"]) {
         case .success(let a):
-            if case .broker(let c, _) = a.source, let password = c.password, !password.isEmpty {
-                Redaction.register(secret: password, expiresInSeconds: 3600)
+            switch a.source {
+            case .broker(let c, _):
+                if let password = c.password, !password.isEmpty { Redaction.register(secret: password, expiresInSeconds: secretLifetime) }
+            case .awsRole(let role):
+                if let id = role.externalID, !id.isEmpty { Redaction.register(secret: id, expiresInSeconds: secretLifetime) }
+            default: break
             }
             return .success(a)
         case .failure(let e):
