@@ -6,26 +6,287 @@ final class CallbackSender {
     let reactor: Reactor
     let environment: Environment
     let logger: Logger
+    let settings: CallbackSettings
+    private(set) var stats = CallbackStats()
 
+    private let client: HTTPClient
+    private let schedule: RetrySchedule
+    private var queues: [String: TargetQueue] = [:]
+    private var sequence = 0
+    /// Per operation, results that never reached the receiver (dropped or given up), for its done body.
+    private var undelivered: [String: Int] = [:]
+    /// Per operation, results sent as RESULT_TOO_LARGE although the operation counted them scanned.
+    private var refusedResults: [String: [(String, String, String)]] = [:]
+
+    /// Headers copied from the triggering request onto every callback.
+    static let copiedHeaderNames = ["snyk-broker-connection-identifier", "snyk-request-id"]
+    /// A copied header longer than this is left out rather than cut (a cut id would name nothing).
+    static let maxCopiedHeaderBytes = 1024
+
+    /// Fails when a CALLBACK_* setting is out of range (the message names it) or libcurl cannot start.
     init(reactor: Reactor, environment: Environment, logger: Logger) throws(HTTPClientError) {
         self.reactor = reactor
         self.environment = environment
         self.logger = logger
+        do {
+            settings = try CallbackSettings(environment: environment)
+        } catch {
+            throw HTTPClientError(.configuration, error.description)
+        }
+        schedule = settings.retrySchedule
+        client = try HTTPClient(reactor: reactor, configuration: HTTPClientConfiguration(
+            environment: environment.values, userAgent: "cr-agent/\(ProductVersion.current)"))
     }
+
+    deinit { client.cancelAll() }
+
+    // MARK: where callbacks go
 
     /// Where the callbacks of a request go: BROKER_CLIENT_URL when set, else its `x-broker-client-url`
     /// header; a body `callbackUrl` only when its origin equals that base. None: 400.
     static func target(for request: HTTPRequestHead, bodyCallbackURL: String?, environment: Environment) -> Result<CallbackTarget, ServiceError> {
-        .failure(.badRequest("callbacks are not built yet"))
+        let base: CallbackURL
+        if let configured = environment["BROKER_CLIENT_URL"] {
+            switch CallbackURL.parse(configured) {
+            case .success(let u): base = u
+            case .failure(let e): return .failure(.badRequest("the agent's BROKER_CLIENT_URL \(e.reason); fix the agent's setting"))
+            }
+        } else if let header = request.headers["x-broker-client-url"], !header.trimmed(" \t").isEmpty {
+            switch CallbackURL.parse(header) {
+            case .success(let u): base = u
+            case .failure(let e): return .failure(.badRequest("the x-broker-client-url header \(e.reason)"))
+            }
+        } else {
+            return .failure(.badRequest("no callback base: set BROKER_CLIENT_URL on the agent, or send the x-broker-client-url header (the broker client adds it)"))
+        }
+        var chosen = base
+        if let body = bodyCallbackURL, !body.trimmed(" \t").isEmpty {
+            switch CallbackURL.parse(body) {
+            case .failure(let e): return .failure(.badRequest("callbackUrl \(e.reason)"))
+            case .success(let u):
+                guard u.origin == base.origin else {
+                    return .failure(.badRequest("callbackUrl's origin \(u.origin) is not the callback base's origin \(base.origin); results go only to the broker client"))
+                }
+                chosen = u
+            }
+        }
+        var copied: [(String, String)] = []
+        for name in copiedHeaderNames {
+            if let v = request.headers[name], !v.isEmpty, v.utf8.count <= maxCopiedHeaderBytes { copied.append((name, v)) }
+        }
+        return .success(CallbackTarget(base: chosen.base, copiedHeaders: copied))
     }
+
+    /// The path a callback of `kind` goes to under its target's base.
+    static func resultPath(_ kind: OperationKind) -> String {
+        switch kind {
+        case .scan: return "/api/v2/import/result"
+        case .discover: return "/api/v1/recurring-tests/dependencies"
+        }
+    }
+
+    /// Both kinds end at import/done: the broker's default accept rules have no discover-specific end.
+    static let donePath = "/api/v2/import/done"
+
+    // MARK: queueing
 
     /// Queues one image's result for delivery (on `reactor`).
     func imageFinished(operationId: String, kind: OperationKind, target: CallbackTarget, image: String, outcome: ImageOutcome) {
+        let requestId = target.copiedHeaders.first { $0.0 == "snyk-request-id" }?.1
+        var body = CallbackPayloads.resultBody(operationId: operationId, image: image, requestId: requestId, outcome: outcome)
+        if body.count > CallbackPayloads.maxBodyBytes {
+            // Whoever built the outcome did not fit it: the dep-graph is never cut, so the image fails.
+            let size = body.count
+            let message = "the callback body is \(size) bytes, over the broker client's \(CallbackPayloads.maxBodyBytes)-byte limit, "
+                + "and the scan result was not cut to fit; dep-graphs are never cut, so the result is not sent"
+            body = CallbackPayloads.resultBody(operationId: operationId, image: image, requestId: requestId,
+                                               outcome: .failed(code: "RESULT_TOO_LARGE", message: message))
+            stats.tooLarge += 1
+            if case .scanned = outcome { refusedResults[operationId, default: []].append((image, "RESULT_TOO_LARGE", message)) }
+            logger.error("scan result too large for a callback", [("operationId", .string(operationId)), ("image", .string(image)),
+                                                                  ("bytes", .int(size))])
+        }
+        enqueue(PendingCallback(sequence: nextSequence(), operationId: operationId, image: image,
+                                url: target.base + Self.resultPath(kind), copiedHeaders: target.copiedHeaders,
+                                requestId: requestId, body: body, summary: nil, delivered: nil), base: target.base)
     }
 
     /// Queues the operation's end after its results; `delivered` runs once it is delivered or given up.
     func operationDone(operationId: String, kind: OperationKind, target: CallbackTarget, summary: OperationSummary,
                        delivered: @escaping () -> Void) {
-        delivered()
+        let requestId = target.copiedHeaders.first { $0.0 == "snyk-request-id" }?.1
+        let body = CallbackPayloads.doneBody(operationId: operationId, requestId: requestId, summary: summary, undelivered: 0)
+        enqueue(PendingCallback(sequence: nextSequence(), operationId: operationId, image: nil,
+                                url: target.base + Self.donePath, copiedHeaders: target.copiedHeaders,
+                                requestId: requestId, body: body, summary: summary, delivered: delivered), base: target.base)
+    }
+
+    /// Callbacks not yet delivered or given up.
+    var pendingCount: Int { stats.queuedItems }
+
+    private func nextSequence() -> Int {
+        sequence += 1
+        return sequence
+    }
+
+    private func enqueue(_ item: PendingCallback, base: String) {
+        stats.queued += 1
+        // Room first: the oldest results that are not being sent make way, never an operation's end.
+        while stats.queuedItems + 1 > settings.queueMaxItems || stats.queuedBytes + item.body.count > settings.queueMaxBytes {
+            guard let (queue, index) = oldestDroppable() else { break }
+            drop(queue.items[index], reason: "the callback queue is full")
+            remove(at: index, from: queue)
+        }
+        let fits = stats.queuedItems + 1 <= settings.queueMaxItems && stats.queuedBytes + item.body.count <= settings.queueMaxBytes
+        if !fits && !item.isDone {
+            drop(item, reason: "the callback queue is full and every callback in it is being sent")
+            return
+        }
+        let queue = queues[base] ?? {
+            let q = TargetQueue(base: base)
+            queues[base] = q
+            return q
+        }()
+        queue.items.append(item)
+        stats.queuedItems += 1
+        stats.queuedBytes += item.body.count
+        stats.maxQueuedItems = max(stats.maxQueuedItems, stats.queuedItems)
+        stats.maxQueuedBytes = max(stats.maxQueuedBytes, stats.queuedBytes)
+        pump(queue)
+    }
+
+    private func oldestDroppable() -> (TargetQueue, Int)? {
+        var best: (TargetQueue, Int)?
+        for q in queues.values {
+            let start = q.headIsActive ? 1 : 0
+            guard let i = q.items.indices.dropFirst(start).first(where: { !q.items[$0].isDone }) else { continue }
+            if best == nil || q.items[i].sequence < best!.0.items[best!.1].sequence { best = (q, i) }
+        }
+        return best
+    }
+
+    private func drop(_ item: PendingCallback, reason: String) {
+        stats.dropped += 1
+        let count = (undelivered[item.operationId] ?? 0) + 1
+        undelivered[item.operationId] = count
+        // A receiver that never answers could make this every result: the first of an operation and
+        // every 100th after it are logged, each with the running count; the done body has the total.
+        if count == 1 || count % 100 == 0 {
+            logger.error("callback dropped: \(reason)", fields(item) + [("undeliveredInOperation", .int(count)),
+                                                                       ("queuedItems", .int(stats.queuedItems)), ("queuedBytes", .int(stats.queuedBytes))])
+        }
+    }
+
+    private func remove(at index: Int, from queue: TargetQueue) {
+        let item = queue.items.remove(at: index)
+        stats.queuedItems -= 1
+        stats.queuedBytes -= item.body.count
+        if queue.items.isEmpty && queue.inFlight == nil && queue.retryTimer == nil { queues[queue.base] = nil }
+    }
+
+    // MARK: delivery
+
+    private func pump(_ queue: TargetQueue) {
+        guard queue.inFlight == nil, queue.retryTimer == nil, let item = queue.items.first else { return }
+        if let summary = item.summary, item.attempts == 0 {
+            // The end goes out last on its target, so every result's fate is known now.
+            var s = summary
+            if let refused = refusedResults.removeValue(forKey: item.operationId) {
+                s.scanned = max(0, s.scanned - refused.count)
+                s.failed += refused.count
+                s.errors += refused
+            }
+            let fresh = CallbackPayloads.doneBody(operationId: item.operationId, requestId: item.requestId, summary: s,
+                                                  undelivered: undelivered.removeValue(forKey: item.operationId) ?? 0)
+            stats.queuedBytes += fresh.count - item.body.count
+            item.body = fresh
+        }
+        send(item, on: queue)
+    }
+
+    private func send(_ item: PendingCallback, on queue: TargetQueue) {
+        item.attempts += 1
+        if item.firstAttemptAt == nil { item.firstAttemptAt = Reactor.now() }
+        var headers = HTTPHeaders()
+        headers.set("Content-Type", "application/json")
+        for (name, value) in item.copiedHeaders { headers.set(name, value) }
+        let request = ClientRequest(method: "POST", url: item.url, headers: headers, body: .bytes(item.body),
+                                    timeouts: ClientTimeouts(connect: min(10_000, settings.attemptTimeoutMs), total: settings.attemptTimeoutMs),
+                                    redirects: .none, connectFilter: AddressPolicy.connectFilter)
+        var retryAfter: String?
+        queue.inFlight = client.start(request, onHead: { head in retryAfter = head.headers["Retry-After"] },
+                                      onBody: { _ in .continue },
+                                      onComplete: { [weak self, weak queue] result in
+            guard let self, let queue else { return }
+            queue.inFlight = nil
+            self.finished(item, on: queue, result, retryAfter: retryAfter)
+        })
+    }
+
+    private func finished(_ item: PendingCallback, on queue: TargetQueue, _ result: Result<ClientTransferSummary, HTTPClientError>, retryAfter: String?) {
+        switch result {
+        case .success(let summary):
+            let status = summary.head.status
+            if (200...299).contains(status) {
+                stats.delivered += 1
+                logger.debug("callback delivered", fields(item) + [("status", .int(status)), ("attempt", .int(item.attempts))])
+                complete(item, on: queue)
+            } else if status == 408 || status == 429 || (500...599).contains(status) {
+                retry(item, on: queue, reason: "the receiver answered HTTP \(status)",
+                      retryAfter: status == 429 || status == 503 ? retryAfter : nil)
+            } else {
+                giveUp(item, on: queue, reason: "the receiver answered HTTP \(status), which is not retried")
+            }
+        case .failure(let error):
+            switch error.kind {
+            case .cancelled: return
+            case .refused, .configuration: giveUp(item, on: queue, reason: Redaction.scrub(error.description))
+            default: retry(item, on: queue, reason: Redaction.scrub(error.description), retryAfter: nil)
+            }
+        }
+    }
+
+    private func retry(_ item: PendingCallback, on queue: TargetQueue, reason: String, retryAfter: String?) {
+        let elapsedMs = Int((Reactor.now() &- (item.firstAttemptAt ?? Reactor.now())) / 1_000_000)
+        guard let delay = schedule.delayMs(afterAttempt: item.attempts, retryAfter: retryAfter) else {
+            giveUp(item, on: queue, reason: "\(reason); \(item.attempts) attempts made")
+            return
+        }
+        guard elapsedMs + delay <= settings.giveUpMs else {
+            giveUp(item, on: queue, reason: "\(reason); retrying would pass CALLBACK_GIVE_UP_MS (\(settings.giveUpMs) ms)")
+            return
+        }
+        stats.retries += 1
+        if case .seconds = RetrySchedule.parseRetryAfter(retryAfter) { stats.retryAfterHonoured += 1 }
+        stats.longestRetryDelayMs = max(stats.longestRetryDelayMs, delay)
+        logger.warn("callback failed, retrying", fields(item) + [("reason", .string(reason)), ("attempt", .int(item.attempts)),
+                                                                 ("retryInMs", .int(delay))])
+        queue.retryTimer = reactor.schedule(afterMilliseconds: delay) { [weak self, weak queue] in
+            guard let self, let queue else { return }
+            queue.retryTimer = nil
+            self.pump(queue)
+        }
+    }
+
+    private func giveUp(_ item: PendingCallback, on queue: TargetQueue, reason: String) {
+        stats.givenUp += 1
+        if !item.isDone { undelivered[item.operationId, default: 0] += 1 }
+        logger.error("callback given up", fields(item) + [("reason", .string(reason)), ("attempts", .int(item.attempts))])
+        complete(item, on: queue)
+    }
+
+    /// Takes the head off its queue (delivered or given up) and starts the next.
+    private func complete(_ item: PendingCallback, on queue: TargetQueue) {
+        if let i = queue.items.firstIndex(where: { $0 === item }) { remove(at: i, from: queue) }
+        item.delivered?()
+        if queues[queue.base] === queue { pump(queue) }
+    }
+
+    /// Log fields of a callback: never its body or headers (the connection identifier stays out too).
+    private func fields(_ item: PendingCallback) -> [(String, JSON)] {
+        var f: [(String, JSON)] = [("operationId", .string(item.operationId)), ("callback", .string(item.isDone ? "done" : "result")),
+                                   ("url", .string(item.url))]
+        if let image = item.image { f.append(("image", .string(image))) }
+        return f
     }
 }
