@@ -4,12 +4,15 @@ import Core
 struct AgentSettings {
     var server: HTTPServerConfiguration
     var logLevel: LogLevel
+    /// Checked here so that a bad CALLBACK_* or BROKER_CLIENT_URL stops the agent at start-up.
+    var callbacks: CallbackSettings
 
     init(_ env: Environment) throws(ConfigurationError) {
         let port = try env.int("SNYK_PORT", default: 17500, range: 0...65535)  // 0: any free port (tests)
         server = try HTTPServerConfiguration.from(env, port: port, host: env["SNYK_HOST"])
         server.serverName = "cr-agent/\(ProductVersion.current)"
         logLevel = try env.logLevel()
+        callbacks = try CallbackSettings(environment: env)
     }
 
     /// The environment as it may be logged (secret values masked), for the debug log at start-up.

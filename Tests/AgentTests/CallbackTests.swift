@@ -187,6 +187,24 @@ final class CallbackTests: XCTestCase {
         XCTAssertEqual(t.copiedHeaders.map(\.0), ["snyk-broker-connection-identifier", "snyk-request-id"])
     }
 
+    /// A callback setting the agent cannot use stops it at start-up: exit 2, one line naming the variable,
+    /// never quoting a password from the URL.
+    func testBadCallbackSettingsStopTheAgentAtStartUp() throws {
+        let cases: [([String: String], String)] = [
+            (["BROKER_CLIENT_URL": "http://user:pw-s3cret@broker-client:8000"], "BROKER_CLIENT_URL"),
+            (["BROKER_CLIENT_URL": "broker-client:8000"], "BROKER_CLIENT_URL"),
+            (["CALLBACK_MAX_ATTEMPTS": "0"], "CALLBACK_MAX_ATTEMPTS"),
+            (["CALLBACK_QUEUE_MAX_BYTES": "lots"], "CALLBACK_QUEUE_MAX_BYTES"),
+        ]
+        for (env, variable) in cases {
+            let r = try runProcess(agentExecutablePath, [], environment: env.merging(["PATH": "/usr/bin", "SNYK_PORT": "0"]) { $1 }, timeout: 10)
+            XCTAssertEqual(r.status, 2, "\(env): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(variable), r.stderr)
+            XCTAssertFalse(r.stderr.contains("pw-s3cret") || r.stdout.contains("pw-s3cret"), r.stderr)
+        }
+    }
+
     // MARK: retries against stand-ins
 
     /// Stand-in (misbehaviour): the receiver answers 503 twice, then 200.

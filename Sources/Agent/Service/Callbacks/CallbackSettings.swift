@@ -29,6 +29,9 @@ struct CallbackSettings: Sendable, Equatable {
         attemptTimeoutMs = try env.int("CALLBACK_TIMEOUT_MS", default: attemptTimeoutMs, range: 100...3_600_000)
         queueMaxItems = try env.int("CALLBACK_QUEUE_MAX_ITEMS", default: queueMaxItems, range: 1...1_000_000)
         queueMaxBytes = try env.int("CALLBACK_QUEUE_MAX_BYTES", default: queueMaxBytes, range: 1024...(1 << 34))
+        if let url = env["BROKER_CLIENT_URL"], case .failure(let e) = CallbackURL.parse(url) {
+            throw ConfigurationError(variable: "BROKER_CLIENT_URL", message: "\(e.reason); give the broker client's URL, e.g. http://broker-client:8000")
+        }
     }
 
     var retrySchedule: RetrySchedule {
