@@ -171,7 +171,8 @@ final class CallbackTests: XCTestCase {
         }
         // Unusable URLs, each refused without quoting the value (userinfo may hold a password).
         let bad = ["ftp://c.example", "http://", "http://user:s3cret-pass@c.example", "http://c.example/?q=1", "http://c.example:0",
-                   "http://c.example:99999", "http://169.254.169.254", "http://c.example/a/../b", "http://c ex", "/relative",
+                   "http://c.example:99999", "http://169.254.169.254", "http://c.example/a/../b", "http://c.example//x", "http://c.example/p@x",
+                   "http://c.example\\@evil.example", "http://c ex", "/relative",
                    "http://" + String(repeating: "a", count: 3000)]
         for raw in bad {
             guard case .failure(let e) = resolve([("x-broker-client-url", raw)], nil, none) else { XCTFail("\(raw) accepted"); continue }

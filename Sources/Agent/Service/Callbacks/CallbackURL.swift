@@ -2,26 +2,26 @@
 // bounded in length, and its origin, which decides whether a body `callbackUrl` may replace it.
 import Core
 
-struct CallbackURL: Equatable, Sendable {
+public struct CallbackURL: Equatable, Sendable {
     /// `http` or `https`, lower case.
-    let scheme: String
+    public let scheme: String
     /// The host as written (lower case), IPv6 literals in brackets.
-    let host: String
+    public let host: String
     /// The port when written and not the scheme's default.
-    let port: Int?
+    public let port: Int?
     /// The path prefix without a trailing slash: "" or "/prefix".
-    let path: String
+    public let path: String
 
-    static let maxLength = 2048
+    public static let maxLength = 2048
 
     /// `scheme://host[:port]`, the default port left out, so equal origins compare equal as text.
-    var origin: String { "\(scheme)://\(host)" + (port.map { ":\($0)" } ?? "") }
+    public var origin: String { "\(scheme)://\(host)" + (port.map { ":\($0)" } ?? "") }
     /// The origin and the path prefix: callbacks go to `base + "/api/v2/import/result"` and so on.
-    var base: String { origin + path }
+    public var base: String { origin + path }
 
     /// Why `raw` is not a usable callback base, or the parsed URL. The reasons never quote `raw`,
     /// which may carry a password in its userinfo.
-    static func parse(_ raw: String) -> Result<CallbackURL, CallbackURLError> {
+    public static func parse(_ raw: String) -> Result<CallbackURL, CallbackURLError> {
         let text = raw.trimmed(" \t")
         guard !text.isEmpty else { return .failure(.init("is empty")) }
         guard text.utf8.count <= maxLength else { return .failure(.init("is longer than \(maxLength) bytes")) }
@@ -37,7 +37,10 @@ struct CallbackURL: Equatable, Sendable {
         guard !rest.contains("?"), !rest.contains("#") else { return .failure(.init("has a query or fragment; give a base URL")) }
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<authorityEnd]
-        guard !authority.contains("@") else { return .failure(.init("carries userinfo (user:password@); callbacks send no credentials in URLs")) }
+        // '@' anywhere (not only in the authority) and '\\' are refused: parsers disagree on where a
+        // host ends around them, and a base must mean the same host to every reader.
+        guard !rest.contains("@") else { return .failure(.init("contains '@' (userinfo such as user:password@ is not allowed; callbacks send no credentials in URLs)")) }
+        guard !rest.contains("\\") else { return .failure(.init("contains a backslash")) }
         var hostPart = Substring(authority), portText: Substring?
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return .failure(.init("has an unclosed IPv6 bracket")) }
@@ -73,8 +76,9 @@ struct CallbackURL: Equatable, Sendable {
         }
         var path = String(rest[authorityEnd...])
         while path.hasSuffix("/") { path.removeLast() }
-        guard !path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." }) else {
-            return .failure(.init("has . or .. segments in its path"))
+        // The broker client's filter refuses a path whose normalised form differs (`.`, `..`, `//`).
+        guard !path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+            return .failure(.init("has ., .. or empty segments in its path"))
         }
         return .success(CallbackURL(scheme: scheme, host: host, port: port, path: path))
     }
@@ -85,8 +89,8 @@ struct CallbackURL: Equatable, Sendable {
 }
 
 /// Why a callback URL was refused, in words that never quote it.
-struct CallbackURLError: Error, Equatable, Sendable, CustomStringConvertible {
-    let reason: String
+public struct CallbackURLError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let reason: String
     init(_ reason: String) { self.reason = reason }
-    var description: String { reason }
+    public var description: String { reason }
 }

@@ -3,9 +3,9 @@
 // dep-graphs alone do not fit is refused (RESULT_TOO_LARGE) rather than sent incomplete.
 import Core
 
-enum ScanResultFit {
+public enum ScanResultFit {
     /// What came out of fitting: the bytes and one line per cut, or the size that cannot fit.
-    enum Outcome: Equatable {
+    public enum Outcome: Equatable {
         case fits(bytes: [UInt8], truncated: [String])
         /// Even with every optional fact removed the result is `bytes` long.
         case tooLarge(bytes: Int)
@@ -45,7 +45,7 @@ enum ScanResultFit {
     }
 
     /// Fits `document` (`{"scanResults":[{"facts":[...],...}]}`) into `maxBytes` of compact JSON.
-    static func fit(_ document: JSON, maxBytes: Int) -> Outcome {
+    public static func fit(_ document: JSON, maxBytes: Int) -> Outcome {
         guard var results = document["scanResults"]?.array else {
             let bytes = Array(document.serialized.utf8)
             return bytes.count <= maxBytes ? .fits(bytes: bytes, truncated: []) : .tooLarge(bytes: bytes.count)
