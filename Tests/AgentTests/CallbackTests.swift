@@ -44,6 +44,14 @@ final class CallbackReceiver: Sendable {
     deinit { server.stop() }
 }
 
+/// Carries the sender to the test's other thread, which only calls its thread-hopping entry points.
+// @unchecked: CallbackSender.imageFinished/operationDone hop to the sender's reactor themselves.
+final class SenderBox: @unchecked Sendable {
+    let sender: CallbackSender
+    let finish: () -> Void
+    init(sender: CallbackSender, finish: @escaping () -> Void) { self.sender = sender; self.finish = finish }
+}
+
 final class CallbackTests: XCTestCase {
     let quietLogger = Logger(level: .error, fd: 2, component: "callback-test")
 
@@ -57,15 +65,19 @@ final class CallbackTests: XCTestCase {
                                   bodyCallbackURL: nil, environment: Environment([:])).get()
     }
 
-    /// Runs `body` with a sender on a fresh reactor until `finish` is called (or 60 s pass).
+    /// Runs `body` on the thread of a fresh reactor with a sender, until `finish` is called (or 60 s pass).
     @discardableResult
-    func withSender(_ env: [String: String] = [:], _ body: (CallbackSender, @escaping () -> Void) throws -> Void) throws -> CallbackStats {
+    func withSender(_ env: [String: String] = [:], logger: Logger? = nil,
+                    _ body: @escaping (CallbackSender, @escaping () -> Void) -> Void) throws -> CallbackStats {
         var stats = CallbackStats()
         let finished = try runOnReactor(seconds: 60) { reactor, finish in
-            let sender = try CallbackSender(reactor: reactor, environment: Environment(env), logger: quietLogger)
-            try body(sender) {
-                stats = sender.stats
-                finish()
+            let sender = try CallbackSender(reactor: reactor, environment: Environment(env), logger: logger ?? quietLogger)
+            // On the reactor's thread, as the service calls it; `finish` keeps the sender alive until then.
+            reactor.schedule(afterMilliseconds: 0) {
+                body(sender) {
+                    stats = sender.stats
+                    finish()
+                }
             }
         }
         XCTAssertTrue(finished, "the operation's done was delivered or given up")
@@ -289,10 +301,7 @@ final class CallbackTests: XCTestCase {
         defer { close(fd) }
         let t = try target("http://127.0.0.1:\(port)")
         let body = CallbackPayloads.outcome(forScanResult: Array(String(repeating: "x", count: 10_000).utf8))
-        XCTAssertTrue(try runOnReactor(seconds: 30) { reactor, finish in
-            let sender = try CallbackSender(reactor: reactor, environment: Environment([
-                "CALLBACK_QUEUE_MAX_ITEMS": "20", "CALLBACK_QUEUE_MAX_BYTES": "150000", "CALLBACK_TIMEOUT_MS": "600000",
-            ]), logger: quietLogger)
+        try withSender(["CALLBACK_QUEUE_MAX_ITEMS": "20", "CALLBACK_QUEUE_MAX_BYTES": "150000", "CALLBACK_TIMEOUT_MS": "600000"]) { sender, finish in
             for i in 0..<500 {
                 sender.imageFinished(operationId: "op-s", kind: .scan, target: t, image: "img:\(i)", outcome: body)
             }
@@ -305,12 +314,79 @@ final class CallbackTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(s.dropped, 500 - 14)
             XCTAssertEqual(s.delivered, 0)
             // Let the first request reach the silent socket, then check nothing grew.
-            reactor.schedule(afterMilliseconds: 200) {
+            sender.reactor.schedule(afterMilliseconds: 200) {
                 XCTAssertLessThanOrEqual(sender.stats.queuedItems, 20)
                 XCTAssertEqual(sender.stats.delivered, 0)
                 finish()
             }
-        })
+        }
+    }
+
+    /// At the end of a shutdown: everything waiting is given up at once (each end's closure runs), and
+    /// what comes later too, so no operation waits on a receiver that is away.
+    func testAbandonAllGivesUpEverythingAndRunsEachEnd() throws {
+        let (fd, port) = try silentListener()
+        defer { close(fd) }
+        let t = try target("http://127.0.0.1:\(port)")
+        var ends = 0
+        let stats = try withSender(["CALLBACK_TIMEOUT_MS": "600000"]) { sender, finish in
+            for i in 0..<5 { sender.imageFinished(operationId: "op-a", kind: .scan, target: t, image: "a:\(i)", outcome: .failed(code: "X", message: "x")) }
+            sender.operationDone(operationId: "op-a", kind: .scan, target: t, summary: OperationSummary(images: 5, failed: 5)) { ends += 1 }
+            sender.reactor.schedule(afterMilliseconds: 100) {
+                sender.abandonAll(reason: "SHUTDOWN_TIMEOUT_MS passed")
+                XCTAssertEqual(ends, 1)
+                sender.operationDone(operationId: "op-b", kind: .scan, target: t, summary: OperationSummary()) { ends += 1 }
+                XCTAssertEqual(ends, 2, "an end queued after abandoning is given up at once")
+                finish()
+            }
+        }
+        XCTAssertEqual(stats.givenUp, 7)
+        XCTAssertEqual(stats.queuedItems, 0)
+        XCTAssertEqual(stats.queuedBytes, 0)
+        XCTAssertEqual(stats.delivered, 0)
+    }
+
+    /// Operations may report from another thread: the sender hops to its reactor, order kept.
+    func testCallsFromAnotherThreadAreDeliveredInOrder() throws {
+        let receiver = try CallbackReceiver()
+        let t = try target(receiver.url)
+        try withSender { sender, finish in
+            let box = SenderBox(sender: sender, finish: finish)
+            Thread {
+                for i in 0..<20 {
+                    box.sender.imageFinished(operationId: "op-t", kind: .scan, target: t, image: "t:\(i)", outcome: .failed(code: "X", message: "x"))
+                }
+                box.sender.operationDone(operationId: "op-t", kind: .scan, target: t, summary: OperationSummary(images: 20, failed: 20), delivered: box.finish)
+            }.start()
+        }
+        let got = receiver.requests.get()
+        XCTAssertEqual(got.compactMap { $0.json["image"] as? String }, (0..<20).map { "t:\($0)" })
+        XCTAssertEqual(got.last?.path, "/api/v2/import/done")
+    }
+
+    /// LOG_LEVEL=debug: callback log lines name the operation, image and URL, never a body, a copied
+    /// header or anything in them.
+    func testDebugLogsCarryNoBodyOrHeaders() throws {
+        let receiver = try CallbackReceiver { i in i == 0 ? (503, []) : (200, []) }
+        let t = try CallbackSender.target(for: head([("x-broker-client-url", receiver.url), ("snyk-request-id", "rid-not-in-logs"),
+                                                     ("snyk-broker-connection-identifier", "conn-not-in-logs")]),
+                                          bodyCallbackURL: nil, environment: Environment([:])).get()
+        let dir = try makeTemporaryDirectory("callback-logs")
+        let path = dir.appendingPathComponent("log").path
+        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        let inv = try ReportFixtures.inventory()
+        try withSender(["CALLBACK_RETRY_BASE_MS": "5"], logger: Logger(level: .debug, fd: fd, component: "cr-agent")) { sender, finish in
+            sender.imageFinished(operationId: "op-log", kind: .scan, target: t, image: "team/app:1.4.2", outcome: CallbackPayloads.outcome(for: inv))
+            sender.operationDone(operationId: "op-log", kind: .scan, target: t, summary: OperationSummary(images: 1, scanned: 1), delivered: finish)
+        }
+        close(fd)
+        let log = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(log.contains("callback failed, retrying") && log.contains("callback delivered"), log)
+        for line in log.split(separator: "\n") { XCTAssertTrue(line.contains("\"operationId\":\"op-log\""), String(line)) }
+        for absent in ["rid-not-in-logs", "conn-not-in-logs", "glibc", "scanResults", "depGraph"] {
+            XCTAssertFalse(log.contains(absent), "\(absent) in the log:\n\(log)")
+        }
     }
 
     // MARK: size

@@ -17,6 +17,8 @@ final class CallbackSender {
     private var undelivered: [String: Int] = [:]
     /// Per operation, results sent as RESULT_TOO_LARGE although the operation counted them scanned.
     private var refusedResults: [String: [(String, String, String)]] = [:]
+    /// Set by `abandonAll`: what is queued afterwards is given up at once with this reason.
+    private var abandonedBecause: String?
 
     /// Headers copied from the triggering request onto every callback.
     static let copiedHeaderNames = ["snyk-broker-connection-identifier", "snyk-request-id"]
@@ -90,8 +92,12 @@ final class CallbackSender {
 
     // MARK: queueing
 
-    /// Queues one image's result for delivery (on `reactor`).
+    /// Queues one image's result for delivery (on `reactor`; called from another thread, it hops there).
     func imageFinished(operationId: String, kind: OperationKind, target: CallbackTarget, image: String, outcome: ImageOutcome) {
+        guard Reactor.current === reactor else {
+            onReactor { $0.imageFinished(operationId: operationId, kind: kind, target: target, image: image, outcome: outcome) }
+            return
+        }
         let requestId = target.copiedHeaders.first { $0.0 == "snyk-request-id" }?.1
         var body = CallbackPayloads.resultBody(operationId: operationId, image: image, requestId: requestId, outcome: outcome)
         if body.count > CallbackPayloads.maxBodyBytes {
@@ -114,6 +120,11 @@ final class CallbackSender {
     /// Queues the operation's end after its results; `delivered` runs once it is delivered or given up.
     func operationDone(operationId: String, kind: OperationKind, target: CallbackTarget, summary: OperationSummary,
                        delivered: @escaping () -> Void) {
+        guard Reactor.current === reactor else {
+            let box = UncheckedBox(delivered)
+            onReactor { $0.operationDone(operationId: operationId, kind: kind, target: target, summary: summary, delivered: box.value) }
+            return
+        }
         let requestId = target.copiedHeaders.first { $0.0 == "snyk-request-id" }?.1
         let body = CallbackPayloads.doneBody(operationId: operationId, requestId: requestId, summary: summary, undelivered: 0)
         enqueue(PendingCallback(sequence: nextSequence(), operationId: operationId, image: nil,
@@ -124,6 +135,31 @@ final class CallbackSender {
     /// Callbacks not yet delivered or given up.
     var pendingCount: Int { stats.queuedItems }
 
+    /// Gives up every waiting callback now, and any queued later (each logged with `reason` and
+    /// counted; each end's `delivered` runs): for a shutdown whose time is up while a receiver is away.
+    func abandonAll(reason: String) {
+        guard Reactor.current === reactor else {
+            onReactor { $0.abandonAll(reason: reason) }
+            return
+        }
+        abandonedBecause = reason
+        for queue in Array(queues.values) {
+            if let timer = queue.retryTimer { reactor.cancel(timer) }
+            queue.retryTimer = nil
+            queue.inFlight?.cancel()
+            queue.inFlight = nil
+            for item in queue.items { giveUp(item, on: queue, reason: reason) }
+        }
+        queues.removeAll()
+    }
+
+    /// Runs `body` with this sender on its reactor's thread. The sender is confined to that thread;
+    /// the box only carries the reference across, it is never used on the calling thread.
+    private func onReactor(_ body: @escaping (CallbackSender) -> Void) {
+        let box = UncheckedBox((self, body))
+        reactor.execute { box.value.1(box.value.0) }
+    }
+
     private func nextSequence() -> Int {
         sequence += 1
         return sequence
@@ -131,6 +167,10 @@ final class CallbackSender {
 
     private func enqueue(_ item: PendingCallback, base: String) {
         stats.queued += 1
+        if let reason = abandonedBecause {
+            giveUp(item, on: nil, reason: reason)
+            return
+        }
         // Room first: the oldest results that are not being sent make way, never an operation's end.
         while stats.queuedItems + 1 > settings.queueMaxItems || stats.queuedBytes + item.body.count > settings.queueMaxBytes {
             guard let (queue, index) = oldestDroppable() else { break }
@@ -268,18 +308,22 @@ final class CallbackSender {
         }
     }
 
-    private func giveUp(_ item: PendingCallback, on queue: TargetQueue, reason: String) {
+    private func giveUp(_ item: PendingCallback, on queue: TargetQueue?, reason: String) {
         stats.givenUp += 1
         if !item.isDone { undelivered[item.operationId, default: 0] += 1 }
+        if item.isDone {
+            undelivered[item.operationId] = nil
+            refusedResults[item.operationId] = nil
+        }
         logger.error("callback given up", fields(item) + [("reason", .string(reason)), ("attempts", .int(item.attempts))])
         complete(item, on: queue)
     }
 
     /// Takes the head off its queue (delivered or given up) and starts the next.
-    private func complete(_ item: PendingCallback, on queue: TargetQueue) {
-        if let i = queue.items.firstIndex(where: { $0 === item }) { remove(at: i, from: queue) }
+    private func complete(_ item: PendingCallback, on queue: TargetQueue?) {
+        if let queue, let i = queue.items.firstIndex(where: { $0 === item }) { remove(at: i, from: queue) }
         item.delivered?()
-        if queues[queue.base] === queue { pump(queue) }
+        if let queue, abandonedBecause == nil, queues[queue.base] === queue { pump(queue) }
     }
 
     /// Log fields of a callback: never its body or headers (the connection identifier stays out too).
@@ -289,4 +333,11 @@ final class CallbackSender {
         if let image = item.image { f.append(("image", .string(image))) }
         return f
     }
+}
+
+/// Carries a value to the reactor's thread in `CallbackSender.onReactor`.
+// @unchecked: the value is handed over once and used only on the receiving thread.
+private final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
