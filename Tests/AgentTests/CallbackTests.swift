@@ -141,6 +141,41 @@ final class CallbackTests: XCTestCase {
         XCTAssertEqual((done["errors"] as? [[String: Any]])?.first?["code"] as? String, "MANIFEST_UNKNOWN")
     }
 
+    /// The same against an independent server (Python's http.server, Tests/registry/callback_receiver.py),
+    /// whose own JSON parser reads the bodies; its first answer is a 503 (misbehaviour on purpose).
+    func testPythonReceiverParsesEveryCallback() throws {
+        let receiver = try CallbackReceiverProcess(answers: [503])
+        defer { receiver.stop() }
+        let t = try target(receiver.url)
+        let inv = try ReportFixtures.inventory()
+        let stats = try withSender(["CALLBACK_RETRY_BASE_MS": "10"]) { sender, finish in
+            sender.imageFinished(operationId: "op-py", kind: .scan, target: t, image: "team/app:1.4.2", outcome: CallbackPayloads.outcome(for: inv))
+            sender.imageFinished(operationId: "op-py", kind: .scan, target: t, image: "team/app:gone",
+                                 outcome: .failed(code: "MANIFEST_UNKNOWN", message: "manifest unknown \u{1F4A5} \"quoted\"\n"))
+            sender.operationDone(operationId: "op-py", kind: .scan, target: t,
+                                 summary: OperationSummary(images: 2, scanned: 1, failed: 1,
+                                                           errors: [("team/app:gone", "MANIFEST_UNKNOWN", "manifest unknown")]),
+                                 delivered: finish)
+        }
+        XCTAssertEqual(stats.retries, 1)
+        let got = try receiver.requests()
+        XCTAssertEqual(got.map { $0["path"] as? String }, ["/api/v2/import/result", "/api/v2/import/result", "/api/v2/import/result", "/api/v2/import/done"])
+        for r in got {
+            let headers = r["headers"] as? [String: String] ?? [:]
+            XCTAssertEqual(headers["content-type"], "application/json")
+            XCTAssertEqual(headers["snyk-request-id"], "req-1")
+            XCTAssertEqual(headers["snyk-broker-connection-identifier"], "conn-7")
+            XCTAssertEqual(headers["content-length"], String(r["size"] as? Int ?? -1))
+            XCTAssertNotNil(r["json"] as? [String: Any], "Python's json module parsed the body")
+        }
+        let result = got[1]["json"] as? [String: Any]
+        XCTAssertEqual(((result?["result"] as? [String: Any])?["scanResults"] as? [Any])?.count,
+                       SnykReport.document(inv)["scanResults"]?.array?.count)
+        XCTAssertEqual((got[2]["json"] as? [String: Any])?["error"] as? [String: String],
+                       ["code": "MANIFEST_UNKNOWN", "message": "manifest unknown \u{1F4A5} \"quoted\"\n"])
+        XCTAssertEqual((got[3]["json"] as? [String: Any])?["scanned"] as? Int, 1)
+    }
+
     func testDiscoverResultsGoToRecurringTestsAndEndAtImportDone() throws {
         let receiver = try CallbackReceiver()
         let t = try target(receiver.url + "/prefix/")
