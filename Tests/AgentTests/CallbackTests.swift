@@ -335,7 +335,8 @@ final class CallbackTests: XCTestCase {
         let (fd, port) = try silentListener()
         defer { close(fd) }
         let t = try target("http://127.0.0.1:\(port)")
-        let body = CallbackPayloads.outcome(forScanResult: Array(String(repeating: "x", count: 10_000).utf8))
+        let body = CallbackPayloads.outcome(forScanResult: Array("{\"scanResults\":[],\"pad\":\"\(String(repeating: "x", count: 10_000))\"}".utf8))
+        guard case .scanned = body else { return XCTFail("a small JSON result is scanned") }
         try withSender(["CALLBACK_QUEUE_MAX_ITEMS": "20", "CALLBACK_QUEUE_MAX_BYTES": "150000", "CALLBACK_TIMEOUT_MS": "600000"]) { sender, finish in
             for i in 0..<500 {
                 sender.imageFinished(operationId: "op-s", kind: .scan, target: t, image: "img:\(i)", outcome: body)
@@ -506,6 +507,30 @@ final class CallbackTests: XCTestCase {
         XCTAssertEqual(got.last?.json["scanned"] as? Int, 0)
         XCTAssertEqual(got.last?.json["failed"] as? Int, 1)
         XCTAssertEqual((got.last?.json["errors"] as? [[String: Any]])?.first?["image"] as? String, "h:1")
+    }
+
+    /// A result a worker streams back as bytes is parsed: the plugin's limits apply to it too, and bytes
+    /// that are not a JSON object never reach a body (RESULT_INVALID), from either entry point.
+    func testSerializedResultsAreCheckedAndLimited() throws {
+        let env = (0..<600).map { "\"V\($0)=x\"" }.joined(separator: ",")
+        let streamed = Array("{\"scanResults\":[{\"facts\":[{\"type\":\"depGraph\",\"data\":{}},{\"type\":\"containerConfig\",\"data\":{\"env\":[\(env)]}}]}]}".utf8)
+        guard case .scanned(_, let truncated) = CallbackPayloads.outcome(forScanResult: streamed) else { return XCTFail("valid JSON is scanned") }
+        XCTAssertEqual(truncated, ["containerConfig.data.env: 100 elements removed (limit 500)"])
+        for bad in ["not json", "[1,2]", "{\"a\":"] {
+            guard case .failed(let code, _) = CallbackPayloads.outcome(forScanResult: Array(bad.utf8)) else { XCTFail(bad); continue }
+            XCTAssertEqual(code, "RESULT_INVALID", bad)
+        }
+        let receiver = try CallbackReceiver()
+        let t = try target(receiver.url)
+        let stats = try withSender { sender, finish in
+            sender.imageFinished(operationId: "op-i", kind: .scan, target: t, image: "i:1", outcome: .scanned(scanResult: Array("oops".utf8), truncated: []))
+            sender.operationDone(operationId: "op-i", kind: .scan, target: t, summary: OperationSummary(images: 1, scanned: 1), delivered: finish)
+        }
+        XCTAssertEqual(stats.delivered, 2)
+        let got = receiver.requests.get()
+        XCTAssertEqual((got.first?.json["error"] as? [String: Any])?["code"] as? String, "RESULT_INVALID")
+        XCTAssertEqual(got.last?.json["failed"] as? Int, 1)
+        XCTAssertEqual(got.last?.json["scanned"] as? Int, 0)
     }
 
     /// The plugin's string limits count UTF-16 units, as JavaScript does, and never split a character.

@@ -27,11 +27,17 @@ enum CallbackPayloads {
         outcome(forDocument: SnykReport.document(inventory), maxBytes: maxBytes)
     }
 
-    /// The same for a scan result already serialized (as a scan worker streams it back).
+    /// The same for a scan result already serialized (as a scan worker streams it back): parsed, so that
+    /// the plugin's limits apply to it as to any other and a body never embeds broken JSON.
     static func outcome(forScanResult bytes: [UInt8], maxBytes: Int = maxBodyBytes - envelopeReserve) -> ImageOutcome {
-        if bytes.count <= maxBytes { return .scanned(scanResult: bytes, truncated: []) }
-        guard let document = try? JSON.parse(bytes) else {
-            return .failed(code: "RESULT_TOO_LARGE", message: tooLargeMessage(bytes.count, maxBytes) + " (and it is not JSON that could be cut)")
+        let document: JSON
+        do {
+            document = try JSON.parse(bytes)
+        } catch {
+            return .failed(code: "RESULT_INVALID", message: "the scan produced a result that is not JSON (\(error)); this is a bug in the agent")
+        }
+        guard document.object != nil else {
+            return .failed(code: "RESULT_INVALID", message: "the scan produced a result that is not a JSON object; this is a bug in the agent")
         }
         return outcome(forDocument: document, maxBytes: maxBytes)
     }

@@ -79,6 +79,14 @@ final class CallbackSender {
         return .success(CallbackTarget(base: chosen.base, copiedHeaders: copied))
     }
 
+    /// `{` ... `}` around optional whitespace: a cheap check that an embedded result cannot break its body.
+    static func looksLikeJSONObject(_ bytes: [UInt8]) -> Bool {
+        let space: Set<UInt8> = [0x20, 0x0A, 0x0D, 0x09]
+        guard let first = bytes.firstIndex(where: { !space.contains($0) }),
+              let last = bytes.lastIndex(where: { !space.contains($0) }), first < last else { return false }
+        return bytes[first] == UInt8(ascii: "{") && bytes[last] == UInt8(ascii: "}")
+    }
+
     /// The path a callback of `kind` goes to under its target's base.
     static func resultPath(_ kind: OperationKind) -> String {
         switch kind {
@@ -99,6 +107,13 @@ final class CallbackSender {
             return
         }
         let requestId = target.copiedHeaders.first { $0.0 == "snyk-request-id" }?.1
+        var outcome = outcome
+        if case .scanned(let result, _) = outcome, !Self.looksLikeJSONObject(result) {
+            // Embedded as is, anything but an object would break the whole body; a full parse of up to
+            // 10 MiB is the fitting code's job (CallbackPayloads.outcome), not the reactor's.
+            outcome = .failed(code: "RESULT_INVALID", message: "the scan result handed to the callback is not a JSON object; this is a bug in the agent")
+            refusedResults[operationId, default: []].append((image, "RESULT_INVALID", "the scan result is not a JSON object"))
+        }
         var body = CallbackPayloads.resultBody(operationId: operationId, image: image, requestId: requestId, outcome: outcome)
         if body.count > CallbackPayloads.maxBodyBytes {
             // Whoever built the outcome did not fit it: the dep-graph is never cut, so the image fails.
