@@ -272,6 +272,21 @@ final class CallbackTests: XCTestCase {
         XCTAssertEqual(got[3].json["undelivered"] as? Int, 0)
     }
 
+    /// The counters /metrics shows, from another thread, match what the sender did.
+    func testMetricsRenderTheSendersCounters() throws {
+        let receiver = try CallbackReceiver { i in i == 0 ? (500, []) : (200, []) }
+        let t = try target(receiver.url)
+        let metrics = Locked<CallbackMetrics?>(nil)
+        try withSender(["CALLBACK_RETRY_BASE_MS": "5"]) { sender, finish in
+            metrics.set(sender.metrics)
+            sender.operationDone(operationId: "op-m", kind: .scan, target: t, summary: OperationSummary(), delivered: finish)
+        }
+        let text = try XCTUnwrap(metrics.get()).render()
+        XCTAssertTrue(text.contains("callbacks_total{outcome=\"delivered\"} 1\n"), text)
+        XCTAssertTrue(text.contains("callback_retries_total 1\n"), text)
+        XCTAssertTrue(text.contains("callback_queue_items 0\n"), text)
+    }
+
     /// Stand-in (misbehaviour): 429 with Retry-After: 1, then 200. The wait is the receiver's, not the backoff's.
     func testStandIn429HonoursRetryAfter() throws {
         let receiver = try CallbackReceiver { i in i == 0 ? (429, [("Retry-After", "1")]) : (200, []) }

@@ -7,7 +7,9 @@ final class CallbackSender {
     let environment: Environment
     let logger: Logger
     let settings: CallbackSettings
-    private(set) var stats = CallbackStats()
+    private(set) var stats = CallbackStats() { didSet { metrics.publish(stats) } }
+    /// The counters for /metrics, readable from any thread.
+    let metrics = CallbackMetrics()
 
     private let client: HTTPClient
     private let schedule: RetrySchedule
