@@ -301,6 +301,21 @@ final class CallbackTests: XCTestCase {
         XCTAssertEqual(stats.delivered, 2)
     }
 
+    /// Stand-in (misbehaviour): a Retry-After far out of range (or unreadable) waits at most
+    /// CALLBACK_RETRY_MAX_DELAY_MS, never the receiver's number.
+    func testStandInRetryAfterOutOfRangeIsCapped() throws {
+        let answers: [(Int, [(String, String)])] = [(429, [("Retry-After", "99999999999")]), (503, [("Retry-After", "soon")]), (200, [])]
+        let receiver = try CallbackReceiver { i in answers[min(i, 2)] }
+        let t = try target(receiver.url)
+        let stats = try withSender(["CALLBACK_RETRY_BASE_MS": "5", "CALLBACK_RETRY_MAX_DELAY_MS": "50"]) { sender, finish in
+            sender.operationDone(operationId: "op-ra", kind: .scan, target: t, summary: OperationSummary(), delivered: finish)
+        }
+        XCTAssertEqual(receiver.requests.get().count, 3)
+        XCTAssertEqual(stats.delivered, 1)
+        XCTAssertEqual(stats.retryAfterHonoured, 0)
+        XCTAssertLessThanOrEqual(stats.longestRetryDelayMs, 50)
+    }
+
     /// Stand-in (misbehaviour): a 400 is not retried; the result counts as undelivered in the done body.
     func testClientErrorIsNotRetriedAndCountedInDone() throws {
         let receiver = try CallbackReceiver { i in i == 0 ? (400, []) : (200, []) }

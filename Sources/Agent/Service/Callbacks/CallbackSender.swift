@@ -225,7 +225,11 @@ final class CallbackSender {
             let status = summary.head.status
             if (200...299).contains(status) {
                 stats.delivered += 1
-                logger.debug("callback delivered", fields(item) + [("status", .int(status)), ("attempt", .int(item.attempts))])
+                if item.isDone {
+                    logger.info("operation's end delivered", fields(item) + [("status", .int(status)), ("attempt", .int(item.attempts))])
+                } else {
+                    logger.debug("callback delivered", fields(item) + [("status", .int(status)), ("attempt", .int(item.attempts))])
+                }
                 complete(item, on: queue)
             } else if status == 408 || status == 429 || (500...599).contains(status) {
                 retry(item, on: queue, reason: "the receiver answered HTTP \(status)",
