@@ -461,7 +461,7 @@ final class CallbackTests: XCTestCase {
     /// go, largest first; the dep-graph stays whole and the body fits the broker client's 10 MiB.
     func testHugeInventoryIsCutToFitAndSaysSo() throws {
         let env = (0..<2000).map { "\"VAR_\($0)=\(String(repeating: "v", count: 1500))\"" }.joined(separator: ",")
-        let history = (0..<1500).map { "{\"created_by\":\"RUN \(String(repeating: "c", count: 300)) \($0)\"}" }.joined(separator: ",")
+        let history = (0..<1100).map { "{\"created_by\":\"RUN \(String(repeating: "c", count: 4200)) \($0)\"}" }.joined(separator: ",")
         let bigLabel = String(repeating: "L", count: 11 << 20)
         let config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\(env)],\"Labels\":{\"huge\":\"\(bigLabel)\"}},"
             + "\"history\":[\(history)]}"
@@ -475,7 +475,7 @@ final class CallbackTests: XCTestCase {
         XCTAssertTrue(truncated.contains("containerConfig.data.env: 1500 elements removed (limit 500)"), "\(truncated)")
         XCTAssertTrue(truncated.contains("containerConfig.data.env[*]: up to \(1500 + 9 - 1024) characters cut from a value (limit 1024)")
                       || truncated.contains { $0.hasPrefix("containerConfig.data.env[*]: up to") }, "\(truncated)")
-        XCTAssertTrue(truncated.contains("history.data: 500 elements removed (limit 1000)"), "\(truncated)")
+        XCTAssertTrue(truncated.contains("history.data: 100 elements removed (limit 1000)"), "\(truncated)")
         XCTAssertTrue(truncated.contains { $0.hasPrefix("history.data[*].createdBy: up to") }, "\(truncated)")
         XCTAssertTrue(truncated.contains { $0.hasPrefix("imageLabels: fact removed (") }, "\(truncated)")
 
@@ -487,8 +487,9 @@ final class CallbackTests: XCTestCase {
         let warnings = facts.first { $0["type"] as? String == "pluginWarnings" }?["data"] as? [String: Any]
         let cut = warnings?["truncatedFacts"] as? [String: [String: Any]] ?? [:]
         XCTAssertEqual(cut["containerConfig.data.env"]?["type"] as? String, "array")
-        XCTAssertEqual(cut["containerConfig.data.env"]?["count"] as? Int, 1500)
-        XCTAssertEqual(cut["history.data"]?["count"] as? Int, 500)
+        XCTAssertEqual(cut["containerConfig.data.env"]?["countAboveLimit"] as? Int, 1500)
+        XCTAssertEqual(cut["history.data"]?["countAboveLimit"] as? Int, 100)
+        XCTAssertEqual(cut["history.data[*].createdBy"]?["type"] as? String, "string")
         XCTAssertEqual(cut["imageLabels"]?["type"] as? String, "fact")
         let config2 = facts.first { $0["type"] as? String == "containerConfig" }?["data"] as? [String: Any]
         XCTAssertEqual((config2?["env"] as? [String])?.count, 500)
@@ -561,6 +562,26 @@ final class CallbackTests: XCTestCase {
         XCTAssertEqual((got.first?.json["error"] as? [String: Any])?["code"] as? String, "RESULT_INVALID")
         XCTAssertEqual(got.last?.json["failed"] as? Int, 1)
         XCTAssertEqual(got.last?.json["scanned"] as? Int, 0)
+    }
+
+    /// As the plugin: cuts go into a pluginWarnings fact the result already has (its other data kept),
+    /// a history entry's author is cut to 128 characters, and a depGraph is left alone.
+    func testCutsMergeIntoAnExistingPluginWarningsFact() throws {
+        let longAuthor = String(repeating: "a", count: 200)
+        let doc = try JSON.parse("""
+        {"scanResults":[{"facts":[{"type":"depGraph","data":{"env":[\((0..<600).map { "\"\($0)\"" }.joined(separator: ","))]}},\
+        {"type":"history","data":[{"author":"\(longAuthor)","createdBy":"x"}]},\
+        {"type":"pluginWarnings","data":{"parameterChecks":["p"]}}]}]}
+        """)
+        guard case .fits(let bytes, let truncated) = ScanResultFit.fit(doc, maxBytes: 1 << 20) else { return XCTFail("fits") }
+        XCTAssertEqual(truncated, ["history.data[*].author: up to 72 characters cut from a value (limit 128)"])
+        let out = try JSON.parse(bytes)
+        let facts = out["scanResults"]?.array?.first?["facts"]?.array ?? []
+        XCTAssertEqual(facts.count, 3, "no second pluginWarnings fact")
+        XCTAssertEqual(facts[0], doc["scanResults"]?.array?.first?["facts"]?.array?.first, "the depGraph is untouched")
+        XCTAssertEqual(facts[1]["data"]?.array?.first?["author"]?.string?.count, 128)
+        XCTAssertEqual(facts[2]["data"]?["parameterChecks"], .array([.string("p")]))
+        XCTAssertEqual(facts[2]["data"]?["truncatedFacts"]?["history.data[*].author"]?["countAboveLimit"]?.int, 72)
     }
 
     /// The plugin's string limits count UTF-16 units, as JavaScript does, and never split a character.

@@ -11,11 +11,13 @@ public enum ScanResultFit {
         case tooLarge(bytes: Int)
     }
 
-    /// snyk-docker-plugin's RESPONSE_SIZE_LIMITS (lib/utils.ts, `truncateAdditionalFacts`): per fact
-    /// field, an array length or a string length (in UTF-16 units, as JavaScript counts); `[*]` applies
-    /// to each element. The plugin cuts these on every scan, whatever the total size, and reports each
-    /// cut in a `pluginWarnings` fact as `{"truncatedFacts":{"<path>":{"type","count"}}}`: for an array
-    /// the elements removed, for a string the most characters removed from one value. We do the same.
+    /// snyk-docker-plugin's RESPONSE_SIZE_LIMITS (snyk/snyk-docker-plugin lib/utils.ts,
+    /// `truncateAdditionalFacts`, as of e007575, 2026-06-12; lib/response-builder.ts runs it over every
+    /// scan result's facts): per fact field, an array length or a string length (in UTF-16 units, as
+    /// JavaScript counts); `[*]` applies to each element. The plugin cuts these on every scan, whatever
+    /// the total size, and reports them in a `pluginWarnings` fact (lib/facts.ts) as
+    /// `{"truncatedFacts":{"<path>":{"type","countAboveLimit"}}}`: for an array the elements removed, for
+    /// a string the most characters removed from one value. We do the same.
     static let pluginLimits: [String: Limit] = [
         "containerConfig.data.user": .string(1024),
         "containerConfig.data.exposedPorts": .array(500), "containerConfig.data.exposedPorts[*]": .string(64),
@@ -27,7 +29,7 @@ public enum ScanResultFit {
         "containerConfig.data.stopSignal": .string(128),
         "history.data": .array(1000),
         "history.data[*].author": .string(128),
-        "history.data[*].createdBy": .string(128),
+        "history.data[*].createdBy": .string(4096),
         "history.data[*].comment": .string(4096),
     ]
 
@@ -38,7 +40,7 @@ public enum ScanResultFit {
 
     /// One entry of `pluginWarnings.truncatedFacts`: `array` (elements removed), `string` (most
     /// characters removed from one value) or, ours beyond the plugin, `fact` (the whole fact removed to
-    /// fit the callback limit; `count` is its size in bytes).
+    /// fit the callback limit; `count` is its size in bytes). Written as `{"type","countAboveLimit"}`.
     struct Cut: Equatable {
         var type: String
         var count: Int
@@ -125,15 +127,7 @@ public enum ScanResultFit {
         guard hasLimits(under: key) else { return value }
         switch value {
         case .array(let items):
-            let elementKey = key + "[*]"
-            return .array(items.map { item in
-                var item = item
-                if let limit = pluginLimits[elementKey] { item = apply(limit, to: item, key: elementKey, tracker: &tracker) }
-                if case .object(let pairs) = item {
-                    return .object(pairs.map { ($0.0, limited($0.1, factType: factType, path: "\(path)[*].\($0.0)", tracker: &tracker)) })
-                }
-                return item
-            })
+            return .array(items.map { limited($0, factType: factType, path: path + "[*]", tracker: &tracker) })
         case .object(let pairs):
             return .object(pairs.map { ($0.0, limited($0.1, factType: factType, path: "\(path).\($0.0)", tracker: &tracker)) })
         default:
@@ -180,15 +174,22 @@ public enum ScanResultFit {
         return replacing("facts", in: result, with: .array(facts))
     }
 
-    /// The document with `results`, each result's facts ending in its pluginWarnings when it has cuts.
+    /// The document with `results`, each result with cuts carrying them in its pluginWarnings: the
+    /// existing fact's `truncatedFacts` replaced (its other data kept, as the plugin does), else a new
+    /// fact at the end.
     private static func assemble(_ document: JSON, _ results: [JSON], _ cuts: [[String: Cut]]) -> JSON {
         let withWarnings = results.enumerated().map { i, r -> JSON in
             guard !cuts[i].isEmpty else { return r }
             let truncated: JSON = .object(cuts[i].sorted { $0.key < $1.key }.map {
-                ($0.key, .object([("type", .string($0.value.type)), ("count", .int($0.value.count))]))
+                ($0.key, .object([("type", .string($0.value.type)), ("countAboveLimit", .int($0.value.count))]))
             })
-            let warning: JSON = .object([("type", .string("pluginWarnings")), ("data", .object([("truncatedFacts", truncated)]))])
-            let facts = (r["facts"]?.array ?? []).filter { $0["type"]?.string != "pluginWarnings" } + [warning]
+            var facts = r["facts"]?.array ?? []
+            if let at = facts.firstIndex(where: { $0["type"]?.string == "pluginWarnings" && $0["data"]?.object != nil }) {
+                let data = facts[at]["data"]!.object!.filter { $0.0 != "truncatedFacts" } + [("truncatedFacts", truncated)]
+                facts[at] = replacing("data", in: facts[at], with: .object(data))
+            } else {
+                facts.append(.object([("type", .string("pluginWarnings")), ("data", .object([("truncatedFacts", truncated)]))]))
+            }
             return replacing("facts", in: r, with: .array(facts))
         }
         return replacing("scanResults", in: document, with: .array(withWarnings))
