@@ -388,6 +388,35 @@ final class CallbackTests: XCTestCase {
         }
     }
 
+    /// The same in bytes of memory: 200 MB of results offered to a receiver that never answers leave
+    /// the process's resident size within the 2 MB queue bound plus a generous margin.
+    func testReceiverThatNeverAnswersDoesNotGrowMemory() throws {
+        let (fd, port) = try silentListener()
+        defer { close(fd) }
+        let t = try target("http://127.0.0.1:\(port)")
+        let result = Array("{\"scanResults\":[],\"pad\":\"\(String(repeating: "x", count: 200_000))\"}".utf8)
+        let before = residentBytes()
+        XCTAssertGreaterThan(before, 0, "VmRSS read from /proc/self/status")
+        try withSender(["CALLBACK_QUEUE_MAX_BYTES": "2000000", "CALLBACK_TIMEOUT_MS": "600000"]) { sender, finish in
+            for i in 0..<1000 {
+                sender.imageFinished(operationId: "op-mem", kind: .scan, target: t, image: "m:\(i)", outcome: .scanned(scanResult: result, truncated: []))
+            }
+            XCTAssertLessThanOrEqual(sender.stats.maxQueuedBytes, 2_000_000)
+            XCTAssertGreaterThanOrEqual(sender.stats.dropped, 990)
+            finish()
+        }
+        let grown = residentBytes() - before
+        XCTAssertLessThan(grown, 64 << 20, "offered 200 MB, kept at most 2 MB; resident size grew \(grown) bytes")
+    }
+
+    /// VmRSS of this process, from /proc/self/status.
+    func residentBytes() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        return (fields.count >= 2 ? Int(fields[1]) ?? 0 : 0) * 1024
+    }
+
     /// At the end of a shutdown: everything waiting is given up at once (each end's closure runs), and
     /// what comes later too, so no operation waits on a receiver that is away.
     func testAbandonAllGivesUpEverythingAndRunsEachEnd() throws {
