@@ -23,6 +23,8 @@ enum CallbackPayloads {
     }
 
     /// The image's outcome for its callback: its result within the budget, or RESULT_TOO_LARGE.
+    /// CPU work in proportion to the result (seconds for a 10 MiB one in a debug build): call it where
+    /// the scan ran (the worker), not on a reactor that serves requests.
     static func outcome(for inventory: ImageInventory, maxBytes: Int = maxBodyBytes - envelopeReserve) -> ImageOutcome {
         outcome(forDocument: SnykReport.document(inventory), maxBytes: maxBytes)
     }
