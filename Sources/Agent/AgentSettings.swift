@@ -5,6 +5,8 @@ struct AgentSettings {
     var server: HTTPServerConfiguration
     var logLevel: LogLevel
     var listing: ListingSettings
+    /// Checked here so that a bad CALLBACK_* or BROKER_CLIENT_URL stops the agent at start-up.
+    var callbacks: CallbackSettings
 
     init(_ env: Environment) throws(ConfigurationError) {
         let port = try env.int("SNYK_PORT", default: 17500, range: 0...65535)  // 0: any free port (tests)
@@ -12,6 +14,7 @@ struct AgentSettings {
         server.serverName = "cr-agent/\(ProductVersion.current)"
         logLevel = try env.logLevel()
         listing = try ListingSettings(env)
+        callbacks = try CallbackSettings(environment: env)
     }
 
     /// The environment as it may be logged (secret values masked), for the debug log at start-up.

@@ -26,6 +26,8 @@ enum FuzzTargets {
         ("listing-cursor", ListingCursorFuzz.run),
         // registry answers: manifests, indexes, image configs, WWW-Authenticate
         ("registry-manifest", RegistryFuzz.run),
+        // callbacks: a callback base from a request, and cutting a scan result to the 10 MiB limit
+        ("callback-url", CallbackFuzz.url), ("scan-result-fit", CallbackFuzz.fit),
     ]
 
     static var names: [String] { all.map(\.name) }
