@@ -4,18 +4,20 @@ import Core
 struct AgentSettings {
     var server: HTTPServerConfiguration
     var logLevel: LogLevel
+    var operations = OperationSettings()
 
     init(_ env: Environment) throws(ConfigurationError) {
         let port = try env.int("SNYK_PORT", default: 17500, range: 0...65535)  // 0: any free port (tests)
         server = try HTTPServerConfiguration.from(env, port: port, host: env["SNYK_HOST"])
         server.serverName = "cr-agent/\(ProductVersion.current)"
         logLevel = try env.logLevel()
+        operations = try OperationSettings(env)
     }
 
     /// The environment as it may be logged (secret values masked), for the debug log at start-up.
     func loggedEnvironment(_ env: Environment) -> [(String, JSON)] {
         let relevant = env.values.keys.filter { k in
-            ["SNYK_", "CR_", "BROKER_", "HTTP", "LOG_", "MAX_", "REACTOR_", "SHUTDOWN_", "CA_CERT", "NO_PROXY", "AWS_"].contains { k.uppercased().hasPrefix($0) }
+            ["SNYK_", "CR_", "BROKER_", "HTTP", "LOG_", "MAX_", "REACTOR_", "SHUTDOWN_", "CA_CERT", "NO_PROXY", "AWS_", "SCAN_"].contains { k.uppercased().hasPrefix($0) }
         }.sorted()
         return relevant.map { k in
             let v = env.values[k]!
