@@ -23,7 +23,7 @@ struct OperationSettings: Sendable {
         maxActive = try env.int("MAX_ACTIVE_OPERATIONS", default: maxActive, range: 1...64)
         maxQueued = try env.int("MAX_QUEUED_OPERATIONS", default: maxQueued, range: 0...100_000)
         scanTimeoutMilliseconds = try env.int("SCAN_TIMEOUT_MS", default: scanTimeoutMilliseconds, range: 1...(1 << 40))
-        workerMaxResidentBytes = try env.int("SCAN_WORKER_MAX_RSS_MB", default: 1536, range: 64...(1 << 20)) << 20
+        workerMaxResidentBytes = try env.int("SCAN_WORKER_MAX_RSS_MB", default: 1536, range: 8...(1 << 20)) << 20
         maxImageBytes = try env.int("SNYK_MAX_IMAGE_SIZE_IN_BYTES", default: maxImageBytes, range: 1...(1 << 50))
         let dir = env["SCAN_CACHE_DIR"] ?? ((env["TMPDIR"] ?? "/tmp") + "/cr-agent-cache")
         cacheDirectory = dir == "off" ? nil : dir
