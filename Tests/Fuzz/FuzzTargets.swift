@@ -22,6 +22,8 @@ enum FuzzTargets {
         ("aws-xml", AWSXMLFuzz.run),
         // the broker's CR_CREDENTIALS (environment or a request's authorization header)
         ("cr-credentials", BrokerCredentialsFuzz.run),
+        // the body of POST /scan and /discover
+        ("scan-request", ScanRequestFuzz.run),
         // registry answers: manifests, indexes, image configs, WWW-Authenticate
         ("registry-manifest", RegistryFuzz.run),
     ]

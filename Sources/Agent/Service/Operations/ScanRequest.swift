@@ -48,7 +48,7 @@ public struct ScanRequest: Sendable, Equatable {
                 return .failure("images[\(i)] is \(ref.utf8.count) bytes long, over the \(maxReferenceBytes) a reference may be")
             }
             guard ref.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
-                return .failure("images[\(i)] holds a character no image reference has: \(UntrustedText.truncated(ref, maxBytes: 100))")
+                return .failure("images[\(i)] holds a space, a control or a non-ASCII character, which no image reference has: \(quoted(ref))")
             }
             if seen.insert(ref).inserted { images.append(ref) }
         }
@@ -56,7 +56,7 @@ public struct ScanRequest: Sendable, Equatable {
         if let p = json["platform"], !p.isNull {
             guard let text = p.string else { return .failure("\"platform\" must be a string os/arch[/variant]") }
             do { platform = try Platform(parsing: text) } catch {
-                return .failure("\"platform\" must be os/arch[/variant], got \(UntrustedText.truncated(text, maxBytes: 100))")
+                return .failure("\"platform\" must be os/arch[/variant], got \(quoted(text))")
             }
         }
         var callback: String?
@@ -67,6 +67,13 @@ public struct ScanRequest: Sendable, Equatable {
             callback = text
         }
         return .success(ScanRequest(images: images, platform: platform, callbackURL: callback))
+    }
+
+    /// Text from the request as one printable line: what is not printable ASCII shows as `?`, cut at `limit`.
+    static func quoted(_ text: String, limit: Int = 100) -> String {
+        var out = ""
+        for u in text.unicodeScalars.prefix(limit) { out.unicodeScalars.append(u.value >= 0x20 && u.value < 0x7F ? u : "?") }
+        return text.unicodeScalars.count > limit ? out + "…" : out
     }
 
     /// Each image as a reference within `registry` (`host[:port]`): a leading `<registry>/` is dropped (the
@@ -80,10 +87,10 @@ public struct ScanRequest: Sendable, Equatable {
             if raw.lowercased().hasPrefix(prefix) { name = name.dropFirst(prefix.count) }
             let first = name.split(separator: "/", maxSplits: 1).first ?? ""
             if name.contains("/") && (first.contains(".") || first.contains(":") || first == "localhost") {
-                return .failure("images[\(i)] names the registry \(UntrustedText.truncated(String(first), maxBytes: 100)); this request's credentials are for \(registry): name repositories there")
+                return .failure("images[\(i)] names the registry \(quoted(String(first))); this request's credentials are for \(registry): name repositories there")
             }
             do { _ = try ImageReference(parsing: String(name)); out.append(String(name)) } catch {
-                return .failure("images[\(i)]: \(error.message)")
+                return .failure("images[\(i)]: \(quoted(error.message, limit: 300))")
             }
         }
         return .success(out)
