@@ -35,7 +35,7 @@ enum OperationRoutes {
     }
 
     static func notFound(_ id: String) -> JSON {
-        .object([("code", .string("NOT_FOUND")), ("message", .string("no operation \(UntrustedText.truncated(id, maxBytes: 80)) (ended operations are kept for the last \(OperationScheduler.maxEndedOperations))"))])
+        .object([("code", .string("NOT_FOUND")), ("message", .string("no operation \(UntrustedText.truncated(id, maxBytes: 80)) (the last \(OperationScheduler.maxEndedOperations) ended operations, up to \(OperationScheduler.maxEndedImages) images, are kept)"))])
     }
 
     /// Runs `decide` on the scheduler's reactor and answers its status and JSON on the exchange's own.

@@ -15,8 +15,10 @@ final class OperationScheduler: @unchecked Sendable {
     /// A request id is remembered this long and at most this many of them (the broker client retries).
     static let requestIdLifetimeNanoseconds: UInt64 = 600 * 1_000_000_000
     static let maxRequestIds = 10_000
-    /// Ended operations GET /operations/<id> still answers for.
+    /// Ended operations GET /operations/<id> still answers for, and the images they may hold together
+    /// (so what the service remembers does not grow with the images it scans).
     static let maxEndedOperations = 1000
+    static let maxEndedImages = 20_000
 
     let reactor: Reactor
     let settings: OperationSettings
@@ -25,6 +27,7 @@ final class OperationScheduler: @unchecked Sendable {
     let metrics: OperationMetrics
     private var operations: [String: Operation] = [:]
     private var ended: [String] = []
+    private var endedImages = 0
     private var queue: [Operation] = []
     private var running: [Operation] = []
     private var requestIds: [String: (operationId: String, at: UInt64)] = [:]
@@ -230,7 +233,12 @@ final class OperationScheduler: @unchecked Sendable {
             doneCallbacksPending -= 1
         }
         ended.append(op.id)
-        while ended.count > Self.maxEndedOperations { operations[ended.removeFirst()] = nil }
+        endedImages += op.images.count
+        while ended.count > 1 && (ended.count > Self.maxEndedOperations || endedImages > Self.maxEndedImages) {
+            let oldest = ended.removeFirst()
+            endedImages -= operations[oldest]?.images.count ?? 0
+            operations[oldest] = nil
+        }
         startWaiting()
         finishDrain(force: false)
     }

@@ -11,6 +11,7 @@ enum ScanWorkerCommand {
             Console.err("cr-agent scan-worker: no valid job on stdin (this command is started by the service)\n")
             return 2
         }
+        limitAddressSpace(residentMegabytes: (try? env.int("SCAN_WORKER_MAX_RSS_MB", default: 1536, range: 8...(1 << 20))) ?? 1536)
         let logger = Logger(level: (try? env.logLevel()) ?? .info, fd: 2, component: "cr-agent scan-worker")
             .with([("operation", .string(job.operationId)), ("image", .string(job.image))])
         let answer = scan(job, env, logger)
@@ -103,6 +104,16 @@ enum ScanWorkerCommand {
         case .stopped(let why)?: return failed(ScanOutcomeCode.of(.cancelled(why)), why.message)
         case nil: return failed("WORKER_CRASHED", "the event loop stopped before the scan finished")
         }
+    }
+
+    /// The backstop behind the service's VmRSS poll: an address-space limit the worker sets on itself, so
+    /// a runaway allocation between two polls fails (the worker dies: WORKER_CRASHED) instead of taking
+    /// the machine's memory. Generous (twice the resident limit, at least 1 GiB, plus 1 GiB), since the
+    /// Swift runtime, libcurl and OpenSSL map more than they touch (a worker maps about 180 MB at its peak).
+    static func limitAddressSpace(residentMegabytes: Int) {
+        let bytes = (max(2 * residentMegabytes, 1024) + 1024) << 20
+        var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
     }
 
     static func readStandardInput(cap: Int) -> [UInt8]? {
