@@ -255,6 +255,14 @@ final class ServiceOperationTests: XCTestCase {
         try waitFor(port, id) { imageRunning($0, "slow:latest") }
         var pids: [Int32] = []
         XCTAssertTrue(waitUntil(seconds: 10) { pids = workers(of: agent.process.processIdentifier); return pids.count == 1 })
+        // The job (with the request's credentials) went on the worker's stdin: neither its command line
+        // nor its environment, which ps and /proc show, holds them.
+        let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pids[0])/cmdline"))) ?? Data()
+        let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pids[0])/environ"))) ?? Data()
+        XCTAssertEqual(String(decoding: cmdline, as: UTF8.self), "cr-agent\0scan-worker\0")
+        for secret in [Self.password, credentials(stub.url)] {
+            XCTAssertFalse(String(decoding: environ, as: UTF8.self).contains(secret))
+        }
         XCTAssertEqual(kill(pids[0], SIGKILL), 0)
         let op = try waitFor(port, id) { isDone($0) }
         XCTAssertEqual(images(op)["slow:latest"]?["code"] as? String, "WORKER_CRASHED", "\(op)")
@@ -333,6 +341,37 @@ final class ServiceOperationTests: XCTestCase {
         }
         XCTAssertEqual(try metric(port, "cr_agent_image_scans_total{outcome=\"scanned\"}"), 92)
         XCTAssertLessThan(after[3] - after[0], 6 << 20, "resident bytes after each round: \(after)")
+    }
+
+    /// Two operations at once (MAX_ACTIVE_OPERATIONS=2) scan the same images, so two workers write the
+    /// shared cache at the same time: every image scans, no temporary file is left, and the folder ends
+    /// under its SCAN_CACHE_MAX_BYTES cap. At debug level every line a worker writes names its operation.
+    func testTwoOperationsShareTheCappedLayerCache() throws {
+        let cap = 2048
+        let (agent, port) = try startAgent(["MAX_ACTIVE_OPERATIONS": "2", "SCAN_CACHE_MAX_BYTES": "\(cap)", "LOG_LEVEL": "debug"])
+        defer { _ = agent.stop() }
+        let names = ["single/app:1.0", "multi/app:1.0", "docker/app:1.0", "public/app:1.0", "plain/app:1.0"] + (0..<10).map { String(format: "tags/app:t%02d", $0) }
+        let ids = try (0..<2).map { i in try XCTUnwrap(scan(port, names, registry: fx.url, requestId: "pair-\(i)").json["operationId"] as? String) }
+        for id in ids {
+            let op = try waitFor(port, id) { isDone($0) }
+            XCTAssertEqual((op["counts"] as? [String: Any])?["scanned"] as? Int, names.count, "\(op)")
+        }
+        let cacheDir = dir.appendingPathComponent("cache").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: cacheDir)
+        XCTAssertFalse(files.isEmpty)
+        XCTAssertFalse(files.contains { $0.contains(".tmp.") }, "\(files)")
+        let total = try files.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: "\(cacheDir)/\($1)")[.size] as? Int) ?? 0) }
+        XCTAssertLessThanOrEqual(total, cap)
+        // Not vacuous: the single-platform images alone have more distinct layers than the cap left files.
+        var layers = Set<String>()
+        for n in names where n != "multi/app:1.0" {
+            for l in try fx.image(n)["layers"] as! [[String: Any]] { layers.insert(l["digest"] as! String) }
+        }
+        XCTAssertLessThan(files.count, layers.count, "files kept: \(files.count), distinct layers: \(layers.count)")
+        let workerLines = agent.stdout.split(separator: "\n").filter { $0.contains("\"component\":\"cr-agent scan-worker\"") }
+        XCTAssertFalse(workerLines.isEmpty, "the workers log at debug level")
+        for l in workerLines { XCTAssertTrue(ids.contains { l.contains("\"operation\":\"\($0)\"") }, String(l)) }
+        XCTAssertFalse(agent.stdout.contains(Self.password))
     }
 
     // MARK: bad requests
