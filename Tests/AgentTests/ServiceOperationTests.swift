@@ -374,6 +374,21 @@ final class ServiceOperationTests: XCTestCase {
         XCTAssertFalse(agent.stdout.contains(Self.password))
     }
 
+    /// With a long SHUTDOWN_TIMEOUT_MS a running scan holds the drain; a second SIGTERM stops it now.
+    func testASecondSIGTERMStopsTheRunningScans() throws {
+        let (agent, port) = try startAgent(["SHUTDOWN_TIMEOUT_MS": "600000"])
+        let a = try scan(port, ["slow:latest"], registry: stub.url)
+        try waitFor(port, a.json["operationId"] as! String) { imageRunning($0, "slow:latest") }
+        kill(agent.process.processIdentifier, SIGTERM)
+        XCTAssertTrue(waitUntil(seconds: 5) { (try? http(port, "GET", "/ready"))?.status == 503 })
+        XCTAssertTrue(agent.process.isRunning, "the first SIGTERM lets the scan go on")
+        kill(agent.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(agent.stop(signal: 0, seconds: 60), 0, agent.stdout)
+        let finished = agent.stdout.split(separator: "\n").filter { $0.contains("\"msg\":\"image finished\"") }
+        XCTAssertEqual(finished.count, 1, agent.stdout)
+        XCTAssertTrue(finished.first?.contains("a second signal") ?? false, agent.stdout)
+    }
+
     // MARK: bad requests
 
     func testBadRequestsAreRefusedPreciselyAndNothingStarts() throws {

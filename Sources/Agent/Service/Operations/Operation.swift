@@ -24,8 +24,9 @@ final class Operation {
     let kind: OperationKind
     let target: CallbackTarget
     let requestId: String?
-    /// The request's raw CR_CREDENTIALS (nil: the agent's own settings); goes only to its workers' stdin.
-    let credentials: String?
+    /// The request's raw CR_CREDENTIALS (nil: the agent's own settings); goes only to its workers' stdin,
+    /// and is dropped when the operation ends (ended operations are kept for GET without it).
+    var credentials: String?
     let registryBase: String?
     let platform: Platform
     let createdAt = Reactor.now()

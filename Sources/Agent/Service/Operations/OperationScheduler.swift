@@ -106,11 +106,15 @@ final class OperationScheduler: @unchecked Sendable {
 
     // MARK: drain
 
-    /// SIGTERM: no new work; queued operations end now; running scans go on up to `timeout`, then their
-    /// workers are killed. Every unfinished image gets a SHUTDOWN failure and every operation its `done`;
+    /// SIGTERM: no new work; queued operations end now; running scans go on up to `timeout` (or a second
+    /// signal), then their workers are killed. Every unfinished image gets a SHUTDOWN failure and every operation its `done`;
     /// `then` runs once those are delivered (or 15 s after the timeout at the latest).
     func beginDrain(timeoutMilliseconds timeout: Int, then: @escaping () -> Void) {
-        guard !draining else { return }
+        guard !draining else {
+            // A second signal: the operator means now.
+            for op in running { op.current?.worker.kill(code: "SHUTDOWN", message: "the agent was stopped (a second signal) before the scan finished") }
+            return
+        }
         draining = true
         drained = then
         let message = "the agent is shutting down (SIGTERM); this image was not scanned"
@@ -217,6 +221,7 @@ final class OperationScheduler: @unchecked Sendable {
     private func finish(_ op: Operation) {
         guard op.state != .done else { return }
         op.state = .done
+        op.credentials = nil
         running.removeAll { $0 === op }
         queue.removeAll { $0 === op }
         let summary = op.summary
