@@ -100,11 +100,13 @@ final class ScanWorker {
         do {
             try reactor.register(fd: outPipe[0], events: .readable) { [weak worker] _ in worker?.readOutput() }
         } catch {
+            // Reaped quietly: the caller reports this image's failure itself.
+            worker.done = nil
             _ = Glibc.kill(pid, SIGKILL)
             worker.reading = false
             close(outPipe[0])
             worker.reap()
-            return .success(worker)
+            return .failure("cannot watch the scan worker's output: \(error)")
         }
         worker.deadlineTimer = reactor.schedule(afterMilliseconds: limits.deadlineMilliseconds) { [weak worker] in
             worker?.kill(code: "SCAN_TIMEOUT", message: "the scan did not finish within SCAN_TIMEOUT_MS; its worker was stopped")
