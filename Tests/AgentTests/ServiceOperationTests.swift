@@ -389,6 +389,22 @@ final class ServiceOperationTests: XCTestCase {
         XCTAssertTrue(finished.first?.contains("a second signal") ?? false, agent.stdout)
     }
 
+    /// A worker never outlives its service: the agent SIGKILLed (as the OOM killer would) takes its
+    /// running scan worker with it.
+    func testAWorkerDiesWithItsService() throws {
+        let (agent, port) = try startAgent()
+        let a = try scan(port, ["slow:latest"], registry: stub.url)
+        try waitFor(port, a.json["operationId"] as! String) { imageRunning($0, "slow:latest") }
+        var pids: [Int32] = []
+        XCTAssertTrue(waitUntil(seconds: 10) { pids = workers(of: agent.process.processIdentifier); return pids.count == 1 })
+        XCTAssertNil(agent.stop(signal: SIGKILL, seconds: 10).flatMap { $0 == 0 ? 0 : nil })
+        XCTAssertTrue(waitUntil(seconds: 10) {
+            // Gone, or a zombie waiting for its new parent to reap it.
+            let stat = (try? String(contentsOfFile: "/proc/\(pids[0])/stat", encoding: .utf8)) ?? ""
+            return stat.isEmpty || stat.contains(") Z ")
+        }, "worker \(pids[0]) still runs after its service was killed")
+    }
+
     // MARK: bad requests
 
     func testBadRequestsAreRefusedPreciselyAndNothingStarts() throws {

@@ -1,6 +1,7 @@
 // `cr-agent scan-worker` (hidden): one image of an operation, scanned in a process of its own so that a
 // crash, hang or leak costs that image only. Reads its ScanWorkerJob on stdin, scans with the pieces
 // `cr-agent scan` uses, and writes framed stats and a result (or an error) on stdout; logs go to stderr.
+import CEpoll
 import Core
 import Glibc
 
@@ -11,6 +12,10 @@ enum ScanWorkerCommand {
             Console.err("cr-agent scan-worker: no valid job on stdin (this command is started by the service)\n")
             return 2
         }
+        // A worker never outlives the service (killed by the OOM killer, say): it would hold memory and
+        // registry connections for no one.
+        _ = cep_set_parent_death_signal(SIGKILL)
+        guard getppid() == job.servicePid else { return 1 }
         limitAddressSpace(residentMegabytes: (try? env.int("SCAN_WORKER_MAX_RSS_MB", default: 1536, range: 8...(1 << 20))) ?? 1536)
         let logger = Logger(level: (try? env.logLevel()) ?? .info, fd: 2, component: "cr-agent scan-worker")
             .with([("operation", .string(job.operationId)), ("image", .string(job.image))])

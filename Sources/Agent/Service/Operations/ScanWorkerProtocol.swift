@@ -1,6 +1,7 @@
 // What the service and a scan worker say to each other: the job on the worker's stdin (one JSON object;
 // never argv or the environment, where `ps` and /proc show it), and the framed answer on its stdout.
 import Core
+import Glibc
 
 /// One image to scan, as the service hands it to `cr-agent scan-worker`.
 struct ScanWorkerJob: Sendable {
@@ -16,6 +17,9 @@ struct ScanWorkerJob: Sendable {
     var maxImageBytes: Int
     var cacheDirectory: String?
     var cacheMaxBytes: Int
+    /// The service's pid: a worker whose parent is already another process (the service died while it
+    /// started) stops at once.
+    var servicePid: Int32 = getpid()
 
     /// A job is at most this long (credentials are under the header limit): it fits the pipe's buffer,
     /// so the service writes it whole without blocking.
@@ -27,7 +31,7 @@ struct ScanWorkerJob: Sendable {
             ("operation", .string(operationId)), ("image", .string(image)), ("registryBase", opt(registryBase)),
             ("credentials", opt(credentials)), ("platform", .string(platform.description)),
             ("scanTimeoutMs", .int(scanTimeoutMilliseconds)), ("maxImageBytes", .int(maxImageBytes)),
-            ("cacheDir", opt(cacheDirectory)), ("cacheMaxBytes", .int(cacheMaxBytes)),
+            ("cacheDir", opt(cacheDirectory)), ("cacheMaxBytes", .int(cacheMaxBytes)), ("servicePid", .int(Int(servicePid))),
         ]).serialized.utf8)
     }
 
@@ -39,7 +43,8 @@ struct ScanWorkerJob: Sendable {
               let cacheMax = j["cacheMaxBytes"]?.int, cacheMax >= 0 else { return nil }
         return ScanWorkerJob(operationId: op, image: image, registryBase: j["registryBase"]?.string, credentials: j["credentials"]?.string,
                              platform: platform, scanTimeoutMilliseconds: timeout, maxImageBytes: maxBytes,
-                             cacheDirectory: j["cacheDir"]?.string, cacheMaxBytes: cacheMax)
+                             cacheDirectory: j["cacheDir"]?.string, cacheMaxBytes: cacheMax,
+                             servicePid: Int32(clamping: j["servicePid"]?.int ?? 0))
     }
 }
 
