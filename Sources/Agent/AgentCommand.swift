@@ -35,6 +35,9 @@ public enum AgentCommand {
             return FetchCommand.run(arguments: Array(arguments.dropFirst()), environment: env)
         case "list":
             return ListCommand.run(arguments: Array(arguments.dropFirst()), environment: env)
+        case "scan-worker":
+            // Not in the usage: the service starts it, one image per process, its job on stdin.
+            return ScanWorkerCommand.run(environment: env)
         default:
             return usageError("unknown command or option \(arguments[0])")
         }

@@ -7,6 +7,7 @@ struct AgentSettings {
     var listing: ListingSettings
     /// Checked here so that a bad CALLBACK_* or BROKER_CLIENT_URL stops the agent at start-up.
     var callbacks: CallbackSettings
+    var operations = OperationSettings()
 
     init(_ env: Environment) throws(ConfigurationError) {
         let port = try env.int("SNYK_PORT", default: 17500, range: 0...65535)  // 0: any free port (tests)
@@ -15,12 +16,13 @@ struct AgentSettings {
         logLevel = try env.logLevel()
         listing = try ListingSettings(env)
         callbacks = try CallbackSettings(environment: env)
+        operations = try OperationSettings(env)
     }
 
     /// The environment as it may be logged (secret values masked), for the debug log at start-up.
     func loggedEnvironment(_ env: Environment) -> [(String, JSON)] {
         let relevant = env.values.keys.filter { k in
-            ["SNYK_", "CR_", "BROKER_", "HTTP", "LOG_", "MAX_", "REACTOR_", "SHUTDOWN_", "LIST", "CA_CERT", "NO_PROXY", "AWS_"].contains { k.uppercased().hasPrefix($0) }
+            ["SNYK_", "CR_", "BROKER_", "HTTP", "LOG_", "MAX_", "REACTOR_", "SHUTDOWN_", "LIST", "CALLBACK_", "CA_CERT", "NO_PROXY", "AWS_", "SCAN_"].contains { k.uppercased().hasPrefix($0) }
         }.sorted()
         return relevant.map { k in
             let v = env.values[k]!

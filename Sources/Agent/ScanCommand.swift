@@ -97,17 +97,13 @@ enum ScanCommand {
             verifies = true
         }
 
-        let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0) }
+        let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0, maxDiskBytes: env["SCAN_CACHE_MAX_BYTES"].flatMap { Int($0) }) }
         let scanner = ImageScanner(source: source, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
                                    cancellation: run.cancellation)
         let progress = ProgressLine(enabled: isatty(2) == 1)
         scanner.onProgress = { progress.update($0) }
         logger.debug("scanning", [("image", .string(options.displayName)), ("platform", .string(options.platform.description))])
-        // A deadline cancels the scanner, which then ends with its own failure; a signal ends the step at once.
-        let step = run.perform { (done: @escaping (Result<ImageInventory, ScanFailure>) -> Void) in
-            scanner.scan(done)
-            return { scanner.cancel() }
-        }
+        let step = scan(scanner, on: run)
         run.settle()
         progress.clear()
 
@@ -171,12 +167,11 @@ enum ScanCommand {
         }
         let logLevel: LogLevel
         let reportOptions: ReportOptions
-        var limits = ScanLimits()
+        let limits: ScanLimits
         do {
             logLevel = try env.logLevel(default: .warn)
             reportOptions = try ReportOptions(environment: env)
-            limits.maxImageBytes = try env.int("SNYK_MAX_IMAGE_SIZE_IN_BYTES", default: limits.maxImageBytes, range: 1...(1 << 50))
-            limits.scanTimeoutMilliseconds = try env.int("SCAN_TIMEOUT_MS", default: limits.scanTimeoutMilliseconds ?? 900_000, range: 1...(1 << 40))
+            limits = try scanLimits(env)
         } catch {
             return .error(error.description)
         }
@@ -207,6 +202,24 @@ enum ScanCommand {
         }
         return .options(Options(source: source, displayName: raw, format: format, output: flags["output"] ?? flags["o"],
                                 platform: platform, logLevel: logLevel, limits: limits, reportOptions: reportOptions))
+    }
+
+    /// The limits the environment sets (SNYK_MAX_IMAGE_SIZE_IN_BYTES, SCAN_TIMEOUT_MS): the same for
+    /// `scan` and for the service's scan workers.
+    static func scanLimits(_ env: Environment) throws(ConfigurationError) -> ScanLimits {
+        var limits = ScanLimits()
+        limits.maxImageBytes = try env.int("SNYK_MAX_IMAGE_SIZE_IN_BYTES", default: limits.maxImageBytes, range: 1...(1 << 50))
+        limits.scanTimeoutMilliseconds = try env.int("SCAN_TIMEOUT_MS", default: limits.scanTimeoutMilliseconds ?? 900_000, range: 1...(1 << 40))
+        return limits
+    }
+
+    /// Runs `scanner` on `run`'s reactor. A deadline cancels the scanner, which then ends with its own
+    /// failure; a signal ends the step at once.
+    static func scan(_ scanner: ImageScanner, on run: CommandRun) -> CommandRun.Step<Result<ImageInventory, ScanFailure>>? {
+        run.perform { (done: @escaping (Result<ImageInventory, ScanFailure>) -> Void) in
+            scanner.scan(done)
+            return { scanner.cancel() }
+        }
     }
 
     /// `path[:name]`, split at the first `:` as skopeo does (the path holds no colon; the name may:

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -43,6 +44,7 @@ int cep_eventfd_signal(int fd) { uint64_t one = 1; return write(fd, &one, 8) == 
 void cep_eventfd_drain(int fd) { uint64_t v; while (read(fd, &v, 8) == 8) {} }
 
 void cep_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+int cep_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) < 0 ? -errno : 0; }
 
 int cep_termination_signalfd(void) {
     sigset_t set;

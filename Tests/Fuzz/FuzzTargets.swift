@@ -24,6 +24,8 @@ enum FuzzTargets {
         ("cr-credentials", BrokerCredentialsFuzz.run),
         // the API's paging cursor as callers send it back (/list-paginated, /list-with-metadata)
         ("listing-cursor", ListingCursorFuzz.run),
+        // the body of POST /scan and /discover
+        ("scan-request", ScanRequestFuzz.run),
         // registry answers: manifests, indexes, image configs, WWW-Authenticate
         ("registry-manifest", RegistryFuzz.run),
         // callbacks: a callback base from a request, and cutting a scan result to the 10 MiB limit

@@ -29,6 +29,7 @@ import hashlib
 import io
 import json
 import os
+import random
 import re
 import secrets
 import select
@@ -1193,6 +1194,25 @@ def push_many_tags(c: RegistryClient, store: BlobStore, count: int = 1100, worke
     return {"repositories": [repo], "repository": repo, "tags": tags, "manifest_digest": img.digest}
 
 
+def push_operations(c: RegistryClient, store: BlobStore) -> dict:
+    """Images the service's operation tests mix with the basic set: an image whose compressed layer is
+    3 MiB of random bytes (for a low SNYK_MAX_IMAGE_SIZE_IN_BYTES), and a hostile one whose gzip layer is
+    cut in half (a scan of it must fail precisely, not crash)."""
+    rnd = random.Random(9)
+    big = Image([Layer([("data", None), ("data/noise.bin", rnd.randbytes(3 << 20))])],
+                {"os": "linux", "architecture": "amd64"})
+    whole = Layer([("etc", None), ("etc/os-release", b'ID=debian\nVERSION_ID="12"\n')])
+    cut = Layer(raw=whole.blob[: len(whole.blob) // 2], media_type=MT_OCI_LAYER_GZIP)
+    cut.diff_id = whole.diff_id
+    hostile = Image([cut], {"os": "linux", "architecture": "amd64"})
+    images, done = {}, set()
+    for repo, img in (("big/app", big), ("hostile/cutgzip", hostile)):
+        _push_image(c, store, repo, img, done)
+        c.put_manifest(repo, "1.0", img.manifest, img.media_type)
+        images[f"{repo}:1.0"] = dict(img.record(), repository=repo, tag="1.0", reference=f"{repo}:1.0")
+    return {"images": images, "repositories": sorted(k.split(":", 1)[0] for k in images)}
+
+
 def push_set(url: str, set_name: str, ca: str | None = None, username: str | None = None,
              password: str | None = None, out_dir: str | os.PathLike | None = None) -> dict:
     """Push one content set; returns (and with out_dir writes to OUT/pushed-<set>.json) what was pushed."""
@@ -1208,8 +1228,10 @@ def push_set(url: str, set_name: str, ca: str | None = None, username: str | Non
             res = push_many(c, store)
         elif set_name == "manytags":
             res = push_many_tags(c, store)
+        elif set_name == "operations":
+            res = push_operations(c, store)
         else:
-            raise FixtureError(f"unknown set {set_name!r}: use basic, many or manytags")
+            raise FixtureError(f"unknown set {set_name!r}: use basic, many, manytags or operations")
     finally:
         c.close()
     res = {"set": set_name, "url": url, "host": urllib.parse.urlsplit(url).netloc, "seconds": 0.0,
@@ -1272,7 +1294,7 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--ca")
     u.add_argument("--username")
     u.add_argument("--password")
-    u.add_argument("--set", required=True, choices=["basic", "many", "manytags"])
+    u.add_argument("--set", required=True, choices=["basic", "many", "manytags", "operations"])
     u.add_argument("--out", help="write OUT/pushed-<set>.json and the expected blobs (OCI layout) here "
                                  "(default: FIXTURE/expected with --fixture, else nothing written)")
     u.add_argument("--summary", action="store_true", help="print a short summary instead of the whole record")

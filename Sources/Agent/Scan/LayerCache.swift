@@ -1,6 +1,9 @@
 // Per-layer findings kept by layer digest (and the catalogers' versions), so the next image that
 // shares a layer does not read it again. In memory, least recently used out first, capped in entries;
-// optionally also on disk (one small JSON file per layer), so separate runs share it.
+// optionally also on disk (one small JSON file per layer), so separate runs and the service's scan workers
+// share it; on disk capped in bytes, the least recently used files (by modification time, which a hit
+// renews) removed first. Workers write at once safely: each file is written under a temporary name and
+// renamed, and eviction that races another worker's only removes a file that is then read as a miss.
 import Core
 import Glibc
 import Synchronization
@@ -16,11 +19,14 @@ public final class LayerCache: Sendable {
     public let capacity: Int
     /// Where findings are also kept on disk (`SCAN_CACHE_DIR`); nil keeps them in memory only.
     public let directory: String?
+    /// Bytes the disk files may hold together (`SCAN_CACHE_MAX_BYTES`); nil: no cap.
+    public let maxDiskBytes: Int?
     private let state = Mutex(State())
 
-    public init(capacity: Int = 512, directory: String? = nil) {
+    public init(capacity: Int = 512, directory: String? = nil, maxDiskBytes: Int? = nil) {
         self.capacity = max(1, capacity)
         self.directory = directory
+        self.maxDiskBytes = maxDiskBytes
         if let directory { _ = mkdir(directory, 0o700) }
     }
 
@@ -42,6 +48,7 @@ public final class LayerCache: Sendable {
         if let hit { count(hit: true); return hit }
         if let path = file(k), let bytes = RegistryCredentialSources.readFile(path, cap: 256 << 20),
            let f = LayerFindingsCodec.decode(bytes), f.layerDigest == layerDigest {
+            _ = utimensat(AT_FDCWD, path, nil, 0)   // used now: last out under the cap
             remember(k, f)
             count(hit: true)
             return f
@@ -53,7 +60,37 @@ public final class LayerCache: Sendable {
     public func put(_ findings: LayerFindings) {
         let k = key(findings.layerDigest)
         remember(k, findings)
-        if let path = file(k) { Self.writeAtomically(path, LayerFindingsCodec.encode(findings)) }
+        if let path = file(k) {
+            Self.writeAtomically(path, LayerFindingsCodec.encode(findings))
+            if let directory, let maxDiskBytes { Self.evict(directory: directory, downTo: maxDiskBytes) }
+        }
+    }
+
+    /// Removes the least recently used findings files of `directory` until they hold at most `maxBytes`
+    /// (stale temporary files of a writer that died count too, and go first when old). Answers the
+    /// number of files removed.
+    @discardableResult
+    static func evict(directory: String, downTo maxBytes: Int) -> Int {
+        guard let dir = opendir(directory) else { return 0 }
+        var files: [(path: String, size: Int, mtime: Int)] = []
+        var total = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasSuffix(".json") || name.contains(".json.tmp.") else { continue }
+            let path = directory + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            files.append((path, Int(st.st_size), Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)))
+            total += Int(st.st_size)
+        }
+        closedir(dir)
+        guard total > maxBytes else { return 0 }
+        var removed = 0
+        for f in files.sorted(by: { $0.mtime < $1.mtime }) where total > maxBytes {
+            if unlink(f.path) == 0 { removed += 1 }
+            total -= f.size
+        }
+        return removed
     }
 
     /// Writes to a fresh temporary name, created with O_EXCL|O_NOFOLLOW (so a file or symlink planted

@@ -11,6 +11,9 @@ final class AgentService: @unchecked Sendable {
     let logger: Logger
     /// Set by `serve` before the first request; handlers may hop to `server.mainReactor`.
     private(set) var server: HTTPServer?
+    /// The operations (POST /scan, /discover), on the server's main reactor; set by `attach`.
+    private(set) var scheduler: OperationScheduler?
+    let operationMetrics = OperationMetrics()
 
     init(settings: AgentSettings, environment: Environment, logger: Logger) {
         self.settings = settings
@@ -26,7 +29,21 @@ final class AgentService: @unchecked Sendable {
         return r
     }
 
-    func attach(_ server: HTTPServer) { self.server = server }
+    /// Called once before the server runs: the scheduler takes the main reactor, /metrics gains the
+    /// operations' section, and SIGTERM first winds the operations down (every image reported), then
+    /// drains the HTTP server.
+    func attach(_ server: HTTPServer) {
+        self.server = server
+        let scheduler = OperationScheduler(reactor: server.mainReactor, settings: settings.operations, environment: environment,
+                                           logger: logger, metrics: operationMetrics)
+        self.scheduler = scheduler
+        let metrics = operationMetrics
+        server.metrics.addSection { metrics.render() }
+        server.onTerminationSignal = { [logger, settings] sig in
+            logger.info("signal received; draining", [("signal", .int(Int(sig)))])
+            scheduler.beginDrain(timeoutMilliseconds: settings.operations.shutdownTimeoutMilliseconds) { server.beginDrain() }
+        }
+    }
 
     /// A registry session on the reactor serving `exchange`, for the request's registry work.
     func session(for exchange: HTTPExchange, logger: Logger? = nil) -> RegistrySession? {

@@ -41,6 +41,9 @@ int cep_termination_signalfd(void);
 int cep_signalfd_read(int fd);
 // Ignores SIGPIPE process-wide (writes report EPIPE instead).
 void cep_ignore_sigpipe(void);
+/// Has the kernel send `sig` to the calling process when the thread that started it ends (prctl
+/// PR_SET_PDEATHSIG, which Swift cannot call: prctl is variadic). 0, or -errno.
+int cep_set_parent_death_signal(int sig);
 
 // A per-thread pointer slot (the reactor running on this thread).
 void cep_thread_slot_set(void *p);

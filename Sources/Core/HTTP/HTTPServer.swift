@@ -18,6 +18,9 @@ public final class HTTPServer: @unchecked Sendable {
     private let loops = Mutex<[ServerLoop]>([])
     private let finished = Mutex<Int>(0)
     private let draining = Atomic<Bool>(false)
+    /// When set (before `run`), SIGTERM/SIGINT call it on the main reactor instead of beginning the
+    /// drain at once: a service with work of its own to wind down calls `beginDrain` when that is done.
+    public var onTerminationSignal: ((Int32) -> Void)?
 
     /// Creates the reactors and binds the listening sockets (so `port` is known before `run`).
     public init(config: HTTPServerConfiguration, router: Router, logger: Logger, metrics: ServerMetrics = ServerMetrics()) throws(SystemError) {
@@ -50,6 +53,7 @@ public final class HTTPServer: @unchecked Sendable {
     public func run(handleSignals: Bool = true) throws(SystemError) {
         if handleSignals {
             try TerminationSignals.watch(on: reactors[0]) { [unowned self] sig in
+                if let handler = self.onTerminationSignal { return handler(sig) }
                 self.logger.info("signal received; draining", [("signal", .int(Int(sig)))])
                 self.beginDrain()
             }

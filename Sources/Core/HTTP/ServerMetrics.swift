@@ -23,6 +23,7 @@ public final class ServerMetrics: Sendable {
 
     private struct State {
         var routes: [String: RouteStats] = [:]
+        var sections: [@Sendable () -> String] = []
     }
 
     private let state = Mutex(State())
@@ -44,6 +45,12 @@ public final class ServerMetrics: Sendable {
 
     public func record(route: String, status: Int, seconds: Double) {
         state.withLock { $0.routes[route, default: RouteStats()].record(status: status, seconds: seconds) }
+    }
+
+    /// Adds a block of Prometheus text (its own HELP/TYPE lines) to every `render`, after the server's
+    /// own: how a service exports what only it knows (operations, scans) without Core knowing of it.
+    public func addSection(_ render: @escaping @Sendable () -> String) {
+        state.withLock { $0.sections.append(render) }
     }
 
     public func requestCount(route: String, status: Int) -> UInt64 {
@@ -82,6 +89,7 @@ public final class ServerMetrics: Sendable {
             out += "http_request_duration_seconds_sum{route=\(label(route))} \(r.sum)\n"
             out += "http_request_duration_seconds_count{route=\(label(route))} \(r.count)\n"
         }
+        for section in s.sections { out += section() }
         return out
     }
 

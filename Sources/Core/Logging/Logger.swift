@@ -25,11 +25,20 @@ public struct Logger: Sendable {
     /// 1 for services (stdout), 2 for CLI commands (stderr).
     public var fd: Int32
     public var component: String
+    /// Fields every line of this logger carries after `msg` (an operation's id, for its worker's lines).
+    public var fields: [(String, JSON)] = []
 
     public init(level: LogLevel = .info, fd: Int32 = 1, component: String) {
         self.level = level
         self.fd = fd
         self.component = component
+    }
+
+    /// This logger with `extra` added to every line.
+    public func with(_ extra: [(String, JSON)]) -> Logger {
+        var l = self
+        l.fields += extra
+        return l
     }
 
     public func isEnabled(_ l: LogLevel) -> Bool { l >= level }
@@ -43,7 +52,7 @@ public struct Logger: Sendable {
         guard l >= level else { return }
         var pairs: [(String, JSON)] = [("time", .string(Logger.timestamp())), ("level", .string(l.name)),
                                        ("component", .string(component)), ("msg", .string(msg))]
-        for (k, v) in fields { pairs.append((k, Logger.redacted(key: k, v))) }
+        for (k, v) in self.fields + fields { pairs.append((k, Logger.redacted(key: k, v))) }
         var line = Logger.escapingTerminalControls(Redaction.scrub(JSON.object(pairs).serialized))
         line += "\n"
         line.withUTF8 { buf in
