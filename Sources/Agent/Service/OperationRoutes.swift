@@ -78,7 +78,7 @@ enum OperationRoutes {
             case .failure(let why): return ex.respond(.badRequest(why.message))
             case .success(let refs): images = Array(zip(request.images, refs))
             }
-            let credentials = rawCredentials(ex.request)
+            let credentials = RequestAccess.rawCredentials(ex.request)
             let requestId = ex.request.headers["snyk-request-id"].map { UntrustedText.truncated($0, maxBytes: 200) }
             let platform = request.platform ?? Platform()
             guard let scheduler = service.scheduler, let home = ex.reactor else {
@@ -140,12 +140,5 @@ enum OperationRoutes {
             }
         }
         return .success(names)
-    }
-
-    /// The request's CR_CREDENTIALS as sent (without a `Bearer ` scheme); nil: none (the agent's own settings).
-    static func rawCredentials(_ request: HTTPRequestHead) -> String? {
-        guard var raw = request.headers["authorization"]?.trimmed(" \t"), !raw.isEmpty else { return nil }
-        if raw.lowercased().hasPrefix("bearer ") { raw = String(raw.dropFirst(7)).trimmed(" \t") }
-        return raw
     }
 }

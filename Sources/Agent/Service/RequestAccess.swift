@@ -8,18 +8,24 @@ enum RequestAccess {
     /// with a wide margin); then they leave the bounded secret set.
     static let secretLifetime = 3600
 
+    /// The request's CR_CREDENTIALS as sent (without a `Bearer ` scheme); nil: none (the agent's own settings).
+    static func rawCredentials(_ request: HTTPRequestHead) -> String? {
+        guard var raw = request.headers["authorization"]?.trimmed(" \t"), !raw.isEmpty else { return nil }
+        if raw.lowercased().hasPrefix("bearer ") { raw = String(raw.dropFirst(7)).trimmed(" \t") }
+        return raw.isEmpty ? nil : raw
+    }
+
     /// The access for `request`, or a 401/400 whose message never quotes the header's value.
     static func access(for request: HTTPRequestHead, service: AgentService) -> Result<RegistryAccess, ServiceError> {
         let env = service.environment
         var defaultType: (any RegistryType)?
         if let name = env["CR_TYPE"], !name.trimmed(" \t").isEmpty { defaultType = RegistryTypes.named(name) }
-        guard var raw = request.headers["authorization"]?.trimmed(" \t"), !raw.isEmpty else {
+        guard let raw = rawCredentials(request) else {
             if env["CR_CREDENTIALS"] != nil || env["CR_USERNAME"] != nil || env["CR_TOKEN"] != nil || env["CR_ROLE_ARN"] != nil {
                 return RegistryAccess.fromEnvironment(env).mapError { .badRequest("the agent's own registry settings: \($0)") }
             }
             return .failure(.unauthorized("no credentials: send the registry's CR_CREDENTIALS (base64 JSON) in the authorization header"))
         }
-        if raw.lowercased().hasPrefix("bearer ") { raw = String(raw.dropFirst(7)).trimmed(" \t") }
         // The value, its decoded JSON line and the secrets in it are masked wherever they might be
         // logged: a registry's error text or a debug line may quote any of them.
         Redaction.register(secret: raw, expiresInSeconds: secretLifetime)
