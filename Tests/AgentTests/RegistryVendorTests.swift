@@ -175,6 +175,9 @@ final class RegistryVendorTests: XCTestCase {
         XCTAssertEqual(HarborType.next(after: "https://h/p?page_size=100&page=2", link: nil, totalCount: 200, count: 100, pageSize: 100), nil)
         XCTAssertEqual(HarborType.next(after: first, link: nil, totalCount: nil, count: 100, pageSize: 100), "https://h/api/v2.0/projects?page=2&page_size=100")
         XCTAssertEqual(HarborType.next(after: first, link: nil, totalCount: nil, count: 99, pageSize: 100), nil, "a short page is the last")
+        // A page number the server wrote through a Link, near Int.max: the listing ends, nothing traps.
+        XCTAssertEqual(HarborType.next(after: "https://h/p?page=9223372036854775807", link: nil, totalCount: 250, count: 100, pageSize: 100), nil)
+        XCTAssertEqual(HarborType.next(after: "https://h/p?page=9223372036854775806", link: nil, totalCount: nil, count: 100, pageSize: 100), nil)
     }
 
     // MARK: docker-hub

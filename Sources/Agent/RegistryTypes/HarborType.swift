@@ -83,10 +83,15 @@ struct HarborType: RegistryType {
                      count: items.count, pageSize: pageSize))
     }
 
+    /// Most pages followed by number (100 names each: ten million repositories).
+    static let maxPageNumber = 100_000
+
     /// The next page: from Link, else from X-Total-Count, else the next page number while pages come full.
+    /// A page number the server wrote (through a Link) past `maxPageNumber` ends the listing: no overflow.
     static func next(after url: String, link: String?, totalCount: Int?, count: Int, pageSize: Int) -> String? {
         if let link { return link }
         let number = pageNumber(url)
+        guard (1..<maxPageNumber).contains(number), (1...1000).contains(pageSize) else { return nil }
         if let totalCount { return number * pageSize < totalCount ? withPage(url, number + 1) : nil }
         return count >= pageSize ? withPage(url, number + 1) : nil
     }
