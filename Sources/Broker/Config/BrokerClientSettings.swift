@@ -1,0 +1,45 @@
+// What `broker client` runs with, read from the environment by BrokerClientSettings+Environment.swift.
+import Core
+
+public struct BrokerClientSettings: Sendable {
+    /// The token that names this client at the server (never logged; hash it).
+    public var brokerToken: String
+    /// The broker server, e.g. https://broker.example.com (BROKER_SERVER_URL).
+    public var serverURL: String
+    /// Where the agent calls back: scheme, host and port of this client (BROKER_CLIENT_URL).
+    public var clientURL: String
+    /// The agent, with a scheme (CR_AGENT_URL; `https://` added when it had none, as snyk does).
+    public var agentURL: String
+    /// Base64 CR_CREDENTIALS sent as `authorization` on every request to the agent.
+    public var crCredentials: String
+    /// Local port for the agent's callbacks, /healthcheck, /systemcheck, /metrics (PORT, default 7341).
+    public var port: Int
+    /// BROKER_CLIENT_VALIDATION_URL, nil when unset.
+    public var validationURL: String?
+    /// The filter in force (the default container-registry-agent filter or the ACCEPT file).
+    public var filter: any RequestFilter
+    /// The protocol version announced to the server (BROKER_CLIENT_VERSION, default 4.200.0).
+    public var clientVersion: String
+    /// Environment used for `${VAR}` origins and var-sub (the process environment).
+    public var environment: [String: String]
+    /// HTTPS_CERT / HTTPS_KEY for the local server, when both are set.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+
+    public init(brokerToken: String, serverURL: String, clientURL: String, agentURL: String, crCredentials: String,
+                port: Int = 7341, validationURL: String? = nil, filter: any RequestFilter, clientVersion: String = "4.200.0",
+                environment: [String: String] = [:], tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil) {
+        self.brokerToken = brokerToken
+        self.serverURL = serverURL
+        self.clientURL = clientURL
+        self.agentURL = agentURL
+        self.crCredentials = crCredentials
+        self.port = port
+        self.validationURL = validationURL
+        self.filter = filter
+        self.clientVersion = clientVersion
+        self.environment = environment
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
+    }
+}
