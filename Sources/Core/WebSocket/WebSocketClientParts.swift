@@ -3,18 +3,18 @@
 import CEpoll
 
 /// A WebSocket server URL: ws:// and http:// are plain, wss:// and https:// TLS.
-struct WebSocketURL: Equatable {
-    var secure: Bool
-    var host: String
-    var port: Int
+public struct WebSocketURL: Equatable, Sendable {
+    public var secure: Bool
+    public var host: String
+    public var port: Int
     /// Path and query, at least "/".
-    var requestTarget: String
+    public var requestTarget: String
 
-    init(secure: Bool, host: String, port: Int, requestTarget: String) {
+    public init(secure: Bool, host: String, port: Int, requestTarget: String) {
         self.secure = secure; self.host = host; self.port = port; self.requestTarget = requestTarget
     }
 
-    init?(_ url: String) {
+    public init?(_ url: String) {
         let lower = url.lowercased()
         var rest: Substring
         if lower.hasPrefix("wss://") || lower.hasPrefix("https://") { secure = true }
@@ -67,12 +67,12 @@ func splitHostPort(_ authority: Substring, defaultPort: Int) -> (String, Int)? {
 }
 
 /// An http:// proxy reached with CONNECT, with its optional user:password.
-struct WebSocketProxy: Equatable {
-    var host: String
-    var port: Int
-    var basicAuthorization: String?
+public struct WebSocketProxy: Equatable, Sendable {
+    public var host: String
+    public var port: Int
+    public var basicAuthorization: String?
 
-    init?(_ url: String) {
+    public init?(_ url: String) {
         var rest = Substring(url)
         if let r = url.range(of: "://") {
             guard url[..<r.lowerBound].lowercased() == "http" else { return nil }
@@ -93,7 +93,7 @@ struct WebSocketProxy: Equatable {
 
     /// Whether `host` is reached directly under `NO_PROXY` (libcurl's syntax: `*`, or comma-separated
     /// names each matching itself and its subdomains, a leading dot allowed, case-insensitive).
-    static func bypasses(host: String, noProxy: String?) -> Bool {
+    public static func bypasses(host: String, noProxy: String?) -> Bool {
         guard let noProxy else { return false }
         let h = host.lowercased()
         for entry in noProxy.split(separator: ",") {
@@ -123,19 +123,19 @@ private func percentDecoded(_ s: Substring) -> String {
 }
 
 /// The head of an HTTP response (the proxy's answer to CONNECT, the server's to the upgrade).
-struct WebSocketResponseHead {
-    var status: Int
-    var reason: String
-    var headers: HTTPHeaders
+public struct WebSocketResponseHead: Sendable {
+    public var status: Int
+    public var reason: String
+    public var headers: HTTPHeaders
 
     /// The offset just past the blank line ending the head, if it arrived.
-    static func headEnd(_ b: [UInt8]) -> Int? {
+    public static func headEnd(_ b: [UInt8]) -> Int? {
         guard b.count >= 4 else { return nil }
         for i in 3..<b.count where b[i] == 10 && b[i - 1] == 13 && b[i - 2] == 10 && b[i - 3] == 13 { return i + 1 }
         return nil
     }
 
-    init?(_ bytes: [UInt8]) {
+    public init?(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
         var lines = text.split(separator: "\r\n", omittingEmptySubsequences: true)[...]
         guard let statusLine = lines.popFirst() else { return nil }
@@ -154,7 +154,7 @@ struct WebSocketResponseHead {
     var chunked: Bool { headers["Transfer-Encoding"]?.lowercased().contains("chunked") ?? false }
 
     /// What is wrong with a 101 answer to our upgrade request (RFC 6455 §4.1), nil when nothing.
-    func upgradeProblem(expectedAccept: String) -> String? {
+    public func upgradeProblem(expectedAccept: String) -> String? {
         func hasToken(_ name: String, _ token: String) -> Bool {
             headers.values(name).contains { $0.commaSeparatedTokens().contains { String($0).equalsIgnoringASCIICase(token) } }
         }
