@@ -78,7 +78,9 @@ public final class WebSocketClientHandshake {
 
     fileprivate func start(url: String) {
         guard let u = WebSocketURL(url) else {
-            return fail(.url, "\(Redaction.url(url)) is not a ws://, wss://, http:// or https:// URL with a host")
+            // The URL itself is not quoted: a broker's carries its token in the path.
+            let scheme = url.range(of: "://").map { String(url[..<$0.lowerBound].prefix(16)) } ?? "(none)"
+            return fail(.url, "the server URL is not a ws://, wss://, http:// or https:// URL with a host and a valid port (its scheme: \(UntrustedText.terminalSafe(scheme)))")
         }
         target = u
         let proxyURL = u.secure ? configuration.proxies.httpsProxy : configuration.proxies.httpProxy
