@@ -100,6 +100,30 @@ final class WebSocketConnectionLifecycleTests: XCTestCase {
         for (text, want) in rows { XCTAssertEqual(WebSocketURL(text), want, text) }
     }
 
+    func testAnswerHeadsAndThe101Checks() {
+        func head(_ text: String) -> WebSocketResponseHead? { WebSocketResponseHead(Array(text.utf8)) }
+        XCTAssertEqual(head("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")?.status, 407)
+        for bad in ["HTTP/1.1 011 x\r\n\r\n", "HTTP/1.1 +12 x\r\n\r\n", "HTTP/1.1 1000 x\r\n\r\n", "HTTP/2 101 x\r\n\r\n",
+                    "SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 101 x\r\nno colon here\r\n\r\n"] {
+            XCTAssertNil(head(bad), bad)
+        }
+        let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        let good = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: \(accept)\r\n"
+        XCTAssertNil(head(good + "\r\n")?.upgradeProblem(expectedAccept: accept))
+        let rows: [(String, String)] = [
+            (good.replacingOccurrences(of: "Upgrade: WebSocket\r\n", with: ""), "Upgrade header"),
+            (good.replacingOccurrences(of: "keep-alive, Upgrade", with: "keep-alive"), "Connection header"),
+            (good.replacingOccurrences(of: accept, with: "AAAAAAAAAAAAAAAAAAAAAAAAAAA="), "does not match our key"),
+            (good.replacingOccurrences(of: "Sec-WebSocket-Accept: \(accept)\r\n", with: ""), "Sec-WebSocket-Accept is missing"),
+            (good + "Sec-WebSocket-Extensions: permessage-deflate\r\n", "extension"),
+            (good + "Sec-WebSocket-Protocol: chat\r\n", "subprotocol"),
+        ]
+        for (text, problem) in rows {
+            let p = head(text + "\r\n")?.upgradeProblem(expectedAccept: accept)
+            XCTAssertTrue(p?.contains(problem) == true, "\(problem): \(p ?? "no problem found")")
+        }
+    }
+
     func testProxyURLsAndNoProxy() {
         XCTAssertEqual(WebSocketProxy("http://proxy.example:3128"), WebSocketProxy(host: "proxy.example", port: 3128))
         XCTAssertEqual(WebSocketProxy("proxy.example:3128")?.port, 3128, "no scheme: http, as libcurl reads it")

@@ -76,6 +76,7 @@ final class PythonWebSocketServer {
 enum WSEvent: Equatable {
     case text(String)
     case binary([UInt8])
+    case pong([UInt8])
     case closed(UInt16?, String)
 }
 
@@ -95,6 +96,7 @@ func runWebSocketClient(_ url: String, configuration: WebSocketConfiguration = W
                 keep = ws
                 ws.onText = { [unowned ws] t in events.append(.text(t)); if until(events, ws) { finish() } }
                 ws.onBinary = { [unowned ws] b in events.append(.binary(b)); if until(events, ws) { finish() } }
+                ws.onPong = { [unowned ws] p in events.append(.pong(p)); if until(events, ws) { finish() } }
                 ws.onClose = { code, why in events.append(.closed(code, why)); finish() }
                 script(ws)
             }

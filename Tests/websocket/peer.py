@@ -119,7 +119,7 @@ async def scenario(url, ctx, name, body):
 
 
 def name_path(name):
-    return "/small" if name == "too-big" else "/echo"
+    return "/small" if name.startswith("too-big") else "/echo"
 
 
 async def closed_by_server(ws):
@@ -204,6 +204,7 @@ async def run_client(url, ca):
         ("orphan-continuation", raw(raw_frame(0, b"x", mask=key))),
         ("bad-close-code", raw(raw_frame(8, struct.pack("!H", 1005), mask=key))),
         ("too-big", too_big),
+        ("too-big-fragmented", raw(raw_frame(2, b"x" * 600, fin=False, mask=key) + raw_frame(0, b"y" * 600, mask=key))),
     ]
     for name, body in cases:
         await scenario(url, ctx, name, body)

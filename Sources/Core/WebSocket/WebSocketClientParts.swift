@@ -140,7 +140,9 @@ public struct WebSocketResponseHead: Sendable {
         var lines = text.split(separator: "\r\n", omittingEmptySubsequences: true)[...]
         guard let statusLine = lines.popFirst() else { return nil }
         let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].count == 3, let s = Int(parts[1]) else { return nil }
+        // Three digits, the first 1-9 (RFC 9110 §15): Int() alone would take "011" or "+12".
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].utf8.count == 3,
+              parts[1].utf8.allSatisfy({ (0x30...0x39).contains($0) }), parts[1].utf8.first! != 0x30, let s = Int(parts[1]) else { return nil }
         status = s
         reason = parts.count > 2 ? UntrustedText.terminalSafe(UntrustedText.truncated(String(parts[2]), maxBytes: 100)) : ""
         headers = HTTPHeaders()
