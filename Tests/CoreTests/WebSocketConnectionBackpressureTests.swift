@@ -135,6 +135,36 @@ final class WebSocketConnectionBackpressureTests: XCTestCase {
         client?.close()
     }
 
+    /// A pause asked for inside a message callback holds the very next message, even one already read
+    /// in the same chunk; resumed, the rest arrive in order.
+    func testSetReadingFalseStopsDeliveryAtOnce() throws {
+        let delivered = Locked<[String]>([])
+        let serverSide = Locked<WebSocketConnection?>(nil)
+        var router = Router()
+        router.add("GET", "/pause") { ex in
+            WebSocketUpgrade.accept(ex, configuration: WebSocketConfiguration()) { ws in
+                serverSide.set(ws)
+                ws.onText = { [unowned ws] t in
+                    delivered.mutate { $0.append(t) }
+                    if t == "0" { ws.setReading(false) }
+                }
+            }
+        }
+        let server = try TestServer(router: router)
+        defer { server.stop() }
+        // 100 small masked frames in one write: they arrive in one read.
+        let c = try RawClient(port: server.port)
+        var burst = Array("GET /pause HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: \(key)\r\n\r\n".utf8)
+        for i in 0..<100 { burst += WebSocketFrame(opcode: .text, payload: Array("\(i)".utf8)).serialized(maskingKey: [1, 2, 3, 4]) }
+        c.send(burst)
+        XCTAssertTrue(waitUntil(seconds: 5) { delivered.get() == ["0"] })
+        pause(milliseconds: 200)
+        XCTAssertEqual(delivered.get(), ["0"], "nothing after the pause")
+        serverSide.get()?.reactor.execute { serverSide.get()?.setReading(true) }
+        XCTAssertTrue(waitUntil(seconds: 5) { delivered.get().count == 100 })
+        XCTAssertEqual(delivered.get(), (0..<100).map { "\($0)" })
+    }
+
     /// VmRSS of this process, in bytes.
     private func residentBytes() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""

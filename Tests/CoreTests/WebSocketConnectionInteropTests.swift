@@ -112,6 +112,20 @@ final class WebSocketConnectionInteropTests: XCTestCase {
         XCTAssertNil(e2)
         XCTAssertEqual(frags, [.text("fragmented"), .binary([0, 1, 2, 3])])
 
+        // The caller's headers go on the upgrade request; the handshake's own fields stay ours.
+        let extra: HTTPHeaders = ["x-snyk-broker-client-id": "3f1c", "x-broker-client-version": "4.200.0", "Sec-WebSocket-Version": "8", "Host": "evil"]
+        let (e5, seen) = try runWebSocketClient("\(base)/headers?EIO=4&transport=websocket", configuration: configuration, headers: extra,
+                                                until: { ev, _ in ev.count == 1 })
+        XCTAssertNil(e5)
+        if case .text(let json)? = seen.first, let h = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] {
+            XCTAssertEqual(h["x-snyk-broker-client-id"], "3f1c")
+            XCTAssertEqual(h["x-broker-client-version"], "4.200.0")
+            XCTAssertEqual(h["sec-websocket-version"], "13")
+            XCTAssertTrue(h["host"]?.hasPrefix("localhost:") == true || h["host"]?.hasPrefix("127.0.0.1:") == true, h["host"] ?? "")
+        } else {
+            XCTFail("\(seen)")
+        }
+
         // The server's ping is answered with a pong carrying its payload.
         let (e3, pinged) = try runWebSocketClient("\(base)/ping", configuration: configuration, until: { ev, _ in ev.count == 1 })
         XCTAssertNil(e3)

@@ -8,6 +8,7 @@ connection (Tests/CoreTests/WebSocketConnectionInteropTests.swift).
           /echo             echoes every message
           /server-frags     sends a text message in three fragments and a binary one in two, then echoes
           /ping             pings with b"are you there", then sends "pong-ok" once the pong came
+          /headers          sends the upgrade request's headers as one JSON text message
           /close/<code>     closes with <code> and reason "bye <code>"
           /raw/<case>       writes hand-made bytes a server must not send: masked, bad-utf8, big, rsv
           /stall            never reads (the test's backpressure case lives in Swift; here for manual runs)
@@ -55,7 +56,7 @@ def raw_frame(opcode, payload, fin=True, mask=None, rsv=0):
 # ---------------------------------------------------------------- server
 
 async def handler(ws):
-    path = ws.request.path
+    path = ws.request.path.split("?")[0]
     try:
         if path == "/echo":
             async for m in ws:
@@ -83,6 +84,10 @@ async def handler(ws):
                 "rsv": raw_frame(1, b"hi", rsv=0x40),
             }[case]
             ws.transport.write(data)
+            async for _ in ws:
+                pass
+        elif path == "/headers":
+            await ws.send(json.dumps({k.lower(): v for k, v in ws.request.headers.raw_items()}))
             async for _ in ws:
                 pass
         elif path == "/stall":

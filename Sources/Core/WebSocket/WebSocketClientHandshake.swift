@@ -177,6 +177,8 @@ public final class WebSocketClientHandshake {
         var req = "GET \(target.requestTarget) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         req += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
         for (n, v) in extraHeaders.fields where HTTPResponseEncoder.isSafeFieldName(n) && HTTPResponseEncoder.isSafeFieldValue(v) {
+            // The handshake's own fields are ours to set: a caller's copy would make them ambiguous.
+            if Self.handshakeFields.contains(where: { n.equalsIgnoringASCIICase($0) }) { continue }
             req += "\(n): \(v)\r\n"
         }
         req += "\r\n"
@@ -227,6 +229,9 @@ public final class WebSocketClientHandshake {
             }
         }
     }
+
+    private static let handshakeFields = ["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+                                          "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol", "Content-Length", "Transfer-Encoding"]
 
     private var failureStage: WebSocketConnectError.Stage { step == .proxyConnect ? .proxy : .handshake }
     private var peerName: String { step == .proxyConnect ? "the proxy \(proxy!.host):\(proxy!.port)" : target.display }
