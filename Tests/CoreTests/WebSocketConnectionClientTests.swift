@@ -101,6 +101,15 @@ final class WebSocketConnectionClientTests: XCTestCase {
         XCTAssertEqual(forbidden?.stage, .handshake)
         XCTAssertEqual(forbidden?.status, 403)
         XCTAssertTrue(forbidden?.message.hasSuffix("403 Forbidden: forbidden for this token") == true, forbidden?.message ?? "")
+        // A chunked refusal left open is reported from its first line, not at the deadline.
+        let (chunked, _) = try echoOnce("ws://127.0.0.1:\(server.port)/refuse-chunked", WebSocketConfiguration(handshakeTimeoutMilliseconds: 60_000))
+        XCTAssertEqual(chunked?.status, 403)
+        XCTAssertTrue(chunked?.message.hasSuffix("403 Forbidden: chunked refusal") == true, chunked?.message ?? "")
+        // A refusal whose body stalls is still named by its status when the deadline comes.
+        let (stalled, _) = try echoOnce("ws://127.0.0.1:\(server.port)/refuse-stalled", WebSocketConfiguration(handshakeTimeoutMilliseconds: 300))
+        XCTAssertEqual(stalled?.stage, .handshake)
+        XCTAssertEqual(stalled?.status, 503)
+        XCTAssertTrue(stalled?.message.hasSuffix("503 Service Unavailable: partial") == true, stalled?.message ?? "")
         // A path with no route: the 404 and its JSON body.
         let (missing, _) = try echoOnce("ws://127.0.0.1:\(server.port)/nowhere", WebSocketConfiguration())
         XCTAssertEqual(missing?.status, 404)

@@ -33,6 +33,17 @@ final class EchoWebSocketServer {
         router.add("GET", "/refuse") { ex in
             ex.respond(status: 403, headers: ["Content-Type": "text/plain"], body: Array("forbidden for this token\nsecond line".utf8))
         }
+        // Refusals whose bodies do not end: chunked and left open, and a Content-Length never reached.
+        router.add("GET", "/refuse-chunked") { ex in
+            ex.startResponse(status: 403, headers: ["Content-Type": "text/plain"], contentLength: nil)
+            ex.write(Array("chunked refusal\nmore to come".utf8))
+            ex.reactor?.schedule(afterMilliseconds: 1000) { ex.finish() }     // so the server's drain need not wait
+        }
+        router.add("GET", "/refuse-stalled") { ex in
+            ex.startResponse(status: 503, headers: ["Content-Type": "text/plain"], contentLength: 100)
+            ex.write(Array("partial".utf8))
+            ex.reactor?.schedule(afterMilliseconds: 1000) { ex.finish() }     // short of its length: the connection closes
+        }
         server = try TestServer(router: router) { $0.tls = tls }
     }
 

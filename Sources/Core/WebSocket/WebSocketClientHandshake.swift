@@ -91,6 +91,8 @@ public final class WebSocketClientHandshake {
         timer = reactor.schedule(afterMilliseconds: configuration.handshakeTimeoutMilliseconds) { [weak self] in
             guard let self, self.step != .done else { return }
             self.timer = nil
+            // A refusal whose body never completed is still a refusal: report its status.
+            if let head = self.refusedHead { _ = self.refused(head, peerClosed: true); return }
             self.fail(.timeout, "no WebSocket connection to \(self.target.display) within \(self.configuration.handshakeTimeoutMilliseconds) ms (stuck at \(self.step))")
         }
         let host = proxy?.host ?? u.host
@@ -275,7 +277,8 @@ public final class WebSocketClientHandshake {
     /// A refused handshake: waits (boundedly) for the first line of its body, then fails with it.
     private func refused(_ head: WebSocketResponseHead, peerClosed: Bool) -> Bool {
         let wanted = min(head.contentLength ?? 4096, 4096)
-        let complete = peerClosed || received.count >= wanted || received.contains(UInt8(ascii: "\n")) && !head.chunked
+        let lines = received.lazy.filter { $0 == UInt8(ascii: "\n") }.count
+        let complete = peerClosed || received.count >= wanted || lines >= (head.chunked ? 2 : 1)
         if !complete { return true }
         var body = received
         if head.chunked, let nl = body.firstIndex(of: UInt8(ascii: "\n")) { body.removeFirst(nl + 1) }
