@@ -1,0 +1,56 @@
+// Fuzz target `broker-message`: the tunnel's decoders over arbitrary bytes. A text as an engine.io packet,
+// its message as Primus/EJSON, its data as a primus-emitter packet: whatever is accepted re-encodes to
+// text that decodes to the same value. The same bytes as a /response-data stream, fed whole and cut in
+// two: both agree on the head and the body, the head stays within its bound, no body byte is invented.
+import BrokerKit
+import Core
+
+enum BrokerProtocolFuzz {
+    @Sendable static func run(_ data: UnsafeRawBufferPointer) {
+        let bytes = Array(data)
+        messages(String(decoding: bytes, as: UTF8.self), data)
+        responseData(bytes, data)
+    }
+
+    static func messages(_ text: String, _ data: UnsafeRawBufferPointer) {
+        guard let packet = try? EngineIOPacket.decode(text: text) else { return }
+        if case .text(let wire) = packet.frame {
+            fuzzCheck((try? EngineIOPacket.decode(text: wire)) == packet, "engine.io re-encoding changed \(packet): \(fuzzDescribe(data))")
+        }
+        guard case .message(let body) = packet, let message = try? PrimusMessage.decode(body) else { return }
+        fuzzCheck((try? PrimusMessage.decode(message.encoded)) == message, "Primus re-encoding changed the message: \(fuzzDescribe(data))")
+        guard case .data(let json) = message else { return }
+        _ = EJSON.bytes(of: json)
+        _ = EJSON.unescape(json)
+        fuzzCheck((try? EJSON.decode(EJSON.encode(EJSON.escape(plain: json)))) != nil, "an escaped value does not decode: \(fuzzDescribe(data))")
+        guard let emitter = try? EmitterPacket(json: json) else { return }
+        fuzzCheck((try? EmitterPacket(json: emitter.json)) == emitter, "emitter re-encoding changed \(emitter): \(fuzzDescribe(data))")
+        if case .event(let name, let args, _) = emitter {
+            fuzzCheck(!name.isEmpty && args.count <= EmitterPacket.maxArgs, "event \(name.prefix(20)) with \(args.count) args accepted")
+        }
+    }
+
+    static func responseData(_ bytes: [UInt8], _ data: UnsafeRawBufferPointer) {
+        var whole = ResponseDataDecoder(maxHeadBytes: 4096)
+        let one = try? whole.feed(bytes[...])
+        var split = ResponseDataDecoder(maxHeadBytes: 4096)
+        let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+        var head: ResponseDataHead? = nil
+        var body: [UInt8] = []
+        var failed = false
+        for part in [bytes[..<cut], bytes[cut...]] {
+            guard let out = try? split.feed(part) else { failed = true; break }
+            if let h = out.head { head = h }
+            body += out.body
+        }
+        fuzzCheck((one == nil) == failed, "whole and split disagree on an error: \(fuzzDescribe(data))")
+        guard let one else { return }
+        fuzzCheck(one.head == head, "whole and split disagree on the head: \(fuzzDescribe(data))")
+        fuzzCheck(Array(one.body) == body, "whole and split disagree on the body: \(fuzzDescribe(data))")
+        fuzzCheck(body.count <= max(0, bytes.count - 5), "\(body.count) body bytes from \(bytes.count) input bytes")
+        if let h = head {
+            fuzzCheck(ResponseDataHead.statusRange.contains(h.status) && h.headers.count <= ResponseDataHead.maxHeaders, "head out of range")
+            fuzzCheck(h.headers.allSatisfy { !$0.1.utf8.contains(10) && !$0.1.utf8.contains(13) }, "CR/LF in a header value: \(fuzzDescribe(data))")
+        }
+    }
+}
