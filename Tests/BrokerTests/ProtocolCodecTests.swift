@@ -166,6 +166,45 @@ final class ProtocolCodecTests: XCTestCase {
         XCTAssertNoThrow(try EJSON.decode(#"{"$InfNaN":-1}"#))
     }
 
+    // MARK: broker events
+
+    func testTunnelRequestFieldsAndRefusals() throws {
+        // Buffer.toJSON's shape is read as bytes too (prepareRequest.ts reads `body.type === 'Buffer'`).
+        let buffer = try TunnelRequest(json: JSON.parse(#"{"url":"/scan","method":"POST","body":{"type":"Buffer","data":[123,125]},"headers":{"x":["a","b"],"n":5},"streamingID":"s1"}"#))
+        XCTAssertEqual(buffer.body, .bytes([123, 125]))
+        XCTAssertEqual(buffer.headers.map { "\($0.0)=\($0.1)" }, ["x=a", "x=b", "n=5"])
+        XCTAssertNil(buffer.requestId)
+        // A JSON body from an older peer, and an escaped header map, come back plain.
+        let escaped = try TunnelRequest(json: EJSON.decode(#"{"url":"/a","method":"GET","body":{"k":[1]},"headers":{"$escape":{"$date":"x"}},"streamingID":""}"#))
+        XCTAssertEqual(escaped.body, .json(.object([("k", .array([.int(1)]))])))
+        XCTAssertEqual(escaped.headers.first?.0, "$date")
+        XCTAssertEqual(escaped.json.serialized, #"{"url":"/a","method":"GET","body":{"k":[1]},"headers":{"$escape":{"$date":"x"}},"streamingID":""}"#)
+        let refusals: [(String, String)] = [
+            (#"{"url":"http://evil/","method":"GET","streamingID":""}"#, "url is not a path"),
+            (#"{"url":"/a b","method":"GET","streamingID":""}"#, "url is not a path"),
+            (#"{"url":"/a\r\nHost: x","method":"GET","streamingID":""}"#, "url is not a path"),
+            (#"{"url":"/a","method":"GE T","streamingID":""}"#, "method is not an HTTP token"),
+            (#"{"url":"/a","method":"GET","headers":{"x":"a\r\nb: c"},"streamingID":""}"#, "holds CR, LF or NUL"),
+            (#"{"url":"/a","method":"GET","headers":{"bad name":"v"},"streamingID":""}"#, "header name is not an HTTP token"),
+            (#"{"url":"/a","method":"GET","headers":{"x":true},"streamingID":""}"#, "is not a string or number"),
+            (#"{"url":"/a","method":"GET","headers":[],"streamingID":""}"#, "headers is not an object"),
+            (#"{"url":"/a","method":"GET","streamingID":"../x"}"#, "streamingID is not a printable string"),
+            (#"{"url":"/a","method":"GET","streamingID":5}"#, "streamingID is not a string"),
+            (#"{"url":"/a","method":"GET","streamingID":"s","requestId":7}"#, "requestId is not a short string"),
+            (#"{"url":"/a","method":"POST","body":{"type":"Buffer","data":[256]},"streamingID":"s"}"#, "Buffer holds a non-byte"),
+        ]
+        for (wire, reason) in refusals {
+            XCTAssertThrowsError(try TunnelRequest(json: JSON.parse(wire)), wire) { e in
+                XCTAssertTrue("\(e)".contains(reason), "\(wire): \(e) should say \(reason)")
+            }
+        }
+        XCTAssertThrowsError(try ClientIdentify(json: JSON.parse(#"{"token":"t"}"#))) { XCTAssertTrue("\($0)".contains("without a metadata object")) }
+        XCTAssertThrowsError(try ClientIdentify(json: JSON.parse(#"{"token":"","metadata":{}}"#))) { XCTAssertTrue("\($0)".contains("without a token")) }
+        XCTAssertThrowsError(try ClientIdentify(json: JSON.parse(#"{"token":"t","metadata":{"capabilities":[],"clientId":5,"version":"4.200.0"}}"#))) {
+            XCTAssertTrue("\($0)".contains("metadata.clientId"))
+        }
+    }
+
     // MARK: /response-data
 
     let sampleHead = ResponseDataHead(status: 200, headers: [("content-type", "application/json"), ("set-cookie", "a=1"), ("set-cookie", "b=2")])

@@ -8,6 +8,9 @@ final class InMemoryChannel: MessageChannel {
     enum Message: Equatable { case text(String), binary([UInt8]) }
 
     weak var peer: InMemoryChannel?
+    /// Shared by both ends of a pair: every message in the order sent, prefixed with `label`.
+    var transcript: TranscriptLog?
+    var label = ""
     /// Every message this end sent, in order (the transcript a golden test compares).
     private(set) var sent: [Message] = []
     fileprivate var inbox: [Message] = []
@@ -23,6 +26,7 @@ final class InMemoryChannel: MessageChannel {
     func send(text: String) {
         guard closedWith == nil else { return }
         sent.append(.text(text))
+        transcript?.lines.append(label + text)
         peer?.inbox.append(.text(text))
     }
 
@@ -72,13 +76,21 @@ final class InMemoryChannel: MessageChannel {
         callback?(nil, why)
     }
 
-    static func pair() -> (InMemoryChannel, InMemoryChannel) {
+    /// A connected pair; with a log, `a`'s texts are recorded as `S> ` and `b`'s as `C> ` (server, client).
+    static func pair(transcript: TranscriptLog? = nil) -> (InMemoryChannel, InMemoryChannel) {
         let a = InMemoryChannel(), b = InMemoryChannel()
         a.peer = b
         b.peer = a
+        a.transcript = transcript
+        b.transcript = transcript
+        a.label = "S> "
+        b.label = "C> "
         return (a, b)
     }
 }
+
+/// The text messages of a channel pair in the order they were sent (test-only).
+final class TranscriptLog { var lines: [String] = [] }
 
 /// Delivers both ends' inboxes until neither has anything left.
 func pump(_ a: InMemoryChannel, _ b: InMemoryChannel) {

@@ -27,6 +27,15 @@ enum BrokerProtocolFuzz {
         fuzzCheck((try? EmitterPacket(json: emitter.json)) == emitter, "emitter re-encoding changed \(emitter): \(fuzzDescribe(data))")
         if case .event(let name, let args, _) = emitter {
             fuzzCheck(!name.isEmpty && args.count <= EmitterPacket.maxArgs, "event \(name.prefix(20)) with \(args.count) args accepted")
+            if let first = args.first, let request = try? TunnelRequest(json: first) {
+                fuzzCheck(request.url.hasPrefix("/") && !request.url.utf8.contains(10), "request url accepted: \(fuzzDescribe(data))")
+                // Repeated header names are grouped on the way out, so compare the encodings, not the pair order.
+                let again = try? TunnelRequest(json: EJSON.decode(EJSON.encode(request.json)))
+                fuzzCheck(again?.json.serialized == request.json.serialized, "request re-encoding changed it: \(fuzzDescribe(data))")
+            }
+            if let first = args.first, let identify = try? ClientIdentify(json: first) {
+                fuzzCheck(!identify.token.isEmpty, "identify without a token accepted")
+            }
         }
     }
 
