@@ -10,6 +10,38 @@ enum BrokerProtocolFuzz {
         let bytes = Array(data)
         messages(String(decoding: bytes, as: UTF8.self), data)
         responseData(bytes, data)
+        sockets(bytes, data)
+    }
+
+    /// The input as newline-separated WebSocket messages into a server-role and an opened client-role
+    /// BrokerSocket: nothing traps, everything they send is a valid engine.io packet, nothing is sent
+    /// after they close, and acks asked for by the input are answered at most once each.
+    static func sockets(_ bytes: [UInt8], _ data: UnsafeRawBufferPointer) {
+        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).prefix(64)
+        let open = #"0{"sid":"s","upgrades":[],"pingInterval":1000,"pingTimeout":1000,"maxPayload":100000}"#
+        for role in [BrokerSocket.Role.server(BrokerSocket.serverHandshake(sid: "s")), .client(.init())] {
+            let channel = FuzzChannel()
+            let timers = FuzzTimers()
+            let socket = BrokerSocket(channel: channel, role: role, timers: timers)
+            socket.onEvent = { _, args, ack in ack?(args); ack?(args) }
+            socket.start()
+            if case .client = role { channel.onText?(open) }
+            for (i, line) in lines.enumerated() {
+                if i % 7 == 6 { timers.fireAll() }
+                if line.first == 0xFF { channel.onBinary?(Array(line.dropFirst())) } else { channel.onText?(String(decoding: line, as: UTF8.self)) }
+            }
+            timers.fireAll()
+            for text in channel.sentAfterClose { fuzzFail("sent \(text.prefix(40)) after close: \(fuzzDescribe(data))") }
+            for text in channel.sent {
+                fuzzCheck((try? EngineIOPacket.decode(text: text)) != nil, "sent an invalid packet \(text.prefix(60)): \(fuzzDescribe(data))")
+            }
+            let ackIDs = channel.sent.compactMap { text -> Int? in
+                guard text.hasPrefix("4"), case .data(let j)? = try? PrimusMessage.decode(String(text.dropFirst())),
+                      case .ack(let id, _)? = try? EmitterPacket(json: j) else { return nil }
+                return id
+            }
+            fuzzCheck(Set(ackIDs).count == ackIDs.count || lines.count > 1, "an ack sent twice for one event: \(fuzzDescribe(data))")
+        }
     }
 
     static func messages(_ text: String, _ data: UnsafeRawBufferPointer) {
@@ -60,6 +92,43 @@ enum BrokerProtocolFuzz {
         if let h = head {
             fuzzCheck(ResponseDataHead.statusRange.contains(h.status) && h.headers.count <= ResponseDataHead.maxHeaders, "head out of range")
             fuzzCheck(h.headers.allSatisfy { !$0.1.utf8.contains(10) && !$0.1.utf8.contains(13) }, "CR/LF in a header value: \(fuzzDescribe(data))")
+        }
+    }
+}
+
+/// A MessageChannel that records what is sent (fuzzing only).
+final class FuzzChannel: MessageChannel {
+    var sent: [String] = []
+    var sentAfterClose: [String] = []
+    var closed = false
+    var bufferedBytes: Int { 0 }
+    var onText: ((String) -> Void)?
+    var onBinary: (([UInt8]) -> Void)?
+    var onClose: ((UInt16?, String) -> Void)?
+    var onWritable: (() -> Void)?
+    func send(text: String) { if closed { sentAfterClose.append(text) } else { sent.append(text) } }
+    func send(binary: [UInt8]) { if closed { sentAfterClose.append("<binary>") } }
+    func close(code: UInt16, reason: String) { closed = true }
+    func setReading(_ on: Bool) {}
+}
+
+/// Timers fired on demand (fuzzing only).
+final class FuzzTimers: TunnelTimers {
+    private var pending: [(UInt64, () -> Void)] = []
+    private var next: UInt64 = 1
+    func epochMilliseconds() -> Int { 1_733_318_400_000 }
+    func schedule(afterMilliseconds ms: Int, _ body: @escaping () -> Void) -> TunnelTimer {
+        next += 1
+        pending.append((next, body))
+        return TunnelTimer(next)
+    }
+    func cancel(_ timer: TunnelTimer) { pending.removeAll { $0.0 == timer.value } }
+    func fireAll() {
+        var budget = 16
+        while !pending.isEmpty, budget > 0 {
+            budget -= 1
+            let (_, body) = pending.removeFirst()
+            body()
         }
     }
 }
