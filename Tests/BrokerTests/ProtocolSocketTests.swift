@@ -83,6 +83,8 @@ final class ProtocolSocketTests: XCTestCase {
             XCTAssertEqual(p.clientEnd.sentTexts.filter { $0 == "3" }.count, round, "each ping answered")
         }
         XCTAssertTrue(p.server.isOpen)
+        XCTAssertEqual(p.server.engineIOHeartbeats, 3)
+        XCTAssertEqual(p.client.engineIOHeartbeats, 3)
         // The client stops reading: its pong never comes.
         p.clientEnd.setReading(false)
         p.timers.advance(25_000)
@@ -141,6 +143,8 @@ final class ProtocolSocketTests: XCTestCase {
         XCTAssertEqual(p.serverClosed, [])
         XCTAssertEqual(p.clientEnd.sentTexts.filter { $0.hasPrefix(#"4"primus::ping::"#) }.count, 2)
         XCTAssertEqual(p.serverEnd.sentTexts.filter { $0.hasPrefix(#"4"primus::pong::"#) }.count, 2)
+        XCTAssertEqual(p.client.primusHeartbeats, 2)
+        XCTAssertEqual(p.server.primusHeartbeats, 2)
     }
 
     func testEventsAndAcksBothWays() {

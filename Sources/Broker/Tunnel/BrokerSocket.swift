@@ -65,6 +65,10 @@ public final class BrokerSocket: TunnelSocket {
     public private(set) var peerAskedNoReconnect = false
     /// Why the socket closed, once it has.
     public private(set) var closeReason: String?
+    /// engine.io heartbeats completed: pongs received (server role) or pings answered (client role).
+    public private(set) var engineIOHeartbeats = 0
+    /// Primus heartbeats completed: pings answered (server role) or pongs received (client role).
+    public private(set) var primusHeartbeats = 0
 
     public var onEvent: ((_ event: String, _ args: [JSON], _ ack: (([JSON]) -> Void)?) -> Void)?
     public var onClose: ((String) -> Void)?
@@ -216,10 +220,12 @@ public final class BrokerSocket: TunnelSocket {
             guard isOpen else { close(reason: "engine.io ping before the open packet"); return }
             resetClientPingDeadline()
             send(.pong(payload))
+            engineIOHeartbeats += 1
         case (.ping, .server):
             break  // engine.io v4 servers ignore a client's ping (only protocol v3 clients send them)
         case (.pong, .server):
             if let t = deadlineTimer { timers.cancel(t); deadlineTimer = nil }
+            engineIOHeartbeats += 1
             scheduleServerPing()
         case (.pong, .client), (.noop, _), (.upgrade, _):
             break
@@ -237,8 +243,10 @@ public final class BrokerSocket: TunnelSocket {
         switch (message, role) {
         case (.ping(let value), .server):
             send(.message(PrimusMessage.pong(PrimusMessage.heartbeatNumber(value)).encoded))
+            primusHeartbeats += 1
         case (.pong, .client(let hb)):
             if let t = deadlineTimer { timers.cancel(t); deadlineTimer = nil }
+            primusHeartbeats += 1
             scheduleClientPrimusPing(hb)
         case (.server(let value), .client):
             if value == "close" { peerAskedNoReconnect = true }
