@@ -74,7 +74,7 @@ public struct FilterRules: Sendable {
             for (k, item) in items.enumerated() {
                 switch rule(item) {
                 case .success(let r): rules.append(r)
-                case .failure(let m): return fail("\(name)[\(k)]: \(m)")
+                case .failure(let e): return fail("\(name)[\(k)]: \(e.message)")
                 }
             }
             lists[name] = rules
