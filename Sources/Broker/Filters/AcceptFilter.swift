@@ -57,7 +57,10 @@ public struct AcceptFilter: RequestFilter {
             case .refuse(let why): return .blocked(reason: why)
             }
         }
-        return .blocked(reason: "no \(direction.rawValue) accept rule matches \(request.method.uppercased()) \(path)")
+        // The path is the caller's: cut so one request cannot make a huge log line (the body's `url` has it whole).
+        let shown = path.count > 256 ? String(path.prefix(256)) + "…" : path
+        let verb = request.method.count > 32 ? String(request.method.prefix(32)) + "…" : request.method
+        return .blocked(reason: "no \(direction.rawValue) accept rule matches \(verb.uppercased()) \(shown)")
     }
 
     private enum Validity { case fits, doesNotFit, refuse(String) }
