@@ -46,11 +46,11 @@ final class FilterOracleTests: XCTestCase {
         var patterns: [(source: String, flags: String)] = try paths.map { (try PathPattern($0).regexSource, "i") }
         patterns += [("^(a+)+$", ""), ("a|ab|abc", ""), ("^\\s*x{2,3}\\s*$", ""), ("[^a-c]+z", ""), ("\\bword\\b", ""),
                      ("^[A-Z][\\w.-]*$", "i"), ("colou?r", ""), ("^(?:ab|cd)*e?$", ""), ("\\d{3}-\\d{4}", ""), ("^$", ""),
-                     (".*{\\s*reviewThreads\\(first:\\s*\\d+\\)\\s*{.*", ""), ("a{,2}", ""), ("[\\]x]", ""), ("x*?y", "")]
+                     (".*{\\s*reviewThreads\\(first:\\s*\\d+\\)\\s*{.*", ""), ("a{,2}", ""), ("[\\]x]", ""), ("x*?y", ""), ("^\\/k$", "i"), ("^\\/list$", "i"), ("^\\/ω\\/Ω$", "i"), ("[a-z]+", "i"), ("^[a-z]$", "i"), ("^[A-Z]$", "i")]
         var inputs = ["", "/", "/list", "/list/", "/LIST", "/list/a/b", "/list//", "/repos/a/b", "/repos/a/b/", "/repos/a", "/a", "/a/",
                       "/a/b", "/a/b/c", "/files/r.pdf", "/files/r", "/num/12", "/num/1a", "/a/x/c", "/a//c", "/x:y", "/v2/items",
                       "/q-r", "aaaa", "aaab", "abc", " xx ", "xxxx", "ddz", "a word here", "wordy", "Abc.d-e", "color", "colour",
-                      "ababcde", "555-1234", "{ reviewThreads(first: 10) { nodes", "a{,2}", "]", "xxxy", "é/É", "/İ"]
+                      "ababcde", "555-1234", "{ reviewThreads(first: 10) { nodes", "a{,2}", "]", "xxxy", "é/É", "/İ", "/\u{212A}", "/LI\u{17F}T", "/Ω/ω", "\u{17F}", "\u{212A}", "k", "S"]
         inputs += generated(150, alphabet: ["/", "a", "b", "c", "x", "y", ".", "-", ":", "1", " ", "A", "z", "{", "}"], maxLength: 10, seed: 11)
         let table = try runNode("let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);" +
                                 "console.log(JSON.stringify(j.p.map(([src,f])=>{const r=new RegExp(src,f);return j.i.map(x=>r.test(x))})))})",

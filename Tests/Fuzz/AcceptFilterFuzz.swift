@@ -8,15 +8,17 @@ import BrokerKit
 import Core
 
 enum AcceptFilterFuzz {
+    static let env = ["CR_AGENT_URL": "http://agent:17500", "HOST": "h.internal", "V": "${V}"]
+    /// Loaded once: compiling it on every input would be most of each run's work.
+    static let defaultFilter = try? AcceptFilter.load(acceptPath: nil, environment: env).get()
     static let queries = ["?a=1", "?", "?x=/y", "#frag", "?q=%2e%2e", "?list=/list&b"]
 
     @Sendable static func run(_ data: UnsafeRawBufferPointer) {
         let parts = Array(data).split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false).map(Array.init)
-        let env = ["CR_AGENT_URL": "http://agent:17500", "HOST": "h.internal", "V": "${V}"]
         var filters: [AcceptFilter] = []
         if case .success(let rules) = FilterRules.parse(parts[0], source: "fuzz") { filters.append(AcceptFilter(rules: rules, environment: env)) }
-        if case .success(let f) = AcceptFilter.load(acceptPath: nil, environment: env) { filters.append(f) }
-        fuzzCheck(!filters.isEmpty, "the default filter did not load")
+        guard let defaultFilter else { fuzzFail("the default filter did not load") }
+        filters.append(defaultFilter)
 
         let lines = parts.count > 1 ? String(decoding: parts[1], as: UTF8.self).split(separator: "\n").prefix(16) : []
         let body = Array((lines.first ?? "").utf8)

@@ -130,8 +130,10 @@ struct CharSet: Sendable {
     }
     static func fold(_ c: Unicode.Scalar) -> Unicode.Scalar {
         if c.isASCII { return (c >= "A" && c <= "Z") ? Unicode.Scalar(c.value + 32)! : c }
+        // JavaScript's non-unicode `i` never folds a non-ASCII character onto an ASCII one (the Kelvin sign
+        // is not `k`), so neither do we.
         let lowered = String(c).lowercased().unicodeScalars
-        return lowered.count == 1 ? lowered.first! : c
+        return lowered.count == 1 && !lowered.first!.isASCII ? lowered.first! : c
     }
     static let digit = CharSet(ranges: [0x30...0x39])
     static let word = CharSet(ranges: [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A])
@@ -145,7 +147,8 @@ struct CharSet: Sendable {
         if !hit && caseInsensitive {
             let lower = CharSet.fold(c)
             let upper = String(c).uppercased().unicodeScalars
-            hit = containsRaw(lower.value) || (upper.count == 1 && containsRaw(upper.first!.value))
+            let upperUsable = upper.count == 1 && (c.isASCII || !upper.first!.isASCII)   // as `fold`: no non-ASCII → ASCII
+            hit = containsRaw(lower.value) || (upperUsable && containsRaw(upper.first!.value))
         }
         return hit != negated
     }

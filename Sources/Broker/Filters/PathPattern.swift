@@ -11,14 +11,31 @@ public struct PathPattern: Sendable {
     /// The regular expression path-to-regexp would build (without its `i` flag), e.g. `^\/list(?:\/(?=$))?$`.
     public let regexSource: String
     private let regex: BoundedRegex
+    /// The ASCII text every match starts with, lower-cased: most rules fail on it without running the regex.
+    private let literalPrefix: [UInt8]
 
     public init(_ path: String) throws(RegexCompileError) {
         self.path = path
         regexSource = Self.compile(path)
         regex = try BoundedRegex(regexSource, caseInsensitive: true)
+        let tokens = Self.tokens(path)
+        if case .text(var first)? = tokens.first, first.utf8.allSatisfy({ $0 < 0x80 }) {
+            if tokens.count == 1 && first.hasSuffix("/") { first.removeLast() }   // not strict: the last `/` is optional
+            literalPrefix = Array(first.lowercased().utf8)
+        } else {
+            literalPrefix = []
+        }
     }
 
-    public func matches(_ path: String) -> Bool { regex.test(path) }
+    public func matches(_ path: String) -> Bool {
+        var u = path.utf8.makeIterator()
+        for expected in literalPrefix {
+            guard var c = u.next() else { return false }
+            if c >= 0x41 && c <= 0x5A { c += 32 }
+            if c != expected { return false }
+        }
+        return regex.test(path)
+    }
 
     private struct Parameter {
         var prefix: String
