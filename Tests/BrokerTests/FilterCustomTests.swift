@@ -141,6 +141,56 @@ final class FilterCustomTests: XCTestCase {
         XCTAssertEqual(allowed(f, "GET", "/token-auth")?.request.headers["authorization"], "Token 1234")
     }
 
+    /// minimatch 3 with `{dot: true}` (its README and matchOne): rows whose answers follow from its rules.
+    func testGlobsAsMinimatch() throws {
+        let rows: [(String, String, Bool)] = [
+            ("**/package.json", "package.json", true),
+            ("**/package.json", "a/b/package.json", true),
+            ("**/package.json", "/path/to/package.json", true),
+            ("**/package.json", ".hidden/package.json", true),        // dot: true
+            ("**/package.json", "a//b/package.json", true),           // runs of slashes are one
+            ("**/package.json", "a/package.json/", true),             // one trailing slash
+            ("**/package.json", "../package.json", false),            // `**` never takes `..`
+            ("**/package.json", "a/../../package.json", false),
+            ("**/package.json", "./package.json", false),             // … nor `.`
+            ("**/package.json", "xpackage.json", false),
+            ("*.json", "a.json", true),
+            ("*.json", ".json", true),
+            ("*.json", "a/b.json", false),                           // `*` stays in its segment
+            ("*", "..", false),                                       // a leading wildcard never matches `.`/`..`
+            ("*", ".", false),
+            ("*", ".x", true),
+            ("?", "a", true),
+            ("?", "ab", false),
+            ("{a,b}/*.txt", "a/x.txt", true),
+            ("{a,b}/*.txt", "b/x.txt", true),
+            ("{a,b}/*.txt", "c/x.txt", false),
+            ("x{1,{2,3}}", "x3", true),
+            ("!*.lock", "yarn.lock", false),
+            ("!*.lock", "package.json", true),
+            ("#comment", "#comment", false),
+            ("[!a]*", "b1", true),
+            ("[!a]*", "a1", false),
+            ("[]x]", "]", true),
+            ("**", "a/b/c", true),
+            ("**", "a/../b", false),
+            ("a/**/b", "a/b", true),
+            ("a/**/b", "a/x/y/b", true),
+            ("a/**/b", "a/../b", false),
+            ("a\\*b", "a*b", true),
+            ("a\\*b", "axb", false),
+        ]
+        for (glob, value, expected) in rows {
+            XCTAssertEqual(try GlobPattern(glob).matches(value), expected, "\(glob) on \(value)")
+        }
+        let f = try filter(Self.relay)
+        XCTAssertNil(allowed(f, "GET", "/filtered-on-query?filePath=../../etc/package.json"), "traversal in a glob-checked parameter")
+        XCTAssertNil(allowed(f, "GET", "/filtered-on-query?filePath=..%2F..%2Fpackage.json"), "… also percent-encoded")
+        // Brace expansion is bounded: 2^20 alternatives are cut at GlobPattern.maxExpansions.
+        let wide = try GlobPattern(String(repeating: "{a,b}", count: 20))
+        XCTAssertTrue(wide.matches(String(repeating: "a", count: 20)))
+    }
+
     func testAHostileRegexAndAHostilePathCostLinearWork() throws {
         // A backtracking engine takes exponential time on these; the Pike simulation is linear in the input.
         let f = try filter(#"""
