@@ -166,4 +166,14 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertFalse(e.description.contains("secret-token-xyz"))
         XCTAssertFalse(e.description.contains("secret-password-xyz"))
     }
+
+    func testTheSecretsAreRegisteredForRedaction() throws {
+        let s = try settings(["BROKER_TOKEN": "tok-0f9e8d7c", "CR_TYPE": "gitlab-cr", "CR_USERNAME": "deployer",
+                              "CR_PASSWORD": "pw-5a4b3c2d"]).get()
+        s.registerSecrets()
+        let line = Redaction.scrub("token tok-0f9e8d7c password pw-5a4b3c2d credentials \(s.crCredentials)")
+        XCTAssertFalse(line.contains("tok-0f9e8d7c"), line)
+        XCTAssertFalse(line.contains("pw-5a4b3c2d"), line)
+        XCTAssertFalse(line.contains(s.crCredentials), line)
+    }
 }

@@ -176,3 +176,14 @@ struct SemanticVersion: Comparable {
     }
     static func < (a: SemanticVersion, b: SemanticVersion) -> Bool { a.parts.lexicographicallyPrecedes(b.parts) }
 }
+
+extension BrokerClientSettings {
+    /// Registers every secret of these settings with the log redaction: the sensitive variables of the
+    /// environment (BROKER_TOKEN, CR_PASSWORD, CR_TOKEN, ...) and CR_CREDENTIALS as built, which the process
+    /// environment does not hold. Call once at start-up, before the first log line.
+    public func registerSecrets() {
+        Redaction.registerSecrets(fromEnvironment: environment)
+        Redaction.register(secret: brokerToken)
+        Redaction.register(secret: crCredentials)
+    }
+}
