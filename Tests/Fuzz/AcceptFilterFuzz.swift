@@ -55,6 +55,7 @@ enum AcceptFilterFuzz {
             let subject = pieces.count > 1 ? String(pieces[1]) : text
             if let re = try? BoundedRegex(String(pieces[0]), caseInsensitive: true) { _ = re.test(subject) }
             if let p = try? PathPattern(String(pieces[0])) { _ = p.matches(subject) }
+            if let g = try? GlobPattern(String(pieces[0])) { _ = g.matches(subject) }
         }
     }
 }

@@ -193,9 +193,11 @@ private struct RegexParser {
         var items: [RegexNode] = []
         while i < scalars.count && scalars[i] != "|" && scalars[i] != ")" {
             var atom = try parseAtom(depth: depth)
-            while let (lo, hi) = try parseQuantifier() {
+            if let (lo, hi) = try parseQuantifier() {
                 if case .assert = atom { throw fail("quantifier after an assertion") }
                 atom = .repeated(atom, min: lo, max: hi)
+                // `a**` and `a{2}{3}` are syntax errors in JavaScript too.
+                if try parseQuantifier() != nil { throw fail("nothing to repeat") }
             }
             items.append(atom)
         }
