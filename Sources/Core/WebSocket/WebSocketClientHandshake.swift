@@ -58,6 +58,8 @@ public final class WebSocketClientHandshake {
     private var pending: [UInt8] = []
     private var received: [UInt8] = []
     private var key = ""
+    /// Addresses of the name still to try when a connect fails (IPv6 first may be unreachable).
+    private var addresses: [String] = []
     private var timer: TimerID?
     /// A refused handshake's head, while its body's first line arrives.
     private var refusedHead: WebSocketResponseHead?
@@ -101,15 +103,17 @@ public final class WebSocketClientHandshake {
         let box = UncheckedBox(self)
         let r = reactor
         let t = JoinableThread.start(name: "ws-resolve") {
-            var out = [CChar](repeating: 0, count: 64)
+            var out = [CChar](repeating: 0, count: 1024)
             let rc = cep_resolve(host, &out, out.count)
-            let answer = rc == 0 ? Result<String, WebSocketConnectError>.success(String(cChars: out))
+            let answer = rc == 0 ? Result<[String], WebSocketConnectError>.success(String(cChars: out).split(separator: "\n").map(String.init))
                 : .failure(WebSocketConnectError(.resolve, "cannot resolve \(host): \(String(cString: cep_resolve_strerror(rc)))"))
             r.execute {
                 let me = box.value
                 guard me.step == .resolving, me.completion != nil else { return }
                 switch answer {
-                case .success(let address): me.connect(address: address)
+                case .success(let addresses):
+                    me.addresses = Array(addresses.dropFirst())
+                    me.connect(address: addresses[0])
                 case .failure(let e): me.fail(e)
                 }
             }
@@ -122,7 +126,7 @@ public final class WebSocketClientHandshake {
         let port = proxy?.port ?? target.port
         let via = proxy.map { "the proxy \($0.host):\($0.port)" } ?? "\(target.host):\(port)"
         let r = cep_connect_tcp(address, Int32(port))
-        guard r >= 0 else { return fail(.connect, "cannot connect to \(via): \(String(cString: cep_strerror(r)))") }
+        guard r >= 0 else { return connectFailed("cannot connect to \(via): \(String(cString: cep_strerror(r)))") }
         fd = r
         do {
             // The handler keeps the handshake alive while it owns the socket (the caller may drop it).
@@ -138,7 +142,7 @@ public final class WebSocketClientHandshake {
         case .connecting:
             let err = cep_socket_error(fd)
             let via = proxy.map { "the proxy \($0.host):\($0.port)" } ?? "\(target.host):\(target.port)"
-            guard err == 0 else { return fail(.connect, "cannot connect to \(via): \(String(cString: cep_strerror(err)))") }
+            guard err == 0 else { return connectFailed("cannot connect to \(via): \(String(cString: cep_strerror(err)))") }
             if let p = proxy {
                 step = .proxyConnect
                 var req = "CONNECT \(target.authority) HTTP/1.1\r\nHost: \(target.authority)\r\n"
@@ -154,6 +158,14 @@ public final class WebSocketClientHandshake {
         case .resolving, .done:
             break
         }
+    }
+
+    /// A connect failed: the name's next address, else the error (the last address's).
+    private func connectFailed(_ message: String) {
+        if registered { reactor.unregister(fd: fd); registered = false }
+        if fd >= 0 { _ = cep_close(fd); fd = -1 }
+        guard !addresses.isEmpty else { return fail(.connect, message) }
+        connect(address: addresses.removeFirst())
     }
 
     /// The tunnel or the direct TCP connection is up: TLS next, or the upgrade request.
