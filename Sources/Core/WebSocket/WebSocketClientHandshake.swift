@@ -82,12 +82,12 @@ public final class WebSocketClientHandshake {
         guard let u = WebSocketURL(url) else {
             // The URL itself is not quoted: a broker's carries its token in the path.
             let scheme = url.range(of: "://").map { String(url[..<$0.lowerBound].prefix(16)) } ?? "(none)"
-            return fail(.url, "the server URL is not a ws://, wss://, http:// or https:// URL with a host and a valid port (its scheme: \(UntrustedText.terminalSafe(scheme)))")
+            return failSoon(.url, "the server URL is not a ws://, wss://, http:// or https:// URL with a host and a valid port (its scheme: \(UntrustedText.terminalSafe(scheme)))")
         }
         target = u
         let proxyURL = u.secure ? configuration.proxies.httpsProxy : configuration.proxies.httpProxy
         if let p = proxyURL, !WebSocketProxy.bypasses(host: u.host, noProxy: configuration.proxies.noProxy) {
-            guard let parsed = WebSocketProxy(p) else { return fail(.proxy, "the proxy \(Redaction.url(p)) is not an http:// URL with a host") }
+            guard let parsed = WebSocketProxy(p) else { return failSoon(.proxy, "the proxy \(Redaction.url(p)) is not an http:// URL with a host") }
             proxy = parsed
         }
         timer = reactor.schedule(afterMilliseconds: configuration.handshakeTimeoutMilliseconds) { [weak self] in
@@ -98,7 +98,12 @@ public final class WebSocketClientHandshake {
             self.fail(.timeout, "no WebSocket connection to \(self.target.display) within \(self.configuration.handshakeTimeoutMilliseconds) ms (stuck at \(self.step))")
         }
         let host = proxy?.host ?? u.host
-        if cep_is_ip_literal(host) != 0 { return connect(address: host) }
+        if cep_is_ip_literal(host) != 0 {       // from the loop, so the completion never runs inside `connect`
+            reactor.schedule(afterMilliseconds: 0) { [self] in
+                if step == .resolving && completion != nil { connect(address: host) }
+            }
+            return
+        }
         // getaddrinfo blocks: it runs on a thread of its own and the answer comes back to the loop.
         let box = UncheckedBox(self)
         let r = reactor
@@ -232,8 +237,8 @@ public final class WebSocketClientHandshake {
             case .bytes(let n):
                 received.append(contentsOf: scratch[0..<n])
                 if !examineAnswer(peerClosed: false) { return }
-            case .wouldBlock:
-                return watch(.readable)
+            case .wouldBlock(let wantsWritable):
+                return watch(wantsWritable ? .writable : .readable)
             case .closed:
                 _ = examineAnswer(peerClosed: true)
                 if step != .done { fail(failureStage, "\(peerName) closed the connection before answering the handshake") }
@@ -322,6 +327,12 @@ public final class WebSocketClientHandshake {
             completion = nil
             c?(.failure(WebSocketConnectError(.connect, "cannot watch the connection to \(target.display): \(error)")))
         }
+    }
+
+    /// A failure found before any I/O is reported from the loop too, never from inside `connect`.
+    private func failSoon(_ stage: WebSocketConnectError.Stage, _ message: String) {
+        step = .done
+        reactor.schedule(afterMilliseconds: 0) { [self] in fail(stage, message) }
     }
 
     private func fail(_ stage: WebSocketConnectError.Stage, _ message: String, status: Int? = nil) {
