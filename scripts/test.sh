@@ -34,7 +34,7 @@ run_pass .build/test-output.txt swift test --skip-build
 # parsing. TarLayerThroughputTests measures speed ratios, which ASan distorts; leaks are not checked
 # (Foundation's process and pipe helpers in the test harness leak by design). Adds about 3 minutes
 # on a 2-core machine: ~50 s to build from scratch, ~2 min 15 s of tests.
-asan_filter='CoreTests\.|AgentTests\.(ApkCatalogerTests|CargoLockTests|ComposerCatalogerTests|DotNetDepsTests|DpkgCatalogerTests|GoBinaryTests|HostileCatalogerTests|JavaArchiveTests|LayerMergeTests|NpmCatalogerTests|PythonCatalogerTests|RegistryParsingTests|RpmCatalogerTests|RubyGemspecTests|ScanPiecesTests)'
+asan_filter='CoreTests\.|AgentTests\.(ApkCatalogerTests|CargoLockTests|ComposerCatalogerTests|DotNetDepsTests|DpkgCatalogerTests|GoBinaryTests|HostileCatalogerTests|JavaArchiveTests|LayerMergeTests|NpmCatalogerTests|PythonCatalogerTests|RegistryParsingTests|RpmCatalogerTests|RubyGemspecTests|ScanPiecesTests)|BrokerTests\.(FilterTableTests|FilterCustomTests|ClientSettingsTests|ProtocolCodecTests|ProtocolGoldenTests|ProtocolSocketTests)'
 swift build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address -Xcc -fsanitize=address
 run_pass .build/test-asan-output.txt env ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no \
   swift test --skip-build --scratch-path .build-asan --filter "$asan_filter" --skip TarLayerThroughputTests

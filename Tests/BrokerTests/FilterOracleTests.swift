@@ -8,7 +8,10 @@ import TestSupport
 
 final class FilterOracleTests: XCTestCase {
     func node() throws -> String {
-        guard let path = try? which("node") else { throw XCTSkip("node is not installed (Debian package nodejs): the JavaScript oracle cannot run") }
+        guard let path = try? which("node") else {
+            XCTFail("node is not installed (Debian package nodejs, which scripts/deps.sh installs): the JavaScript oracle cannot run")
+            throw MissingPrerequisite("node")
+        }
         return path
     }
 
