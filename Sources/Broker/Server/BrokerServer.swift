@@ -1,0 +1,187 @@
+// The broker server (`broker server`): accepts broker clients' tunnel sockets by token, exposes
+// ALL /broker/<token>/* to the outside service (ForwardedRequests), relays the clients' callbacks
+// upstream (UpstreamRelay), and answers /healthcheck and /metrics. Follows snyk/broker's
+// lib/hybrid-sdk/server/** where our issue is silent.
+import Core
+
+// @unchecked: settings are immutable; every mutable part (pool, waiting requests, HTTP client) lives
+// on the server's one reactor thread (settings force one), and `server` is set once before `run`.
+public final class BrokerServer: @unchecked Sendable {
+    public let settings: BrokerServerSettings
+    public let logger: Logger
+    public let tokens: TokenBook
+    public let stats = BrokerServerStats()
+    let filter: RequestFilter?
+    let pool = ClientPool()
+    private(set) var server: HTTPServer?
+    lazy var forwarded = ForwardedRequests(broker: self)
+    lazy var upstream = UpstreamRelay(broker: self)
+    /// Set by SIGTERM: new /broker requests get 503 while the waiting ones finish.
+    private(set) var draining = false
+
+    /// `filter`, when given (ACCEPT), decides the callbacks going upstream; without it they go to
+    /// BROKER_UPSTREAM_URL.
+    public init(settings: BrokerServerSettings, logger: Logger, filter: RequestFilter? = nil) throws(ConfigurationError) {
+        self.settings = settings
+        self.logger = logger
+        self.filter = filter
+        self.tokens = try TokenBook(source: settings.tokens)
+        let stats = self.stats
+        pool.onChange = { stats.setPool($0) }
+    }
+
+    /// The routes; `upgrade` answers GET /primus/<token>/ (the WebSocket upgrade that yields a
+    /// TunnelSocket, passed to `accept`).
+    public func router(upgrade: HTTPHandler? = nil) -> Router {
+        var r = Router()
+        r.add("GET", "/healthcheck") { ex in
+            ex.respond(status: 200, json: JSON.object([("ok", .bool(true)), ("version", .string(ProductVersion.current))]).serialized)
+        }
+        r.add("GET", "/") { ex in
+            ex.respond(status: 200, json: JSON.object([("ok", .bool(true)), ("version", .string(ProductVersion.current))]).serialized)
+        }
+        r.add("GET", "/metrics") { ex in
+            let text = ex.metrics?.render() ?? ""
+            ex.respond(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Array(text.utf8))
+        }
+        r.add("POST", "/response-data/*", maxBodyBytes: Int.max) { [unowned self] ex in self.forwarded.receiveAnswer(ex) }
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            r.add(method, "/broker/*", maxBodyBytes: settings.maxRequestBodyBytes) { [unowned self] ex in self.forwarded.forward(ex) }
+        }
+        if let upgrade {
+            r.add("GET", "/primus/*", upgrade)
+        } else {
+            r.add("GET", "/primus/*") { ex in
+                ex.respond(status: 501, json: #"{"ok":false,"message":"this build has no WebSocket transport"}"#)
+            }
+        }
+        return r
+    }
+
+    /// Called once before the server runs: /metrics gains the broker's section, SIGTERM lets waiting
+    /// requests finish before the drain, SIGHUP re-reads BROKER_TOKENS_FILE.
+    public func attach(_ server: HTTPServer) {
+        self.server = server
+        let stats = self.stats
+        server.metrics.addSection { stats.render() }
+        server.onTerminationSignal = { [unowned self] sig in
+            self.logger.info("signal received; finishing waiting requests, then draining", [("signal", .int(Int(sig)))])
+            self.beginShutdown()
+        }
+        if case .file = settings.tokens {
+            server.onHangupSignal = { [unowned self] in self.reloadTokens() }
+        }
+    }
+
+    /// The reactor everything runs on.
+    var reactor: Reactor? { server?.mainReactor }
+
+    // MARK: tokens
+
+    /// Whether `token` may open a socket (checked at the upgrade, before any WebSocket byte).
+    public func acceptsToken(_ token: String) -> Bool { tokens.accepts(token) }
+
+    func reloadTokens() {
+        do {
+            try tokens.reload()
+            logger.info("tokens re-read", [("count", .int(tokens.tokens.count))])
+            // Sockets of a token no longer listed are closed: revoking a token ends its tunnel.
+            for c in pool.all where !tokens.accepts(c.token) {
+                logger.info("closing a socket whose token was removed", c.identity.logFields)
+                c.socket.close(reason: "token revoked")
+            }
+        } catch {
+            logger.error("cannot re-read the tokens; keeping the previous ones", [("error", .string(error.description))])
+        }
+    }
+
+    // MARK: sockets
+
+    /// A new tunnel socket on `token`'s path (`/primus/<token>/`), already checked with `acceptsToken`.
+    /// The server greets it with `identify` and waits for the client's own.
+    public func accept(socket: TunnelSocket, token: String, clientId: String?, role: String?) {
+        let c = ClientConnection(socket: socket, token: token, clientId: clientId, role: role)
+        pool.add(c)
+        logger.info("new client connection", c.identity.logFields + [("role", .string(role ?? "")), ("clientId", .string(clientId ?? ""))])
+        socket.onEvent = { [unowned self, weak c] event, args, ack in
+            guard let c else { return }
+            self.onEvent(c, event, args, ack)
+        }
+        socket.onClose = { [unowned self, weak c] reason in
+            guard let c else { return }
+            self.pool.remove(c)
+            self.logger.info(c.identified ? "client connection closed" : "client disconnected before identifying itself",
+                             c.identity.logFields + [("reason", .string(reason)), ("remaining", .int(self.pool.connections(token: c.token).count))])
+            self.forwarded.connectionClosed(c)
+        }
+        socket.emit("identify", [.object([("capabilities", .array([.string("receive-post-streams")]))])], ack: nil)
+    }
+
+    private func onEvent(_ c: ClientConnection, _ event: String, _ args: [JSON], _ ack: (([JSON]) -> Void)?) {
+        switch event {
+        case "identify": identify(c, args.first ?? .null)
+        case "request":
+            guard c.identified else {
+                logger.warn("request event before identify; ignored", c.identity.logFields)
+                return
+            }
+            upstream.relay(from: c, payload: args.first ?? .null, ack: ack)
+        default:
+            logger.debug("event ignored", c.identity.logFields + [("event", .string(event))])
+        }
+    }
+
+    /// The client's `identify` (snyk's socketHandlers/identifyHandler.ts): its token must be the one
+    /// of the socket's path, its version at least the minimal supported one.
+    func identify(_ c: ClientConnection, _ data: JSON) {
+        let token: String?
+        var metadata: JSON = .null
+        if case .string(let s) = data { token = s } else { token = data["token"]?.string; metadata = data["metadata"] ?? .null }
+        guard let token, token.lowercased() == c.token else {
+            refuse(c, reason: token == nil ? "identified without a token" : "identified with another token than its path's")
+            return
+        }
+        let version = metadata["version"]?.string ?? "pre-4.27"
+        if version != "local" {
+            guard let v = ClientVersion(version), let min = ClientVersion(settings.minimalClientVersion), !(v < min) else {
+                c.socket.emit("notification", [.object([("level", .string("error")),
+                    ("message", .string("Broker client version is outdated. Minimal version: \(settings.minimalClientVersion). Please upgrade to latest version."))])], ack: nil)
+                refuse(c, reason: "client version \(version) is below the minimal \(settings.minimalClientVersion)")
+                return
+            }
+        }
+        c.version = version
+        c.capabilities = metadata["capabilities"]?.array?.compactMap { $0.string } ?? []
+        if let id = metadata["clientId"]?.string { c.clientId = id }
+        if let role = metadata["role"]?.string { c.role = role }
+        c.identified = true
+        pool.identified(c)
+        logger.info("client identified", c.identity.logFields + [("clientId", .string(c.clientId ?? "")), ("version", .string(version)),
+                                                                ("role", .string(c.role ?? "")), ("capabilities", .array(c.capabilities.map { .string($0) }))])
+    }
+
+    private func refuse(_ c: ClientConnection, reason: String) {
+        logger.warn("client refused", c.identity.logFields + [("reason", .string(reason))])
+        c.socket.close(reason: reason)
+    }
+
+    // MARK: shutdown
+
+    /// SIGTERM: new /broker requests get 503; requests still waiting for their answer get until the
+    /// drain timeout to start it (else 502); then the HTTP server drains (streams in progress finish)
+    /// and the sockets close.
+    public func beginShutdown() {
+        guard !draining else { return }
+        draining = true
+        forwarded.whenQuiet(timeoutMilliseconds: settings.server.drainTimeoutMs) { [unowned self] in
+            for c in self.pool.all { c.socket.close(reason: "server shutting down") }
+            self.server?.beginDrain()
+        }
+    }
+
+    /// Runs until a drain completes (SIGTERM/SIGINT).
+    public func run() throws(SystemError) {
+        guard let server else { return }
+        try server.run()
+    }
+}
