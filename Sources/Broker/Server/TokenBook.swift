@@ -9,7 +9,9 @@ public struct TokenIdentity: Sendable, Equatable {
     public let masked: String
 
     public init(_ token: String) {
-        hashed = SHA256.digest(Array(token.utf8))
+        let sha = SHA256()
+        sha.update(Array(token.utf8))
+        hashed = sha.finalizeHex()
         masked = token.isEmpty ? "" : String(token.prefix(4)) + "-...-" + String(token.suffix(4))
     }
 
