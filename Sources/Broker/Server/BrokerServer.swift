@@ -30,9 +30,12 @@ public final class BrokerServer: @unchecked Sendable {
         pool.onChange = { stats.setPool($0) }
     }
 
-    /// The routes; `upgrade` answers GET /primus/<token>/ (the WebSocket upgrade that yields a
-    /// TunnelSocket, passed to `accept`).
-    public func router(upgrade: HTTPHandler? = nil) -> Router {
+    /// Performs the WebSocket upgrade of GET /primus/<token>/ for a token already accepted, and hands
+    /// the resulting TunnelSocket to `accept`.
+    public typealias SocketUpgrade = @Sendable (_ exchange: HTTPExchange, _ token: String) -> Void
+
+    /// The routes; `upgrade` turns an accepted GET /primus/<token>/ into a tunnel socket.
+    public func router(upgrade: SocketUpgrade? = nil) -> Router {
         var r = Router()
         r.add("GET", "/healthcheck") { ex in
             ex.respond(status: 200, json: JSON.object([("ok", .bool(true)), ("version", .string(ProductVersion.current))]).serialized)
@@ -48,13 +51,7 @@ public final class BrokerServer: @unchecked Sendable {
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
             r.add(method, "/broker/*", maxBodyBytes: settings.maxRequestBodyBytes) { [unowned self] ex in self.forwarded.forward(ex) }
         }
-        if let upgrade {
-            r.add("GET", "/primus/*", upgrade)
-        } else {
-            r.add("GET", "/primus/*") { ex in
-                ex.respond(status: 501, json: #"{"ok":false,"message":"this build has no WebSocket transport"}"#)
-            }
-        }
+        r.add("GET", "/primus/*") { [unowned self] ex in self.openSocket(ex, upgrade: upgrade) }
         return r
     }
 
@@ -96,6 +93,27 @@ public final class BrokerServer: @unchecked Sendable {
     }
 
     // MARK: sockets
+
+    /// GET /primus/<token>/: an unknown token is refused before any WebSocket byte, as Primus's
+    /// authorize hook answers in snyk's server (401, WWW-Authenticate: Bearer, {"error": ...}).
+    func openSocket(_ ex: HTTPExchange, upgrade: SocketUpgrade?) {
+        guard let (token, _) = ForwardedRequests.split(ex.request.target, prefix: "/primus/"), tokens.accepts(token) else {
+            let raw = ex.request.path.dropFirst("/primus/".count).prefix { $0 != "/" }
+            logger.warn("rejected broker client websocket connection", TokenIdentity(raw.lowercased()).logFields + [("reason", .string("unknown token"))])
+            stats.count(.down, "socket_refused")
+            ex.respond(status: 401, json: #"{"error":"unknown broker token"}"#, headers: ["WWW-Authenticate": "Bearer"])
+            return
+        }
+        guard !draining else {
+            ex.respond(status: 503, json: #"{"error":"the broker server is shutting down"}"#, headers: ["Retry-After": "1"])
+            return
+        }
+        guard let upgrade else {
+            ex.respond(status: 501, json: #"{"error":"this build has no WebSocket transport"}"#)
+            return
+        }
+        upgrade(ex, token.lowercased())
+    }
 
     /// A new tunnel socket on `token`'s path (`/primus/<token>/`), already checked with `acceptsToken`.
     /// The server greets it with `identify` and waits for the client's own.
