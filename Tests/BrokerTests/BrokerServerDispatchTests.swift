@@ -191,4 +191,30 @@ final class BrokerServerDispatchTests: XCTestCase {
         XCTAssertEqual(h.broker.stats.outcomes(.down, "caller_gone"), 1)
         XCTAssertLessThan(h.broker.stats.bytes("to_caller"), 8 << 20)
     }
+
+    func testShutdownAnswersNewRequests503AndWaitingOnes502ThenDrains() throws {
+        let h = try BrokerServerHarness { $0.server.drainTimeoutMs = 400 }
+        defer { h.stop() }
+        let s = h.connect()
+        let waiting = try BackgroundCurl(["\(h.base)/broker/tok-alpha-0001/list"])
+        _ = h.waitForRequests(s)
+        // A keep-alive connection opened before the signal, used after it.
+        let late = try RawClient(port: h.port, timeout: 10)
+        h.onReactor { h.broker.beginShutdown() }
+        late.send(Array("GET /broker/tok-alpha-0001/list HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        var text = ""
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while !text.contains("\r\n\r\n{") {
+            let n = recv(late.fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            text += String(decoding: buf[0..<n], as: UTF8.self)
+        }
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 503"), text)
+        XCTAssertTrue(text.contains("x-broker-failure: shutting-down"), text)
+        let a = waiting.answer()
+        XCTAssertEqual(a.status, 502)
+        XCTAssertTrue(a.body.contains("SHUTTING_DOWN"), a.body)
+        XCTAssertTrue(waitUntil(seconds: 20) { h.hasStopped }, "the server drains once nothing waits")
+        XCTAssertFalse(s.isOpen, "the sockets closed")    // the reactor has stopped: read from here
+    }
 }

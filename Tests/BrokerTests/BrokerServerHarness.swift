@@ -56,8 +56,10 @@ final class BrokerServerHarness: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         let work = UncheckedBox(body)
         server.mainReactor.execute { box.set(work.value()); done.signal() }
-        done.wait()
-        return box.get()!
+        guard done.wait(timeout: .now() + 30) == .success, let value = box.get() else {
+            fatalError("the server's reactor did not run the work (it has stopped)")
+        }
+        return value
     }
 
     /// A new in-memory socket on `token`, identified as a client of `version` with `capabilities`
@@ -86,6 +88,9 @@ final class BrokerServerHarness: @unchecked Sendable {
         _ = waitUntil(seconds: 20) { self.requests(s).count >= count }
         return requests(s)
     }
+
+    /// Whether the server's run() has returned (after a drain); its state may then be read from here.
+    var hasStopped: Bool { stopped.count > 0 }
 
     func stop() {
         server.beginDrain()
