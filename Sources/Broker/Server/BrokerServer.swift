@@ -34,6 +34,33 @@ public final class BrokerServer: @unchecked Sendable {
     /// the resulting TunnelSocket to `accept`.
     public typealias SocketUpgrade = @Sendable (_ exchange: HTTPExchange, _ token: String) -> Void
 
+    /// The WebSocket upgrade of our own transport: Core's WebSocketConnection carrying a BrokerSocket in
+    /// the server's role (engine.io open packet, pings), whose role and client id come from the
+    /// upgrade's `x-snyk-broker-client-role` (or `connection_role`) and `x-snyk-broker-client-id`.
+    public func webSocketUpgrade() -> SocketUpgrade {
+        let configuration = WebSocketConfiguration(maxMessageBytes: settings.maxMessageBytes)
+        return { [unowned self] ex, token in
+            guard let reactor = ex.reactor else { return }
+            let headers = ex.request.headers
+            let role = headers["x-snyk-broker-client-role"] ?? Self.queryValue(ex.request.query, "connection_role")
+            let clientId = headers["x-snyk-broker-client-id"]
+            WebSocketUpgrade.accept(ex, configuration: configuration) { connection in
+                let socket = BrokerSocket(channel: connection, role: .server(BrokerSocket.serverHandshake()), timers: ReactorTunnelTimers(reactor: reactor))
+                socket.start()
+                self.accept(socket: socket, token: token, clientId: clientId, role: role)
+            }
+        }
+    }
+
+    static func queryValue(_ query: Substring?, _ name: String) -> String? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if kv.first.map(String.init) == name { return kv.count > 1 ? String(kv[1]) : "" }
+        }
+        return nil
+    }
+
     /// The routes; `upgrade` turns an accepted GET /primus/<token>/ into a tunnel socket.
     public func router(upgrade: SocketUpgrade? = nil) -> Router {
         var r = Router()

@@ -12,18 +12,23 @@ public enum BrokerServerCommand {
             return 2
         }
         let logger = Logger(level: settings.logLevel, fd: 1, component: "broker-server")
-        if settings.acceptFilterPath != nil {
-            Console.err("broker server: ACCEPT: server-side filter files are not supported by this build yet; use BROKER_UPSTREAM_URL\n")
-            return 2
+        var filter: AcceptFilter?
+        if let path = settings.acceptFilterPath {
+            switch AcceptFilter.load(acceptPath: path, environment: env.values) {
+            case .success(let f): filter = f
+            case .failure(let e):
+                Console.err("broker server: ACCEPT: \(e.description)\n")
+                return 2
+            }
         }
         let broker: BrokerServer
-        do { broker = try BrokerServer(settings: settings, logger: logger) } catch {
+        do { broker = try BrokerServer(settings: settings, logger: logger, filter: filter) } catch {
             Console.err("broker server: \(error.description)\n")
             return 2
         }
         let server: HTTPServer
         do {
-            server = try HTTPServer(config: settings.server, router: broker.router(upgrade: nil), logger: logger)
+            server = try HTTPServer(config: settings.server, router: broker.router(upgrade: broker.webSocketUpgrade()), logger: logger)
         } catch {
             Console.err("broker server: cannot listen on port \(settings.server.port): \(error)\n")
             return 1

@@ -25,6 +25,8 @@ public struct BrokerServerSettings: Sendable {
     public var maxAckResponseBytes = 20 * 1024 * 1024
     /// The lowest client version accepted at identify (snyk's MINIMAL_SUPPORTED_BROKER_VERSION).
     public var minimalClientVersion = "4.100.0"
+    /// The largest WebSocket message accepted from a client (BROKER_MAX_MESSAGE_BYTES).
+    public var maxMessageBytes = 33_554_432
     public var logLevel: LogLevel = .info
 
     public init(server: HTTPServerConfiguration = HTTPServerConfiguration(), tokens: TokenSource = .list([])) {
@@ -61,6 +63,7 @@ public struct BrokerServerSettings: Sendable {
             s.upstreamURL = up.hasSuffix("/") ? String(up.dropLast()) : up
         }
         s.acceptFilterPath = env["ACCEPT"]
+        s.maxMessageBytes = try env.int("BROKER_MAX_MESSAGE_BYTES", default: s.maxMessageBytes, range: 1024...1 << 30)
         s.requestTimeoutMs = try env.int("BROKER_REQUEST_TIMEOUT_MS", default: s.requestTimeoutMs, range: 100...86_400_000)
         if let v = env["MINIMAL_SUPPORTED_BROKER_VERSION"] {
             guard ClientVersion(v) != nil else {

@@ -191,27 +191,22 @@ final class ForwardedRequests {
         let caller = f.exchange
         caller.onWritable = { [weak data] in data?.pauseBody(false) }
         var decoder = ResponseDataDecoder()
-        var failure: ResponseDataError?
+        var failure: String?
         data.readBody(onChunk: { [unowned self] chunk in
             guard failure == nil else { return }
-            do {
-                try decoder.feed(chunk, onHead: { head in
-                    guard !f.callerGone else { return }
-                    var h = RelayHeaders.forwarded(head.headers)
-                    h.set("snyk-request-id", f.requestId)
-                    let length = head.headers["content-length"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
-                    caller.startResponse(status: head.status, headers: h, contentLength: length)
-                }, onBody: { piece in
-                    guard !f.callerGone else { return }
-                    self.stats.addBytes("to_caller", piece.count)
-                    // A failed write may have found the caller gone (and closed it): then nothing waits to resume us.
-                    if !caller.write(piece) && !f.callerGone { data.pauseBody(true) }
-                })
-            } catch let e as ResponseDataError {
-                failure = e
-            } catch {
-                failure = ResponseDataError(message: "\(error)")
+            let out: ResponseDataOutput
+            do throws(BrokerProtocolError) { out = try decoder.feed(Array(chunk)[...]) } catch { failure = "\(error)"; return }
+            if let head = out.head, !f.callerGone {
+                var h = RelayHeaders.forwarded(HTTPHeaders(head.headers))
+                h.set("snyk-request-id", f.requestId)
+                let length = head.headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) }.flatMap { $0 >= 0 ? $0 : nil }
+                caller.startResponse(status: head.status, headers: h, contentLength: length)
             }
+            guard !out.body.isEmpty, !f.callerGone else { return }
+            self.stats.addBytes("to_caller", out.body.count)
+            // A failed write may have found the caller gone (and closed it): then nothing waits to resume us.
+            let below = out.body.withUnsafeBytes { caller.write($0) }
+            if !below && !f.callerGone { data.pauseBody(true) }
         }, onEnd: { [unowned self] error in
             if let error {
                 // The client's upload broke off: a caller mid-answer gets a cut connection, never a complete-looking one.
@@ -219,11 +214,11 @@ final class ForwardedRequests {
                 self.endStream(f, ok: false, message: error.message)
                 return
             }
-            if failure == nil { do throws(ResponseDataError) { try decoder.finish() } catch { failure = error } }
+            if failure == nil { do throws(BrokerProtocolError) { try decoder.finish() } catch { failure = "\(error)" } }
             if let failure {
-                self.logger.warn("malformed answer from the client", [("requestId", .string(f.requestId)), ("error", .string(failure.message))])
-                data.respond(status: 400, json: JSON.object([("message", .string(failure.message))]).serialized)
-                self.endStream(f, ok: false, message: failure.message)
+                self.logger.warn("malformed answer from the client", [("requestId", .string(f.requestId)), ("error", .string(failure))])
+                data.respond(status: 400, json: JSON.object([("message", .string(failure))]).serialized)
+                self.endStream(f, ok: false, message: failure)
                 return
             }
             data.respond(status: 200, json: "{}")
