@@ -11,10 +11,10 @@ import XCTest
 final class BrokerServerTunnelTests: XCTestCase {
     let token = "7a1c9e2b-5d4f-4a3b-9c8d-0e1f2a3b4c5d"
 
-    func startFakeClient(port: Int, _ extra: [String] = []) throws -> BackgroundProcess {
+    func startFakeClient(port: Int, scheme: String = "http", _ extra: [String] = []) throws -> BackgroundProcess {
         let script = repositoryRoot.appendingPathComponent("Tests/broker/fake_broker_client.py").path
         guard FileManager.default.fileExists(atPath: projectPython) else { throw MissingPrerequisite("the project's .venv (scripts/deps.sh)") }
-        return try BackgroundProcess(projectPython, [script, "http://127.0.0.1:\(port)", token] + extra, environment: ProcessInfo.processInfo.environment)
+        return try BackgroundProcess(projectPython, [script, "\(scheme)://127.0.0.1:\(port)", token] + extra, environment: ProcessInfo.processInfo.environment)
     }
 
     func lines(_ p: BackgroundProcess) -> [JSON] {
@@ -95,6 +95,29 @@ final class BrokerServerTunnelTests: XCTestCase {
         let note = lines(client).first { $0["name"]?.string == "notification" }
         XCTAssertEqual(note?["args"]?.array?.first?["level"]?.string, "error")
         XCTAssertTrue(server.stdout.contains("client refused"), server.stdout)
+    }
+
+    func testOverTLSAndATokenRemovedOnSighupClosesItsSockets() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tls = try TLSFixture(in: dir)
+        let file = dir.appendingPathComponent("tokens")
+        try "\(token)\n".write(to: file, atomically: true, encoding: .utf8)
+        let (server, port) = try startBrokerServer(["BROKER_TOKENS_FILE": file.path, "HTTPS_CERT": tls.certPath, "HTTPS_KEY": tls.keyPath])
+        XCTAssertGreaterThan(port, 0, server.stderr)
+        defer { _ = server.stop() }
+        let client = try startFakeClient(port: port, scheme: "https", ["--ca", tls.caPath])
+        defer { _ = client.stop(signal: SIGKILL) }
+        XCTAssertTrue(waitUntil(seconds: 20) { server.stdout.contains("client identified") }, client.stdout + client.stderr)
+        let echo = try curl(["--cacert", tls.caPath, "https://127.0.0.1:\(port)/broker/\(token)/echo"])
+        XCTAssertEqual(echo.status, 200, echo.body)
+        XCTAssertEqual(try JSON.parse(echo.body)["url"]?.string, "/echo")
+
+        try "another-token-0000\n".write(to: file, atomically: true, encoding: .utf8)
+        kill(server.process.processIdentifier, SIGHUP)
+        XCTAssertTrue(waitUntil(seconds: 20) { self.lines(client).contains { $0["event"]?.string == "ended" } }, "the revoked token's socket closed: " + client.stdout)
+        let none = try curl(["--cacert", tls.caPath, "https://127.0.0.1:\(port)/broker/\(token)/echo"])
+        XCTAssertEqual(none.status, 404)
     }
 }
 

@@ -14,7 +14,7 @@ from snyk/broker's sources to show our server speaks to that client as it is wri
     POST /response-data/<token>/<streamingID>, content type application/vnd.broker.stream+octet-stream,
     body = 4-byte little-endian length, {"status","headers"} JSON, raw body.
 
-    fake_broker_client.py <server-url> <token> [--version V] [--role R] [--callback PATH]
+    fake_broker_client.py <server-url> <token> [--version V] [--role R] [--callback PATH] [--ca CA]
 
 What the agent would answer is made up per path: /echo* answers the request back as JSON, /big/<n>
 streams n bytes, /hold never answers. --callback emits one `request` up (an agent's callback) with an
@@ -87,15 +87,20 @@ async def main():
     ap.add_argument("--version", default="4.200.0")
     ap.add_argument("--role", default="primary")
     ap.add_argument("--callback")
+    ap.add_argument("--ca", help="CA file for an https:// server")
     a = ap.parse_args()
+    tls = None
+    if a.ca:
+        import ssl
+        tls = ssl.create_default_context(cafile=a.ca)
     client_id = str(uuid.uuid4())
     ws_url = a.server.replace("http", "ws", 1) + f"/primus/{a.token}/?EIO=4&transport=websocket&connection_role={a.role}"
     headers = {"x-snyk-broker-client-id": client_id, "x-snyk-broker-client-role": a.role,
                "x-broker-client-version": a.version, "snyk-request-id": str(uuid.uuid4())}
     tasks = set()
-    async with httpx.AsyncClient(timeout=120) as http:
+    async with httpx.AsyncClient(timeout=120, verify=tls if tls else True) as http:
         try:
-            async with connect(ws_url, additional_headers=headers, max_size=64 << 20) as ws:
+            async with connect(ws_url, additional_headers=headers, max_size=64 << 20, ssl=tls) as ws:
                 async for raw in ws:
                     if not isinstance(raw, str):
                         out({"event": "binary", "bytes": len(raw)})
