@@ -119,6 +119,43 @@ final class BrokerServerTunnelTests: XCTestCase {
         let none = try curl(["--cacert", tls.caPath, "https://127.0.0.1:\(port)/broker/\(token)/echo"])
         XCTAssertEqual(none.status, 404)
     }
+
+    func testWithAcceptItsPublicRulesGateCallersAndItsPrivateRulesRouteCallbacks() throws {
+        let callbacks = Locked<Int>(0)
+        var router = Router()
+        router.add("POST", "/api/v2/import/done", maxBodyBytes: 1 << 20) { ex in
+            ex.collectBody(limit: 1 << 20) { _ in callbacks.mutate { $0 += 1 }; ex.respond(status: 200, json: "{}") }
+        }
+        let upstream = try TestServer(router: router)
+        defer { upstream.stop() }
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let accept = dir.appendingPathComponent("accept.json")
+        try """
+        {"public": [{"method": "GET", "path": "/echo"}],
+         "private": [{"method": "POST", "path": "/api/v2/import/done", "origin": "http://127.0.0.1:${UPSTREAM_PORT}"}]}
+        """.write(to: accept, atomically: true, encoding: .utf8)
+        let bad = try runProcess(brokerExecutablePath, ["server"], environment: ["PATH": "/usr/bin:/bin", "PORT": "0", "BROKER_TOKENS": token,
+                                                                                 "ACCEPT": dir.appendingPathComponent("missing.json").path], timeout: 20)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.hasPrefix("broker server: ACCEPT:"), bad.stderr)
+
+        let (server, port) = try startBrokerServer(["BROKER_TOKENS": token, "ACCEPT": accept.path, "UPSTREAM_PORT": String(upstream.port)])
+        XCTAssertGreaterThan(port, 0, server.stderr)
+        defer { _ = server.stop() }
+        let client = try startFakeClient(port: port, ["--callback", "/api/v2/import/done"])
+        defer { _ = client.stop(signal: SIGKILL) }
+        XCTAssertTrue(waitUntil(seconds: 20) { self.lines(client).contains { $0["event"]?.string == "ack" } }, client.stdout + server.stdout)
+        XCTAssertEqual(lines(client).first { $0["event"]?.string == "ack" }?["data"]?.array?.first?["status"]?.int, 200)
+        XCTAssertEqual(callbacks.get(), 1)
+        XCTAssertEqual(try curl(["http://127.0.0.1:\(port)/broker/\(token)/echo"]).status, 200)
+        let blocked = try curl(["-X", "DELETE", "http://127.0.0.1:\(port)/broker/\(token)/admin?x=1"])
+        XCTAssertEqual(blocked.status, 401)
+        XCTAssertEqual(try JSON.parse(blocked.body)["code"]?.string, "FILTER_BLOCKED")
+        XCTAssertEqual(try JSON.parse(blocked.body)["url"]?.string, "/admin?x=1")
+        XCTAssertFalse(lines(client).contains { $0["payload"]?["url"]?.string?.hasPrefix("/admin") == true }, "a blocked call never goes down")
+        XCTAssertTrue(waitUntil(seconds: 5) { server.stdout.contains(#""msg":"request blocked""#) && server.stdout.contains(#""path":"/admin""#) }, server.stdout)
+    }
 }
 
 /// VmHWM (peak resident set) of a process, in KiB; 0 if unreadable.

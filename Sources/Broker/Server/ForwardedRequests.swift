@@ -67,6 +67,7 @@ final class ForwardedRequests {
                 self.stats.count(.down, "bad_request")
                 ex.respond(error: e)
             case .success(let body):
+                guard self.allowedByPublicRules(ex, rest: rest, body: body, identity: identity, requestId: requestId) else { return }
                 // The socket picked before the body may have gone meanwhile: pick again.
                 guard case .ready(let c) = self.broker.pool.pick(token: token) else {
                     _ = self.refuseUnlessReady(ex, token: token, identity: identity, requestId: requestId)
@@ -75,6 +76,20 @@ final class ForwardedRequests {
                 self.send(ex, body: body, rest: rest, to: c, requestId: requestId, started: started)
             }
         }
+    }
+
+    /// With ACCEPT, its public rules decide which calls go down at all (snyk's server filters /broker
+    /// requests with them: requestFiltering.ts `filterClientRequest`); a refusal is logged once at info.
+    private func allowedByPublicRules(_ ex: HTTPExchange, rest: String, body: [UInt8], identity: TokenIdentity, requestId: String) -> Bool {
+        guard let filter = broker.filter,
+              case .blocked(let reason) = filter.decide(FilterRequest(method: ex.request.method, url: rest, headers: ex.request.headers, body: body),
+                                                        direction: .publicRules) else { return true }
+        stats.count(.down, "blocked")
+        logger.info("request blocked", identity.logFields + [("method", .string(ex.request.method)), ("path", .string(String(rest.prefix { $0 != "?" }))),
+                                                             ("reason", .string(reason)), ("requestId", .string(requestId))])
+        ex.respond(status: AcceptFilter.blockedStatus, headers: ["Content-Type": "application/json", "snyk-request-id": requestId],
+                   body: AcceptFilter.blockedBody(reason: reason, url: rest))
+        return false
     }
 
     /// Answers 404 no-connection or 503 connection-not-ready as snyk's server does; true when a socket is ready.
