@@ -156,6 +156,22 @@ final class BrokerServerTunnelTests: XCTestCase {
         XCTAssertFalse(lines(client).contains { $0["payload"]?["url"]?.string?.hasPrefix("/admin") == true }, "a blocked call never goes down")
         XCTAssertTrue(waitUntil(seconds: 5) { server.stdout.contains(#""msg":"request blocked""#) && server.stdout.contains(#""path":"/admin""#) }, server.stdout)
     }
+
+    func testPythonEngineIOClientAgainstOurSocketPath() throws {
+        let (server, port) = try startBrokerServer(["BROKER_TOKENS": token])
+        XCTAssertGreaterThan(port, 0, server.stderr)
+        defer { _ = server.stop() }
+        let script = repositoryRoot.appendingPathComponent("Tests/broker/server_engineio_client.py").path
+        let r = try runProcess(projectPython, [script, "http://127.0.0.1:\(port)", token], timeout: 40)
+        let events = r.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }
+        XCTAssertEqual(events.first?["event"]?.string, "connect", r.stdout + r.stderr)
+        XCTAssertEqual(events.first?["transport"]?.string, "websocket")
+        XCTAssertEqual(events.first?["sid"]?.string?.count, 20)
+        XCTAssertTrue(events.contains { $0["value"]?.string == "primus::pong::1234" }, r.stdout)
+        XCTAssertTrue(events.contains { $0["value"]?["data"]?.array?.first?.string == "identify" }, r.stdout)
+        XCTAssertTrue(events.contains { $0["event"]?.string == "result" && $0["ok"]?.bool == true }, r.stdout)
+        XCTAssertTrue(waitUntil(seconds: 10) { server.stdout.contains("client disconnected before identifying itself") }, server.stdout)
+    }
 }
 
 /// VmHWM (peak resident set) of a process, in KiB; 0 if unreadable.

@@ -108,7 +108,7 @@ public final class BrokerServer: @unchecked Sendable {
     func reloadTokens() {
         do {
             try tokens.reload()
-            logger.info("tokens re-read", [("count", .int(tokens.tokens.count))])
+            logger.info("tokens re-read", [("accepted", .int(tokens.tokens.count))])
             // Sockets of a token no longer listed are closed: revoking a token ends its tunnel.
             for c in pool.all where !tokens.accepts(c.token) {
                 logger.info("closing a socket whose token was removed", c.identity.logFields)

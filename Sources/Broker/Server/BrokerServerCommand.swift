@@ -35,7 +35,7 @@ public enum BrokerServerCommand {
         }
         broker.attach(server)
         logger.info("broker server listening", [("port", .int(server.port)), ("tls", .bool(settings.server.tls != nil)),
-                                                ("tokens", .int(broker.tokens.tokens.count)),
+                                                ("acceptedClients", .int(broker.tokens.tokens.count)),
                                                 ("upstream", .string(settings.upstreamURL ?? "")), ("version", .string(ProductVersion.current))])
         do { try broker.run() } catch {
             logger.error("server stopped", [("error", .string("\(error)"))])
