@@ -172,6 +172,21 @@ final class BrokerServerTunnelTests: XCTestCase {
         XCTAssertTrue(events.contains { $0["event"]?.string == "result" && $0["ok"]?.bool == true }, r.stdout)
         XCTAssertTrue(waitUntil(seconds: 10) { server.stdout.contains("client disconnected before identifying itself") }, server.stdout)
     }
+
+    func testSigtermGivesAWaitingCaller502ClosesTheSocketsAndExits0() throws {
+        let (server, port) = try startBrokerServer(["BROKER_TOKENS": token, "SHUTDOWN_TIMEOUT_MS": "500"])
+        XCTAssertGreaterThan(port, 0, server.stderr)
+        let client = try startFakeClient(port: port)
+        defer { _ = client.stop(signal: SIGKILL) }
+        XCTAssertTrue(waitUntil(seconds: 20) { server.stdout.contains("client identified") }, client.stdout + client.stderr)
+        let held = try BackgroundCurl(["http://127.0.0.1:\(port)/broker/\(token)/hold"])
+        XCTAssertTrue(waitUntil(seconds: 20) { self.lines(client).contains { $0["payload"]?["url"]?.string == "/hold" } })
+        XCTAssertEqual(server.stop(signal: SIGTERM), 0, server.stderr)
+        let a = held.answer()
+        XCTAssertEqual(a.status, 502)
+        XCTAssertTrue(a.body.contains("SHUTTING_DOWN"), a.body)
+        XCTAssertTrue(waitUntil(seconds: 10) { self.lines(client).contains { $0["event"]?.string == "ended" } }, client.stdout)
+    }
 }
 
 /// VmHWM (peak resident set) of a process, in KiB; 0 if unreadable.
