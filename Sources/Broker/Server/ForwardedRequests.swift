@@ -60,7 +60,6 @@ final class ForwardedRequests {
             return
         }
         guard refuseUnlessReady(ex, token: token, identity: identity, requestId: requestId) else { return }
-        let started = Reactor.now()
         ex.collectBody(limit: broker.settings.maxRequestBodyBytes) { [unowned self] result in
             switch result {
             case .failure(let e):
@@ -73,7 +72,7 @@ final class ForwardedRequests {
                     _ = self.refuseUnlessReady(ex, token: token, identity: identity, requestId: requestId)
                     return
                 }
-                self.send(ex, body: body, rest: rest, to: c, requestId: requestId, started: started)
+                self.send(ex, body: body, rest: rest, to: c, requestId: requestId)
             }
         }
     }
@@ -109,7 +108,7 @@ final class ForwardedRequests {
         return false
     }
 
-    private func send(_ ex: HTTPExchange, body: [UInt8], rest: String, to c: ClientConnection, requestId: String, started: UInt64) {
+    private func send(_ ex: HTTPExchange, body: [UInt8], rest: String, to c: ClientConnection, requestId: String) {
         let streamingID = Self.newUUID()
         var (url, contextId) = Self.clientURL(rest)
         var extra: [(String, String)] = [("snyk-request-id", requestId)]
@@ -135,7 +134,6 @@ final class ForwardedRequests {
         }
         logger.debug("request sent down", c.identity.logFields + [("requestId", .string(requestId)), ("method", .string(ex.request.method)), ("url", .string(url))])
         let payloadJSON = JSON.object(payload)
-        _ = started
         if c.streamsAnswers {
             c.socket.emit("request", [payloadJSON], ack: nil)
         } else {
