@@ -57,6 +57,15 @@ int cep_termination_signalfd(void) {
     return fd < 0 ? -errno : fd;
 }
 
+int cep_single_signalfd(int signo) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -errno;
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
 int cep_signalfd_read(int fd) {
     struct signalfd_siginfo si;
     ssize_t n = read(fd, &si, sizeof si);

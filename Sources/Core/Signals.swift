@@ -23,6 +23,19 @@ public enum TerminationSignals {
     }
 }
 
+/// SIGHUP as a reactor event (a service re-reading a file of settings), through a signalfd.
+public enum HangupSignal {
+    /// Blocks SIGHUP for this thread and the threads it starts later, and calls `handler` on `reactor`'s
+    /// thread each time one arrives. Call before starting threads.
+    public static func watch(on reactor: Reactor, handler: @escaping () -> Void) throws(SystemError) {
+        let fd = cep_single_signalfd(SIGHUP)
+        guard fd >= 0 else { throw SystemError("signalfd", code: fd) }
+        try reactor.register(fd: fd, events: .readable) { _ in
+            while cep_signalfd_read(fd) != 0 { handler() }
+        }
+    }
+}
+
 /// Turns SIGINT/SIGTERM and a deadline into a raised `Cancellation` from a thread of its own, so the
 /// stop request is seen even while the reactor thread is busy inflating or cataloging (a signalfd on
 /// the reactor would be read only when the busy step ends). After raising it, the watcher calls

@@ -1,4 +1,5 @@
 // broker: the broker client and server (the tunnel between a scanning service and cr-agent).
+import BrokerKit
 import Core
 import Glibc
 
@@ -22,7 +23,9 @@ case "--help", "-h", "help":
 case "--version", "-V", "version":
     Console.out("broker \(ProductVersion.current)\n")
     exit(0)
-case "client", "server":
+case "server":
+    exit(BrokerServerCommand.run(environment: Environment.process()))
+case "client":
     Console.err("broker: the \(args[0]) mode is not part of this build yet (see docs/README.md for what is)\n")
     exit(2)
 default:

@@ -37,6 +37,8 @@ void cep_eventfd_drain(int fd);
 // Blocks SIGTERM and SIGINT in the calling thread (threads made later inherit the mask), ignores
 // SIGPIPE, and returns a signalfd that reports the two signals.
 int cep_termination_signalfd(void);
+// Blocks `signo` for the calling thread (and threads it starts later) and returns a signalfd for it.
+int cep_single_signalfd(int signo);
 // Returns the signal number read from a signalfd, or 0 when none was pending.
 int cep_signalfd_read(int fd);
 // Ignores SIGPIPE process-wide (writes report EPIPE instead).

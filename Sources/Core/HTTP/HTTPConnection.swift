@@ -35,6 +35,8 @@ final class HTTPConnection {
     private var chunked: ChunkedDecoder?
     private var continueSent = false
     private var onHandOver: ((HandedOverSocket) -> Void)?
+    /// The handler asked to stop receiving the request body for now (its consumer is full).
+    private var bodyPaused = false
 
     /// Monotonic deadline (ns) for the current state, 0 when none applies.
     var deadline: UInt64 = 0
@@ -69,7 +71,7 @@ final class HTTPConnection {
 
     /// Whether the socket is read now; while unsent output is above the watermark it is not.
     private var readingAllowed: Bool {
-        state.isOpen && !peerClosedInput && input.count < loop.config.maxInputBuffered && bufferedOutput < loop.config.outputHighWatermark
+        state.isOpen && !peerClosedInput && !bodyPaused && input.count < loop.config.maxInputBuffered && bufferedOutput < loop.config.outputHighWatermark
     }
 
     // MARK: events
@@ -183,7 +185,7 @@ final class HTTPConnection {
                     dispatch(head)
                 }
             case .serving(let e):
-                guard e.body == .streaming, exchange?.bodySink != nil else { break loop }
+                guard e.body == .streaming, exchange?.bodySink != nil, !bodyPaused else { break loop }
                 used += feedBody(rest)
             case .closing:
                 return bytes.count          // nothing more is served: drop what the client sends
@@ -215,7 +217,8 @@ final class HTTPConnection {
         case .serving(let e):
             // A body arriving, or output (this response's or earlier pipelined ones') waiting for
             // the client; else the handler is working and no clock runs.
-            if e.body != .ended || bufferedOutput > 0 { deadline = now + c.bodyTimeoutNs }
+            // A body the handler paused runs at its consumer's pace (the consumer has its own clock).
+            if (e.body != .ended && !bodyPaused) || bufferedOutput > 0 { deadline = now + c.bodyTimeoutNs }
             else { deadline = 0 }
         case .closing: deadline = now + c.bodyTimeoutNs
         case .upgraded: deadline = bufferedOutput > 0 ? now + c.bodyTimeoutNs : 0
@@ -396,7 +399,23 @@ final class HTTPConnection {
         enter { $0.upgradeRequested() }
     }
 
+    /// Stops (true) or resumes (false) handing the exchange's request body to its handler.
+    func setBodyPaused(_ paused: Bool, for ex: HTTPExchange) {
+        guard ex === exchange, paused != bodyPaused else { return }
+        bodyPaused = paused
+        refreshDeadline()
+        if !paused {
+            readMayHaveData = true
+            pumpAgain = true
+            if !pumping && !processing { pump() }
+            else if !pumping { reactor.schedule(afterMilliseconds: 0) { [weak self] in self?.pump() } }
+        } else {
+            updateInterest()
+        }
+    }
+
     private func completeExchange() {
+        bodyPaused = false
         exchange?.connection = nil
         exchange = nil
         enter { $0.exchangeCompleted() }

@@ -52,6 +52,12 @@ public final class HTTPExchange {
         connection?.startBody(for: self)
     }
 
+    /// Holds (true) or releases (false) the rest of the request body: a handler relaying it to a slower
+    /// consumer pauses until that consumer drains, and the socket is not read meanwhile.
+    public func pauseBody(_ paused: Bool) {
+        connection?.setBodyPaused(paused, for: self)
+    }
+
     /// Collects the whole body, failing with 413 past `limit` bytes (and the route's own limit).
     public func collectBody(limit: Int, _ done: @escaping (Result<[UInt8], HTTPError>) -> Void) {
         var body: [UInt8] = []
@@ -131,6 +137,12 @@ public final class HTTPExchange {
             c.writeBody(bytes)
         }
         return connection?.belowHighWatermark ?? false
+    }
+
+    /// Gives the response up mid-way: the connection closes at once, so the client sees a cut answer
+    /// (never a complete-looking one when its source failed). A response not yet started is not sent.
+    public func abort() {
+        connection?.close()
     }
 
     /// Ends the response. A known-length response finished short closes the connection.

@@ -21,6 +21,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// When set (before `run`), SIGTERM/SIGINT call it on the main reactor instead of beginning the
     /// drain at once: a service with work of its own to wind down calls `beginDrain` when that is done.
     public var onTerminationSignal: ((Int32) -> Void)?
+    /// When set (before `run`), SIGHUP calls it on the main reactor (re-reading a settings file);
+    /// unset, SIGHUP keeps its default action.
+    public var onHangupSignal: (() -> Void)?
 
     /// Creates the reactors and binds the listening sockets (so `port` is known before `run`).
     public init(config: HTTPServerConfiguration, router: Router, logger: Logger, metrics: ServerMetrics = ServerMetrics()) throws(SystemError) {
@@ -57,6 +60,7 @@ public final class HTTPServer: @unchecked Sendable {
                 self.logger.info("signal received; draining", [("signal", .int(Int(sig)))])
                 self.beginDrain()
             }
+            if let hangup = onHangupSignal { try HangupSignal.watch(on: reactors[0], handler: hangup) }
         }
         var threads: [JoinableThread] = []
         for (i, r) in reactors.enumerated() {

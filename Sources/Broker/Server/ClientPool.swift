@@ -1,0 +1,96 @@
+// The broker clients connected to the server, by token: each socket (a client has a primary and a
+// secondary; a token may have several clients) and whether it has identified itself. Requests are
+// spread round robin over the identified sockets of a token. Lives on the server's reactor thread.
+import Core
+
+/// One tunnel socket of a client.
+final class ClientConnection {
+    let socket: TunnelSocket
+    /// The token from the socket's path, lower-cased.
+    let token: String
+    let identity: TokenIdentity
+    /// From the upgrade request's x-snyk-broker-client-id / x-snyk-broker-client-role, then identify.
+    var clientId: String?
+    var role: String?
+    var version: String?
+    var capabilities: [String] = []
+    var identified = false
+    let connectedAt = Reactor.now()
+
+    init(socket: TunnelSocket, token: String, clientId: String?, role: String?) {
+        self.socket = socket
+        self.token = token.lowercased()
+        self.identity = TokenIdentity(self.token)
+        self.clientId = clientId
+        self.role = role
+    }
+
+    /// Whether the client reads answers as POST /response-data streams (else through the emitter ack).
+    var streamsAnswers: Bool { capabilities.contains("post-streams") }
+}
+
+final class ClientPool {
+    enum Pick {
+        /// No socket for the token.
+        case none
+        /// Sockets, but none identified yet.
+        case notReady
+        case ready(ClientConnection)
+    }
+
+    private var byToken: [String: [ClientConnection]] = [:]
+    private var cursor: [String: Int] = [:]
+    /// Called after every change, with a summary for the metrics.
+    var onChange: (([String: PoolCounts]) -> Void)?
+
+    struct PoolCounts: Sendable, Equatable {
+        var identified = 0
+        var pending = 0
+        var clients = 0
+    }
+
+    func add(_ c: ClientConnection) {
+        byToken[c.token, default: []].append(c)
+        changed()
+    }
+
+    func remove(_ c: ClientConnection) {
+        guard var list = byToken[c.token] else { return }
+        list.removeAll { $0 === c }
+        if list.isEmpty { byToken[c.token] = nil; cursor[c.token] = nil } else { byToken[c.token] = list }
+        changed()
+    }
+
+    func identified(_ c: ClientConnection) { changed() }
+
+    /// The next identified, open socket for `token`, round robin.
+    func pick(token: String) -> Pick {
+        guard let list = byToken[token.lowercased()], !list.isEmpty else { return .none }
+        let ready = list.filter { $0.identified && $0.socket.isOpen }
+        guard !ready.isEmpty else { return .notReady }
+        let i = (cursor[token.lowercased()] ?? 0) % ready.count
+        cursor[token.lowercased()] = i + 1
+        return .ready(ready[i])
+    }
+
+    func connections(token: String) -> [ClientConnection] { byToken[token.lowercased()] ?? [] }
+    var all: [ClientConnection] { byToken.values.flatMap { $0 } }
+
+    /// Per token hash: sockets identified and pending, and distinct identified clients.
+    func counts() -> [String: PoolCounts] {
+        var out: [String: PoolCounts] = [:]
+        for (_, list) in byToken {
+            guard let first = list.first else { continue }
+            var c = PoolCounts()
+            var ids = Set<String>()
+            for s in list {
+                if s.identified { c.identified += 1; ids.insert(s.clientId ?? "socket-\(ObjectIdentifier(s).hashValue)") } else { c.pending += 1 }
+            }
+            c.clients = ids.count
+            out[first.identity.hashed] = c
+        }
+        return out
+    }
+
+    private func changed() { onChange?(counts()) }
+}

@@ -1,0 +1,76 @@
+// The broker server's pure pieces: headers from the tunnel, tokens and how they
+// show, version checks, the URL a client receives, settings errors.
+@testable import BrokerKit
+import Core
+import Foundation
+import TestSupport
+import XCTest
+
+final class BrokerServerUnitTests: XCTestCase {
+    func testHeadersFromTheTunnelCannotInjectLines() {
+        // Header values a peer could use to inject lines are dropped; names must be tokens.
+        let h = RelayHeaders.fromJSON(.object([("x-ok", .string("v")), ("x-bad", .string("a\r\nSet-Cookie: x")), ("bad name", .string("v")),
+                                               ("x-num", .int(3)), ("x-list", .array([.string("a"), .string("b")]))]))
+        XCTAssertEqual(h.fields.map { $0.name }, ["x-ok", "x-num", "x-list", "x-list"])
+    }
+
+    func testTokensFromAFileWithCRLFAndCommentsAndHowTheyShow() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tokens")
+        try "# tokens\r\nAbCd-1234-efgh\r\n\r\n  second-token-5678 \n".write(to: file, atomically: true, encoding: .utf8)
+        let book = try TokenBook(source: .file(file.path))
+        XCTAssertTrue(book.accepts("abcd-1234-EFGH"))
+        XCTAssertTrue(book.accepts("second-token-5678"))
+        XCTAssertFalse(book.accepts("# tokens"))
+        try "third-token-0000\n".write(to: file, atomically: true, encoding: .utf8)
+        try book.reload()
+        XCTAssertEqual(book.tokens, ["third-token-0000"])
+        try "\n# none\n".write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try book.reload())
+        XCTAssertEqual(book.tokens, ["third-token-0000"], "a failed reload keeps the tokens")
+        let id = TokenIdentity("0123456789abcdef")
+        XCTAssertEqual(id.masked, "0123-...-cdef")
+        XCTAssertEqual(id.hashed, "9f9f5111f7b27a781f1f1ddde5ebc2dd2b796bfc7365c9c28b548e564176929f")
+        XCTAssertFalse(id.logFields.contains { Redaction.isSensitiveName($0.0) }, "the fields are meant to be seen")
+    }
+
+    func testVersionsAsSemverComparesThem() {
+        func v(_ s: String) -> ClientVersion? { ClientVersion(s) }
+        XCTAssertTrue(v("4.99.9")! < v("4.100.0")!)
+        XCTAssertFalse(v("4.100.0")! < v("4.100.0")!)
+        XCTAssertTrue(v("4.100.0-beta.1")! < v("4.100.0")!)
+        XCTAssertFalse(v("4.200.0+build")! < v("4.100.0")!)
+        XCTAssertNil(v("4.100"))
+        XCTAssertNil(v("four"))
+        XCTAssertNil(v("4.x.0"))
+    }
+
+    func testTheURLTheClientReceives() {
+        XCTAssertTrue(ForwardedRequests.split("/broker/tok/list?x=1", prefix: "/broker/")! == ("tok", "/list?x=1"))
+        XCTAssertNil(ForwardedRequests.split("/broker/tok", prefix: "/broker/"))
+        XCTAssertNil(ForwardedRequests.split("/broker//list", prefix: "/broker/"))
+        XCTAssertTrue(ForwardedRequests.clientURL("/list?connection_role=primary") == ("/list", nil))
+        XCTAssertTrue(ForwardedRequests.clientURL("/list?a=1&connection_role=secondary&b=2") == ("/list?a=1&b=2", nil))
+        XCTAssertTrue(ForwardedRequests.clientURL("/ctx/0b7c1e2a-1111-4222-8333-444455556666/scan") == ("/scan", "0b7c1e2a-1111-4222-8333-444455556666"))
+        XCTAssertTrue(ForwardedRequests.isUUID("2b5c7f0e-3c1d-4d8e-9f00-123456789abc"))
+        XCTAssertFalse(ForwardedRequests.isUUID("00000000-0000-0000-0000-000000000000"))
+        XCTAssertTrue(ForwardedRequests.isUUID(ForwardedRequests.newUUID()))
+    }
+
+    func testSettingsNameTheVariableAtFault() {
+        func error(_ env: [String: String]) -> String {
+            do { _ = try BrokerServerSettings.from(Environment(env)); return "" } catch { return error.description }
+        }
+        XCTAssertTrue(error([:]).hasPrefix("BROKER_TOKENS:"))
+        XCTAssertTrue(error(["BROKER_TOKENS": "a", "BROKER_TOKENS_FILE": "/x"]).hasPrefix("BROKER_TOKENS_FILE:"))
+        XCTAssertTrue(error(["BROKER_TOKENS": " , "]).hasPrefix("BROKER_TOKENS:"))
+        XCTAssertTrue(error(["BROKER_TOKENS": "a", "BROKER_UPSTREAM_URL": "ftp://x"]).hasPrefix("BROKER_UPSTREAM_URL:"))
+        XCTAssertTrue(error(["BROKER_TOKENS": "a", "BROKER_REQUEST_TIMEOUT_MS": "soon"]).hasPrefix("BROKER_REQUEST_TIMEOUT_MS:"))
+        XCTAssertTrue(error(["BROKER_TOKENS": "a", "PORT": "70000"]).hasPrefix("PORT:"))
+        let s = try? BrokerServerSettings.from(Environment(["BROKER_TOKENS": "a,b"]))
+        XCTAssertEqual(s?.server.port, 7341)
+        XCTAssertEqual(s?.requestTimeoutMs, 600_000)
+        XCTAssertEqual(s?.tokens, .list(["a", "b"]))
+    }
+}
