@@ -231,7 +231,7 @@ final class EchoOrigin {
             }
         }
         r.add("GET", "/echo", echo)
-        r.add("POST", "/echo", echo)
+        r.add("POST", "/echo", maxBodyBytes: 1 << 20, echo)
         r.add("GET", "/list", echo)
         r.add("GET", "/healthcheck", echo)
         r.add("GET", "/denied") { ex in ex.respond(status: 401, json: "{\"error\":\"bad credentials\"}") }
