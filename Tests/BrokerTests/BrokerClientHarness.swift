@@ -234,6 +234,11 @@ final class EchoOrigin {
         r.add("POST", "/echo", maxBodyBytes: 1 << 20, echo)
         r.add("GET", "/list", echo)
         r.add("GET", "/healthcheck", echo)
+        // 200 only for the fixture's CR_CREDENTIALS sent raw, as the systemcheck must send them.
+        r.add("GET", "/requires-credentials") { ex in
+            let good = ex.request.headers["authorization"] == ClientFixture.credentials
+            ex.respond(status: good ? 200 : 401, json: good ? "{}" : "{\"error\":\"bad credentials\"}")
+        }
         r.add("GET", "/denied") { ex in ex.respond(status: 401, json: "{\"error\":\"bad credentials\"}") }
         r.add("GET", "/stream/*") { ex in
             let mib = Int(ex.request.path.dropFirst("/stream/".count)) ?? 1
