@@ -95,7 +95,7 @@ final class ClientHarness: @unchecked Sendable {
     var reactor: Reactor { local.server.mainReactor }
     var port: Int { local.port }
 
-    init(settings: BrokerClientSettings, logLevel: LogLevel = .debug, manualClock: Bool = false,
+    init(settings: BrokerClientSettings, logLevel: LogLevel = .debug, manualClock: Bool = false, localPort: Int = 0,
          configure: (BrokerClient) -> Void = { _ in }) throws {
         logPath = NSTemporaryDirectory() + "broker-client-\(UUID().uuidString).log"
         let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
@@ -107,7 +107,7 @@ final class ClientHarness: @unchecked Sendable {
             client.scheduler = { ms, body in timers.mutate { $0.append((ms, ReactorBox(value: body))) } }
         }
         configure(client)
-        local = try TestServer(router: ClientRoutes.router(for: client))
+        local = try TestServer(router: ClientRoutes.router(for: client)) { $0.port = localPort }
         let metrics = client.metrics
         local.server.metrics.addSection { metrics.render() }
         let c = client
@@ -268,10 +268,25 @@ enum ClientFixture {
         Base64.encode(Array("{\"type\":\"docker-hub\", \"username\":\"scanner\", \"password\":\"\(password)\", \"registryBase\":\"registry.example:5000\"}\n".utf8))
     }
 
-    static func settings(server: String, agent: String, validation: String? = nil, filter: any RequestFilter = TestOnlyRuleFilter()) -> BrokerClientSettings {
-        BrokerClientSettings(brokerToken: token, serverURL: server, clientURL: "http://127.0.0.1:7341", agentURL: agent,
+    static func settings(server: String, agent: String, validation: String? = nil, filter: any RequestFilter = TestOnlyRuleFilter(),
+                         credentials: String = ClientFixture.credentials, password: String = ClientFixture.password,
+                         clientURL: String = "http://127.0.0.1:7341") -> BrokerClientSettings {
+        BrokerClientSettings(brokerToken: token, serverURL: server, clientURL: clientURL, agentURL: agent,
                              crCredentials: credentials, port: 0, validationURL: validation, filter: filter,
                              environment: ["CR_PASSWORD": password])
+    }
+
+    /// A port nothing listens on right now (bound and released), for a server whose URL must be known first.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// The receiver's frame preamble as an object.

@@ -48,6 +48,9 @@ public final class BrokerClient: @unchecked Sendable {
         for call in Array(calls.values) { call.cancel() }
     }
 
+    /// The outbound HTTP client's counters (pauses, buffered bytes), on the reactor's thread.
+    public var httpStats: HTTPClientStats { http.stats }
+
     /// Whether any socket is open (for tests and /healthcheck).
     public var openSocketCount: Int { slots.filter(\.isOpen).count }
 
