@@ -14,7 +14,7 @@ public enum DownstreamPreparation {
     ]
 
     /// `/ctx/<uuid>` as websocketRequests.ts strips it ("safety cleanup").
-    static func strippingContextPrefix(_ url: String) -> String {
+    public static func strippingContextPrefix(_ url: String) -> String {
         let prefix = "/ctx/"
         guard url.hasPrefix(prefix) else { return url }
         let rest = url.utf8.dropFirst(prefix.utf8.count)
@@ -31,7 +31,7 @@ public enum DownstreamPreparation {
 
     /// The agent's URL for `path`: the rule's origin (or CR_AGENT_URL) with `https://` added when it has
     /// no scheme, as prepareRequest.ts does.
-    static func downstreamURL(origin: String, path: String) -> String {
+    public static func downstreamURL(origin: String, path: String) -> String {
         var base = origin
         if !base.hasPrefix("http://") && !base.hasPrefix("https://") { base = "https://" + base }
         while base.hasSuffix("/") { base.removeLast() }
