@@ -23,7 +23,7 @@ final class BrokerClientPreparationTests: XCTestCase {
             (#"["request"]"#, "not an object", nil),
         ]
         for (payload, error, expectedBody) in rows {
-            let decoded = TunnelRequest.decode(try JSON.parse(payload))
+            let decoded = IncomingTunnelRequest.decode(try JSON.parse(payload))
             switch (decoded, error) {
             case (.success(let r), nil):
                 XCTAssertEqual(r.body, expectedBody, payload)
@@ -34,7 +34,7 @@ final class BrokerClientPreparationTests: XCTestCase {
                 XCTFail("\(payload): \(decoded)")
             }
         }
-        let full = try XCTUnwrap(try? TunnelRequest.decode(JSON.parse(#"{"url":"/list","headers":{"x":["1","2"],"n":3},"streamingID":"","requestId":"r"}"#)).get())
+        let full = try XCTUnwrap(try? IncomingTunnelRequest.decode(JSON.parse(#"{"url":"/list","headers":{"x":["1","2"],"n":3},"streamingID":"","requestId":"r"}"#)).get())
         XCTAssertEqual(full.headers.values("x"), ["1", "2"])
         XCTAssertEqual(full.headers["n"], "3")
         XCTAssertNil(full.streamingID, "an empty streamingID means the ack path")

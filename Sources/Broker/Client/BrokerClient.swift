@@ -61,7 +61,7 @@ public final class BrokerClient: @unchecked Sendable {
     // MARK: requests coming down
 
     func received(_ payload: JSON, role: String, ack: (([JSON]) -> Void)?) {
-        switch TunnelRequest.decode(payload) {
+        switch IncomingTunnelRequest.decode(payload) {
         case .failure(let why):
             metrics.requestsInvalid.bump()
             logger.warn("request event ignored", [("role", .string(role)), ("error", .string(why.description))])

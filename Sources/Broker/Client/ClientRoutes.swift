@@ -171,7 +171,7 @@ extension BrokerClient {
             if let s = v.string { headers.add(name, s) } else if let items = v.array { for i in items { if let s = i.string { headers.add(name, s) } } }
             else if let n = v.int { headers.add(name, String(n)) }
         }
-        let body = TunnelRequest.decodeBody(value["body"])
+        let body = IncomingTunnelRequest.decodeBody(value["body"])
         return (status, headers, body)
     }
 }

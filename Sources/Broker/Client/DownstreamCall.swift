@@ -10,7 +10,7 @@ final class DownstreamCall {
     static let maxRetries = 3
 
     private unowned let owner: BrokerClient
-    private let request: TunnelRequest
+    private let request: IncomingTunnelRequest
     private let role: String
     private let ack: (([JSON]) -> Void)?
     let requestId: String
@@ -21,7 +21,7 @@ final class DownstreamCall {
     private var ackTooLarge = false
     private var finished = false
 
-    init(owner: BrokerClient, request: TunnelRequest, role: String, ack: (([JSON]) -> Void)?) {
+    init(owner: BrokerClient, request: IncomingTunnelRequest, role: String, ack: (([JSON]) -> Void)?) {
         self.owner = owner
         self.request = request
         self.role = role

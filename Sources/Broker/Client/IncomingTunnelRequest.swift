@@ -2,7 +2,7 @@
 // requestId}), decoded from its emitter arguments, and the body forms EJSON and Node put on the wire.
 import Core
 
-public struct TunnelRequest: Sendable, Equatable {
+public struct IncomingTunnelRequest: Sendable, Equatable {
     public var url: String
     public var method: String
     public var headers: HTTPHeaders
@@ -21,20 +21,20 @@ public struct TunnelRequest: Sendable, Equatable {
         self.requestId = requestId
     }
 
-    public static func == (a: TunnelRequest, b: TunnelRequest) -> Bool {
+    public static func == (a: IncomingTunnelRequest, b: IncomingTunnelRequest) -> Bool {
         a.url == b.url && a.method == b.method && a.body == b.body && a.streamingID == b.streamingID
             && a.requestId == b.requestId && a.headers.fields.map { "\($0.name):\($0.value)" } == b.headers.fields.map { "\($0.name):\($0.value)" }
     }
 
     /// Reads the first emitter argument; nil with why when it is not a request object.
-    public static func decode(_ value: JSON) -> Result<TunnelRequest, TunnelRequestError> {
-        guard case .object = value else { return .failure(TunnelRequestError("the request event's payload is not an object")) }
+    public static func decode(_ value: JSON) -> Result<IncomingTunnelRequest, IncomingTunnelRequestError> {
+        guard case .object = value else { return .failure(IncomingTunnelRequestError("the request event's payload is not an object")) }
         guard let url = value["url"]?.string, url.hasPrefix("/") else {
-            return .failure(TunnelRequestError("the request event has no url starting with /"))
+            return .failure(IncomingTunnelRequestError("the request event has no url starting with /"))
         }
         let method = (value["method"]?.string ?? "GET").uppercased()
         guard !method.isEmpty, method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-            return .failure(TunnelRequestError("the request event's method is not a token"))
+            return .failure(IncomingTunnelRequestError("the request event's method is not a token"))
         }
         var headers = HTTPHeaders()
         if let pairs = value["headers"]?.object {
@@ -52,7 +52,7 @@ public struct TunnelRequest: Sendable, Equatable {
         let body = decodeBody(value["body"])
         let streamingID = value["streamingID"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         let requestId = value["requestId"]?.string.flatMap { $0.isEmpty ? nil : $0 }
-        return .success(TunnelRequest(url: url, method: method, headers: headers, body: body,
+        return .success(IncomingTunnelRequest(url: url, method: method, headers: headers, body: body,
                                       streamingID: streamingID, requestId: requestId))
     }
 
@@ -76,7 +76,7 @@ public struct TunnelRequest: Sendable, Equatable {
     }
 }
 
-public struct TunnelRequestError: Error, Sendable, CustomStringConvertible {
+public struct IncomingTunnelRequestError: Error, Sendable, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
