@@ -45,7 +45,9 @@ final class DownstreamCall {
             let headers = DownstreamPreparation.headers(from: allowed.headers, requestId: requestId, clientVersion: owner.settings.clientVersion,
                                                         credentials: owner.settings.crCredentials, clientURL: owner.settings.clientURL)
             let body: ClientRequestBody? = allowed.body.isEmpty && (request.method == "GET" || request.method == "HEAD") ? nil : .bytes(allowed.body)
-            attempt(ClientRequest(method: allowed.method, url: url, headers: headers, body: body))
+            // 64 KiB held for a paused consumer before libcurl itself is paused: the upload's own buffer
+            // is the one that absorbs a slow server.
+            attempt(ClientRequest(method: allowed.method, url: url, headers: headers, body: body, bodyBufferLimit: 64 * 1024))
         }
     }
 
@@ -154,7 +156,8 @@ final class DownstreamCall {
         up.onComplete = { [weak self] result in
             guard let self else { return }
             if case .success(let status) = result, status == 200 {
-                self.owner.logger.debug("answer sent up", [("requestId", .string(self.requestId)), ("status", .int(status))])
+                self.owner.logger.debug("answer sent up", [("requestId", .string(self.requestId)), ("agentStatus", .int(self.lastStatus)),
+                                                           ("bytes", .int(up.bodyBytesQueued))])
             } else {
                 self.owner.metrics.uploadsFailed.bump()
                 let why: String
