@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds cr-agent as it ships and prints the binary's path:
+# Builds cr-agent and broker as they ship and prints cr-agent's path (broker is beside it):
 #   scripts/build-release.sh [--scratch-path DIR]      (default .build-release)
 # - static Swift runtime; libcurl (HTTP/HTTPS only), OpenSSL, zlib, zstd, SQLite and libstdc++ linked in
 #   from .build-deps (scripts/static-deps.sh), so at run time it maps only glibc's libraries;
@@ -29,12 +29,15 @@ export PKG_CONFIG_PATH=$PWD/.build-deps/pkgconfig
 binary=$("${build[@]}" --show-bin-path)/cr-agent
 rm -f "$binary"      # relinked every time: the build system does not see a change in the order file
 "${build[@]}" --product cr-agent "${link[@]}" >&2
-extra=$(readelf -d "$binary" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p' |
-        grep -vE '^(libc|libm|libgcc_s|libpthread|libdl|librt)\.so|^ld-linux' || true)
-if [ -n "$extra" ]; then
-  echo "build-release: $binary still needs $(echo $extra | tr ' ' ','); .build-deps was not used" >&2
-  exit 1
-fi
+"${build[@]}" --product broker -Xswiftc -use-ld=lld >&2     # beside it: $(dirname <printed path>)/broker
+for b in "$binary" "$(dirname "$binary")/broker"; do
+  extra=$(readelf -d "$b" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p' |
+          grep -vE '^(libc|libm|libgcc_s|libpthread|libdl|librt)\.so|^ld-linux' || true)
+  if [ -n "$extra" ]; then
+    echo "build-release: $b still needs $(echo $extra | tr ' ' ','); .build-deps was not used" >&2
+    exit 1
+  fi
+done
 if [ -s deploy/link-order.txt ]; then   # how much of the recorded order still names functions of this code
   ordered=$(grep -vc '^#' deploy/link-order.txt)
   found=$(grep -v '^#' deploy/link-order.txt | sort -u |

@@ -282,9 +282,9 @@ final class CallbackTests: XCTestCase {
             sender.operationDone(operationId: "op-m", kind: .scan, target: t, summary: OperationSummary(), delivered: finish)
         }
         let text = try XCTUnwrap(metrics.get()).render()
-        XCTAssertTrue(text.contains("callbacks_total{outcome=\"delivered\"} 1\n"), text)
-        XCTAssertTrue(text.contains("callback_retries_total 1\n"), text)
-        XCTAssertTrue(text.contains("callback_queue_items 0\n"), text)
+        XCTAssertTrue(text.contains("cr_agent_callbacks_total{outcome=\"delivered\"} 1\n"), text)
+        XCTAssertTrue(text.contains("cr_agent_callback_retries_total 1\n"), text)
+        XCTAssertTrue(text.contains("cr_agent_callback_queue_items 0\n"), text)
     }
 
     /// Stand-in (misbehaviour): 429 with Retry-After: 1, then 200. The wait is the receiver's, not the backoff's.

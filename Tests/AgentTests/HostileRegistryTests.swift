@@ -211,6 +211,24 @@ final class HostileRegistryTests: MisbehavingRegistryTestCase {
         XCTAssertThrowsError(try RegistryOptions.validated(environment: ["REGISTRY_STALL_TIMEOUT_MS": "5"]))
     }
 
+    /// A blob that goes on past its descriptor's size is cut off there: an integrity error, and the
+    /// registry got to send little more than the declared bytes plus what socket buffers hold (under 16 MiB of its 1 GiB).
+    func testABlobThatGoesOnPastItsSizeIsCutOff() throws {
+        let d = try descriptor(stub.image("endless")["layer"] as! [String: Any])
+        let r = try session.blob("endless", d).result.failure
+        XCTAssertEqual(r?.kind, .integrity, "\(String(describing: r))")
+        XCTAssertTrue(r?.message.contains("more bytes than the \(d.size) the manifest declares") ?? false, "\(String(describing: r))")
+        var sent = -1
+        let deadline = Date().addingTimeInterval(10)       // the stub counts once its write fails
+        while Date() < deadline {
+            sent = try stub.record()["endless_bytes_sent"] as? Int ?? -1
+            if sent > 0 { break }
+            usleep(20_000)
+        }
+        XCTAssertGreaterThan(sent, d.size, "the stub sent its layer and more")
+        XCTAssertLessThan(sent, 16 << 20, "bytes the stub sent before the client left: \(sent)")
+    }
+
     /// The same through `cr-agent fetch`: exit 1 naming the setting, never a signal.
     func testFetchCommandStallsOutWithAPreciseError() throws {
         let r = try cli(["fetch", "--plain-http", "127.0.0.1:\(stub.info["port"] as! Int)/slow:latest"], ["REGISTRY_STALL_TIMEOUT_MS": "2000"])

@@ -183,6 +183,12 @@ final class ServiceListingTests: XCTestCase {
         XCTAssertEqual(Set(nested.array), Set(try fx.pushed("manytags")["tags"] as! [String]))
         XCTAssertEqual(nested.array.count, 1100)
         XCTAssertFalse(nested.headers.lowercased().contains("x-listing-truncated"))
+        // The listing went through the per-host limiter, which /metrics shows, nothing left in flight.
+        let metrics = try get("/metrics", authorization: nil).body
+        let hosts = metrics.split(separator: "\n").first { $0.hasPrefix("cr_agent_registry_hosts ") }.flatMap { Int($0.split(separator: " ")[1]) }
+        XCTAssertGreaterThanOrEqual(hosts ?? 0, 1, metrics)
+        XCTAssertTrue(metrics.contains("\ncr_agent_registry_requests_in_flight 0\n"), metrics)
+        XCTAssertTrue(metrics.contains("\ncr_agent_aws_exchanges_total{kind=\"ecr_login\"} 0\n"), metrics)
     }
 
     func testPagingPastAThousandTagsAndAcrossTheCatalog() throws {

@@ -187,6 +187,11 @@ final class ServiceOperationTests: XCTestCase {
         XCTAssertGreaterThan(try metric(port, "cr_agent_scan_bytes_pulled_total"), 0)
         // The big image was refused before any layer was fetched: far fewer bytes pulled than its 3 MiB layer.
         XCTAssertLessThan(try metric(port, "cr_agent_scan_bytes_pulled_total"), 1 << 20)
+        // Five results and one done reached the receiver; the service process's own registry reads
+        // (the size check before the workers) went through the per-host limiter, none left in flight.
+        XCTAssertEqual(try metric(port, "cr_agent_callbacks_total{outcome=\"delivered\"}"), 6)
+        XCTAssertEqual(try metric(port, "cr_agent_callback_queue_items"), 0)
+        XCTAssertEqual(try metric(port, "cr_agent_registry_requests_in_flight"), 0)
         // Every log line about the operation names it; the password never appears.
         let lines = agent.stdout.split(separator: "\n").filter { $0.contains("image finished") || $0.contains("operation done") }
         XCTAssertEqual(lines.count, 6, agent.stdout)

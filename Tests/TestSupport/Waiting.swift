@@ -34,6 +34,11 @@ public var agentExecutablePath: String {
     ProcessInfo.processInfo.environment["CR_AGENT_BINARY"] ?? builtProductsDirectory.appendingPathComponent("cr-agent").path
 }
 
+/// The broker executable under test: BROKER_BINARY (the release build), else the debug build's.
+public var brokerExecutablePath: String {
+    ProcessInfo.processInfo.environment["BROKER_BINARY"] ?? builtProductsDirectory.appendingPathComponent("broker").path
+}
+
 /// A fresh temporary directory, removed by the caller.
 public func makeTemporaryDirectory(_ prefix: String = "cr-test") throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")

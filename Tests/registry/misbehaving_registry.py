@@ -49,7 +49,7 @@ CATALOG = ["baddigest", "cut", "denied", "huge", "huge-chunked", "metadata-realm
            "plaintext500", "ratelimit", "redirect", "schema1", "scoped", "unavailable", "wrong-content-type"]
 # Hostile scenarios (HostileRegistryTests); served like the others but kept out of the catalog listing.
 HOSTILE = ["xredirect", "bigexpiry", "negexpiry", "retryafter-huge", "retryafter-date", "bigsize", "negsize",
-           "decimal-realm", "slow", "badlength", "nameredirect"]
+           "decimal-realm", "slow", "badlength", "nameredirect", "endless"]
 # Pacing scenarios (HostLimiter tests): `crowd` holds each request until as many are in flight as
 # POST /_stub/crowd-hold asked for (5 s at most), so the most seen at once is the client's limit exactly;
 # the last of the requests it announced ("<hold> <total>") lets the rest go at once;
@@ -93,6 +93,7 @@ class State:
             self.huge_bytes_sent: dict[str, int] = {}
             self.authorizations: list[dict] = []
             self.slow_bytes_sent = 0
+            self.endless_bytes_sent = 0
             self.in_flight: dict[str, int] = {}
             self.max_in_flight: dict[str, int] = {}
             self.paced: list[dict] = []
@@ -115,7 +116,7 @@ class State:
                     "second_origin_saw_authorization": any(r["authorization"] for r in self.second_origin),
                     "token_requests": list(self.token_requests), "cut_ranges": list(self.cut_ranges),
                     "huge_bytes_sent": dict(self.huge_bytes_sent), "authorizations": list(self.authorizations),
-                    "slow_bytes_sent": self.slow_bytes_sent, "max_in_flight": dict(self.max_in_flight),
+                    "slow_bytes_sent": self.slow_bytes_sent, "endless_bytes_sent": self.endless_bytes_sent, "max_in_flight": dict(self.max_in_flight),
                     "paced": list(self.paced), "throttled_at": self.throttled_at}
 
     def saw_authorization(self, origin: str, h) -> None:
@@ -653,6 +654,8 @@ class MisbehavingRegistry:
             return
         if name == "slow" and kind == "blobs" and ref == img.layers[0].digest:
             return self._slow(h, self.blobs[ref][1], head)
+        if name == "endless" and kind == "blobs" and ref == img.layers[0].digest:
+            return self._endless(h, self.blobs[ref][1], head)
         if kind == "manifests":
             return self._manifest(h, name, ref, head)
         return self._blob(h, name, ref, head)
@@ -676,6 +679,29 @@ class MisbehavingRegistry:
                 time.sleep(1)
         except OSError:
             pass
+
+    def _endless(self, h, data: bytes, head: bool) -> None:
+        """The layer's bytes, then zeros without end (no Content-Length; 1 GiB at most), until the client leaves."""
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.close_connection = True
+        if head:
+            return
+        sent = 0
+        try:
+            h.wfile.write(data)
+            sent += len(data)
+            zeros = b"\0" * (64 << 10)
+            while sent < (1 << 30):
+                h.wfile.write(zeros)
+                sent += len(zeros)
+        except OSError:
+            pass
+        finally:
+            with self.state.lock:
+                self.state.endless_bytes_sent += sent
 
     def _xlink(self, h, path: str, q, head: bool) -> None:
         """A catalog whose Link sends the next page to the second origin."""

@@ -14,6 +14,7 @@ final class AgentService: @unchecked Sendable {
     /// The operations (POST /scan, /discover), on the server's main reactor; set by `attach`.
     private(set) var scheduler: OperationScheduler?
     let operationMetrics = OperationMetrics()
+    let callbackMetrics = CallbackMetrics()
 
     init(settings: AgentSettings, environment: Environment, logger: Logger) {
         self.settings = settings
@@ -35,10 +36,10 @@ final class AgentService: @unchecked Sendable {
     func attach(_ server: HTTPServer) {
         self.server = server
         let scheduler = OperationScheduler(reactor: server.mainReactor, settings: settings.operations, environment: environment,
-                                           logger: logger, metrics: operationMetrics)
+                                           logger: logger, metrics: operationMetrics, callbackMetrics: callbackMetrics)
         self.scheduler = scheduler
-        let metrics = operationMetrics
-        server.metrics.addSection { metrics.render() }
+        let (metrics, callbacks) = (operationMetrics, callbackMetrics)
+        server.metrics.addSection { metrics.render() + callbacks.render() + RegistryMetrics.render() }
         server.onTerminationSignal = { [logger, settings] sig in
             logger.info("signal received; draining", [("signal", .int(Int(sig)))])
             scheduler.beginDrain(timeoutMilliseconds: settings.operations.shutdownTimeoutMilliseconds) { server.beginDrain() }

@@ -9,7 +9,7 @@ final class CallbackSender {
     let settings: CallbackSettings
     private(set) var stats = CallbackStats() { didSet { metrics.publish(stats) } }
     /// The counters for /metrics, readable from any thread.
-    let metrics = CallbackMetrics()
+    let metrics: CallbackMetrics
 
     private let client: HTTPClient
     private let schedule: RetrySchedule
@@ -23,8 +23,9 @@ final class CallbackSender {
     private var abandonedBecause: String?
 
     /// Fails when a CALLBACK_* setting is out of range (the message names it) or libcurl cannot start.
-    init(reactor: Reactor, environment: Environment, logger: Logger) throws(HTTPClientError) {
+    init(reactor: Reactor, environment: Environment, logger: Logger, metrics: CallbackMetrics = CallbackMetrics()) throws(HTTPClientError) {
         self.reactor = reactor
+        self.metrics = metrics
         self.environment = environment
         self.logger = logger
         do {

@@ -38,9 +38,13 @@ final class OperationScheduler: @unchecked Sendable {
     private(set) var draining = false
     private var doneCallbacksPending = 0
     private var drained: (() -> Void)?
+    /// Published by the callback sender (created with the first operation), rendered by /metrics.
+    private let callbackMetrics: CallbackMetrics
 
-    init(reactor: Reactor, settings: OperationSettings, environment: Environment, logger: Logger, metrics: OperationMetrics) {
+    init(reactor: Reactor, settings: OperationSettings, environment: Environment, logger: Logger, metrics: OperationMetrics,
+         callbackMetrics: CallbackMetrics = CallbackMetrics()) {
         self.reactor = reactor
+        self.callbackMetrics = callbackMetrics
         self.settings = settings
         self.environment = environment
         self.logger = logger
@@ -49,7 +53,7 @@ final class OperationScheduler: @unchecked Sendable {
 
     private var callbacks: CallbackSender? {
         if sender == nil {
-            do { sender = try CallbackSender(reactor: reactor, environment: environment, logger: logger) } catch {
+            do { sender = try CallbackSender(reactor: reactor, environment: environment, logger: logger, metrics: callbackMetrics) } catch {
                 logger.error("cannot start the callback sender", [("error", .string("\(error)"))])
             }
         }
