@@ -8,11 +8,11 @@ let package = Package(
         .executable(name: "broker", targets: ["Broker"]),
     ],
     targets: [
-        .systemLibrary(name: "CSystemLibs", path: "Sources/CSystemLibs", pkgConfig: "openssl libcurl zlib libzstd sqlite3",
-                       providers: [.apt(["libssl-dev", "libcurl4-openssl-dev", "zlib1g-dev", "libzstd-dev", "libsqlite3-dev"])]),
+        .systemLibrary(name: "CSystemLibs", path: "Sources/CSystemLibs", pkgConfig: "openssl libcurl zlib libzstd sqlite3 libisal",
+                       providers: [.apt(["libssl-dev", "libcurl4-openssl-dev", "zlib1g-dev", "libzstd-dev", "libsqlite3-dev", "libisal-dev"])]),
         .target(name: "CEpoll", dependencies: ["CSystemLibs"],
                 linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("curl"), .linkedLibrary("z"),
-                                 .linkedLibrary("zstd"), .linkedLibrary("sqlite3")]),
+                                 .linkedLibrary("zstd"), .linkedLibrary("sqlite3"), .linkedLibrary("isal")]),
         // Exclusivity is checked in debug builds (every test run); release builds of the hot paths skip
         // the dynamic checks.
         .target(name: "Core", dependencies: ["CEpoll"],

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   pkg-config libssl-dev zlib1g-dev libcurl4-openssl-dev   # build: OpenSSL, zlib, libcurl
-  libzstd-dev libsqlite3-dev                              # build: zstd layers, rpmdb.sqlite
+  libzstd-dev libsqlite3-dev libisal-dev                  # build: zstd layers, rpmdb.sqlite, ISA-L inflate
+  nasm                                                    # release build: ISA-L from Debian's source
   dpkg-dev make gcc                                       # release build: libcurl from Debian's source
   openssl curl nginx-light wrk tinyproxy                  # tests and benchmarks: real peers
   python3-venv libclang-rt-14-dev                         # Python test clients; sanitizer runtimes

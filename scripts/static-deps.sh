@@ -4,9 +4,10 @@
 #    configured for HTTP and HTTPS only: OpenSSL, zlib, IPv6, proxies, the threaded resolver; none of
 #    the other protocols, and no nghttp2/libidn2/librtmp/libssh2/libpsl/brotli/GSSAPI, so the binary
 #    does not map the thirty-odd shared libraries that Debian's libcurl4 pulls in;
+#  - ISA-L (igzip's inflate) built from Debian's libisal source package (Debian ships no static archive);
 #  - Debian's static archives of OpenSSL, zlib, zstd, SQLite and libstdc++, linked beside it;
 #  - pkg-config files naming those archives (PKG_CONFIG_PATH=.build-deps/pkgconfig).
-# Idempotent: a second run with the same curl version and options does nothing.
+# Idempotent: a second run with the same curl and ISA-L versions and options does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD/.build-deps
@@ -29,27 +30,39 @@ CURL_OPTIONS=(
 version=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null) || {
   echo "static-deps: libcurl4-openssl-dev is not installed (scripts/deps.sh installs it)" >&2; exit 2; }
 want="curl $version; ${CURL_OPTIONS[*]}; $(clang -print-file-name=libstdc++.a 2>/dev/null || true)"
-if [ -f "$lib/libcurl.a" ] && [ "$(cat "$root/stamp" 2>/dev/null)" = "$want" ]; then
+isal_version=$(dpkg-query -W -f='${Version}' libisal-dev 2>/dev/null) || {
+  echo "static-deps: libisal-dev is not installed (scripts/deps.sh installs it)" >&2; exit 2; }
+want_isal="libisal $isal_version"
+curl_done=0; isal_done=0
+[ -f "$lib/libcurl.a" ] && [ "$(cat "$root/stamp" 2>/dev/null)" = "$want" ] && curl_done=1
+[ -f "$lib/libisal.a" ] && [ "$(cat "$root/isal-stamp" 2>/dev/null)" = "$want_isal" ] && isal_done=1
+if [ $curl_done = 1 ] && [ $isal_done = 1 ]; then
   exit 0
 fi
 
-echo "static-deps: building libcurl $version (HTTP and HTTPS only) into $root" >&2
-rm -rf "$root"
-mkdir -p "$root/apt/lists/partial" "$root/apt/cache/archives/partial" "$root/apt/sources" "$root/src" "$lib" "$root/pkgconfig"
-
 # Debian's source index, read with apt's own verification, from the machine's configured archives; the
 # system's apt state is left untouched.
-shopt -s nullglob
-for f in /etc/apt/sources.list.d/*.sources; do
-  sed -E 's/^Types:.*/Types: deb-src/' "$f" >"$root/apt/sources/$(basename "$f")"
-done
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-  [ -f "$f" ] && sed -nE 's/^deb[[:space:]]/deb-src /p' "$f" >"$root/apt/sources/$(basename "$f").list"
-done
-shopt -u nullglob
 apt_private=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$root/apt/sources"
              -o Dir::State::Lists="$root/apt/lists" -o Dir::Cache="$root/apt/cache" -o APT::Sandbox::User=root)
-apt-get "${apt_private[@]}" -qq update >"$root/apt.log" 2>&1 || true
+source_index() {
+  mkdir -p "$root/apt/lists/partial" "$root/apt/cache/archives/partial" "$root/apt/sources" "$root/src"
+  shopt -s nullglob
+  for f in /etc/apt/sources.list.d/*.sources; do
+    sed -E 's/^Types:.*/Types: deb-src/' "$f" >"$root/apt/sources/$(basename "$f")"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] && sed -nE 's/^deb[[:space:]]/deb-src /p' "$f" >"$root/apt/sources/$(basename "$f").list"
+  done
+  shopt -u nullglob
+  apt-get "${apt_private[@]}" -qq update >>"$root/apt.log" 2>&1 || true
+}
+
+if [ $curl_done = 0 ]; then
+
+echo "static-deps: building libcurl $version (HTTP and HTTPS only) into $root" >&2
+rm -rf "$root"
+mkdir -p "$lib" "$root/pkgconfig"
+source_index
 (cd "$root/src" && { apt-get "${apt_private[@]}" -qq source --download-only "curl=$version" ||
                      apt-get "${apt_private[@]}" -qq source --download-only curl; } >>"$root/apt.log" 2>&1) || {
   tail -5 "$root/apt.log" >&2; echo "static-deps: cannot download Debian's curl source package" >&2; exit 1; }
@@ -64,8 +77,29 @@ if ! { ./configure --prefix="$root/curl" "${CURL_OPTIONS[@]}" && make -j"$(nproc
   exit 1
 fi
 cd - >/dev/null
-
 cp "$root/curl/lib/libcurl.a" "$lib/"
+echo "$want" >"$root/stamp"
+fi
+
+# ISA-L: Debian's libisal source (with its patches), the library only, with its own Makefile (nasm).
+if [ ! -f "$lib/libisal.a" ] || [ "$(cat "$root/isal-stamp" 2>/dev/null)" != "$want_isal" ]; then
+  echo "static-deps: building ISA-L $isal_version into $root" >&2
+  source_index
+  rm -rf "$root/src/isal" && mkdir -p "$root/src"
+  (cd "$root/src" && { apt-get "${apt_private[@]}" -qq source --download-only "libisal=$isal_version" ||
+                       apt-get "${apt_private[@]}" -qq source --download-only libisal; } >>"$root/apt.log" 2>&1) || {
+    tail -5 "$root/apt.log" >&2; echo "static-deps: cannot download Debian's libisal source package" >&2; exit 1; }
+  (cd "$root/src" && dpkg-source -x ./libisal_*.dsc isal >>"$root/apt.log" 2>&1) || {
+    tail -5 "$root/apt.log" >&2; echo "static-deps: dpkg-source could not unpack libisal" >&2; exit 1; }
+  if ! make -C "$root/src/isal" -f Makefile.unx -j"$(nproc)" lib >"$root/isal-build.log" 2>&1; then
+    tail -20 "$root/isal-build.log" >&2
+    echo "static-deps: building ISA-L failed (log: $root/isal-build.log)" >&2
+    exit 1
+  fi
+  cp "$root/src/isal/bin/isa-l.a" "$lib/libisal.a"
+  echo "$want_isal" >"$root/isal-stamp"
+fi
+
 for name in ssl crypto z zstd sqlite3; do
   [ -f "$system_lib/lib$name.a" ] || { echo "static-deps: $system_lib/lib$name.a is missing" >&2; exit 1; }
   ln -sf "$system_lib/lib$name.a" "$lib/"
@@ -84,5 +118,5 @@ write_pc openssl "-lssl -lcrypto"
 write_pc zlib "-lz"
 write_pc libzstd "-lzstd"
 write_pc sqlite3 "-lsqlite3"
-echo "$want" >"$root/stamp"
+write_pc libisal "-lisal"
 rm -rf "$root/src" "$root/apt/cache"

@@ -32,6 +32,15 @@ int cep_inflate_step(void *stream, const void *in, size_t in_len, size_t *in_use
     return rc;
 }
 
+unsigned long cep_crc32(unsigned long crc, const void *buf, size_t len) {
+    while (len > UINT_MAX) {
+        crc = crc32(crc, buf, UINT_MAX);
+        buf = (const unsigned char *)buf + UINT_MAX;
+        len -= UINT_MAX;
+    }
+    return crc32(crc, buf, (uInt)len);
+}
+
 const char *cep_inflate_message(void *stream) { return ((z_stream *)stream)->msg; }
 
 void cep_inflate_free(void *stream) {

@@ -107,3 +107,52 @@ void cep_tls_free(void *p) {
     SSL_free(ssl);
     ERR_clear_error();
 }
+
+void *cep_tls_client_ctx(char *err, size_t errlen) {
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) { cep_tls_error_string(err, errlen); return NULL; }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        snprintf(err, errlen, "cannot load the system CA certificates: ");
+        size_t l = strlen(err); cep_tls_error_string(err + l, errlen - l);
+        SSL_CTX_free(ctx); return NULL;
+    }
+    return ctx;
+}
+
+int cep_tls_client_ctx_add_ca(void *ctx, const char *ca_pem, char *err, size_t errlen) {
+    ERR_clear_error();
+    if (SSL_CTX_load_verify_locations((SSL_CTX *)ctx, ca_pem, NULL) != 1) {
+        snprintf(err, errlen, "cannot load CA certificates %s: ", ca_pem);
+        size_t l = strlen(err); cep_tls_error_string(err + l, errlen - l);
+        return -1;
+    }
+    return 0;
+}
+
+void *cep_tls_client_new(void *ctx, int fd, const char *host) {
+    ERR_clear_error();
+    SSL *ssl = SSL_new((SSL_CTX *)ctx);
+    if (!ssl) { ERR_clear_error(); return NULL; }
+    if (SSL_set_fd(ssl, fd) != 1) { SSL_free(ssl); ERR_clear_error(); return NULL; }
+    int ok;
+    if (cep_is_ip_literal(host)) {
+        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+    } else {
+        ok = SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;
+    }
+    if (!ok) { SSL_free(ssl); ERR_clear_error(); return NULL; }
+    SSL_set_connect_state(ssl);
+    return ssl;
+}
+
+void cep_tls_verify_error(void *p, char *buf, size_t len) {
+    if (len == 0) return;
+    buf[0] = 0;
+    long r = SSL_get_verify_result((SSL *)p);
+    if (r != X509_V_OK) snprintf(buf, len, "%s", X509_verify_cert_error_string(r));
+}

@@ -30,6 +30,10 @@ enum FuzzTargets {
         ("registry-manifest", RegistryFuzz.run),
         // callbacks: a callback base from a request, and cutting a scan result to the 10 MiB limit
         ("callback-url", CallbackFuzz.url), ("scan-result-fit", CallbackFuzz.fit),
+        // the broker tunnel: engine.io/Primus/EJSON/emitter messages and the /response-data framing
+        ("broker-message", BrokerProtocolFuzz.run),
+        // the broker's accept filter: filter files, requests, path patterns and rule regexes
+        ("accept-filter", AcceptFilterFuzz.run),
     ]
 
     static var names: [String] { all.map(\.name) }

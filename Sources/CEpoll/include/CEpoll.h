@@ -81,6 +81,25 @@ ssize_t cep_tls_write(void *ssl, const void *buf, size_t len);
 void cep_tls_free(void *ssl);
 // Copies the first error of this thread's last failed session call (or the oldest queued one) into buf (empty string when none) and clears the queue.
 void cep_tls_error_string(char *buf, size_t len);
+// Client contexts: TLS 1.2 or later, peer verification always on, the system CA bundle plus any
+// file added with cep_tls_client_ctx_add_ca (0, or -1 with the reason in err).
+void *cep_tls_client_ctx(char *err, size_t errlen);
+int cep_tls_client_ctx_add_ca(void *ctx, const char *ca_pem, char *err, size_t errlen);
+// A client session over fd for `host`: SNI when host is a name, and the certificate must name host
+// (a DNS name, or an IP literal in its IP SANs).
+void *cep_tls_client_new(void *ctx, int fd, const char *host);
+// Why the peer's certificate was refused (empty when it was not).
+void cep_tls_verify_error(void *ssl, char *buf, size_t len);
+
+// Outbound TCP (connect.c). cep_resolve blocks (getaddrinfo): call it off the loop thread. It writes
+// the first address as a numeric string; 0, or an EAI_ code (> 0) / -errno, for cep_resolve_strerror.
+int cep_resolve(const char *host, char *out, size_t outlen);
+const char *cep_resolve_strerror(int code);
+// Starts a non-blocking TCP connect (TCP_NODELAY) to a numeric address; the fd, or -errno.
+int cep_connect_tcp(const char *numeric, int port);
+// SO_ERROR of a socket once it is writable after a connect: 0 or errno.
+int cep_socket_error(int fd);
+int cep_is_ip_literal(const char *host);
 
 #include "CEpollCurl.h"
 #include "CEpollHash.h"

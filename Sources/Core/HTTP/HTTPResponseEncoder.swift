@@ -28,6 +28,8 @@ public enum HTTPResponseEncoder {
         public var chunksBody: Bool { sendsBody && framing == .chunked }
         /// Whether the connection closes after this response (and says so in `Connection: close`).
         public var closesConnection: Bool
+        /// A 101 Switching Protocols: the handler's own `Connection: Upgrade` goes out as it is.
+        public var switchesProtocols = false
     }
 
     /// Decides the framing: a known length is sent as Content-Length; without one, HTTP/1.1 gets
@@ -40,6 +42,8 @@ public enum HTTPResponseEncoder {
         for (n, v) in headers.fields where n.equalsIgnoringASCIICase("Connection") {
             if v.commaSeparatedTokens().contains(where: { String($0).equalsIgnoringASCIICase("close") }) { close = true }
         }
+        // A 101 that must close after all (a drain) is no switch: the handler's Connection is dropped.
+        if status == 101 { return Decision(framing: .none, sendsBody: false, closesConnection: close, switchesProtocols: !close) }
         guard bodyAllowed else { return Decision(framing: .none, sendsBody: false, closesConnection: close) }
         let framing: ResponseFraming
         if let n = contentLength, n >= 0 { framing = .contentLength(n) }
@@ -61,7 +65,8 @@ public enum HTTPResponseEncoder {
         out.append(contentsOf: statusLine)
         out.append(contentsOf: fixedLines)
         for (n, v) in headers.fields {
-            if n.equalsIgnoringASCIICase("Content-Length") || n.equalsIgnoringASCIICase("Transfer-Encoding") || n.equalsIgnoringASCIICase("Connection") { continue }
+            if n.equalsIgnoringASCIICase("Content-Length") || n.equalsIgnoringASCIICase("Transfer-Encoding") { continue }
+            if n.equalsIgnoringASCIICase("Connection") && !decision.switchesProtocols { continue }
             // A field whose name or value would break the head is dropped, never sent: handlers may
             // echo text from a request or a registry into a header.
             guard isSafeFieldName(n), isSafeFieldValue(v) else { continue }

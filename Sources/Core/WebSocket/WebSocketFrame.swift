@@ -25,6 +25,12 @@ public struct WebSocketFrame: Equatable, Sendable {
         precondition(maskingKey == nil || maskingKey!.count == 4, "a masking key is 4 bytes")
         var out: [UInt8] = []
         out.reserveCapacity(payload.count + 14)
+        payload.withUnsafeBytes { Self.append(fin: fin, opcode: opcode, payload: $0, maskingKey: maskingKey, to: &out) }
+        return out
+    }
+
+    /// Appends a frame's wire bytes to `out` without an intermediate copy (a connection's output queue).
+    public static func append(fin: Bool, opcode: Opcode, payload: UnsafeRawBufferPointer, maskingKey: [UInt8]?, to out: inout [UInt8]) {
         out.append((fin ? 0x80 : 0) | opcode.rawValue)
         let maskBit: UInt8 = maskingKey == nil ? 0 : 0x80
         switch payload.count {
@@ -37,13 +43,36 @@ public struct WebSocketFrame: Equatable, Sendable {
             out.append(maskBit | 127)
             for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: UInt64(payload.count) >> UInt64(shift))) }
         }
+        if let key = maskingKey { out += key }
+        let bodyStart = out.count
+        out.append(contentsOf: payload)
         if let key = maskingKey {
-            out += key
-            for (i, b) in payload.enumerated() { out.append(b ^ key[i & 3]) }
-        } else {
-            out += payload
+            out.withUnsafeMutableBytes { WebSocketMask.apply(key, to: UnsafeMutableRawBufferPointer(rebasing: $0[bodyStart...])) }
         }
-        return out
+    }
+}
+
+/// The XOR masking of RFC 6455 §5.3, a word at a time (it runs over every byte a client sends or a
+/// server reads, up to the message limit).
+public enum WebSocketMask {
+    public static func apply(_ key: [UInt8], to buf: UnsafeMutableRawBufferPointer) {
+        guard let base = buf.baseAddress, buf.count > 0 else { return }
+        let k = (key[0], key[1], key[2], key[3])
+        var word: UInt64 = 0
+        withUnsafeMutableBytes(of: &word) { w in
+            for i in 0..<8 { w[i] = [k.0, k.1, k.2, k.3][i & 3] }
+        }
+        let words = buf.count / 8
+        for i in 0..<words {
+            let p = base + i * 8
+            p.storeBytes(of: p.loadUnaligned(as: UInt64.self) ^ word, as: UInt64.self)
+        }
+        var i = words * 8
+        while i < buf.count {
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            base.storeBytes(of: b ^ key[i & 3], toByteOffset: i, as: UInt8.self)
+            i += 1
+        }
     }
 }
 
@@ -130,8 +159,7 @@ public struct WebSocketFrameParser: Sendable {
         guard b.count - at >= n else { return .needMore }
         var payload = Array(b[at..<(at + n)])
         if let (k0, k1, k2, k3) = key {
-            let k = [k0, k1, k2, k3]
-            for i in payload.indices { payload[i] ^= k[i & 3] }
+            payload.withUnsafeMutableBytes { WebSocketMask.apply([k0, k1, k2, k3], to: $0) }
         }
         let frame = WebSocketFrame(fin: fin, opcode: opcode, payload: payload)
         if opcode == .close, let e = Self.closePayloadError(payload) { return .error(e) }
