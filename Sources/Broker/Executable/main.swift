@@ -1,4 +1,5 @@
 // broker: the broker client and server (the tunnel between a scanning service and cr-agent).
+import BrokerKit
 import Core
 import Glibc
 
@@ -14,6 +15,29 @@ Settings come from the environment; see docs/configuration.md.
 
 """
 
+/// `broker client`: settings from the environment (one error naming every problem, exit 2), then serve
+/// until SIGTERM/SIGINT.
+func runClient() -> Int32 {
+    let environment = Environment.process()
+    let settings: BrokerClientSettings
+    switch BrokerClientSettings.fromEnvironment(environment.values) {
+    case .success(let s): settings = s
+    case .failure(let error):
+        Console.err("broker client: \(error)\n")
+        return 2
+    }
+    let logger = Logger(level: settings.logLevel, fd: 1, component: "broker-client")
+    var socketConfiguration = WebSocketConfiguration(environment: environment.values)
+    socketConfiguration.maxMessageBytes = settings.maxMessageBytes
+    do {
+        return try BrokerClientService.run(settings: settings, environment: environment, logger: logger,
+                                           dialer: BrokerSocketDialer.make(configuration: socketConfiguration))
+    } catch {
+        Console.err("broker client: \(error)\n")
+        return 2
+    }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "--help", "-h", "help":
@@ -22,7 +46,9 @@ case "--help", "-h", "help":
 case "--version", "-V", "version":
     Console.out("broker \(ProductVersion.current)\n")
     exit(0)
-case "client", "server":
+case "client":
+    exit(runClient())
+case "server":
     Console.err("broker: the \(args[0]) mode is not part of this build yet (see docs/README.md for what is)\n")
     exit(2)
 default:
