@@ -84,6 +84,9 @@ final class BrokerClientProcessTests: XCTestCase {
             let metadata = (s["identify"] as? [String: Any])?["metadata"] as? [String: Any]
             XCTAssertEqual(metadata?["identifier"] as? String, SHA256.digest(Array(token.utf8)))
             XCTAssertEqual(metadata?["capabilities"] as? [String], ["post-streams"])
+            // The default filter's rules, as written: origins keep their ${VAR} placeholders.
+            let privateRules = (metadata?["filters"] as? [String: Any])?["private"] as? [[String: Any]] ?? []
+            XCTAssertTrue(privateRules.contains { $0["path"] as? String == "/list/*" && $0["origin"] as? String == "${CR_AGENT_URL}" }, "\(privateRules)")
         }
 
         // /list down the tunnel, the answer up /response-data.

@@ -5,7 +5,7 @@
 import Core
 
 final class ResponseDataUpload {
-    static let contentType = "application/vnd.broker.stream+octet-stream"
+    static let contentType = ResponseDataEncoder.contentType
     static let highWaterBytes = 256 * 1024
     static let lowWaterBytes = 64 * 1024
     /// Connection failures retried before any byte went out (CONNECTION_MAX_RETRIES, 500 ms apart).
