@@ -134,4 +134,43 @@ final class BrokerClientProcessTests: XCTestCase {
         XCTAssertTrue(client.stdout.contains("\"level\":\"debug\""))
         XCTAssertEqual(client.stop(), 0, client.stderr)
     }
+
+    /// Peak resident memory of a process (VmHWM), in KiB.
+    static func peakResidentKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+
+    func testA256MiBAnswerThroughTheClientBinaryKeepsItsMemoryFlat() throws {
+        let origin = try EchoOrigin()
+        defer { origin.stop() }
+        let server = try StandInServer()
+        defer { server.stop() }
+        let dir = try makeTemporaryDirectory("broker-accept")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let accept = dir.appendingPathComponent("accept.json")
+        try Data("{\"private\":[{\"method\":\"GET\",\"path\":\"/stream/*\",\"origin\":\"\(origin.url)\"}],\"public\":[]}".utf8).write(to: accept)
+        let port = ClientFixture.freePort()
+        let env = ["PATH": "/usr/bin:/bin", "BROKER_TOKEN": "9b1c2d3e-4f50-4a6b-8c7d-8e9f0a1b2c3d", "BROKER_SERVER_URL": server.url,
+                   "BROKER_CLIENT_URL": "http://127.0.0.1:\(port)", "CR_AGENT_URL": origin.url, "CR_TYPE": "docker-hub",
+                   "CR_USERNAME": "bench", "CR_PASSWORD": "bench-password", "PORT": String(port), "ACCEPT": accept.path, "LOG_LEVEL": "info"]
+        let client = try BackgroundProcess(brokerExecutablePath, ["client"], environment: env)
+        defer { _ = client.stop() }
+        XCTAssertTrue(waitUntil(seconds: 20) { server.sockets.filter { $0["identify"] is [String: Any] }.count == 2 }, client.stdout + client.stderr)
+        let idle = Self.peakResidentKiB(client.process.processIdentifier)
+
+        let mib = 256
+        let upload = try XCTUnwrap(server.upload(try server.request(["url": "/stream/\(mib)"]), seconds: 240))
+        XCTAssertEqual(upload["bodyBytes"] as? Int, mib << 20)
+        let sha = SHA256()
+        for _ in 0..<(mib * 16) { sha.update(EchoOrigin.chunk) }
+        XCTAssertEqual(upload["sha256"] as? String, sha.finalizeHex())
+        let peak = Self.peakResidentKiB(client.process.processIdentifier)
+        // A few fixed buffers, never the answer: the peak stays within 16 MiB of the idle client's.
+        XCTAssertGreaterThan(idle, 0)
+        XCTAssertLessThan(peak - idle, 16 * 1024, "idle \(idle) KiB, peak \(peak) KiB after \(mib) MiB")
+        XCTAssertLessThan(peak, 32 * 1024, "the issue sizes the client under 32 MB: peak \(peak) KiB")
+        XCTAssertEqual(client.stop(), 0, client.stderr)
+    }
 }
