@@ -55,6 +55,7 @@ final class BrokerClientLocalServerTests: XCTestCase {
                                                                                           ("content-length", .string("999"))])),
                                           ("body", .string("{\"ok\":true}"))])]) }
         XCTAssertTrue(waitUntil(seconds: 10) { !curl.process.isRunning })
+        waitUntil(seconds: 5) { curl.stdout.contains(/\n\d{3}$/) }   // the pipe reader takes the last bytes after the exit
         XCTAssertTrue(curl.stdout.hasSuffix("{\"ok\":true}\n201"), curl.stdout + curl.stderr)
         XCTAssertEqual(h.client.metrics.callbacksRelayed.load(ordering: .relaxed), 1)
     }
@@ -68,6 +69,7 @@ final class BrokerClientLocalServerTests: XCTestCase {
         let ack = ReactorBox(value: callbackEmits(h, role: "secondary")[0].ack!)
         h.onReactor { ack.value([.object([("status", .int(200)), ("body", .object([("received", .bool(true))]))])]) }
         XCTAssertTrue(waitUntil(seconds: 10) { !curl.process.isRunning })
+        waitUntil(seconds: 5) { curl.stdout.contains(/\n\d{3}$/) }   // the pipe reader takes the last bytes after the exit
         XCTAssertTrue(curl.stdout.hasSuffix("{\"received\":true}\n200"), curl.stdout)
     }
 
@@ -93,6 +95,7 @@ final class BrokerClientLocalServerTests: XCTestCase {
         XCTAssertTrue(waitUntil(seconds: 10) { self.callbackEmits(h).count == 1 })
         h.onReactor { h.dial.latest("primary")!.close(reason: "transport close") }
         XCTAssertTrue(waitUntil(seconds: 10) { !curl.process.isRunning })
+        waitUntil(seconds: 5) { curl.stdout.contains(/\n\d{3}$/) }   // the pipe reader takes the last bytes after the exit
         XCTAssertTrue(curl.stdout.hasSuffix("\n502"), curl.stdout)
         XCTAssertTrue(curl.stdout.contains("TUNNEL_CLOSED"), curl.stdout)
     }
@@ -105,6 +108,7 @@ final class BrokerClientLocalServerTests: XCTestCase {
         XCTAssertTrue(waitUntil(seconds: 10) { self.callbackEmits(h).count == 1 })
         XCTAssertEqual(h.fireTimers(), [1234])
         XCTAssertTrue(waitUntil(seconds: 10) { !curl.process.isRunning })
+        waitUntil(seconds: 5) { curl.stdout.contains(/\n\d{3}$/) }   // the pipe reader takes the last bytes after the exit
         XCTAssertTrue(curl.stdout.hasSuffix("\n504"), curl.stdout)
 
         h.dial.failing.set(true)

@@ -14,13 +14,18 @@ final class BrokerClientPreparationTests: XCTestCase {
             (#"{"url":"/scan","method":"POST","body":"plain"}"#, nil, Array("plain".utf8)),
             (#"{"url":"/scan","method":"POST","body":{"$binary":"\#(Base64.encode(Array(body.utf8)))"}}"#, nil, Array(body.utf8)),
             (#"{"url":"/scan","method":"POST","body":{"type":"Buffer","data":[104,105]}}"#, nil, Array("hi".utf8)),
+            (#"{"url":"/scan","method":"POST","body":{"type":"Buffer","data":[104,256]}}"#, "non-byte", nil),
             (#"{"url":"/scan","method":"POST","body":{"images":["a"]}}"#, nil, Array(#"{"images":["a"]}"#.utf8)),
             (#"{"url":"/scan","method":"POST","body":{}}"#, nil, []),
             (#"{"url":"/scan","method":"POST","body":null}"#, nil, []),
-            (#"{"method":"GET"}"#, "no url", nil),
-            (#"{"url":"list"}"#, "no url", nil),
+            (#"{"method":"GET"}"#, "url", nil),
+            (#"{"url":"list","method":"GET"}"#, "url", nil),
             (#"{"url":"/list","method":"G T"}"#, "method", nil),
             (#"["request"]"#, "not an object", nil),
+            // What would reach a URL or a header line is refused outright.
+            (#"{"url":"/list","method":"GET","streamingID":"../../admin"}"#, "streamingID", nil),
+            (#"{"url":"/list","method":"GET","headers":{"x":"a\r\nInjected: 1"}}"#, "CR, LF", nil),
+            (#"{"url":"/list","method":"GET","headers":{"bad name":"1"}}"#, "token", nil),
         ]
         for (payload, error, expectedBody) in rows {
             let decoded = IncomingTunnelRequest.decode(try JSON.parse(payload))
@@ -34,7 +39,7 @@ final class BrokerClientPreparationTests: XCTestCase {
                 XCTFail("\(payload): \(decoded)")
             }
         }
-        let full = try XCTUnwrap(try? IncomingTunnelRequest.decode(JSON.parse(#"{"url":"/list","headers":{"x":["1","2"],"n":3},"streamingID":"","requestId":"r"}"#)).get())
+        let full = try XCTUnwrap(try? IncomingTunnelRequest.decode(JSON.parse(#"{"url":"/list","method":"GET","headers":{"x":["1","2"],"n":3},"streamingID":"","requestId":"r"}"#)).get())
         XCTAssertEqual(full.headers.values("x"), ["1", "2"])
         XCTAssertEqual(full.headers["n"], "3")
         XCTAssertNil(full.streamingID, "an empty streamingID means the ack path")

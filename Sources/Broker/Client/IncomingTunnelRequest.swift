@@ -1,5 +1,5 @@
-// A `request` event as snyk's server sends it down the tunnel ({url, method, body, headers, streamingID,
-// requestId}), decoded from its emitter arguments, and the body forms EJSON and Node put on the wire.
+// A `request` event as the client acts on it: the protocol layer's TunnelRequest (validated) with its
+// headers as HTTPHeaders and its body as bytes; and the body forms EJSON and Node put on the wire.
 import Core
 
 public struct IncomingTunnelRequest: Sendable, Equatable {
@@ -26,34 +26,20 @@ public struct IncomingTunnelRequest: Sendable, Equatable {
             && a.requestId == b.requestId && a.headers.fields.map { "\($0.name):\($0.value)" } == b.headers.fields.map { "\($0.name):\($0.value)" }
     }
 
-    /// Reads the first emitter argument; nil with why when it is not a request object.
+    /// Reads the first emitter argument with the protocol layer's checks (a path URL, a token method,
+    /// header names that are tokens and values without CR/LF, a streamingID fit for a URL segment);
+    /// the failure says why.
     public static func decode(_ value: JSON) -> Result<IncomingTunnelRequest, IncomingTunnelRequestError> {
-        guard case .object = value else { return .failure(IncomingTunnelRequestError("the request event's payload is not an object")) }
-        guard let url = value["url"]?.string, url.hasPrefix("/") else {
-            return .failure(IncomingTunnelRequestError("the request event has no url starting with /"))
-        }
-        let method = (value["method"]?.string ?? "GET").uppercased()
-        guard !method.isEmpty, method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-            return .failure(IncomingTunnelRequestError("the request event's method is not a token"))
-        }
+        let parsed: TunnelRequest
+        do { parsed = try TunnelRequest(json: value) } catch { return .failure(IncomingTunnelRequestError(error.description)) }
         var headers = HTTPHeaders()
-        if let pairs = value["headers"]?.object {
-            for (name, v) in pairs {
-                switch v {
-                case .string(let s): headers.add(name, s)
-                case .int(let n): headers.add(name, String(n))
-                case .double(let d): headers.add(name, String(d))
-                case .bool(let b): headers.add(name, b ? "true" : "false")
-                case .array(let items): for item in items { if let s = item.string { headers.add(name, s) } }
-                default: continue
-                }
-            }
-        }
-        let body = decodeBody(value["body"])
-        let streamingID = value["streamingID"]?.string.flatMap { $0.isEmpty ? nil : $0 }
-        let requestId = value["requestId"]?.string.flatMap { $0.isEmpty ? nil : $0 }
-        return .success(IncomingTunnelRequest(url: url, method: method, headers: headers, body: body,
-                                      streamingID: streamingID, requestId: requestId))
+        for (name, v) in parsed.headers { headers.add(name, v) }
+        var body = parsed.body.bytes
+        // An empty object is what express leaves for a request without a body.
+        if case .json(.object(let pairs)) = parsed.body, pairs.isEmpty { body = [] }
+        return .success(IncomingTunnelRequest(url: parsed.url, method: parsed.method.uppercased(), headers: headers, body: body,
+                                              streamingID: parsed.streamingID.isEmpty ? nil : parsed.streamingID,
+                                              requestId: parsed.requestId.flatMap { $0.isEmpty ? nil : $0 }))
     }
 
     /// The body as snyk's server sends it: a string, EJSON binary (`{"$binary": base64}`), a Node Buffer
