@@ -173,4 +173,15 @@ final class BrokerClientProcessTests: XCTestCase {
         XCTAssertLessThan(peak, 32 * 1024, "the issue sizes the client under 32 MB: peak \(peak) KiB")
         XCTAssertEqual(client.stop(), 0, client.stderr)
     }
+
+    func testMissingSettingsStopTheClientWithOneErrorAndExit2() throws {
+        let r = try runProcess(brokerExecutablePath, ["client"], environment: ["PATH": "/usr/bin:/bin", "CR_TYPE": "docker-hub"], timeout: 30)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.hasPrefix("broker client: 5 settings are wrong:\n"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("broker client: broker client"), r.stderr)
+        for name in ["BROKER_TOKEN", "BROKER_CLIENT_URL", "CR_AGENT_URL", "CR_USERNAME", "CR_PASSWORD"] {
+            XCTAssertTrue(r.stderr.contains("  - \(name)"), "\(name) named: \(r.stderr)")
+        }
+        XCTAssertEqual(r.stdout, "", "nothing served, nothing logged")
+    }
 }

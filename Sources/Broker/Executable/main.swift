@@ -15,7 +15,7 @@ Settings come from the environment; see docs/configuration.md.
 
 """
 
-/// `broker client`: settings from the environment (one error naming every problem, exit 2), then serve
+/// `broker client`: settings from the environment (one error listing every problem, exit 2), then serve
 /// until SIGTERM/SIGINT.
 func runClient() -> Int32 {
     let environment = Environment.process()
@@ -23,7 +23,7 @@ func runClient() -> Int32 {
     switch BrokerClientSettings.fromEnvironment(environment.values) {
     case .success(let s): settings = s
     case .failure(let error):
-        Console.err("broker client: \(error)\n")
+        Console.err("\(error)\n")   // names itself ("broker client: ...") and lists every problem
         return 2
     }
     let logger = Logger(level: settings.logLevel, fd: 1, component: "broker-client")
