@@ -85,4 +85,30 @@ final class BrokerClientFaultTests: XCTestCase {
         XCTAssertTrue(waitUntil(seconds: 10) { h.client.metrics.inFlight.load(ordering: .relaxed) == 0 })
         XCTAssertEqual(h.onReactor { h.client.openSocketCount }, 2, "the tunnel stays up")
     }
+
+    func testACutConnectionIsRetriedThreeTimesWithTheSameRequestIdThen502() throws {
+        // The stub origin reads each request and closes the connection without answering.
+        let script = repositoryRoot.appendingPathComponent("Tests/broker/client_cut_origin.py").path
+        let stub = try BackgroundProcess(projectPython, [script, "--max-lifetime", "120"], environment: ProcessInfo.processInfo.environment)
+        defer { _ = stub.stop() }
+        var stubURL: String?
+        waitUntil(seconds: 20) {
+            stubURL = stub.stdout.split(separator: "\n").first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["url"] as? String
+            return stubURL != nil
+        }
+        let url = try XCTUnwrap(stubURL, stub.stderr)
+        let receiver = try ResponseReceiver()
+        defer { receiver.stop() }
+        let h = try ClientHarness(settings: ClientFixture.settings(server: receiver.url, agent: url), logLevel: .info)
+        h.serverRequests(.object([("url", .string("/scan")), ("method", .string("POST")), ("body", .string("{\"images\":[\"a:1\"]}")),
+                                  ("headers", .object([])), ("streamingID", .string("stream-cut-origin")), ("requestId", .string("req-same"))]))
+        let upload = try XCTUnwrap(receiver.upload("stream-cut-origin"))
+        XCTAssertEqual(upload["preambleText"] as? String, "{\"status\":502,\"errorType\":\"DOWNSTREAM_ERROR\"}")
+        let record = try runProcess("/usr/bin/curl", ["-sS", "--max-time", "10", "\(url)/_record"])
+        let seen = (try? JSONSerialization.jsonObject(with: Data(record.stdout.utf8))) as? [[String: Any]] ?? []
+        XCTAssertEqual(seen.count, 4, "the first attempt and 3 retries: \(record.stdout)")
+        XCTAssertEqual(Set(seen.compactMap { $0["snyk-request-id"] as? String }), ["req-same"])
+        XCTAssertEqual(Set(seen.compactMap { $0["x-request-id"] as? String }), ["req-same"])
+        XCTAssertEqual(h.client.metrics.downstreamRetries.load(ordering: .relaxed), 3)
+    }
 }
