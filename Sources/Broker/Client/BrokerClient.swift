@@ -54,8 +54,15 @@ public final class BrokerClient: @unchecked Sendable {
     /// Whether any socket is open (for tests and /healthcheck).
     public var openSocketCount: Int { slots.filter(\.isOpen).count }
 
-    func schedule(_ milliseconds: Int, _ body: @escaping () -> Void) {
-        if let scheduler { scheduler(milliseconds, body) } else { reactor.schedule(afterMilliseconds: milliseconds, body) }
+    /// Runs `body` later on the reactor; the returned closure cancels it (a no-op under a test scheduler).
+    @discardableResult
+    func schedule(_ milliseconds: Int, _ body: @escaping () -> Void) -> () -> Void {
+        if let scheduler {
+            scheduler(milliseconds, body)
+            return {}
+        }
+        let id = reactor.schedule(afterMilliseconds: milliseconds, body)
+        return { [reactor] in reactor?.cancel(id) }
     }
 
     // MARK: requests coming down

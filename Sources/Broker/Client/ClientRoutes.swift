@@ -129,9 +129,11 @@ extension BrokerClient {
         payload += [("headers", .object(headers)), ("streamingID", .string("")), ("requestId", .string(requestId))]
 
         var answered = false
+        var cancelTimeout: () -> Void = {}
         func finish(_ status: Int, _ headers: HTTPHeaders, _ body: [UInt8]) {
             guard !answered else { return }
             answered = true
+            cancelTimeout()
             var h = headers
             h.set("snyk-request-id", requestId)
             ex.respond(status: status, headers: h, body: body)
@@ -143,19 +145,22 @@ extension BrokerClient {
             finish(status, ["Content-Type": "application/json"],
                    Array(JSON.object([("code", .string(code)), ("message", .string(message))]).serialized.utf8))
         }
-        ex.onAbort = { answered = true }
-        let slot = slots.first(where: \.isOpen)
-        let sent = slot?.emitCallback(.object(payload), answer: { [weak self] args in
+        guard let slot = slots.first(where: \.isOpen), let key = slot.emitCallback(.object(payload), answer: { [weak self] args in
             guard !answered else { return }
             self?.metrics.callbacksRelayed.bump()
             let (status, headers, body) = Self.callbackAnswer(args.first ?? .null)
             finish(status, headers, body)
-        }, fail: { why in failed(502, "TUNNEL_CLOSED", why) }) ?? false
-        guard sent else {
+        }, fail: { why in failed(502, "TUNNEL_CLOSED", why) }) else {
             failed(502, "NO_CONNECTION", "no tunnel socket to the broker server is open")
             return
         }
-        schedule(callbackTimeoutMilliseconds) {
+        ex.onAbort = { [weak slot] in
+            answered = true
+            cancelTimeout()
+            slot?.forgetCallback(key)
+        }
+        cancelTimeout = schedule(callbackTimeoutMilliseconds) { [weak slot] in
+            slot?.forgetCallback(key)
             failed(504, "UPSTREAM_TIMEOUT", "the broker server did not answer within \(self.callbackTimeoutMilliseconds) ms")
         }
     }

@@ -113,9 +113,10 @@ final class TunnelSlot {
         }
     }
 
-    /// Emits a callback `request` up this socket; `fail` runs if the socket closes before the ack.
-    func emitCallback(_ payload: JSON, answer: @escaping ([JSON]) -> Void, fail: @escaping (String) -> Void) -> Bool {
-        guard let socket else { return false }
+    /// Emits a callback `request` up this socket; `fail` runs if the socket closes before the ack. Returns
+    /// the callback's key (for `forgetCallback`), nil when the socket is not open.
+    func emitCallback(_ payload: JSON, answer: @escaping ([JSON]) -> Void, fail: @escaping (String) -> Void) -> Int? {
+        guard let socket else { return nil }
         nextCallback += 1
         let key = nextCallback
         waitingCallbacks[key] = fail
@@ -123,8 +124,11 @@ final class TunnelSlot {
             guard let self, self.waitingCallbacks.removeValue(forKey: key) != nil else { return }
             answer(args)
         }
-        return true
+        return key
     }
+
+    /// The caller stopped waiting (timeout): a late ack is then ignored and nothing is kept for it.
+    func forgetCallback(_ key: Int) { waitingCallbacks[key] = nil }
 
     func stop() {
         let wasOpen = socket
