@@ -134,6 +134,9 @@ final class TunnelSlot {
         let wasOpen = socket
         generation += 1
         state = .stopped
+        let waiting = waitingCallbacks
+        waitingCallbacks = [:]
+        for (_, fail) in waiting.sorted(by: { $0.key < $1.key }) { fail("the client is shutting down") }
         if let wasOpen {
             owner.metrics.socketsOpen.bump(-1)
             wasOpen.close(reason: "client stopping")
