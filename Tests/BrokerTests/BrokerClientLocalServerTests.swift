@@ -84,7 +84,7 @@ final class BrokerClientLocalServerTests: XCTestCase {
 
         // Past 10 MiB: 413, nothing sent up.
         let bigPath = NSTemporaryDirectory() + "callback-\(UUID().uuidString).json"
-        FileManager.default.createFile(atPath: bigPath, contents: Data(repeating: 0x20, count: ClientRoutes.maxCallbackBodyBytes + 1))
+        _ = FileManager.default.createFile(atPath: bigPath, contents: Data(repeating: 0x20, count: ClientRoutes.maxCallbackBodyBytes + 1))
         defer { try? FileManager.default.removeItem(atPath: bigPath) }
         let big = try h.curl("/api/v2/import/done", method: "POST", body: "@" + bigPath)
         XCTAssertEqual(big.status, 413)
