@@ -20,14 +20,23 @@ int cep_resolve(const char *host, char *out, size_t outlen) {
     hints.ai_flags = AI_ADDRCONFIG;
     int r = getaddrinfo(host, NULL, &hints, &res);
     if (r != 0) return r == EAI_SYSTEM ? -errno : r;
-    int done = 0;
-    for (struct addrinfo *a = res; a && !done; a = a->ai_next) {
+    size_t used = 0;
+    int count = 0;
+    if (outlen) out[0] = 0;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
         const void *src = a->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
                         : a->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr : NULL;
-        if (src && inet_ntop(a->ai_family, src, out, (socklen_t)outlen)) done = 1;
+        char one[INET6_ADDRSTRLEN];
+        if (!src || !inet_ntop(a->ai_family, src, one, sizeof one)) continue;
+        size_t l = strlen(one);
+        if (used + l + 2 > outlen) break;           // what fits; the rest are not tried
+        if (used) out[used++] = '\n';
+        memcpy(out + used, one, l + 1);
+        used += l;
+        count++;
     }
     freeaddrinfo(res);
-    return done ? 0 : EAI_NONAME;
+    return count ? 0 : EAI_NONAME;
 }
 
 const char *cep_resolve_strerror(int code) { return code < 0 ? strerror(-code) : gai_strerror(code); }

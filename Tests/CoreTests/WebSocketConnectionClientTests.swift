@@ -62,20 +62,35 @@ final class WebSocketConnectionClientTests: XCTestCase {
         XCTAssertTrue(e4?.message.contains("answered 403") == true, e4?.message ?? "")
     }
 
-    func testProxyAuthenticationRequiredIsNamed() throws {
+    func testProxyCredentialsFromTheProxyURL() throws {
+        let peer = try PythonWebSocketServer()
+        defer { peer.stop() }
         let proxyPort = try clientFreePort()
-        let proxy = try clientStartTinyproxy(in: dir, port: proxyPort, connectPorts: [1])
+        // tinyproxy with BasicAuth: 407 to a CONNECT without the right Proxy-Authorization.
+        let conf = dir.appendingPathComponent("tinyproxy.conf")
+        try """
+            Port \(proxyPort)
+            Listen 127.0.0.1
+            Timeout 30
+            Allow 127.0.0.1
+            LogFile "\(dir.path)/tinyproxy.log"
+            LogLevel Info
+            PidFile "\(dir.path)/tinyproxy.pid"
+            ConnectPort \(peer.port)
+            BasicAuth user s3cret
+            """.write(to: conf, atomically: true, encoding: .utf8)
+        let proxy = try ClientDaemon(name: "tinyproxy", executable: "/usr/bin/tinyproxy", arguments: ["-d", "-c", conf.path],
+                                     ports: [proxyPort], logFile: dir.appendingPathComponent("tinyproxy.log"))
         defer { proxy.stop() }
-        // tinyproxy with BasicAuth answers 407 to a CONNECT without credentials.
-        proxy.stop()
-        try (String(contentsOf: dir.appendingPathComponent("tinyproxy.conf"), encoding: .utf8) + "\nBasicAuth user secret\n")
-            .write(to: dir.appendingPathComponent("tinyproxy.conf"), atomically: true, encoding: .utf8)
-        let authProxy = try ClientDaemon(name: "tinyproxy", executable: "/usr/bin/tinyproxy", arguments: ["-d", "-c", dir.appendingPathComponent("tinyproxy.conf").path],
-                                         ports: [proxyPort], logFile: dir.appendingPathComponent("tinyproxy.log"))
-        defer { authProxy.stop() }
-        let (e, _) = try echoOnce("ws://127.0.0.1:1/echo", WebSocketConfiguration(proxies: ProxySettings(httpProxy: "http://127.0.0.1:\(proxyPort)")))
-        XCTAssertEqual(e?.stage, .proxy)
-        XCTAssertEqual(e?.status, 407, e?.message ?? "")
+        let url = "ws://127.0.0.1:\(peer.port)/echo"
+        let (denied, _) = try echoOnce(url, WebSocketConfiguration(proxies: ProxySettings(httpProxy: "http://127.0.0.1:\(proxyPort)")))
+        XCTAssertEqual(denied?.stage, .proxy)
+        XCTAssertEqual(denied?.status, 407, denied?.message ?? "")
+        XCTAssertTrue(denied?.message.contains("answered 407") == true, denied?.message ?? "")
+        // Percent escapes in the URL's userinfo are decoded before they are sent.
+        let (e, ev) = try echoOnce(url, WebSocketConfiguration(proxies: ProxySettings(httpProxy: "http://user:s3cr%65t@127.0.0.1:\(proxyPort)")))
+        XCTAssertNil(e)
+        XCTAssertEqual(ev, [.text("through")])
     }
 
     func testFailuresAreNamed() throws {

@@ -280,7 +280,7 @@ public final class RegistryClient {
             done(.failure(RegistryError(.unsupported, registry: base.origin, "blob \(descriptor.digest) is a foreign (non-distributable) layer; it is not pulled")))
             return download
         }
-        let hasher = SHA256()
+        let hasher = PipelinedSHA256()
         var received = 0
         var overflow = false
         let what = "blob \(repository)@\(descriptor.digest)"

@@ -5,8 +5,8 @@ import Core
 public final class LayerScanner {
     public let layer: Descriptor
     private let diffID: String?
-    private let compressedHash: SHA256?
-    private let tarHash = SHA256()
+    private let compressedHash: PipelinedSHA256?
+    private let tarHash = PipelinedSHA256()
     private let decompressor: LayerDecompressor
     private let tar: TarReader
     private var handler: LayerEntryHandler
@@ -20,7 +20,7 @@ public final class LayerScanner {
         self.layer = layer
         self.diffID = diffID
         self.cancellation = cancellation
-        compressedHash = verifyCompressedDigest ? SHA256() : nil
+        compressedHash = verifyCompressedDigest ? PipelinedSHA256() : nil
         decompressor = LayerDecompressor(mediaType: layer.mediaType, layerDigest: layer.digest, maxOutputBytes: limits.maxLayerTarBytes)
         tar = TarReader(limits: TarLimits(maxPathBytes: limits.maxPathLength, maxEntries: limits.maxEntriesPerLayer,
                                           maxTotalBytes: limits.maxLayerTarBytes))

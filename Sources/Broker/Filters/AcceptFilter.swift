@@ -96,17 +96,15 @@ public struct AcceptFilter: RequestFilter {
                 }
             }
             if !ok && !queries.isEmpty {
-                do {
-                    let params = QueryString.parse(query)
-                    if let repeated = queries.first(where: { params.repeatedNames.contains($0.0) }) {
-                        // qs makes a repeated or bracketed parameter an array/object; minimatch then throws
-                        // and snyk blocks the request outright.
-                        return .refuse("query parameter \(repeated.0) is given more than once or with brackets")
-                    }
-                    ok = queries.allSatisfy { name, globs in
-                        let value = params.values[name] ?? ""
-                        return globs.contains { $0.matches(value) }
-                    }
+                let params = QueryString.parse(query)
+                if let repeated = queries.first(where: { params.repeatedNames.contains($0.0) }) {
+                    // qs makes a repeated or bracketed parameter an array/object; minimatch then throws
+                    // and snyk blocks the request outright.
+                    return .refuse("query parameter \(repeated.0) is given more than once or with brackets")
+                }
+                ok = queries.allSatisfy { name, globs in
+                    let value = params.values[name] ?? ""
+                    return globs.contains { $0.matches(value) }
                 }
             }
             if !ok { return .doesNotFit }

@@ -92,7 +92,8 @@ void *cep_tls_client_new(void *ctx, int fd, const char *host);
 void cep_tls_verify_error(void *ssl, char *buf, size_t len);
 
 // Outbound TCP (connect.c). cep_resolve blocks (getaddrinfo): call it off the loop thread. It writes
-// the first address as a numeric string; 0, or an EAI_ code (> 0) / -errno, for cep_resolve_strerror.
+// the addresses, in getaddrinfo's order, as numeric strings separated by '\n' (as many as fit);
+// 0, or an EAI_ code (> 0) / -errno, for cep_resolve_strerror.
 int cep_resolve(const char *host, char *out, size_t outlen);
 const char *cep_resolve_strerror(int code);
 // Starts a non-blocking TCP connect (TCP_NODELAY) to a numeric address; the fd, or -errno.

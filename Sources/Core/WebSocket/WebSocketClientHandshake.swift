@@ -58,6 +58,8 @@ public final class WebSocketClientHandshake {
     private var pending: [UInt8] = []
     private var received: [UInt8] = []
     private var key = ""
+    /// Addresses of the name still to try when a connect fails (IPv6 first may be unreachable).
+    private var addresses: [String] = []
     private var timer: TimerID?
     /// A refused handshake's head, while its body's first line arrives.
     private var refusedHead: WebSocketResponseHead?
@@ -80,12 +82,12 @@ public final class WebSocketClientHandshake {
         guard let u = WebSocketURL(url) else {
             // The URL itself is not quoted: a broker's carries its token in the path.
             let scheme = url.range(of: "://").map { String(url[..<$0.lowerBound].prefix(16)) } ?? "(none)"
-            return fail(.url, "the server URL is not a ws://, wss://, http:// or https:// URL with a host and a valid port (its scheme: \(UntrustedText.terminalSafe(scheme)))")
+            return failSoon(.url, "the server URL is not a ws://, wss://, http:// or https:// URL with a host and a valid port (its scheme: \(UntrustedText.terminalSafe(scheme)))")
         }
         target = u
         let proxyURL = u.secure ? configuration.proxies.httpsProxy : configuration.proxies.httpProxy
         if let p = proxyURL, !WebSocketProxy.bypasses(host: u.host, noProxy: configuration.proxies.noProxy) {
-            guard let parsed = WebSocketProxy(p) else { return fail(.proxy, "the proxy \(Redaction.url(p)) is not an http:// URL with a host") }
+            guard let parsed = WebSocketProxy(p) else { return failSoon(.proxy, "the proxy \(Redaction.url(p)) is not an http:// URL with a host") }
             proxy = parsed
         }
         timer = reactor.schedule(afterMilliseconds: configuration.handshakeTimeoutMilliseconds) { [weak self] in
@@ -96,20 +98,27 @@ public final class WebSocketClientHandshake {
             self.fail(.timeout, "no WebSocket connection to \(self.target.display) within \(self.configuration.handshakeTimeoutMilliseconds) ms (stuck at \(self.step))")
         }
         let host = proxy?.host ?? u.host
-        if cep_is_ip_literal(host) != 0 { return connect(address: host) }
+        if cep_is_ip_literal(host) != 0 {       // from the loop, so the completion never runs inside `connect`
+            reactor.schedule(afterMilliseconds: 0) { [self] in
+                if step == .resolving && completion != nil { connect(address: host) }
+            }
+            return
+        }
         // getaddrinfo blocks: it runs on a thread of its own and the answer comes back to the loop.
         let box = UncheckedBox(self)
         let r = reactor
         let t = JoinableThread.start(name: "ws-resolve") {
-            var out = [CChar](repeating: 0, count: 64)
+            var out = [CChar](repeating: 0, count: 1024)
             let rc = cep_resolve(host, &out, out.count)
-            let answer = rc == 0 ? Result<String, WebSocketConnectError>.success(String(cChars: out))
+            let answer = rc == 0 ? Result<[String], WebSocketConnectError>.success(String(cChars: out).split(separator: "\n").map(String.init))
                 : .failure(WebSocketConnectError(.resolve, "cannot resolve \(host): \(String(cString: cep_resolve_strerror(rc)))"))
             r.execute {
                 let me = box.value
                 guard me.step == .resolving, me.completion != nil else { return }
                 switch answer {
-                case .success(let address): me.connect(address: address)
+                case .success(let addresses):
+                    me.addresses = Array(addresses.dropFirst())
+                    me.connect(address: addresses[0])
                 case .failure(let e): me.fail(e)
                 }
             }
@@ -122,7 +131,7 @@ public final class WebSocketClientHandshake {
         let port = proxy?.port ?? target.port
         let via = proxy.map { "the proxy \($0.host):\($0.port)" } ?? "\(target.host):\(port)"
         let r = cep_connect_tcp(address, Int32(port))
-        guard r >= 0 else { return fail(.connect, "cannot connect to \(via): \(String(cString: cep_strerror(r)))") }
+        guard r >= 0 else { return connectFailed("cannot connect to \(via): \(String(cString: cep_strerror(r)))") }
         fd = r
         do {
             // The handler keeps the handshake alive while it owns the socket (the caller may drop it).
@@ -138,7 +147,7 @@ public final class WebSocketClientHandshake {
         case .connecting:
             let err = cep_socket_error(fd)
             let via = proxy.map { "the proxy \($0.host):\($0.port)" } ?? "\(target.host):\(target.port)"
-            guard err == 0 else { return fail(.connect, "cannot connect to \(via): \(String(cString: cep_strerror(err)))") }
+            guard err == 0 else { return connectFailed("cannot connect to \(via): \(String(cString: cep_strerror(err)))") }
             if let p = proxy {
                 step = .proxyConnect
                 var req = "CONNECT \(target.authority) HTTP/1.1\r\nHost: \(target.authority)\r\n"
@@ -154,6 +163,14 @@ public final class WebSocketClientHandshake {
         case .resolving, .done:
             break
         }
+    }
+
+    /// A connect failed: the name's next address, else the error (the last address's).
+    private func connectFailed(_ message: String) {
+        if registered { reactor.unregister(fd: fd); registered = false }
+        if fd >= 0 { _ = cep_close(fd); fd = -1 }
+        guard !addresses.isEmpty else { return fail(.connect, message) }
+        connect(address: addresses.removeFirst())
     }
 
     /// The tunnel or the direct TCP connection is up: TLS next, or the upgrade request.
@@ -220,8 +237,8 @@ public final class WebSocketClientHandshake {
             case .bytes(let n):
                 received.append(contentsOf: scratch[0..<n])
                 if !examineAnswer(peerClosed: false) { return }
-            case .wouldBlock:
-                return watch(.readable)
+            case .wouldBlock(let wantsWritable):
+                return watch(wantsWritable ? .writable : .readable)
             case .closed:
                 _ = examineAnswer(peerClosed: true)
                 if step != .done { fail(failureStage, "\(peerName) closed the connection before answering the handshake") }
@@ -310,6 +327,12 @@ public final class WebSocketClientHandshake {
             completion = nil
             c?(.failure(WebSocketConnectError(.connect, "cannot watch the connection to \(target.display): \(error)")))
         }
+    }
+
+    /// A failure found before any I/O is reported from the loop too, never from inside `connect`.
+    private func failSoon(_ stage: WebSocketConnectError.Stage, _ message: String) {
+        step = .done
+        reactor.schedule(afterMilliseconds: 0) { [self] in fail(stage, message) }
     }
 
     private func fail(_ stage: WebSocketConnectError.Stage, _ message: String, status: Int? = nil) {

@@ -415,7 +415,9 @@ public final class WebSocketConnection {
 
     private func compactOutput() {
         if outputStart == output.count {
-            if output.capacity > 1 << 20 { output = [] } else { output.removeAll(keepingCapacity: true) }
+            // Kept for reuse up to a few high-water marks (a streaming producer refills it at once);
+            // a queue that once held a huge message is let go.
+            if output.capacity > 4 * max(configuration.outputHighWatermark, 256 << 10) { output = [] } else { output.removeAll(keepingCapacity: true) }
             outputStart = 0
         } else if outputStart > 64 * 1024 && outputStart * 2 > output.count {
             output.removeFirst(outputStart)
