@@ -15,6 +15,29 @@ Settings come from the environment; see docs/configuration.md.
 
 """
 
+/// `broker client`: settings from the environment (one error listing every problem, exit 2), then serve
+/// until SIGTERM/SIGINT.
+func runClient() -> Int32 {
+    let environment = Environment.process()
+    let settings: BrokerClientSettings
+    switch BrokerClientSettings.fromEnvironment(environment.values) {
+    case .success(let s): settings = s
+    case .failure(let error):
+        Console.err("\(error)\n")   // names itself ("broker client: ...") and lists every problem
+        return 2
+    }
+    let logger = Logger(level: settings.logLevel, fd: 1, component: "broker-client")
+    var socketConfiguration = WebSocketConfiguration(environment: environment.values)
+    socketConfiguration.maxMessageBytes = settings.maxMessageBytes
+    do {
+        return try BrokerClientService.run(settings: settings, environment: environment, logger: logger,
+                                           dialer: BrokerSocketDialer.make(configuration: socketConfiguration))
+    } catch {
+        Console.err("broker client: \(error)\n")
+        return 2
+    }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "--help", "-h", "help":
@@ -23,11 +46,10 @@ case "--help", "-h", "help":
 case "--version", "-V", "version":
     Console.out("broker \(ProductVersion.current)\n")
     exit(0)
+case "client":
+    exit(runClient())
 case "server":
     exit(BrokerServerCommand.run(environment: Environment.process()))
-case "client":
-    Console.err("broker: the \(args[0]) mode is not part of this build yet (see docs/README.md for what is)\n")
-    exit(2)
 default:
     Console.err("broker: expected client or server (see broker --help)\n")
     exit(2)

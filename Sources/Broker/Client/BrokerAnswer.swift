@@ -1,0 +1,57 @@
+// The answers the client makes itself instead of the agent (snyk's BROKER_ERROR_CODES and
+// statusForErrorCode in hybrid-sdk/common/types/telemetry.ts), and how a downstream error is classified.
+import Core
+
+public struct BrokerAnswer: Sendable {
+    public enum Code: String, Sendable {
+        case filterBlocked = "FILTER_BLOCKED"
+        case downstreamUnreachable = "DOWNSTREAM_UNREACHABLE"
+        case downstreamTimeout = "DOWNSTREAM_TIMEOUT"
+        case downstreamError = "DOWNSTREAM_ERROR"
+        case bodyTooLarge = "BODY_TOO_LARGE"
+
+        public var status: Int {
+            switch self {
+            case .filterBlocked: return 401
+            case .downstreamTimeout: return 504
+            case .downstreamUnreachable, .downstreamError, .bodyTooLarge: return 502
+            }
+        }
+    }
+
+    public let code: Code
+    /// The JSON body, keys in snyk's order.
+    public let body: JSON
+
+    public var status: Int { code.status }
+
+    /// A request no rule allowed: websocketRequests.ts's body, `reason` naming why.
+    public static func blocked(reason: String, url: String) -> BrokerAnswer {
+        BrokerAnswer(code: .filterBlocked, body: .object([("code", .string(Code.filterBlocked.rawValue)), ("message", .string("blocked")),
+                                                         ("reason", .string(reason)), ("url", .string(url))]))
+    }
+
+    /// A downstream request that failed before the agent answered (after the retries).
+    public static func downstream(_ error: HTTPClientError) -> BrokerAnswer {
+        let code = classify(error)
+        return BrokerAnswer(code: code, body: .object([("code", .string(code.rawValue)), ("message", .string(error.description))]))
+    }
+
+    public static func tooLarge(_ message: String) -> BrokerAnswer {
+        BrokerAnswer(code: .bodyTooLarge, body: .object([("code", .string(Code.bodyTooLarge.rawValue)), ("message", .string(message))]))
+    }
+
+    /// ECONNREFUSED/ENOTFOUND -> unreachable, ETIMEDOUT -> timeout, anything else -> error, as
+    /// classifyDownstreamError does with Node's codes; here libcurl's codes say the same things.
+    static func classify(_ error: HTTPClientError) -> Code {
+        switch error.curlCodeName {
+        case "CURLE_COULDNT_CONNECT", "CURLE_COULDNT_RESOLVE_HOST", "CURLE_COULDNT_RESOLVE_PROXY": return .downstreamUnreachable
+        case "CURLE_OPERATION_TIMEDOUT": return .downstreamTimeout
+        default: return error.kind == .refused ? .downstreamUnreachable : .downstreamError
+        }
+    }
+
+    /// The status/headers part of the `/response-data` frame for this answer: `{"status":n,"errorType":"..."}`
+    /// (sendData in downstream-post-stream-to-server.ts stringifies the response without its body).
+    public var preamble: JSON { .object([("status", .int(status)), ("errorType", .string(code.rawValue))]) }
+}

@@ -1,0 +1,179 @@
+// `broker client`: two tunnel sockets to the server, the requests they bring carried to the agent, and
+// the local server on PORT (the agent's callbacks, /healthcheck, /systemcheck, /metrics). Everything runs
+// on one reactor: the local HTTP server's (one thread), where the sockets and the libcurl client live too.
+import Core
+
+// @unchecked: all mutable state is touched only on `reactor`'s thread (the local server runs one thread,
+// and every socket, timer and HTTP completion is delivered there); `attach` runs before that thread starts.
+public final class BrokerClient: @unchecked Sendable {
+    public let settings: BrokerClientSettings
+    public let logger: Logger
+    public let metrics = ClientMetrics()
+    /// One id per process, sent on both sockets (x-snyk-broker-client-id, identify's clientId).
+    public let clientId = BrokerClient.newUUID()
+    let dialer: TunnelDialer
+    /// Wait before retrying a failed request to the agent (snyk: 500 ms); tests shorten it.
+    public var downstreamRetryDelayMilliseconds = 500
+    /// How long an agent callback waits for the server's answer (snyk's client: 600 s).
+    public var callbackTimeoutMilliseconds = 600_000
+    /// Runs a closure after a delay on the reactor; tests replace it to fire reconnects without sleeping.
+    public var scheduler: ((Int, @escaping () -> Void) -> Void)?
+    /// The jitter source of the reconnect backoff (0..<1).
+    public var random: () -> Double = { Double.random(in: 0..<1) }
+
+    private(set) var reactor: Reactor!
+    private(set) var http: HTTPClient!
+    private(set) var slots: [TunnelSlot] = []
+    private var calls: [ObjectIdentifier: DownstreamCall] = [:]
+
+    public init(settings: BrokerClientSettings, logger: Logger, dialer: @escaping TunnelDialer) {
+        self.settings = settings
+        self.logger = logger
+        self.dialer = dialer
+        BrokerClient.registerSecrets(settings)
+    }
+
+    /// Takes the reactor the client runs on and opens both sockets (call on that reactor's thread, or
+    /// before it runs).
+    public func attach(reactor: Reactor, httpConfiguration: HTTPClientConfiguration) throws(HTTPClientError) {
+        self.reactor = reactor
+        http = try HTTPClient(reactor: reactor, configuration: httpConfiguration)
+        slots = [TunnelSlot(role: "primary", owner: self), TunnelSlot(role: "secondary", owner: self)]
+        for slot in slots { slot.start() }
+    }
+
+    /// Closes the sockets and abandons requests in flight (on the reactor's thread).
+    public func stop() {
+        for slot in slots { slot.stop() }
+        for call in Array(calls.values) { call.cancel() }
+    }
+
+    /// The outbound HTTP client's counters (pauses, buffered bytes), on the reactor's thread.
+    public var httpStats: HTTPClientStats { http.stats }
+
+    /// Whether any socket is open (for tests and /healthcheck).
+    public var openSocketCount: Int { slots.filter(\.isOpen).count }
+
+    /// Runs `body` later on the reactor; the returned closure cancels it (a no-op under a test scheduler).
+    @discardableResult
+    func schedule(_ milliseconds: Int, _ body: @escaping () -> Void) -> () -> Void {
+        if let scheduler {
+            scheduler(milliseconds, body)
+            return {}
+        }
+        let id = reactor.schedule(afterMilliseconds: milliseconds, body)
+        return { [reactor] in reactor?.cancel(id) }
+    }
+
+    // MARK: requests coming down
+
+    func received(_ payload: JSON, role: String, ack: (([JSON]) -> Void)?) {
+        switch IncomingTunnelRequest.decode(payload) {
+        case .failure(let why):
+            metrics.requestsInvalid.bump()
+            logger.warn("request event ignored", [("role", .string(role)), ("error", .string(why.description))])
+            ack?([.object([("status", .int(400)), ("body", .object([("code", .string("INVALID_REQUEST")), ("message", .string(why.description))]))])])
+        case .success(let request):
+            let call = DownstreamCall(owner: self, request: request, role: role, ack: ack)
+            calls[ObjectIdentifier(call)] = call
+            metrics.inFlight.bump()
+            logger.debug("request from the server", [("requestId", .string(call.requestId)), ("method", .string(request.method)),
+                                                     ("path", .string(Redaction.url(request.url)))])
+            call.start()
+        }
+    }
+
+    func callFinished(_ call: DownstreamCall) {
+        if calls.removeValue(forKey: ObjectIdentifier(call)) != nil { metrics.inFlight.bump(-1) }
+    }
+
+    var inFlightCalls: Int { calls.count }
+
+    func makeUpload(streamingID: String, role: String, requestId: String, preamble: JSON) -> ResponseDataUpload {
+        var base = settings.serverURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let url = "\(base)/response-data/\(settings.brokerToken)/\(streamingID)?connection_role=\(role)"
+        let headers: HTTPHeaders = ["Snyk-Request-Id": requestId, "Content-Type": ResponseDataUpload.contentType,
+                                    "user-agent": "Snyk Broker client \(settings.clientVersion)", "x-broker-client-version": settings.clientVersion]
+        let upload = ResponseDataUpload(client: http, url: url, headers: headers, preamble: preamble,
+                                        retryDelayMilliseconds: downstreamRetryDelayMilliseconds)
+        let peak = metrics
+        upload.onBuffered = { n in
+            var seen = peak.uploadPeakBufferedBytes.load(ordering: .relaxed)
+            while n > seen {
+                let (exchanged, original) = peak.uploadPeakBufferedBytes.compareExchange(expected: seen, desired: n, ordering: .relaxed)
+                if exchanged { break }
+                seen = original
+            }
+        }
+        return upload
+    }
+
+    /// The audit trail: every blocked request, once, at info.
+    func logBlocked(direction: String, method: String, path: String, reason: String) {
+        logger.info("request blocked", [("direction", .string(direction)), ("method", .string(method)),
+                                        ("path", .string(UntrustedText.truncated(Redaction.url(path), maxBytes: 2048))),
+                                        ("reason", .string(reason))])
+    }
+
+    // MARK: identify
+
+    func identifyPayload(role: String) -> JSON {
+        let filters = (settings.filter as? any FilterRulesDocument)?.rulesDocument ?? .object([])
+        let metadata: JSON = .object([
+            ("capabilities", .array([.string("post-streams")])),
+            ("clientId", .string(clientId)),
+            ("identifier", .string(SHA256.digest(Array(settings.brokerToken.utf8)))),
+            ("preflightChecks", .null),
+            ("version", .string(settings.clientVersion)),
+            ("filters", filters),
+            ("role", .string(role)),
+        ])
+        return .object([("token", .string(settings.brokerToken)), ("metadata", metadata)])
+    }
+
+    // MARK: secrets
+
+    /// The token, CR_CREDENTIALS, the registry password and token as given and as decoded from the
+    /// credentials: none may reach a log line.
+    static func registerSecrets(_ settings: BrokerClientSettings) {
+        var secrets = [settings.brokerToken, settings.crCredentials]
+        for name in ["CR_PASSWORD", "CR_TOKEN", "CR_CREDENTIALS", "BROKER_TOKEN", "CR_EXTERNAL_ID"] {
+            if let v = settings.environment[name] { secrets.append(v) }
+        }
+        if let decoded = Base64.decode(settings.crCredentials) {
+            let text = String(decoding: decoded, as: UTF8.self)
+            secrets.append(text.trimmingSuffixNewlines)
+            if let password = positionalPassword(in: text) { secrets.append(password) }
+        }
+        for secret in secrets where secret.utf8.count >= 4 { Redaction.register(secret: secret) }
+    }
+
+    /// The password of a CR_CREDENTIALS line, read as a tolerant agent reads it: between `"password":"`
+    /// and the last `", "registryBase":"` (the value is not JSON-escaped, so it may hold quotes).
+    static func positionalPassword(in text: String) -> String? {
+        guard let start = text.firstRange(of: "\"password\":\"") else { return nil }
+        let rest = text[start.upperBound...]
+        if let end = rest.ranges(of: "\", \"registryBase\":\"").last { return String(rest[..<end.lowerBound]) }
+        if let end = rest.firstIndex(of: "\"") { return String(rest[..<end]) }
+        return nil
+    }
+
+    /// A version-4 UUID.
+    static func newUUID() -> String {
+        let a = UInt64.random(in: 0...UInt64.max), b = UInt64.random(in: 0...UInt64.max)
+        func hex(_ v: UInt64, _ digits: Int) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
+        }
+        return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-\(hex(0x4000 | (a & 0x0FFF), 4))-\(hex(0x8000 | ((b >> 48) & 0x3FFF), 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
+    }
+}
+
+extension String {
+    var trimmingSuffixNewlines: String {
+        var s = Substring(self)
+        while s.hasSuffix("\n") { s = s.dropLast() }
+        return String(s)
+    }
+}

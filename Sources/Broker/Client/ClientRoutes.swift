@@ -1,0 +1,182 @@
+// The client's local HTTP server on PORT: /healthcheck and /systemcheck as snyk's client answers them
+// (routesHandler/healthcheckHandler.ts, systemCheckHandler.ts, utils/credentials.ts), /metrics, and every
+// other path as an agent callback sent up the tunnel through the public filter (clientLocalRequests.ts).
+import Core
+
+public enum ClientRoutes {
+    /// Callback bodies past this are refused with 413 (snyk's webserver: bodyParser.raw limit 10mb).
+    public static let maxCallbackBodyBytes = 10 * 1024 * 1024
+    /// The systemcheck's request to BROKER_CLIENT_VALIDATION_URL (snyk's default 5000 ms, GET).
+    static let validationTimeoutMilliseconds = 5000
+    static let callbackMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    public static func router(for client: BrokerClient) -> Router {
+        var r = Router(caseInsensitive: true)
+        r.add("GET", "/healthcheck") { ex in healthcheck(client, ex) }
+        r.add("GET", "/systemcheck") { ex in systemcheck(client, ex) }
+        r.add("GET", "/metrics") { ex in
+            ex.respond(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Array((ex.metrics?.render() ?? "").utf8))
+        }
+        for method in callbackMethods {
+            r.add(method, "/*", maxBodyBytes: maxCallbackBodyBytes) { ex in callback(client, ex) }
+        }
+        return r
+    }
+
+    // MARK: /healthcheck
+
+    static func healthcheck(_ client: BrokerClient, _ ex: HTTPExchange) {
+        let (status, body) = client.healthcheckAnswer()
+        ex.respond(status: status, json: body.serialized)
+    }
+
+    // MARK: /systemcheck
+
+    static func systemcheck(_ client: BrokerClient, _ ex: HTTPExchange) {
+        client.runSystemCheck { status, body in ex.respond(status: status, json: body.serialized) }
+    }
+
+    // MARK: callbacks
+
+    static func callback(_ client: BrokerClient, _ ex: HTTPExchange) {
+        ex.collectBody(limit: maxCallbackBodyBytes) { result in
+            switch result {
+            case .failure(let error):
+                client.metrics.callbacksFailed.bump()
+                ex.respond(error: error)
+            case .success(let body):
+                client.relayCallback(ex, body: body)
+            }
+        }
+    }
+}
+
+extension BrokerClient {
+    /// One object per socket (the classic client always has two), 200 when any is open, else 500.
+    func healthcheckAnswer() -> (Int, JSON) {
+        var base = settings.serverURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let entries: [JSON] = slots.map { slot in
+            .object([("ok", .bool(slot.isOpen)), ("websocketConnectionOpen", .bool(slot.isOpen)),
+                     ("brokerServerUrl", .string("\(base)/?connection_role=\(slot.role)")),
+                     ("version", .string(settings.clientVersion)), ("transport", .string("websocket"))])
+        }
+        return (slots.contains(where: \.isOpen) ? 200 : 500, .array(entries))
+    }
+
+    /// Calls BROKER_CLIENT_VALIDATION_URL with `authorization: <CR_CREDENTIALS>` and reports as
+    /// checkCredentials does; 500 when the check fails.
+    func runSystemCheck(_ done: @escaping (Int, JSON) -> Void) {
+        let raw = settings.crCredentials
+        let masked: JSON = raw.isEmpty ? .null : .string(raw.count <= 6 ? "***" : "\(raw.prefix(3))***\(raw.suffix(3))")
+        func report(_ statusCode: Int?, ok: Bool, error: String?) {
+            var fields: [(String, JSON)] = [
+                ("brokerClientValidationUrl", settings.validationURL.map { .string(Redaction.url($0)) } ?? .null),
+                ("brokerClientValidationMethod", .string("GET")),
+                ("brokerClientValidationTimeoutMs", .int(ClientRoutes.validationTimeoutMilliseconds)),
+            ]
+            if let statusCode { fields.append(("brokerClientValidationUrlStatusCode", .int(statusCode))) }
+            fields.append(("ok", .bool(ok)))
+            if let error { fields.append(("error", .string(error))) }
+            fields.append(("maskedCredentials", masked))
+            done(ok ? 200 : 500, .array([.object(fields)]))
+        }
+        guard let url = settings.validationURL else {
+            report(nil, ok: false, error: "BROKER_CLIENT_VALIDATION_URL is not set: set it to the agent's URL followed by /systemcheck")
+            return
+        }
+        var headers = HTTPHeaders()
+        if !raw.isEmpty { headers.set("authorization", raw) }
+        headers.set("user-agent", "Snyk Broker Client \(settings.clientVersion)")
+        let request = ClientRequest(method: "GET", url: url, headers: headers,
+                                    timeouts: ClientTimeouts(connect: ClientRoutes.validationTimeoutMilliseconds, total: ClientRoutes.validationTimeoutMilliseconds))
+        http.fetch(request, maxBodyBytes: 1024 * 1024) { result in
+            switch result {
+            case .success(let response) where response.status > 300:
+                let why = response.status == 401 || response.status == 403 ? "Failed due to invalid credentials" : "Status code is not 2xx"
+                report(response.status, ok: false, error: why)
+            case .success(let response):
+                report(response.status, ok: true, error: nil)
+            case .failure(let error):
+                report(nil, ok: false, error: error.description)
+            }
+        }
+    }
+
+    /// Sends an agent callback up the tunnel (primary socket first) and relays the server's answer.
+    func relayCallback(_ ex: HTTPExchange, body: [UInt8]) {
+        let head = ex.request
+        let target = String(head.target)
+        let requestId = head.headers["snyk-request-id"] ?? BrokerClient.newUUID()
+        let decision = settings.filter.decide(FilterRequest(method: head.method, url: target, headers: head.headers, body: body),
+                                              direction: .publicRules)
+        guard case .allowed(_, let allowed) = decision else {
+            if case .blocked(let reason) = decision {
+                metrics.callbacksBlocked.bump()
+                logBlocked(direction: "public", method: head.method, path: target, reason: reason)
+                let answer = BrokerAnswer.blocked(reason: reason, url: target)
+                ex.respond(status: answer.status, json: answer.body.serialized)
+            }
+            return
+        }
+        var headers: [(String, JSON)] = []
+        for field in allowed.headers.fields where !field.name.equalsIgnoringASCIICase("snyk-request-id") {
+            headers.append((field.name.lowercased(), .string(field.value)))
+        }
+        headers.append(("snyk-request-id", .string(requestId)))
+        var payload: [(String, JSON)] = [("url", .string(allowed.url)), ("method", .string(allowed.method))]
+        if !allowed.body.isEmpty { payload.append(("body", .object([("$binary", .string(Base64.encode(allowed.body)))]))) }
+        payload += [("headers", .object(headers)), ("streamingID", .string("")), ("requestId", .string(requestId))]
+
+        var answered = false
+        var cancelTimeout: () -> Void = {}
+        func finish(_ status: Int, _ headers: HTTPHeaders, _ body: [UInt8]) {
+            guard !answered else { return }
+            answered = true
+            cancelTimeout()
+            var h = headers
+            h.set("snyk-request-id", requestId)
+            ex.respond(status: status, headers: h, body: body)
+        }
+        func failed(_ status: Int, _ code: String, _ message: String) {
+            guard !answered else { return }
+            metrics.callbacksFailed.bump()
+            logger.warn("callback not relayed", [("requestId", .string(requestId)), ("code", .string(code)), ("error", .string(message))])
+            finish(status, ["Content-Type": "application/json"],
+                   Array(JSON.object([("code", .string(code)), ("message", .string(message))]).serialized.utf8))
+        }
+        guard let slot = slots.first(where: \.isOpen), let key = slot.emitCallback(.object(payload), answer: { [weak self] args in
+            guard !answered else { return }
+            self?.metrics.callbacksRelayed.bump()
+            let (status, headers, body) = Self.callbackAnswer(args.first ?? .null)
+            finish(status, headers, body)
+        }, fail: { why in failed(502, "TUNNEL_CLOSED", why) }) else {
+            failed(502, "NO_CONNECTION", "no tunnel socket to the broker server is open")
+            return
+        }
+        ex.onAbort = { [weak slot] in
+            answered = true
+            cancelTimeout()
+            slot?.forgetCallback(key)
+        }
+        cancelTimeout = schedule(callbackTimeoutMilliseconds) { [weak slot] in
+            slot?.forgetCallback(key)
+            failed(504, "UPSTREAM_TIMEOUT", "the broker server did not answer within \(self.callbackTimeoutMilliseconds) ms")
+        }
+    }
+
+    /// The server's ack `{status, headers, body}` as an HTTP answer (clientRequestHelpers.ts): a string
+    /// body as is, an object as JSON, EJSON binary as bytes; framing headers are ours to set.
+    static func callbackAnswer(_ value: JSON) -> (Int, HTTPHeaders, [UInt8]) {
+        let status = value["status"]?.int.flatMap { (100...599).contains($0) ? $0 : nil } ?? 502
+        var headers = HTTPHeaders()
+        for (name, v) in value["headers"]?.object ?? [] {
+            let lower = name.lowercased()
+            if ["content-length", "transfer-encoding", "connection", "keep-alive", "snyk-request-id"].contains(lower) { continue }
+            if let s = v.string { headers.add(name, s) } else if let items = v.array { for i in items { if let s = i.string { headers.add(name, s) } } }
+            else if let n = v.int { headers.add(name, String(n)) }
+        }
+        let body = IncomingTunnelRequest.decodeBody(value["body"])
+        return (status, headers, body)
+    }
+}

@@ -1,0 +1,215 @@
+// One `request` event from the server, carried to the agent and answered: the private filter, the
+// prepared request, network errors retried (3 times, 500 ms apart, the same request id), and the answer
+// streamed up through /response-data, or returned through the emitter ack when the server asked for one
+// (snyk's legacy path, whole bodies up to 20 MiB). Lives on the client's reactor.
+import Core
+
+final class DownstreamCall {
+    /// Bodies answered through the ack are held whole; snyk's client refuses past this (sendDataResponse).
+    static let maxAckBodyBytes = 20 * 1024 * 1024
+    static let maxRetries = 3
+
+    private unowned let owner: BrokerClient
+    private let request: IncomingTunnelRequest
+    private let role: String
+    private let ack: (([JSON]) -> Void)?
+    let requestId: String
+    private var retriesLeft = DownstreamCall.maxRetries
+    private var agentTask: ClientTask?
+    private var upload: ResponseDataUpload?
+    private var ackBody: [UInt8] = []
+    private var ackTooLarge = false
+    private var finished = false
+
+    init(owner: BrokerClient, request: IncomingTunnelRequest, role: String, ack: (([JSON]) -> Void)?) {
+        self.owner = owner
+        self.request = request
+        self.role = role
+        self.ack = ack
+        self.requestId = request.requestId ?? request.headers["snyk-request-id"] ?? BrokerClient.newUUID()
+    }
+
+    /// Answers through /response-data when the server named a stream and asked for no ack.
+    private var streamsUp: Bool { request.streamingID != nil && ack == nil }
+
+    func start() {
+        let path = DownstreamPreparation.strippingContextPrefix(request.url)
+        let asked = FilterRequest(method: request.method, url: path, headers: request.headers, body: request.body)
+        switch owner.settings.filter.decide(asked, direction: .privateRules) {
+        case .blocked(let reason):
+            owner.metrics.requestsBlocked.bump()
+            owner.logBlocked(direction: "private", method: request.method, path: path, reason: reason)
+            answer(.blocked(reason: reason, url: path))
+        case .allowed(let origin, let allowed):
+            let url = DownstreamPreparation.downstreamURL(origin: origin ?? owner.settings.agentURL, path: allowed.url)
+            let headers = DownstreamPreparation.headers(from: allowed.headers, requestId: requestId, clientVersion: owner.settings.clientVersion,
+                                                        credentials: owner.settings.crCredentials, clientURL: owner.settings.clientURL)
+            let body: ClientRequestBody? = allowed.body.isEmpty && (request.method == "GET" || request.method == "HEAD") ? nil : .bytes(allowed.body)
+            // 64 KiB held for a paused consumer before libcurl itself is paused: the upload's own buffer
+            // is the one that absorbs a slow server.
+            attempt(ClientRequest(method: allowed.method, url: url, headers: headers, body: body, bodyBufferLimit: 64 * 1024))
+        }
+    }
+
+    private func attempt(_ outgoing: ClientRequest) {
+        var headReceived = false
+        agentTask = owner.http.start(outgoing, onHead: { [weak self] head in
+            headReceived = true
+            self?.agentAnswered(head)
+        }, onBody: { [weak self] chunk in
+            self?.agentBody(chunk) ?? .continue
+        }, onComplete: { [weak self] result in
+            guard let self else { return }
+            self.agentTask = nil
+            switch result {
+            case .success:
+                self.owner.metrics.requestsForwarded.bump()
+                self.agentDone()
+            case .failure(let error) where !headReceived:
+                if self.retriesLeft > 0, error.kind == .transport || error.kind == .refused, !self.finished {
+                    self.retriesLeft -= 1
+                    self.owner.metrics.downstreamRetries.bump()
+                    self.owner.logger.warn("request to the agent failed; retrying", [("requestId", .string(self.requestId)),
+                                                                                  ("error", .string(error.description))])
+                    self.owner.reactor.schedule(afterMilliseconds: self.owner.downstreamRetryDelayMilliseconds) { [weak self] in
+                        guard let self, !self.finished else { return }
+                        self.attempt(outgoing)
+                    }
+                    return
+                }
+                let failure = BrokerAnswer.downstream(error)
+                switch failure.code {
+                case .downstreamUnreachable: self.owner.metrics.requestsUnreachable.bump()
+                case .downstreamTimeout: self.owner.metrics.requestsTimedOut.bump()
+                default: self.owner.metrics.requestsFailed.bump()
+                }
+                self.owner.logger.warn("request to the agent failed", [("requestId", .string(self.requestId)), ("code", .string(failure.code.rawValue)),
+                                                                       ("error", .string(error.description))])
+                self.answer(failure)
+            case .failure(let error):
+                self.owner.metrics.requestsFailed.bump()
+                self.owner.logger.warn("the agent's answer broke off", [("requestId", .string(self.requestId)), ("error", .string(error.description))])
+                self.agentFailedMidway(error.description)
+            }
+        })
+    }
+
+    // MARK: the agent's answer
+
+    private func agentAnswered(_ head: ClientResponseHead) {
+        lastStatus = head.status
+        lastHeaders = Self.headersObject(head.headers)
+        guard streamsUp else { return }
+        var preamble: [(String, JSON)] = [("status", .int(head.status)), ("headers", Self.headersObject(head.headers))]
+        if let errorType = Self.errorType(forStatus: head.status) { preamble.append(("errorType", .string(errorType))) }
+        openUpload(preamble: .object(preamble))
+    }
+
+    private func agentBody(_ chunk: UnsafeRawBufferPointer) -> ClientBodyDisposition {
+        if let upload {
+            owner.metrics.bytesUp.bump(chunk.count)
+            return upload.append(chunk) ? .continue : .pause
+        }
+        if ackBody.count + chunk.count > Self.maxAckBodyBytes { ackTooLarge = true; agentTask?.cancel(); return .continue }
+        ackBody.append(contentsOf: chunk)
+        return .continue
+    }
+
+    private func agentDone() {
+        if let upload { upload.finish(); return }
+        guard let ack, !finished else { return }
+        finished = true
+        ack([.object([("status", .int(lastStatus)), ("headers", lastHeaders), ("body", .string(String(decoding: ackBody, as: UTF8.self)))])])
+        owner.callFinished(self)
+    }
+
+    private var lastStatus = 0
+    private var lastHeaders: JSON = .object([])
+
+    private func agentFailedMidway(_ reason: String) {
+        if let upload { upload.fail("the agent's answer broke off: \(reason)"); return }
+        if ackTooLarge { answer(.tooLarge("body size is greater than max allowed of \(Self.maxAckBodyBytes) bytes")); return }
+        answer(.downstream(HTTPClientError(.transport, reason)))
+    }
+
+    // MARK: answers made here
+
+    /// Sends an answer the client made itself (blocked, unreachable, ...).
+    private func answer(_ answer: BrokerAnswer) {
+        guard !finished else { return }
+        if streamsUp, upload == nil {
+            openUpload(preamble: answer.preamble)
+            upload?.append(Array(answer.body.serialized.utf8))
+            upload?.finish()
+            return
+        }
+        finished = true
+        upload?.fail("superseded")
+        ack?([.object([("status", .int(answer.status)), ("errorType", .string(answer.code.rawValue)), ("body", answer.body)])])
+        owner.callFinished(self)
+    }
+
+    private func openUpload(preamble: JSON) {
+        guard let streamingID = request.streamingID else { return }
+        let up = owner.makeUpload(streamingID: streamingID, role: role, requestId: requestId, preamble: preamble)
+        up.onDrained = { [weak self] in self?.agentTask?.resumeBody() }
+        up.onComplete = { [weak self] result in
+            guard let self else { return }
+            if case .success(let status) = result, status == 200 {
+                self.owner.logger.debug("answer sent up", [("requestId", .string(self.requestId)), ("agentStatus", .int(self.lastStatus)),
+                                                           ("bytes", .int(up.bodyBytesQueued))])
+            } else {
+                self.owner.metrics.uploadsFailed.bump()
+                let why: String
+                switch result {
+                case .success(let status): why = "the server answered \(status)"
+                case .failure(let error): why = error.description
+                }
+                self.owner.logger.warn("sending the answer up failed", [("requestId", .string(self.requestId)), ("error", .string(why))])
+                self.agentTask?.cancel()
+            }
+            self.finished = true
+            self.upload = nil
+            self.owner.callFinished(self)
+        }
+        upload = up
+        up.start()
+    }
+
+    /// Stops the call at once (shutdown).
+    func cancel() {
+        agentTask?.cancel()
+        upload?.cancel()
+    }
+
+    // MARK: pure helpers
+
+    /// Response headers as Node's IncomingMessage.headers gives them: lower-case names, repeats joined
+    /// by ", " (set-cookie kept as an array).
+    static func headersObject(_ headers: HTTPHeaders) -> JSON {
+        var order: [String] = []
+        var values: [String: [String]] = [:]
+        for field in headers.fields {
+            let name = field.name.lowercased()
+            if values[name] == nil { order.append(name) }
+            values[name, default: []].append(field.value)
+        }
+        return .object(order.map { name in
+            let v = values[name]!
+            if name == "set-cookie" { return (name, .array(v.map { .string($0) })) }
+            return (name, .string(v.joined(separator: ", ")))
+        })
+    }
+
+    /// classifyDownstreamStatus in snyk's telemetry.ts: the error type a status is labelled with.
+    static func errorType(forStatus status: Int) -> String? {
+        switch status {
+        case 401: return "DOWNSTREAM_UNAUTHORIZED"
+        case 403: return "DOWNSTREAM_FORBIDDEN"
+        case 429: return "DOWNSTREAM_RATE_LIMITED"
+        case 500...599: return "DOWNSTREAM_SERVER_ERROR"
+        case 400...: return status == 404 ? nil : "DOWNSTREAM_UNEXPECTED"
+        default: return nil
+        }
+    }
+}
