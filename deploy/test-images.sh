@@ -26,7 +26,7 @@ containers=()
 cleanup() {
   for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
   [ -f "$work/registry/fixture.json" ] && .venv/bin/python Tests/registry/fixture.py stop --dir "$work/registry" >/dev/null 2>&1
-  docker rmi "cr-agent:$tag" "cr-broker:$tag" >/dev/null 2>&1 || true
+  docker rmi "cr-broker-baked:$tag" "cr-agent:$tag" "cr-broker:$tag" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -49,6 +49,13 @@ for program in cr-agent broker; do
   user=$(docker image inspect -f '{{.Config.User}}' "$image:$tag")
   [ "$user" = "10001:10001" ] || fail "$image runs as '$user', not 10001:10001"
 done
+
+# The derived image of the docs: the client's settings baked in, still the unprivileged user.
+docker build -q --network host -f deploy/examples/broker-client-baked.Dockerfile --build-arg BROKER_IMAGE="cr-broker:$tag" \
+  -t "cr-broker-baked:$tag" "$work/context" >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "docker build of the derived image"; }
+baked=$(docker image inspect -f '{{.Config.User}} {{json .Config.Env}} {{json .Config.Cmd}}' "cr-broker-baked:$tag")
+[[ "$baked" == '10001:10001 '*' ["client"]' && "$baked" == *'"CR_TYPE=docker-hub"'* && "$baked" == *'"PORT=8000"'* ]] ||
+  fail "derived image: $baked"
 
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() {   # wait_for <seconds> <command...>: polls until the command succeeds
