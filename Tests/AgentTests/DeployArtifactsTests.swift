@@ -265,14 +265,20 @@ final class DeployArtifactsTests: XCTestCase {
     // MARK: images
 
     /// deploy/test-images.sh: both runtime images built from a local Debian base and run. Needs a Docker
-    /// daemon (apt docker.io, dockerd running); RELEASE_DIR names the release binaries when they are not in
-    /// .build-release (otherwise the script builds them).
+    /// daemon (apt docker.io, dockerd running) and the release binaries: scripts/test.sh's release pass
+    /// (CR_AGENT_BINARY, broker beside it), or RELEASE_DIR naming their folder.
     func testRuntimeImagesBuildAndRun() throws {
+        var env = ProcessInfo.processInfo.environment
+        if env["RELEASE_DIR"] == nil, let agent = env["CR_AGENT_BINARY"] {
+            env["RELEASE_DIR"] = URL(fileURLWithPath: agent).deletingLastPathComponent().path
+        }
+        guard env["RELEASE_DIR"] != nil else {
+            throw XCTSkip("needs the release binaries: runs in scripts/test.sh's release pass (CR_AGENT_BINARY) or with RELEASE_DIR")
+        }
         let docker = try? which("docker")
         guard let docker, try runProcess(docker, ["info"], timeout: 20).status == 0 else {
             throw XCTSkip("no Docker daemon answers: install docker.io and start dockerd to run deploy/test-images.sh")
         }
-        var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
         let r = try runProcess("/usr/bin/timeout", ["-k", "10", "900", deploy.appendingPathComponent("test-images.sh").path], environment: env, timeout: 960)
         XCTAssertEqual(r.status, 0, r.stderr)
