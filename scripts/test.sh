@@ -40,7 +40,7 @@ run_pass .build/test-asan-output.txt env ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKT
   swift test --skip-build --scratch-path .build-asan --filter "$asan_filter" --skip TarLayerThroughputTests
 
 # The process-level suites again, on the statically linked, link-ordered release binary.
-release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests|HostileImageTests|ServiceOperationTests|RegistryVendorTests|ServiceListingTests"
+release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests|HostileImageTests|ServiceOperationTests|RegistryVendorTests|ServiceListingTests|DeployArtifactsTests"
 release_binary=$(scripts/build-release.sh) || { echo "release build failed" >&2; exit 1; }
 run_pass .build/test-release-output.txt env CR_AGENT_BINARY="$release_binary" \
   swift test --skip-build --filter "$release_suites"
