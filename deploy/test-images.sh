@@ -4,7 +4,7 @@
 # real Debian image pushed to a local docker-registry; the broker client container connects to a broker
 # server container. Needs a running Docker daemon; containers use --network host only.
 #   deploy/test-images.sh             (RELEASE_DIR: where scripts/build-release.sh put cr-agent and broker)
-# Exit 0 all passed, 1 a check failed, 3 no Docker daemon. Every container and the registry it started
+# Starts dockerd when none runs (as root). Exit 0 all passed, 1 a check failed, 3 no Docker daemon. Every container and the registry it started
 # are removed on exit, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,17 @@ tag=test-$$
 say() { echo "test-images: $*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 
-docker info >/dev/null 2>&1 || { say "no Docker daemon answers (start dockerd)"; exit 3; }
+# A Docker daemon: the running one, else one started here (root, no bridge network: containers use
+# --network host only) and stopped on exit.
+dockerd_pid=
+if ! docker info >/dev/null 2>&1; then
+  command -v dockerd >/dev/null && [ "$(id -u)" = 0 ] || { say "no Docker daemon answers and none can be started here"; exit 3; }
+  say "starting dockerd (--bridge=none --iptables=false)"
+  dockerd --bridge=none --iptables=false >/tmp/test-images-dockerd.log 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.1; done
+  docker info >/dev/null 2>&1 || { say "dockerd did not start (log: /tmp/test-images-dockerd.log)"; kill "$dockerd_pid"; exit 3; }
+fi
 
 release=${RELEASE_DIR:-.build-release/x86_64-unknown-linux-gnu/release}
 if [ ! -x "$release/cr-agent" ] || [ ! -x "$release/broker" ]; then
@@ -28,6 +38,7 @@ cleanup() {
   [ -f "$work/registry/fixture.json" ] && .venv/bin/python Tests/registry/fixture.py stop --dir "$work/registry" >/dev/null 2>&1
   docker rmi "cr-broker-baked:$tag" "cr-agent:$tag" "cr-broker:$tag" >/dev/null 2>&1 || true
   rm -rf "$work"
+  if [ -n "$dockerd_pid" ]; then kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -264,9 +264,9 @@ final class DeployArtifactsTests: XCTestCase {
 
     // MARK: images
 
-    /// deploy/test-images.sh: both runtime images built from a local Debian base and run. Needs a Docker
-    /// daemon (apt docker.io, dockerd running) and the release binaries: scripts/test.sh's release pass
-    /// (CR_AGENT_BINARY, broker beside it), or RELEASE_DIR naming their folder.
+    /// deploy/test-images.sh: both runtime images built from a local Debian base and run. Needs Docker
+    /// (apt docker.io; the script starts dockerd when none runs) and the release binaries: scripts/test.sh
+    /// runs it in its release pass only (CR_AGENT_BINARY, broker beside it), or set RELEASE_DIR.
     func testRuntimeImagesBuildAndRun() throws {
         var env = ProcessInfo.processInfo.environment
         if env["RELEASE_DIR"] == nil, let agent = env["CR_AGENT_BINARY"] {
@@ -274,10 +274,6 @@ final class DeployArtifactsTests: XCTestCase {
         }
         guard env["RELEASE_DIR"] != nil else {
             throw XCTSkip("needs the release binaries: runs in scripts/test.sh's release pass (CR_AGENT_BINARY) or with RELEASE_DIR")
-        }
-        let docker = try? which("docker")
-        guard let docker, try runProcess(docker, ["info"], timeout: 20).status == 0 else {
-            throw XCTSkip("no Docker daemon answers: install docker.io and start dockerd to run deploy/test-images.sh")
         }
         env["SWIFT_BACKTRACE"] = "enable=no"
         let r = try runProcess("/usr/bin/timeout", ["-k", "10", "900", deploy.appendingPathComponent("test-images.sh").path], environment: env, timeout: 960)

@@ -8,32 +8,6 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Test-only: one tunnel socket whose peer is the test. It records what the client emits; the test
-/// delivers the server's events and closes it. Used on the client's reactor only.
-final class InMemoryTunnelSocket: TunnelSocket {
-    let role: String
-    private(set) var isOpen = true
-    var emitted: [(event: String, args: [JSON], ack: (([JSON]) -> Void)?)] = []
-    var onEvent: ((String, [JSON], (([JSON]) -> Void)?) -> Void)?
-    var onClose: ((String) -> Void)?
-
-    init(role: String) { self.role = role }
-
-    func emit(_ event: String, _ args: [JSON], ack: (([JSON]) -> Void)?) {
-        guard isOpen else { return }
-        emitted.append((event, args, ack))
-    }
-
-    /// The server sends `event`.
-    func deliver(_ event: String, _ args: [JSON], ack: (([JSON]) -> Void)? = nil) { onEvent?(event, args, ack) }
-
-    func close(reason: String) {
-        guard isOpen else { return }
-        isOpen = false
-        onClose?(reason)
-    }
-}
-
 /// Test-only stand-in for the accept filter: method + path rules (`*` suffix = any rest), query ignored,
 /// case-insensitive, a path that normalisation would change never matches. The real filter is tested by
 /// its own share; this one only lets the client's own behaviour show.

@@ -29,7 +29,7 @@ final class BrokerClientLocalServerTests: XCTestCase {
         return try BackgroundProcess("/usr/bin/curl", args, environment: ["PATH": "/usr/bin:/bin"])
     }
 
-    func callbackEmits(_ h: ClientHarness, role: String = "primary") -> [(event: String, args: [JSON], ack: (([JSON]) -> Void)?)] {
+    func callbackEmits(_ h: ClientHarness, role: String = "primary") -> [InMemoryTunnelSocket.Emitted] {
         h.onReactor { h.dial.latest(role)!.emitted.filter { $0.event == "request" } }
     }
 

@@ -7,28 +7,6 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// A TunnelSocket kept in memory, for tests only: records what the server emits, delivers what the
-/// test says the client emits. Used only on the server's reactor thread.
-final class InMemoryTunnelSocket: TunnelSocket {
-    struct Emitted { let event: String; let args: [JSON]; let ack: (([JSON]) -> Void)? }
-    var isOpen = true
-    var emitted: [Emitted] = []
-    var closedReason: String?
-    var onEvent: ((String, [JSON], (([JSON]) -> Void)?) -> Void)?
-    var onClose: ((String) -> Void)?
-
-    func emit(_ event: String, _ args: [JSON], ack: (([JSON]) -> Void)?) {
-        emitted.append(Emitted(event: event, args: args, ack: ack))
-    }
-
-    func close(reason: String) {
-        guard isOpen else { return }
-        isOpen = false
-        closedReason = reason
-        onClose?(reason)
-    }
-}
-
 /// @unchecked: `broker` and the sockets are touched only inside `onReactor`, on the server's thread.
 final class BrokerServerHarness: @unchecked Sendable {
     let broker: BrokerServer
