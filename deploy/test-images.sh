@@ -101,13 +101,6 @@ on_host=$(jq '[.. | objects | select(has("purl")) | .purl | select(startswith("p
 say "agent container: healthy, lists the registry, scan found $in_container Debian packages (host: $on_host)"
 
 # The broker: a server container and a client container that dials it and reaches the agent.
-for mode in server client; do   # PORT=x: a built mode stops at its settings, listening nowhere
-  said=$(env -i PORT=x timeout 5 "$release/broker" "$mode" 2>&1 </dev/null || true)
-  if [[ "$said" == *"not part of this build"* ]]; then
-    say "SKIP broker: this build's broker has no $mode mode yet"
-    exit 0
-  fi
-done
 server_port=$(free_port); client_port=$(free_port); token=$(cat /proc/sys/kernel/random/uuid)
 server=cr-broker-server-$tag; client=cr-broker-client-$tag; containers+=("$server" "$client")
 docker run -d --name "$server" --network host --read-only --health-interval 1s \

@@ -40,10 +40,10 @@ swift build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address 
 run_pass .build/test-asan-output.txt env ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no \
   swift test --skip-build --scratch-path .build-asan --filter "$asan_filter" --skip TarLayerThroughputTests
 
-# The process-level suites again, on the statically linked, link-ordered release binary.
-release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests|HostileImageTests|ServiceOperationTests|RegistryVendorTests|ServiceListingTests|DeployArtifactsTests"
+# The process-level suites again, on the statically linked, link-ordered release binaries.
+release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests|HostileImageTests|ServiceOperationTests|RegistryVendorTests|ServiceListingTests|DeployArtifactsTests|BrokerCommandTests|BrokerClientProcessTests|BrokerServerProcessTests|BrokerServerTunnelTests|BrokerEndToEndTests"
 release_binary=$(scripts/build-release.sh) || { echo "release build failed" >&2; exit 1; }
-run_pass .build/test-release-output.txt env CR_AGENT_BINARY="$release_binary" \
+run_pass .build/test-release-output.txt env CR_AGENT_BINARY="$release_binary" BROKER_BINARY="$(dirname "$release_binary")/broker" \
   swift test --skip-build --filter "$release_suites"
 
 fuzz_ok=0; fuzz_failed=0

@@ -279,5 +279,6 @@ final class DeployArtifactsTests: XCTestCase {
         let r = try runProcess("/usr/bin/timeout", ["-k", "10", "900", deploy.appendingPathComponent("test-images.sh").path], environment: env, timeout: 960)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("agent container: healthy, lists the registry, scan found"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("broker: client container connected to the server container"), r.stderr)
     }
 }
