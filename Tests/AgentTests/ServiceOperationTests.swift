@@ -72,7 +72,7 @@ final class ServiceOperationTests: XCTestCase {
     func http(_ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String? = nil) throws -> Answer {
         var args = ["-sS", "-D", "-", "-X", method, "http://127.0.0.1:\(port)\(path)"]
         for (k, v) in headers { args += ["-H", "\(k): \(v)"] }
-        if let body { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
+        if body != nil { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
         let r = try runProcess("curl", args, timeout: 30, stdin: body.map { Data($0.utf8) })
         let parts = r.stdout.components(separatedBy: "\r\n\r\n")
         let head = parts.first ?? ""
