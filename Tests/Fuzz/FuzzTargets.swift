@@ -32,6 +32,8 @@ enum FuzzTargets {
         ("callback-url", CallbackFuzz.url), ("scan-result-fit", CallbackFuzz.fit),
         // the broker tunnel: engine.io/Primus/EJSON/emitter messages and the /response-data framing
         ("broker-message", BrokerProtocolFuzz.run),
+        // the broker's accept filter: filter files, requests, path patterns and rule regexes
+        ("accept-filter", AcceptFilterFuzz.run),
     ]
 
     static var names: [String] { all.map(\.name) }

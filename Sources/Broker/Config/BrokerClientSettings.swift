@@ -25,6 +25,12 @@ public struct BrokerClientSettings: Sendable {
     /// HTTPS_CERT / HTTPS_KEY for the local server, when both are set.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// The largest WebSocket message accepted or sent (BROKER_MAX_MESSAGE_BYTES, default 33554432).
+    public var maxMessageBytes: Int = 33_554_432
+    /// LOG_LEVEL (debug, info, warn, error; default info).
+    public var logLevel: LogLevel = .info
+    /// CR_TYPE as given, nil when only CR_CREDENTIALS was (for logs and /systemcheck).
+    public var crType: String?
 
     public init(brokerToken: String, serverURL: String, clientURL: String, agentURL: String, crCredentials: String,
                 port: Int = 7341, validationURL: String? = nil, filter: any RequestFilter, clientVersion: String = "4.200.0",
