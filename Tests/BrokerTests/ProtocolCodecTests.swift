@@ -47,6 +47,10 @@ final class ProtocolCodecTests: XCTestCase {
                 XCTAssertTrue("\(e)".hasPrefix("engine.io: "), "\(e)")
             }
         }
+        // python-engineio announces pingInterval 0 for sub-second intervals: accepted.
+        XCTAssertEqual(try EngineIOPacket.decode(text: #"0{"sid":"a","pingInterval":0,"pingTimeout":5000,"maxPayload":10}"#),
+                       .open(EngineIOHandshake(sid: "a", pingInterval: 0, pingTimeout: 5000, maxPayload: 10)))
+        XCTAssertThrowsError(try EngineIOPacket.decode(text: #"0{"sid":"a","pingInterval":1,"pingTimeout":0}"#))
         // v3 servers send no maxPayload: accepted with the v4 default as a bound.
         XCTAssertEqual(try EngineIOPacket.decode(text: #"0{"sid":"a","pingInterval":1,"pingTimeout":2}"#),
                        .open(EngineIOHandshake(sid: "a", pingInterval: 1, pingTimeout: 2, maxPayload: 1_000_000)))

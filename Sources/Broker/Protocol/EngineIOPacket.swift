@@ -12,6 +12,9 @@ public struct EngineIOHandshake: Equatable, Sendable {
 
     /// Bounds for numbers from a peer: a timer longer than a day, or a negative one, is a broken peer.
     public static let timerRange = 1...86_400_000
+    /// pingInterval may be 0: python-engineio announces `int(interval) * 1000`, so 0 for sub-second
+    /// intervals, while it really pings more often. The client's deadline is pingInterval + pingTimeout.
+    public static let pingIntervalRange = 0...86_400_000
     public static let maxPayloadRange = 1...(1 << 40)
     public static let maxSidBytes = 256
 
@@ -34,14 +37,14 @@ public struct EngineIOHandshake: Equatable, Sendable {
         guard let sid = json["sid"]?.string, !sid.isEmpty, sid.utf8.count <= Self.maxSidBytes else {
             throw .engineIO("open packet without a sid string of 1...\(Self.maxSidBytes) bytes")
         }
-        func timer(_ name: String) throws(BrokerProtocolError) -> Int {
-            guard let v = json[name]?.int, Self.timerRange.contains(v) else {
-                throw .engineIO("open packet \(name) missing or outside \(Self.timerRange) ms")
+        func timer(_ name: String, _ range: ClosedRange<Int>) throws(BrokerProtocolError) -> Int {
+            guard let v = json[name]?.int, range.contains(v) else {
+                throw .engineIO("open packet \(name) missing or outside \(range) ms")
             }
             return v
         }
-        let interval = try timer("pingInterval")
-        let timeout = try timer("pingTimeout")
+        let interval = try timer("pingInterval", Self.pingIntervalRange)
+        let timeout = try timer("pingTimeout", Self.timerRange)
         // engine.io v3 servers send no maxPayload; the v4 client then takes no limit. Ours keeps a bound.
         var payload = 1_000_000
         if let p = json["maxPayload"] {
