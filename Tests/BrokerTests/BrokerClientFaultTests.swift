@@ -6,21 +6,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class BrokerClientFaultTests: XCTestCase {
-    nonisolated(unsafe) static var origin: EchoOrigin?
-
-    override class func setUp() {
-        super.setUp()
-        origin = try? EchoOrigin()
-    }
-
-    override class func tearDown() {
-        origin?.stop()
-        super.tearDown()
-    }
-
-    var origin: EchoOrigin { Self.origin! }
-
+final class BrokerClientFaultTests: EchoOriginTestCase {
     static func streamRequest(_ mib: Int, _ sid: String) -> JSON {
         .object([("url", .string("/stream/\(mib)")), ("method", .string("GET")), ("headers", .object([])), ("streamingID", .string(sid)),
                  ("requestId", .string("req-\(sid)"))])

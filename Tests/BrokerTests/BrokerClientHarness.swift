@@ -146,25 +146,31 @@ final class ClientHarness: @unchecked Sendable {
     }
 }
 
+/// A test class with one EchoOrigin (the agent's place) for all its tests.
+class EchoOriginTestCase: XCTestCase {
+    nonisolated(unsafe) static var origin: EchoOrigin?
+
+    override class func setUp() {
+        super.setUp()
+        origin = try? EchoOrigin()
+    }
+
+    override class func tearDown() {
+        origin?.stop()
+        super.tearDown()
+    }
+
+    var origin: EchoOrigin { Self.origin! }
+}
+
 /// The Python /response-data receiver (a stand-in for the receiving half of snyk's server).
 final class ResponseReceiver {
     let process: BackgroundProcess
     let url: String
 
     init(readDelayMilliseconds: Double = 0) throws {
-        let script = repositoryRoot.appendingPathComponent("Tests/broker/client_response_receiver.py").path
-        let p = try BackgroundProcess(projectPython, [script, "--read-delay-ms", String(readDelayMilliseconds), "--max-lifetime", "600"],
-                                      environment: ProcessInfo.processInfo.environment)
-        process = p
-        var found: String?
-        waitUntil(seconds: 20) {
-            guard let line = p.stdout.split(separator: "\n").first,
-                  let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-            found = obj["url"] as? String
-            return true
-        }
-        guard let found else { throw MissingPrerequisite("client_response_receiver.py did not start: \(p.stderr)") }
-        url = found
+        (process, url) = try startPythonServer("broker/client_response_receiver.py",
+                                               ["--read-delay-ms", String(readDelayMilliseconds), "--max-lifetime", "600"])
     }
 
     func uploads() -> [[String: Any]] {

@@ -6,21 +6,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class BrokerClientLocalServerTests: XCTestCase {
-    nonisolated(unsafe) static var origin: EchoOrigin?
-
-    override class func setUp() {
-        super.setUp()
-        origin = try? EchoOrigin()
-    }
-
-    override class func tearDown() {
-        origin?.stop()
-        super.tearDown()
-    }
-
-    var origin: EchoOrigin { Self.origin! }
-
+final class BrokerClientLocalServerTests: EchoOriginTestCase {
     /// Starts curl against the client in the background (the answer waits for the test's ack).
     func startCurl(_ h: ClientHarness, _ path: String, body: String, headers: [String] = []) throws -> BackgroundProcess {
         var args = ["-sS", "--max-time", "60", "-X", "POST", "-o", "-", "-w", "\n%{http_code}", "--data-binary", body]

@@ -15,19 +15,8 @@ final class BrokerClientProcessTests: XCTestCase {
         let url: String
 
         init(pingIntervalMilliseconds: Int = 300) throws {
-            let script = repositoryRoot.appendingPathComponent("Tests/broker/fake_broker_server.py").path
-            let p = try BackgroundProcess(projectPython, [script, "--ping-interval-ms", String(pingIntervalMilliseconds), "--max-lifetime", "600"],
-                                          environment: ProcessInfo.processInfo.environment)
-            process = p
-            var found: String?
-            waitUntil(seconds: 20) {
-                guard let line = p.stdout.split(separator: "\n").first,
-                      let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-                found = obj["url"] as? String
-                return true
-            }
-            guard let found else { throw MissingPrerequisite("fake_broker_server.py did not start: \(p.stderr)") }
-            url = found
+            (process, url) = try startPythonServer("broker/fake_broker_server.py",
+                                                   ["--ping-interval-ms", String(pingIntervalMilliseconds), "--max-lifetime", "600"])
         }
 
         var recordText: String { (try? runProcess("/usr/bin/curl", ["-sS", "--max-time", "10", "\(url)/_standin/record"]).stdout) ?? "" }

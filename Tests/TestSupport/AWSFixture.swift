@@ -73,19 +73,8 @@ public final class AWSMetadataStandIn {
         let creds: [String: Any] = ["instance": aws.instanceCredentials, "container": aws.containerCredentials,
                                     "role": role, "container_token": containerToken]
         try JSONSerialization.data(withJSONObject: creds).write(to: file)
-        let p = try BackgroundProcess(projectPython, [repositoryRoot.appendingPathComponent("Tests/registry/aws_metadata_standin.py").path,
-                                                     "--dir", dir.path, "--credentials", file.path, "--max-lifetime", "900"],
-                                      environment: ProcessInfo.processInfo.environment)
-        process = p
-        var found: String?
-        waitUntil(seconds: 20) {
-            guard let line = p.stdout.split(separator: "\n").first,
-                  let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-            found = obj["url"] as? String
-            return true
-        }
-        guard let found else { throw NSError(domain: "standin", code: 1, userInfo: [NSLocalizedDescriptionKey: p.stderr]) }
-        url = found
+        (process, url) = try startPythonServer("registry/aws_metadata_standin.py",
+                                               ["--dir", dir.path, "--credentials", file.path, "--max-lifetime", "900"])
     }
 
     /// Every request the stand-in saw: method, path, and whether its token / Authorization was right.

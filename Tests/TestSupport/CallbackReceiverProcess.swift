@@ -8,19 +8,9 @@ public final class CallbackReceiverProcess {
 
     /// `answers`: statuses for the first requests (misbehaviour on purpose, for retry tests); then 200.
     public init(answers: [Int] = []) throws {
-        var args = [repositoryRoot.appendingPathComponent("Tests/registry/callback_receiver.py").path, "--max-lifetime", "900"]
+        var args = ["--max-lifetime", "900"]
         if !answers.isEmpty { args += ["--answers", answers.map(String.init).joined(separator: ",")] }
-        let p = try BackgroundProcess(projectPython, args, environment: ProcessInfo.processInfo.environment)
-        process = p
-        var found: String?
-        waitUntil(seconds: 20) {
-            guard let line = p.stdout.split(separator: "\n").first,
-                  let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-            found = obj["url"] as? String
-            return true
-        }
-        guard let found else { throw MissingPrerequisite("callback_receiver.py did not start: \(p.stderr)") }
-        url = found
+        (process, url) = try startPythonServer("registry/callback_receiver.py", args)
     }
 
     /// The requests received so far: `path`, `headers` (lower-case names), `size`, `json` or `text`.

@@ -153,3 +153,22 @@ public func cpuSeconds(_ pid: Int32) -> Double {
     guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
     return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
+
+/// Starts one of the project's Python test servers (`Tests/<script>` under .venv's python) and waits up to
+/// 20 s for the JSON line it prints first; returns the process and that line's `url`.
+public func startPythonServer(_ script: String, _ arguments: [String]) throws -> (BackgroundProcess, String) {
+    let p = try BackgroundProcess(projectPython, [repositoryRoot.appendingPathComponent("Tests/\(script)").path] + arguments,
+                                  environment: ProcessInfo.processInfo.environment)
+    var found: String?
+    waitUntil(seconds: 20) {
+        guard let line = p.stdout.split(separator: "\n").first,
+              let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return !p.process.isRunning }
+        found = obj["url"] as? String
+        return true
+    }
+    guard let found else {
+        _ = p.stop()
+        throw MissingPrerequisite("\(script) did not start: \(p.stderr)")
+    }
+    return (p, found)
+}
