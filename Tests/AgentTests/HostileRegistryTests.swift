@@ -219,11 +219,9 @@ final class HostileRegistryTests: MisbehavingRegistryTestCase {
         XCTAssertEqual(r?.kind, .integrity, "\(String(describing: r))")
         XCTAssertTrue(r?.message.contains("more bytes than the \(d.size) the manifest declares") ?? false, "\(String(describing: r))")
         var sent = -1
-        let deadline = Date().addingTimeInterval(10)       // the stub counts once its write fails
-        while Date() < deadline {
-            sent = try stub.record()["endless_bytes_sent"] as? Int ?? -1
-            if sent > 0 { break }
-            usleep(20_000)
+        waitUntil(seconds: 10) {                            // the stub counts once its write fails
+            sent = (try? stub.record()["endless_bytes_sent"] as? Int) ?? -1
+            return sent > 0
         }
         XCTAssertGreaterThan(sent, d.size, "the stub sent its layer and more")
         XCTAssertLessThan(sent, 16 << 20, "bytes the stub sent before the client left: \(sent)")

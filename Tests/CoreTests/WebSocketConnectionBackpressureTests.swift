@@ -158,7 +158,12 @@ final class WebSocketConnectionBackpressureTests: XCTestCase {
         for i in 0..<100 { burst += WebSocketFrame(opcode: .text, payload: Array("\(i)".utf8)).serialized(maskingKey: [1, 2, 3, 4]) }
         c.send(burst)
         XCTAssertTrue(waitUntil(seconds: 5) { delivered.get() == ["0"] })
-        pause(milliseconds: 200)
+        // Two turns of the server's reactor after the one that delivered "0": the other 99 were read in
+        // that same chunk, so without the pause they would be out by now.
+        let turns = Counter()
+        let reactor = try XCTUnwrap(serverSide.get()?.reactor)
+        reactor.execute { turns.increment(); reactor.execute { turns.increment() } }
+        XCTAssertTrue(waitUntil(seconds: 5) { turns.count == 2 })
         XCTAssertEqual(delivered.get(), ["0"], "nothing after the pause")
         serverSide.get()?.reactor.execute { serverSide.get()?.setReading(true) }
         XCTAssertTrue(waitUntil(seconds: 5) { delivered.get().count == 100 })
