@@ -59,6 +59,36 @@ final class BrokerClientLocalServerTests: EchoOriginTestCase {
         XCTAssertTrue(curl.stdout.hasSuffix("{\"received\":true}\n200"), curl.stdout)
     }
 
+    /// Six callbacks announcing 10 MiB each and sending nothing hold 60 MiB of the 64 MiB budget: the
+    /// seventh gets 503 CALLBACKS_BUSY with Retry-After; once they go, a callback goes up again.
+    func testCallbackBodiesBeingReceivedAreBoundedTogether() throws {
+        let h = try ClientHarness(settings: ClientFixture.settings(server: "http://127.0.0.1:9", agent: origin.url))
+        let head = "POST /api/v2/import/result HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: \(ClientRoutes.maxCallbackBodyBytes)\r\n\r\n"
+        var holders: [RawClient] = []
+        for _ in 0..<6 {
+            let c = try RawClient(port: h.port)
+            XCTAssertTrue(c.send(head))
+            holders.append(c)
+        }
+        // Each head reaches the client before the next is checked: the 503 below must come from the budget.
+        let seventh = try RawClient(port: h.port)
+        var answer: RawResponse?
+        XCTAssertTrue(waitUntil(seconds: 10) {
+            guard h.onReactor({ h.client.callbackBytesHeld }) == 6 * ClientRoutes.maxCallbackBodyBytes else { return false }
+            _ = seventh.send(head)
+            answer = seventh.readResponse()
+            return true
+        })
+        XCTAssertEqual(answer?.status, 503)
+        XCTAssertEqual(answer?.header("Retry-After"), "1")
+        XCTAssertTrue(answer?.text.contains("CALLBACKS_BUSY") ?? false, answer?.text ?? "")
+        holders.removeAll()                                  // closed: their bodies end in an error, the budget comes back
+        XCTAssertTrue(waitUntil(seconds: 10) { h.onReactor { h.client.callbackBytesHeld } == 0 })
+        let curl = try startCurl(h, "/api/v2/import/result", body: "{}")
+        let sentUp = { self.callbackEmits(h).count + self.callbackEmits(h, role: "secondary").count }
+        XCTAssertTrue(waitUntil(seconds: 10) { sentUp() == 1 }, "\(sentUp()) sent up; curl: \(curl.stdout) \(curl.stderr)")
+    }
+
     func testBlockedOversizedAndUnansweredCallbacksGetClearAnswers() throws {
         let h = try ClientHarness(settings: ClientFixture.settings(server: "http://127.0.0.1:9", agent: origin.url))
         // Outside the public filter: 401 FILTER_BLOCKED, nothing sent up, one audit line.

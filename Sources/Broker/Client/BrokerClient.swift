@@ -16,6 +16,8 @@ public final class BrokerClient: @unchecked Sendable {
     public var downstreamRetryDelayMilliseconds = 500
     /// How long an agent callback waits for the server's answer (snyk's client: 600 s).
     public var callbackTimeoutMilliseconds = 600_000
+    /// Callback body bytes being received now (ClientRoutes.maxCallbackBytesHeld bounds it); reactor only.
+    public internal(set) var callbackBytesHeld = 0
     /// Runs a closure after a delay on the reactor; tests replace it to fire reconnects without sleeping.
     public var scheduler: ((Int, @escaping () -> Void) -> Void)?
     /// The jitter source of the reconnect backoff (0..<1).

@@ -6,6 +6,10 @@ import Core
 public enum ClientRoutes {
     /// Callback bodies past this are refused with 413 (snyk's webserver: bodyParser.raw limit 10mb).
     public static let maxCallbackBodyBytes = 10 * 1024 * 1024
+    /// Callback bodies being received at once, all together (each counted at its Content-Length, or at
+    /// the 10 MiB limit when chunked): past it, 503 with Retry-After, which the agent's sender honours.
+    /// Without it, many slow uploads on many connections could hold 10 MiB each.
+    public static let maxCallbackBytesHeld = 64 * 1024 * 1024
     /// The systemcheck's request to BROKER_CLIENT_VALIDATION_URL (snyk's default 5000 ms, GET).
     static let validationTimeoutMilliseconds = 5000
     static let callbackMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -39,7 +43,21 @@ public enum ClientRoutes {
     // MARK: callbacks
 
     static func callback(_ client: BrokerClient, _ ex: HTTPExchange) {
+        var reserve = maxCallbackBodyBytes
+        if case .contentLength(let n) = ex.request.framing { reserve = min(n, maxCallbackBodyBytes) }
+        if case .none = ex.request.framing { reserve = 0 }
+        guard client.callbackBytesHeld + reserve <= maxCallbackBytesHeld else {
+            client.metrics.callbacksFailed.bump()
+            var headers = HTTPHeaders()
+            headers.add("Retry-After", "1")
+            ex.respond(status: 503, json: JSON.object([("code", .string("CALLBACKS_BUSY")), ("message",
+                .string("the broker client is receiving \(maxCallbackBytesHeld) bytes of callbacks already; retry"))]).serialized,
+                       headers: headers)
+            return
+        }
+        client.callbackBytesHeld += reserve
         ex.collectBody(limit: maxCallbackBodyBytes) { result in
+            client.callbackBytesHeld -= reserve
             switch result {
             case .failure(let error):
                 client.metrics.callbacksFailed.bump()
