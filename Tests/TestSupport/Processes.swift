@@ -155,15 +155,15 @@ public func cpuSeconds(_ pid: Int32) -> Double {
 }
 
 /// Starts one of the project's Python test servers (`Tests/<script>` under .venv's python) and waits up to
-/// 20 s for the JSON line it prints first; returns the process and that line's `url`.
-public func startPythonServer(_ script: String, _ arguments: [String]) throws -> (BackgroundProcess, String) {
+/// 20 s for the JSON object it prints first; returns the process and that object.
+public func startPythonServerWithInfo(_ script: String, _ arguments: [String]) throws -> (BackgroundProcess, [String: Any]) {
     let p = try BackgroundProcess(projectPython, [repositoryRoot.appendingPathComponent("Tests/\(script)").path] + arguments,
                                   environment: ProcessInfo.processInfo.environment)
-    var found: String?
+    var found: [String: Any]?
     waitUntil(seconds: 20) {
         guard let line = p.stdout.split(separator: "\n").first,
               let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return !p.process.isRunning }
-        found = obj["url"] as? String
+        found = obj
         return true
     }
     guard let found else {
@@ -171,4 +171,14 @@ public func startPythonServer(_ script: String, _ arguments: [String]) throws ->
         throw MissingPrerequisite("\(script) did not start: \(p.stderr)")
     }
     return (p, found)
+}
+
+/// `startPythonServerWithInfo` for servers whose first line names their `url`.
+public func startPythonServer(_ script: String, _ arguments: [String]) throws -> (BackgroundProcess, String) {
+    let (p, info) = try startPythonServerWithInfo(script, arguments)
+    guard let url = info["url"] as? String else {
+        _ = p.stop()
+        throw MissingPrerequisite("\(script) printed no url: \(info)")
+    }
+    return (p, url)
 }

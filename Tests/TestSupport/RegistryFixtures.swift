@@ -72,18 +72,7 @@ public final class MisbehavingRegistry {
 
     public init() throws {
         dir = try makeTemporaryDirectory("stub")
-        let p = try BackgroundProcess(projectPython, [repositoryRoot.appendingPathComponent("Tests/registry/misbehaving_registry.py").path,
-                                                     "--dir", dir.path, "--max-lifetime", "900"], environment: ProcessInfo.processInfo.environment)
-        process = p
-        var parsed: [String: Any]?
-        waitUntil(seconds: 20) {
-            guard let line = p.stdout.split(separator: "\n").first,
-                  let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-            parsed = obj
-            return true
-        }
-        guard let parsed else { throw NSError(domain: "stub", code: 1, userInfo: [NSLocalizedDescriptionKey: p.stderr]) }
-        info = parsed
+        (process, info) = try startPythonServerWithInfo("registry/misbehaving_registry.py", ["--dir", dir.path, "--max-lifetime", "900"])
     }
 
     public func image(_ scenario: String) -> [String: Any] { (info["images"] as! [String: Any])[scenario] as! [String: Any] }
@@ -112,19 +101,8 @@ public final class VendorStandIns {
     /// Starts every vendor's stand-in in front of `registry` (a fixture started with auth none).
     public init(registry: RegistryFixture) throws {
         dir = try makeTemporaryDirectory("standins")
-        let p = try BackgroundProcess(projectPython, [repositoryRoot.appendingPathComponent("Tests/registry/vendor_standins.py").path,
-                                                     "--registry", registry.url, "--dir", dir.path, "--max-lifetime", "900"],
-                                      environment: ProcessInfo.processInfo.environment)
-        process = p
-        var parsed: [String: Any]?
-        waitUntil(seconds: 20) {
-            guard let line = p.stdout.split(separator: "\n").first,
-                  let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-            parsed = obj
-            return true
-        }
-        guard let parsed else { throw NSError(domain: "standins", code: 1, userInfo: [NSLocalizedDescriptionKey: p.stderr]) }
-        info = parsed
+        (process, info) = try startPythonServerWithInfo("registry/vendor_standins.py",
+                                                        ["--registry", registry.url, "--dir", dir.path, "--max-lifetime", "900"])
     }
 
     /// One vendor's entry: `url`, `base`, `host`, `users`, `service`, and `<role>_url` of its other ports.
