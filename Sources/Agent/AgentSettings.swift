@@ -17,6 +17,9 @@ struct AgentSettings {
         listing = try ListingSettings(env)
         callbacks = try CallbackSettings(environment: env)
         operations = try OperationSettings(env)
+        // Read again by each request and scan worker; checked here so a bad value stops the start-up
+        // instead of failing every registry call.
+        _ = try RegistryOptions.validated(environment: env.values)
     }
 
     /// The environment as it may be logged (secret values masked), for the debug log at start-up.

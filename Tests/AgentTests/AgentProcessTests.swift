@@ -35,6 +35,8 @@ final class AgentProcessTests: XCTestCase {
             (["HTTP_MAX_PIPELINED_REQUESTS": "many"], "HTTP_MAX_PIPELINED_REQUESTS"),
             (["HTTPS_CERT": "/nonexistent.pem"], "HTTPS_KEY"),
             (["HTTPS_CERT": "/nonexistent.pem", "HTTPS_KEY": "/nonexistent.key"], "HTTPS_CERT"),
+            (["REGISTRY_STALL_TIMEOUT_MS": "10"], "REGISTRY_STALL_TIMEOUT_MS"),
+            (["REGISTRY_MAX_CONCURRENCY": "lots"], "REGISTRY_MAX_CONCURRENCY"),
         ]
         for (env, variable) in cases {
             let r = try runProcess(agentPath, [], environment: env.merging(["PATH": "/usr/bin"]) { $1 }, timeout: 10)
