@@ -7,10 +7,13 @@
 #  - ISA-L (igzip's inflate) built from Debian's libisal source package (Debian ships no static archive);
 #  - Debian's static archives of OpenSSL, zlib, zstd, SQLite and libstdc++, linked beside it;
 #  - pkg-config files naming those archives (PKG_CONFIG_PATH=.build-deps/pkgconfig).
-# Idempotent: a second run with the same curl and ISA-L versions and options does nothing.
+# Idempotent: a second run with the same curl and ISA-L versions and options builds nothing (it only
+# checks the links and pkg-config files, which name the real folder of .build-deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD/.build-deps
+# The real folder, also when .build-deps is a link (a second checkout sharing the first one's): the
+# pkg-config files name it, so they must not name a checkout that may go away.
+root=$(realpath -m "$PWD/.build-deps")
 lib=$root/lib
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 system_lib=/usr/lib/$multiarch
@@ -36,9 +39,6 @@ want_isal="libisal $isal_version"
 curl_done=0; isal_done=0
 [ -f "$lib/libcurl.a" ] && [ "$(cat "$root/stamp" 2>/dev/null)" = "$want" ] && curl_done=1
 [ -f "$lib/libisal.a" ] && [ "$(cat "$root/isal-stamp" 2>/dev/null)" = "$want_isal" ] && isal_done=1
-if [ $curl_done = 1 ] && [ $isal_done = 1 ]; then
-  exit 0
-fi
 
 # Debian's source index, read with apt's own verification, from the machine's configured archives; the
 # system's apt state is left untouched.
@@ -57,7 +57,7 @@ source_index() {
   apt-get "${apt_private[@]}" -qq update >>"$root/apt.log" 2>&1 || true
 }
 
-if [ $curl_done = 0 ]; then
+if [ $curl_done = 0 ]; then     # else: built already; the links and pkg-config files below are still checked
 
 echo "static-deps: building libcurl $version (HTTP and HTTPS only) into $root" >&2
 rm -rf "$root"
@@ -109,9 +109,11 @@ stdcxx=$(clang -print-file-name=libstdc++.a 2>/dev/null || true)
 [ -f "$stdcxx" ] && ln -sf "$stdcxx" "$lib/libstdc++.a"
 
 # The names the package's system-library target asks pkg-config for.
-write_pc() {  # write_pc <module> <libs> [cflags]
-  printf 'Name: %s\nDescription: static %s for the cr-agent release build\nVersion: 0\nLibs: -L%s %s\nCflags: %s\n' \
-    "$1" "$1" "$lib" "$2" "${3:-}" >"$root/pkgconfig/$1.pc"
+write_pc() {  # write_pc <module> <libs> [cflags]; rewritten only when its text changes
+  local text
+  text=$(printf 'Name: %s\nDescription: static %s for the cr-agent release build\nVersion: 0\nLibs: -L%s %s\nCflags: %s' \
+    "$1" "$1" "$lib" "$2" "${3:-}")
+  [ "$(cat "$root/pkgconfig/$1.pc" 2>/dev/null)" = "$text" ] || printf '%s\n' "$text" >"$root/pkgconfig/$1.pc"
 }
 write_pc libcurl "-lcurl" "-I$root/curl/include"
 write_pc openssl "-lssl -lcrypto"
@@ -119,4 +121,4 @@ write_pc zlib "-lz"
 write_pc libzstd "-lzstd"
 write_pc sqlite3 "-lsqlite3"
 write_pc libisal "-lisal"
-rm -rf "$root/src" "$root/apt/cache"
+[ $curl_done = 1 ] && [ $isal_done = 1 ] || rm -rf "$root/src" "$root/apt/cache"
