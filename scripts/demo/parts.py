@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -51,13 +52,30 @@ def pids_in_groups(groups: set[int]) -> list[int]:
 
 
 class Part:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path):
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path, stdout_to_us: bool = False):
         self.name, self.log = name, log
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "wb") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE if stdout_to_us else out, stderr=out,
                                          start_new_session=True)   # its own group: stopped as one, spared our Ctrl-C
         self.pid = self.proc.pid
+
+    def first_line(self, seconds: float, what: str) -> bytes:
+        """The first line of its stdout (with stdout_to_us), which then stays out of its log."""
+        deadline, got = time.monotonic() + seconds, b""
+        fd = self.proc.stdout.fileno()
+        while not got.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self.failed(f"did not get to {what} within {seconds:.0f} s")
+            if select.select([fd], [], [], min(left, 0.5))[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    self.proc.wait(timeout=5)
+                    raise self.failed(f"exited with status {self.proc.returncode} before {what}")
+                got += chunk
+        return got
 
     def tail(self, lines: int = 15) -> str:
         try:
@@ -109,8 +127,8 @@ class Parts:
         self.extra_pids: list[int] = []   # started by a part's own code (the registry): checked, not signalled
         self.on_stop: list = []           # in-process pieces (the receiver's thread) stopped after the parts
 
-    def start(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> Part:
-        p = Part(name, argv, env, log)
+    def start(self, name: str, argv: list[str], env: dict[str, str], log: Path, stdout_to_us: bool = False) -> Part:
+        p = Part(name, argv, env, log, stdout_to_us)
         self.parts.append(p)
         self.record()
         return p

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -27,14 +26,6 @@ PY = sys.executable
 
 def progress(msg: str) -> None:
     print(f"demo: {msg}", file=sys.stderr, flush=True)
-
-
-def first_json_line(path: Path) -> dict | None:
-    try:
-        line = path.read_text().split("\n", 1)[0]
-        return json.loads(line) if line.endswith("}") else None
-    except (OSError, ValueError):
-        return None
 
 
 def run(bin_dir: Path, state: Path, parts: Parts) -> int:
@@ -55,15 +46,16 @@ def run(bin_dir: Path, state: Path, parts: Parts) -> int:
     built = images.build(cache, progress)
     progress(f"images ready in {time.monotonic() - t0:.1f} s: " + ", ".join(f"{i['repository']}:{i['tag']}" for i in built))
 
-    password = secrets.token_urlsafe(18)
+    # The registry's user and password are made up by the harness and reach the demo on a pipe: never on a
+    # command line, never in a log.
     reg = parts.start("registry", [PY, str(REPO / "Tests/registry/fixture.py"), "start", "--auth", "htpasswd",
-                                   "--htpasswd-user", f"demo:{password}", "--dir", str(state / "registry"),
-                                   "--max-lifetime", "7200"], dict(os.environ), logs / "registry.log")
-    reg.wait_until(lambda: first_json_line(reg.log) is not None, 30, "serving")
-    info = first_json_line(reg.log)
+                                   "--dir", str(state / "registry"), "--max-lifetime", "7200"],
+                      dict(os.environ), logs / "registry.log", stdout_to_us=True)
+    info = json.loads(reg.first_line(30, "serving"))
     parts.watch(int(info["registry_pid"]))
+    username, password = info["username"], info["password"]
     progress(f"registry (docker-registry, htpasswd) on {info['url']}; pushing")
-    images.push(built, info["url"], "demo", password)
+    images.push(built, info["url"], username, password)
 
     upstream = outside.Upstream()
     parts.on_stop.append(upstream.stop)
@@ -90,7 +82,7 @@ def run(bin_dir: Path, state: Path, parts: Parts) -> int:
                               BROKER_SERVER_URL=f"http://127.0.0.1:{server_port}",
                               BROKER_CLIENT_URL=f"http://127.0.0.1:{client_port}",
                               CR_AGENT_URL=f"http://127.0.0.1:{agent_port}", CR_TYPE="harbor-cr", CR_BASE=info["url"],
-                              CR_USERNAME="demo", CR_PASSWORD=password), logs / "broker-client.log")
+                              CR_USERNAME=username, CR_PASSWORD=password), logs / "broker-client.log")
     via = f"http://127.0.0.1:{server_port}/broker/{token}"
     client.wait_until(lambda: http_status(f"{via}/healthcheck") == 200, 30,
                       "connecting to the broker server (the agent's /healthcheck through the tunnel)")
