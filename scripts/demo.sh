@@ -12,12 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "demo: installing what the demo needs (scripts/deps.sh --demo)" >&2
-scripts/deps.sh --demo
+scripts/deps.sh --demo || { echo "demo: scripts/deps.sh --demo failed (its messages are above)" >&2; exit 1; }
 if [ -n "${DEMO_RELEASE_DIR:-}" ]; then
   bin_dir=$DEMO_RELEASE_DIR
 else
   echo "demo: building the release binaries (scripts/build-release.sh; minutes the first time)" >&2
-  bin_dir=$(dirname "$(scripts/build-release.sh)")
+  agent=$(scripts/build-release.sh) || { echo "demo: the release build failed (its messages are above)" >&2; exit 1; }
+  bin_dir=$(dirname "$agent")
 fi
 cd scripts/demo
 exec ../../.venv/bin/python run.py "$bin_dir"     # every wait in it is bounded

@@ -156,4 +156,21 @@ final class DemoTests: XCTestCase {
         XCTAssertTrue(demo.stderr.contains("none of their processes is left"), demo.stderr.suffix(2000).description)
         XCTAssertEqual(try leftovers(), [])
     }
+
+    func testAPartThatDoesNotComeUpIsOneLineWithItsLogAndStopsTheOthers() throws {
+        // A broker that fails at once, on purpose: the step after the registry and the agent are up.
+        let broker = scratch.appendingPathComponent("bin/broker")
+        try FileManager.default.removeItem(at: broker)
+        try "#!/bin/sh\necho \"broker: listen tcp: address already in use (a stand-in failing on purpose)\" >&2\nexit 3\n"
+            .write(to: broker, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: broker.path)
+        let r = try runProcess("/bin/bash", [clone.appendingPathComponent("scripts/demo.sh").path],
+                               environment: environment, timeout: 1200)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("demo: broker server exited with status 3 before answering /healthcheck"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("address already in use (a stand-in failing on purpose)"), "the tail of its log: \(r.stderr)")
+        XCTAssertEqual(Self.rows(r.stdout).count, 0, r.stdout)
+        XCTAssertTrue(r.stderr.contains("none of their processes is left"), r.stderr)
+        XCTAssertEqual(try leftovers(), [])
+    }
 }
