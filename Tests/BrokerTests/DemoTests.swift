@@ -38,7 +38,10 @@ final class DemoTests: XCTestCase {
     }
 
     var environment: [String: String] {
-        ProcessInfo.processInfo.environment.merging([
+        var env = ProcessInfo.processInfo.environment
+        // The accuracy fixtures' cache of this checkout (read only): its Debian root spares a mmdebstrap run.
+        env["CR_ACCURACY_CACHE"] = env["CR_ACCURACY_CACHE"] ?? repositoryRoot.appendingPathComponent(".build-accuracy").path
+        return env.merging([
             "DEMO_RELEASE_DIR": scratch.appendingPathComponent("bin").path,
             // Kept in this checkout's state folder: built once (the Debian root taken from the accuracy
             // cache when it is there), reused by every later run.
