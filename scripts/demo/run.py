@@ -37,8 +37,9 @@ def run(bin_dir: Path, state: Path, parts: Parts) -> int:
     for exe in ("cr-agent", "broker"):
         if not os.access(bin_dir / exe, os.X_OK):
             raise DemoError(f"{bin_dir / exe} is missing: scripts/build-release.sh builds it")
-    shutil.rmtree(reports, ignore_errors=True)
-    reports.mkdir(parents=True)
+    reports.mkdir(parents=True, exist_ok=True)
+    for old in [*reports.glob("demo_*.json"), reports / "summary.json"]:   # only what an earlier run wrote
+        old.unlink(missing_ok=True)
     shutil.rmtree(logs, ignore_errors=True)
 
     progress(f"images (cache: {cache})")
