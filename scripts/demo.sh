@@ -1,32 +1,24 @@
 #!/usr/bin/env bash
-# The main job on a built-in default, with no account and no outside registry: starts the reference
-# registry (Debian's docker-registry) on 127.0.0.1, builds and pushes a small sample image on the spot,
-# scans it with `cr-agent scan` and prints the table. A second run reuses the registry storage and the
-# pushed image; every process started here is stopped at the end, also on Ctrl-C.
+# The whole system on one machine, as a platform team would try it: installs what the demo needs
+# (scripts/deps.sh --demo), builds the release binaries, builds a few real images (cached in
+# .build-demo/images), starts on 127.0.0.1 a docker-registry with a password, cr-agent serve, a broker
+# server and a broker client, then plays the outside service: lists the registry through
+# /broker/<token>/list, asks for scans, receives the results through the server's relay and prints a
+# summary; the full reports go to .build-demo/reports/. Every process it starts is stopped at the end,
+# also on Ctrl-C. A second run reuses the binaries and the images. Details: docs/demo.md.
+#
+# For tests: DEMO_RELEASE_DIR=<dir with cr-agent and broker> skips the release build; DEMO_IMAGE_CACHE,
+# DEMO_STATE_DIR, DEMO_REPORTS_DIR move the image cache, the state and the reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-agent=$(scripts/build-release.sh)                # the binary as it ships
-state=.build-demo
-mkdir -p "$state"
-py=.venv/bin/python
-fixture=Tests/registry/fixture.py
-
-stop() { "$py" "$fixture" stop --dir "$state/registry" >/dev/null 2>&1 || true; }
-trap stop EXIT
-trap 'stop; exit 130' INT TERM
-
-"$py" "$fixture" stop --dir "$state/registry" >/dev/null 2>&1 || true   # a run killed earlier
-"$py" "$fixture" start --auth none --dir "$state/registry" --detach --max-lifetime 600 >/dev/null
-host=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["host"])' "$state/registry/fixture.json")
-image="$host/single/app:1.0"
-
-if curl -fsS -o /dev/null -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$host/v2/single/app/manifests/1.0" 2>/dev/null; then
-  echo "== sample image already in the registry (from an earlier run)" >&2
+echo "demo: installing what the demo needs (scripts/deps.sh --demo)" >&2
+scripts/deps.sh --demo || { echo "demo: scripts/deps.sh --demo failed (its messages are above)" >&2; exit 1; }
+if [ -n "${DEMO_RELEASE_DIR:-}" ]; then
+  bin_dir=$DEMO_RELEASE_DIR
 else
-  echo "== building and pushing sample images to $host" >&2
-  "$py" "$fixture" push --fixture "$state/registry" --set basic --summary >/dev/null
+  echo "demo: building the release binaries (scripts/build-release.sh; minutes the first time)" >&2
+  agent=$(scripts/build-release.sh) || { echo "demo: the release build failed (its messages are above)" >&2; exit 1; }
+  bin_dir=$(dirname "$agent")
 fi
-
-echo "== cr-agent scan $image" >&2
-"$agent" scan --plain-http "$image"
+cd scripts/demo
+exec ../../.venv/bin/python run.py "$bin_dir"     # every wait in it is bounded

@@ -33,8 +33,8 @@ run_pass() {    # run_pass LOG COMMAND...
   passed=$((passed + run - bad)); failed=$((failed + bad))
 }
 
-# The runtime-image test needs the release binaries: it runs in the release pass below.
-run_pass .build/test-output.txt swift test --skip-build --skip DeployArtifactsTests.testRuntimeImagesBuildAndRun
+# The runtime-image test and the demo need the release binaries: they run in the release pass below.
+run_pass .build/test-output.txt swift test --skip-build --skip DeployArtifactsTests.testRuntimeImagesBuildAndRun --skip DemoTests
 phase "debug pass"
 
 # The Core suites and the parsers' suites once more under AddressSanitizer (Swift and the C shim):
@@ -50,7 +50,7 @@ run_pass .build/test-asan-output.txt env ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKT
 phase "ASan pass"
 
 # The process-level suites again, on the statically linked, link-ordered release binaries.
-release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests|HostileImageTests|ServiceOperationTests|RegistryVendorTests|ServiceListingTests|DeployArtifactsTests|BrokerCommandTests|BrokerClientProcessTests|BrokerServerProcessTests|BrokerServerTunnelTests|BrokerEndToEndTests"
+release_suites="AgentProcessTests|FetchCommandTests|ScanCommandTests|ListCommandTests|SecretsInLogsTests|AccuracyTests|ECRLoginTests|HostileImageTests|ServiceOperationTests|RegistryVendorTests|ServiceListingTests|DeployArtifactsTests|BrokerCommandTests|BrokerClientProcessTests|BrokerServerProcessTests|BrokerServerTunnelTests|BrokerEndToEndTests|DemoTests"
 release_binary=$(scripts/build-release.sh) || { echo "release build failed" >&2; exit 1; }
 phase "release build"
 run_pass .build/test-release-output.txt env CR_AGENT_BINARY="$release_binary" BROKER_BINARY="$(dirname "$release_binary")/broker" \
