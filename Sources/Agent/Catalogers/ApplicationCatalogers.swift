@@ -1,15 +1,12 @@
 // Application-manifest catalogers (npm, Python, Java, Go, Ruby, PHP, .NET, Rust), and the small helpers
-// they share: byte-level path tests for `interest(in:)`. Their purls are made by the reports (`Purl`).
+// they share: byte-level path tests for `interest(in:)`. Their purls are made by their ecosystems (*Ecosystem.swift).
 import Core
 import Glibc
 
 /// The application-manifest catalogers, in the order the scanner asks them.
 public enum ApplicationCatalogers {
-    /// One instance of each, with default limits.
-    public static var all: [any Cataloger] {
-        [NpmCataloger(), PythonCataloger(), JavaArchiveCataloger(), GoBinaryCataloger(), RubyGemspecCataloger(),
-         ComposerCataloger(), DotNetDepsCataloger(), CargoLockCataloger()]
-    }
+    /// One instance of each, with default limits (`Catalogers.ecosystems` lists them).
+    public static var all: [any Cataloger] { Catalogers.ecosystems.filter { !$0.isOSPackageManager }.flatMap { $0.kind.catalogers } }
 
     /// The largest text or JSON manifest read (package.json, METADATA, installed.json, deps.json, ...); a
     /// bigger one is skipped with a warning. Real ones are kilobytes; a deps.json of a large app a few MB.

@@ -26,11 +26,9 @@ public struct CargoLockCataloger: Cataloger {
         result.warnings = problems.prefix(5).map { "\(file.entry.path): \($0)" }
         for t in tables {
             guard let name = t["name"], let version = t["version"], !name.isEmpty, !version.isEmpty else { continue }
-            var metadata: [String: String] = [:]
             // A crate without a source is a workspace member or a path dependency, which gets no purl
-            // (`Purl.forPackage`): a bare cargo purl means crates.io.
-            if let source = t["source"], !source.isEmpty { metadata["source"] = source }
-            if let checksum = t["checksum"], !checksum.isEmpty { metadata["checksum"] = checksum }
+            // (`CargoEcosystem.hasPurl`): a bare cargo purl means crates.io.
+            let metadata = CargoMetadata(source: t["source"].nonEmpty, checksum: t["checksum"].nonEmpty)
             result.packages.append(Package(ecosystem: .cargo, name: name, version: version, location: file.location, metadata: metadata))
         }
         return result

@@ -45,10 +45,8 @@ public struct ComposerCataloger: Cataloger {
     /// `vendor/name`: namespace `vendor` (the purl joins any further slashes of the name with `-`, as syft does).
     static func package(name: String, version: String, entry: JSON, location: PackageLocation) -> Package {
         let vendor = name.firstIndex(of: "/").map { String(name[..<$0]) }
-        var metadata: [String: String] = [:]
         let licenses = (entry["license"]?.array ?? []).compactMap(\.string)
-        if !licenses.isEmpty { metadata["license"] = licenses.joined(separator: ", ") }
-        if let type = entry["type"]?.string, !type.isEmpty { metadata["type"] = type }
+        let metadata = ComposerMetadata(license: licenses.isEmpty ? nil : licenses.joined(separator: ", "), type: (entry["type"]?.string).nonEmpty)
         return Package(ecosystem: .composer, name: name, version: version, namespace: vendor, location: location, metadata: metadata)
     }
 }

@@ -59,14 +59,11 @@ public struct DpkgCataloger: Cataloger {
             warnings.add("package \(name) (line \(s.line)) has no Version field; skipped")
             return nil
         }
-        var metadata: [String: String] = [:]
-        if let arch = s.architecture, !arch.isEmpty { metadata["arch"] = arch }
         // As dpkg-query's ${source:Package} and ${source:Version}: the binary's own name and version by default.
         let (sourceName, sourceVersion) = DpkgStatusParser.splitSource(s.source ?? "")
-        metadata["source"] = sourceName.isEmpty ? name : sourceName
-        metadata["sourceVersion"] = sourceVersion ?? version
-        if let m = s.maintainer, !m.isEmpty { metadata["maintainer"] = m }
-        if let size = s.installedSize, !size.isEmpty { metadata["installedSize"] = size }
+        let metadata = DebMetadata(arch: s.architecture.nonEmpty, source: sourceName.isEmpty ? name : sourceName,
+                                   sourceVersion: sourceVersion ?? version, maintainer: s.maintainer.nonEmpty,
+                                   installedSize: s.installedSize.nonEmpty)
         return Package(ecosystem: .deb, name: name, version: version, location: location, metadata: metadata)
     }
 }

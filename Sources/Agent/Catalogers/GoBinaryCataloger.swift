@@ -5,8 +5,9 @@
 /// Go modules and the standard library from the build info of ELF executables (ecosystem `.golang`).
 public struct GoBinaryCataloger: Cataloger {
     public let name = "go-binary"
-    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
-    public let version = 2
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield. 3: the
+    /// architecture is under `arch`, as every ecosystem names it (was `architecture`).
+    public let version = 3
 
     public init() {}
 
@@ -63,9 +64,7 @@ public struct GoBinaryCataloger: Cataloger {
         }
         var out: [Package] = []
         for m in found where !m.version.isEmpty {
-            var metadata = ["goVersion": goVersion, "mainModule": main.path]
-            if !m.sum.isEmpty { metadata["h1Digest"] = m.sum }
-            if let arch, !arch.isEmpty { metadata["architecture"] = arch }
+            let metadata = GoMetadata(goVersion: goVersion, mainModule: main.path, h1Digest: m.sum.isEmpty ? nil : m.sum, arch: arch.nonEmpty)
             out.append(Package(ecosystem: .golang, name: m.name, version: m.version, namespace: namespace(m.name),
                                location: location, metadata: metadata))
         }
@@ -73,7 +72,7 @@ public struct GoBinaryCataloger: Cataloger {
         // has no `go` prefix: `Purl(package:os:)`).
         if !found.isEmpty, goVersion.contains(where: \.isASCIIDigit) {
             out.append(Package(ecosystem: .golang, name: "stdlib", version: goVersion, location: location,
-                               metadata: ["goVersion": goVersion]))
+                               metadata: GoMetadata(goVersion: goVersion)))
         }
         return out
     }

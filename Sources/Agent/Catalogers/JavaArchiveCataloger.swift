@@ -198,15 +198,15 @@ struct ArchiveWalk {
         guard !p.name.trimmedASCII.isEmpty, !p.version.trimmedASCII.isEmpty else { return }
         let group = p.groupID
         let namespace = group.isEmpty ? p.name : group
-        var metadata = ["virtualPath": p.virtualPath]
+        var metadata = JavaMetadata(virtualPath: p.virtualPath)
         // syft looks for these two in the purl; made of letters, `.` and `-`, which the purl neither encodes nor
         // uses as separators, they are in it exactly when they are in its namespace, name or version.
         let purlNamesJenkins = [namespace, p.name, p.version].contains { $0.contains("io.jenkins.plugins") || $0.contains("org.jenkins-ci.plugins") }
         if p.jenkinsPluginByExtension || purlNamesJenkins || (p.pom.map(\.groupId).map(Self.isJenkinsGroup) ?? false) {
-            metadata["type"] = "jenkins-plugin"
+            metadata.type = "jenkins-plugin"
         }
-        if let pom = p.pom, !pom.path.isEmpty { metadata["pomProperties"] = pom.path }
-        if let parent, !parent.name.isEmpty { metadata["parent"] = "\(parent.name)@\(parent.version)" }
+        if let pom = p.pom, !pom.path.isEmpty { metadata.pomProperties = pom.path }
+        if let parent, !parent.name.isEmpty { metadata.parent = "\(parent.name)@\(parent.version)" }
         packages.append(Package(ecosystem: .java, name: p.name, version: p.version, namespace: namespace, location: location, metadata: metadata))
     }
 

@@ -31,9 +31,7 @@ public struct NpmCataloger: Cataloger {
               !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { return nil }
         // The scope: the name up to its first slash (`@scope/name` -> `@scope`), where syft's purl splits it.
         let namespace = name.firstIndex(of: "/").map { String(name[..<$0]) }
-        var metadata: [String: String] = [:]
-        if json["private"]?.bool == true { metadata["private"] = "true" }
-        if let license = license(json) { metadata["license"] = license }
+        let metadata = NpmMetadata(isPrivate: json["private"]?.bool == true ? "true" : nil, license: license(json))
         return Package(ecosystem: .npm, name: name, version: version, namespace: namespace, location: location, metadata: metadata)
     }
 

@@ -1,9 +1,10 @@
-// OS package-database catalogers (dpkg, apk, rpm), registered in one place; see docs/packages.md.
+// OS package-database catalogers (dpkg, apk, rpm) and what they share; see docs/packages.md.
 
 import Glibc
 
 public enum OSCatalogers {
-    public static var all: [any Cataloger] { [DpkgCataloger(), ApkCataloger(), RpmCataloger()] }
+    /// The OS package managers' catalogers (`Catalogers.ecosystems` lists them).
+    public static var all: [any Cataloger] { Catalogers.ecosystems.filter(\.isOSPackageManager).flatMap { $0.kind.catalogers } }
 }
 
 /// A cataloger's warnings about one file. Each line starts with the file's path; past `limit` lines only a

@@ -42,11 +42,8 @@ public struct PythonCataloger: Cataloger {
         let version = fields["Version"] ?? ""
         guard !declared.isEmpty, declared != "Python", !version.isEmpty else { return nil }
         let name = normalizedName(declared)
-        var metadata: [String: String] = [:]
-        if declared != name { metadata["declaredName"] = declared }
-        if let license = [fields["LicenseExpression"], fields["License"]].compactMap({ $0 }).first(where: { !$0.isEmpty }) {
-            metadata["license"] = license
-        }
+        let metadata = PythonMetadata(declaredName: declared != name ? declared : nil,
+                                      license: [fields["LicenseExpression"], fields["License"]].compactMap({ $0 }).first(where: { !$0.isEmpty }))
         return Package(ecosystem: .python, name: name, version: version, location: location, metadata: metadata)
     }
 

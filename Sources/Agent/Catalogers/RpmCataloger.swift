@@ -95,13 +95,8 @@ public struct RpmCataloger: Cataloger {
 
     /// The package a header describes. Pseudo-packages such as gpg-pubkey are kept, as syft keeps them.
     public static func package(_ h: RpmHeaderInfo, location: PackageLocation) -> Package {
-        var metadata: [String: String] = ["release": h.release]
-        if let v = h.arch { metadata["arch"] = v }
-        if let v = h.epoch { metadata["epoch"] = String(v) }
-        if let v = h.sourceRpm { metadata["sourceRpm"] = v }
-        if let v = h.license { metadata["license"] = v }
-        if let v = h.vendor { metadata["vendor"] = v }
-        if let v = h.size { metadata["size"] = String(v) }
+        let metadata = RpmMetadata(arch: h.arch, epoch: h.epoch.map { String($0) }, release: h.release, sourceRpm: h.sourceRpm,
+                                   license: h.license, vendor: h.vendor, size: h.size.map { String($0) })
         return Package(ecosystem: .rpm, name: h.name, version: h.fullVersion, location: location, metadata: metadata)
     }
 }

@@ -23,9 +23,8 @@ public struct RubyGemspecCataloger: Cataloger {
         }
         let fields = Self.fields(String(decoding: bytes, as: UTF8.self), work: file.work)
         guard let name = fields["name"], let version = fields["version"] else { return CatalogResult() }
-        var metadata: [String: String] = [:]
-        if let licenses = fields["licenses"] { metadata["license"] = licenses }
-        return CatalogResult(packages: [Package(ecosystem: .gem, name: name, version: version, location: file.location, metadata: metadata)])
+        return CatalogResult(packages: [Package(ecosystem: .gem, name: name, version: version, location: file.location,
+                                                metadata: GemMetadata(license: fields["licenses"]))])
     }
 
     /// `name`, `version` and `licenses` (comma-separated) from the `x.name = "..."` style assignments; a
