@@ -17,7 +17,7 @@ public struct ApkCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        var warnings = PackageDBWarnings(path: file.entry.path)
+        var warnings = CatalogWarnings(path: file.entry.path)
         guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "an apk database", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }

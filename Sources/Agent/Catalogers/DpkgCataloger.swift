@@ -23,7 +23,7 @@ public struct DpkgCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        var warnings = PackageDBWarnings(path: file.entry.path)
+        var warnings = CatalogWarnings(path: file.entry.path)
         guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "a dpkg status file", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }
@@ -40,7 +40,7 @@ public struct DpkgCataloger: Cataloger {
 
     /// The package a stanza describes, if it is installed and complete.
     func package(from s: DpkgStanza, statusRequired: Bool, location: PackageLocation,
-                 warnings: inout PackageDBWarnings) -> Package? {
+                 warnings: inout CatalogWarnings) -> Package? {
         guard let name = s.package, !name.isEmpty else {
             warnings.add("stanza at line \(s.line) has no Package field; skipped")
             return nil

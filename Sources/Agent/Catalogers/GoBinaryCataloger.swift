@@ -26,7 +26,9 @@ public struct GoBinaryCataloger: Cataloger {
         } catch {
             // Not every ELF file is well formed or ours to judge; only a Go binary we could not read is news.
             if error.kind == .io || error.message.hasPrefix("Go build info") {
-                return CatalogResult(warnings: ["\(file.entry.path): Go build info unreadable: \(error.message)"])
+                var warnings = CatalogWarnings(path: file.entry.path)
+                warnings.add("Go build info unreadable: \(error.message)")
+                return CatalogResult(warnings: warnings.all)
             }
             return CatalogResult()
         }

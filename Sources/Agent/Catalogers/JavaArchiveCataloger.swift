@@ -34,7 +34,7 @@ public struct JavaArchiveCataloger: Cataloger {
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
         var walk = ArchiveWalk(location: file.location, limits: limits, work: file.work)
         walk.visit(file.contents, virtualPath: file.entry.path, depth: 0, parent: nil)
-        return CatalogResult(packages: walk.packages, warnings: walk.warnings)
+        return CatalogResult(packages: walk.packages, warnings: walk.warnings.all)
     }
 }
 
@@ -45,10 +45,12 @@ struct ArchiveWalk {
     let work: CatalogWork
     var budget: Int
     var packages: [Package] = []
-    var warnings: [String] = []
+    /// Each about the (nested) archive it names; an archive of many damaged entries keeps 50 of them.
+    var warnings: CatalogWarnings
 
     init(location: PackageLocation, limits: ZipLimits, work: CatalogWork = CatalogWork()) {
         self.location = location
+        warnings = CatalogWarnings(path: location.path, limit: 50)
         self.limits = limits
         self.work = work
         budget = limits.maxTotalInflatedBytes
@@ -189,10 +191,7 @@ struct ArchiveWalk {
         }
     }
 
-    private mutating func warn(_ virtualPath: String, _ text: String) {
-        if warnings.count < 50 { warnings.append("\(virtualPath): \(text)") }
-        if warnings.count == 50 { warnings.append("\(location.path): further warnings about this archive left out") }
-    }
+    private mutating func warn(_ virtualPath: String, _ text: String) { warnings.add(text, about: virtualPath) }
 
     private mutating func emit(_ p: JavaPackage, parent: JavaPackage?) {
         guard !p.name.trimmedASCII.isEmpty, !p.version.trimmedASCII.isEmpty else { return }

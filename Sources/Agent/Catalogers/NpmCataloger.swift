@@ -16,10 +16,9 @@ public struct NpmCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        let json: JSON
-        switch ApplicationCatalogers.manifestJSON(file, kind: "package.json") {
-        case .success(let j): json = j
-        case .failure(let w): return CatalogResult(warnings: [w.text])
+        var warnings = CatalogWarnings(path: file.entry.path)
+        guard let json = ApplicationCatalogers.manifestJSON(file, kind: "package.json", warnings: &warnings) else {
+            return CatalogResult(warnings: warnings.all)
         }
         guard let package = Self.package(from: json, location: file.location) else { return CatalogResult() }
         return CatalogResult(packages: [package])

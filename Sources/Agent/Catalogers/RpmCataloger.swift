@@ -40,9 +40,9 @@ public struct RpmCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        var warnings = PackageDBWarnings(path: file.entry.path)
+        var warnings = CatalogWarnings(path: file.entry.path)
         // Kept apart from `warnings`, which the database readers hold while they call `add`.
-        var headerWarnings = PackageDBWarnings(path: file.entry.path)
+        var headerWarnings = CatalogWarnings(path: file.entry.path)
         var packages: [Package] = []
         var headers = 0
         let maxBlob = RpmHeader.maxBlobBytes + 16

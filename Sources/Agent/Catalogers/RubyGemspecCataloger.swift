@@ -16,10 +16,9 @@ public struct RubyGemspecCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        let bytes: [UInt8]
-        switch ApplicationCatalogers.manifestBytes(file, kind: "gemspec") {
-        case .success(let b): bytes = b
-        case .failure(let w): return CatalogResult(warnings: [w.text])
+        var warnings = CatalogWarnings(path: file.entry.path)
+        guard let bytes = ApplicationCatalogers.manifestBytes(file, kind: "gemspec", warnings: &warnings) else {
+            return CatalogResult(warnings: warnings.all)
         }
         let fields = Self.fields(String(decoding: bytes, as: UTF8.self), work: file.work)
         guard let name = fields["name"], let version = fields["version"] else { return CatalogResult() }
