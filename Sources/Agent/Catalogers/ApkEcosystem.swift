@@ -1,21 +1,17 @@
 // Alpine packages (apk): their metadata, names, purls and snyk identity, beside ApkCataloger.
 
 /// apk's facts about an installed package, from the `lib/apk/db/installed` record.
-public struct ApkMetadata: PackageMetadata, Equatable {
-    public var arch: String?
+struct ApkMetadata: Equatable {
+    var arch: String?
     /// The origin (source) package, `o:`.
-    public var origin: String?
-    public var license: String?
+    var origin: String?
+    var license: String?
+}
 
-    public init(arch: String? = nil, origin: String? = nil, license: String? = nil) {
-        self.arch = arch
-        self.origin = origin
-        self.license = license
-    }
+extension ApkMetadata: PackageMetadata {
+    init(entries m: [String: String]) { self.init(arch: m[MetadataKey.arch], origin: m["origin"], license: m[MetadataKey.license]) }
 
-    public init(entries m: [String: String]) { self.init(arch: m[MetadataKey.arch], origin: m["origin"], license: m[MetadataKey.license]) }
-
-    public var entries: [String: String] {
+    var entries: [String: String] {
         [String: String](metadata: [MetadataKey.arch: arch, "origin": origin, MetadataKey.license: license])
     }
 }

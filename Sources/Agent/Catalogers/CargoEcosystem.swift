@@ -1,19 +1,16 @@
 // Rust crates: their metadata, purls and snyk identity, beside CargoLockCataloger.
 
 /// What a Cargo.lock `[[package]]` table says beyond name and version.
-public struct CargoMetadata: PackageMetadata, Equatable {
+struct CargoMetadata: Equatable {
     /// Where the crate comes from (`registry+https://...`); none for a workspace member or path dependency.
-    public var source: String?
-    public var checksum: String?
+    var source: String?
+    var checksum: String?
+}
 
-    public init(source: String? = nil, checksum: String? = nil) {
-        self.source = source
-        self.checksum = checksum
-    }
+extension CargoMetadata: PackageMetadata {
+    init(entries m: [String: String]) { self.init(source: m["source"], checksum: m["checksum"]) }
 
-    public init(entries m: [String: String]) { self.init(source: m["source"], checksum: m["checksum"]) }
-
-    public var entries: [String: String] { [String: String](metadata: ["source": source, "checksum": checksum]) }
+    var entries: [String: String] { [String: String](metadata: ["source": source, "checksum": checksum]) }
 }
 
 extension Ecosystem {

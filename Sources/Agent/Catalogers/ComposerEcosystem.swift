@@ -2,20 +2,17 @@
 import Core
 
 /// What an installed.json entry says beyond name and version.
-public struct ComposerMetadata: PackageMetadata, Equatable {
+struct ComposerMetadata: Equatable {
     /// `license[]`, joined with `, `.
-    public var license: String?
+    var license: String?
     /// The package type (`library`, `project`, ...).
-    public var type: String?
+    var type: String?
+}
 
-    public init(license: String? = nil, type: String? = nil) {
-        self.license = license
-        self.type = type
-    }
+extension ComposerMetadata: PackageMetadata {
+    init(entries m: [String: String]) { self.init(license: m[MetadataKey.license], type: m["type"]) }
 
-    public init(entries m: [String: String]) { self.init(license: m[MetadataKey.license], type: m["type"]) }
-
-    public var entries: [String: String] { [String: String](metadata: [MetadataKey.license: license, "type": type]) }
+    var entries: [String: String] { [String: String](metadata: [MetadataKey.license: license, "type": type]) }
 }
 
 extension Ecosystem {

@@ -1,30 +1,23 @@
 // Debian packages (dpkg): their metadata, names, purls and snyk identity, beside DpkgCataloger.
 
 /// dpkg's facts about an installed package, as the status file states them.
-public struct DebMetadata: PackageMetadata, Equatable {
-    public var arch: String?
+struct DebMetadata: Equatable {
+    var arch: String?
     /// The Source field's name, or the package's own name when absent (as dpkg-query fills it in).
-    public var source: String?
+    var source: String?
     /// The Source field's version, or the package's own version when it has none.
-    public var sourceVersion: String?
-    public var maintainer: String?
-    public var installedSize: String?
+    var sourceVersion: String?
+    var maintainer: String?
+    var installedSize: String?
+}
 
-    public init(arch: String? = nil, source: String? = nil, sourceVersion: String? = nil, maintainer: String? = nil,
-                installedSize: String? = nil) {
-        self.arch = arch
-        self.source = source
-        self.sourceVersion = sourceVersion
-        self.maintainer = maintainer
-        self.installedSize = installedSize
-    }
-
-    public init(entries m: [String: String]) {
+extension DebMetadata: PackageMetadata {
+    init(entries m: [String: String]) {
         self.init(arch: m[MetadataKey.arch], source: m["source"], sourceVersion: m["sourceVersion"], maintainer: m["maintainer"],
                   installedSize: m["installedSize"])
     }
 
-    public var entries: [String: String] {
+    var entries: [String: String] {
         [String: String](metadata: [MetadataKey.arch: arch, "source": source, "sourceVersion": sourceVersion,
                                     "maintainer": maintainer, "installedSize": installedSize])
     }

@@ -1,15 +1,15 @@
 // Ruby gems: their metadata, purls and snyk identity, beside RubyGemspecCataloger.
 
 /// What an installed gemspec says beyond name and version.
-public struct GemMetadata: PackageMetadata, Equatable {
+struct GemMetadata: Equatable {
     /// `s.licenses`, joined with `, `.
-    public var license: String?
+    var license: String?
+}
 
-    public init(license: String? = nil) { self.license = license }
+extension GemMetadata: PackageMetadata {
+    init(entries m: [String: String]) { self.init(license: m[MetadataKey.license]) }
 
-    public init(entries m: [String: String]) { self.init(license: m[MetadataKey.license]) }
-
-    public var entries: [String: String] { [String: String](metadata: [MetadataKey.license: license]) }
+    var entries: [String: String] { [String: String](metadata: [MetadataKey.license: license]) }
 }
 
 extension Ecosystem {

@@ -1,28 +1,23 @@
 // Go modules found in binaries: their metadata, names, purls and snyk identity, beside GoBinaryCataloger.
 
 /// What a Go binary's build info says about a module.
-public struct GoMetadata: PackageMetadata, Equatable {
+struct GoMetadata: Equatable {
     /// The toolchain that built the binary (`go1.22.1`).
-    public var goVersion: String?
+    var goVersion: String?
     /// The binary's main module path.
-    public var mainModule: String?
+    var mainModule: String?
     /// The module's `h1:` checksum.
-    public var h1Digest: String?
+    var h1Digest: String?
     /// The `GOARCH` build setting, under the key every ecosystem uses for the architecture.
-    public var arch: String?
+    var arch: String?
+}
 
-    public init(goVersion: String? = nil, mainModule: String? = nil, h1Digest: String? = nil, arch: String? = nil) {
-        self.goVersion = goVersion
-        self.mainModule = mainModule
-        self.h1Digest = h1Digest
-        self.arch = arch
-    }
-
-    public init(entries m: [String: String]) {
+extension GoMetadata: PackageMetadata {
+    init(entries m: [String: String]) {
         self.init(goVersion: m["goVersion"], mainModule: m["mainModule"], h1Digest: m["h1Digest"], arch: m[MetadataKey.arch])
     }
 
-    public var entries: [String: String] {
+    var entries: [String: String] {
         [String: String](metadata: ["goVersion": goVersion, "mainModule": mainModule, "h1Digest": h1Digest, MetadataKey.arch: arch])
     }
 }

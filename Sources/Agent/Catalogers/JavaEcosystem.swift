@@ -1,28 +1,23 @@
 // Java archives (maven): their metadata, names, purls and snyk identity, beside JavaArchiveCataloger.
 
 /// Where in an archive a Java package was found, and what kind it is.
-public struct JavaMetadata: PackageMetadata, Equatable {
+struct JavaMetadata: Equatable {
     /// The archive path, with `:`-separated nested archives and `:group:artifact` for a pom inside.
-    public var virtualPath: String?
+    var virtualPath: String?
     /// `jenkins-plugin` for Jenkins plugins.
-    public var type: String?
+    var type: String?
     /// The pom.properties path inside the archive.
-    public var pomProperties: String?
+    var pomProperties: String?
     /// The enclosing archive's package, `name@version`.
-    public var parent: String?
+    var parent: String?
+}
 
-    public init(virtualPath: String? = nil, type: String? = nil, pomProperties: String? = nil, parent: String? = nil) {
-        self.virtualPath = virtualPath
-        self.type = type
-        self.pomProperties = pomProperties
-        self.parent = parent
-    }
-
-    public init(entries m: [String: String]) {
+extension JavaMetadata: PackageMetadata {
+    init(entries m: [String: String]) {
         self.init(virtualPath: m["virtualPath"], type: m["type"], pomProperties: m["pomProperties"], parent: m["parent"])
     }
 
-    public var entries: [String: String] {
+    var entries: [String: String] {
         [String: String](metadata: ["virtualPath": virtualPath, "type": type, "pomProperties": pomProperties, "parent": parent])
     }
 }

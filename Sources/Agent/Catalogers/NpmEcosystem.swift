@@ -2,19 +2,16 @@
 import Core
 
 /// What a package.json says beyond name and version.
-public struct NpmMetadata: PackageMetadata, Equatable {
+struct NpmMetadata: Equatable {
     /// `"true"` for `"private": true`.
-    public var isPrivate: String?
-    public var license: String?
+    var isPrivate: String?
+    var license: String?
+}
 
-    public init(isPrivate: String? = nil, license: String? = nil) {
-        self.isPrivate = isPrivate
-        self.license = license
-    }
+extension NpmMetadata: PackageMetadata {
+    init(entries m: [String: String]) { self.init(isPrivate: m["private"], license: m[MetadataKey.license]) }
 
-    public init(entries m: [String: String]) { self.init(isPrivate: m["private"], license: m[MetadataKey.license]) }
-
-    public var entries: [String: String] { [String: String](metadata: ["private": isPrivate, MetadataKey.license: license]) }
+    var entries: [String: String] { [String: String](metadata: ["private": isPrivate, MetadataKey.license: license]) }
 }
 
 extension Ecosystem {

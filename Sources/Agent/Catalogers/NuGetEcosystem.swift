@@ -2,21 +2,17 @@
 import Core
 
 /// What a deps.json library entry says beyond name and version.
-public struct NuGetMetadata: PackageMetadata, Equatable {
+struct NuGetMetadata: Equatable {
     /// `project` or `package`.
-    public var type: String?
-    public var path: String?
-    public var sha512: String?
+    var type: String?
+    var path: String?
+    var sha512: String?
+}
 
-    public init(type: String? = nil, path: String? = nil, sha512: String? = nil) {
-        self.type = type
-        self.path = path
-        self.sha512 = sha512
-    }
+extension NuGetMetadata: PackageMetadata {
+    init(entries m: [String: String]) { self.init(type: m["type"], path: m["path"], sha512: m["sha512"]) }
 
-    public init(entries m: [String: String]) { self.init(type: m["type"], path: m["path"], sha512: m["sha512"]) }
-
-    public var entries: [String: String] { [String: String](metadata: ["type": type, "path": path, "sha512": sha512]) }
+    var entries: [String: String] { [String: String](metadata: ["type": type, "path": path, "sha512": sha512]) }
 }
 
 extension Ecosystem {

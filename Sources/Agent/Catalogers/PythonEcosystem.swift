@@ -1,19 +1,16 @@
 // Python distributions: their metadata, names, purls and snyk identity, beside PythonCataloger.
 
 /// What a distribution's METADATA / PKG-INFO says beyond name and version.
-public struct PythonMetadata: PackageMetadata, Equatable {
+struct PythonMetadata: Equatable {
     /// `Name` as written, when normalization changed it.
-    public var declaredName: String?
-    public var license: String?
+    var declaredName: String?
+    var license: String?
+}
 
-    public init(declaredName: String? = nil, license: String? = nil) {
-        self.declaredName = declaredName
-        self.license = license
-    }
+extension PythonMetadata: PackageMetadata {
+    init(entries m: [String: String]) { self.init(declaredName: m["declaredName"], license: m[MetadataKey.license]) }
 
-    public init(entries m: [String: String]) { self.init(declaredName: m["declaredName"], license: m[MetadataKey.license]) }
-
-    public var entries: [String: String] { [String: String](metadata: ["declaredName": declaredName, MetadataKey.license: license]) }
+    var entries: [String: String] { [String: String](metadata: ["declaredName": declaredName, MetadataKey.license: license]) }
 }
 
 extension Ecosystem {

@@ -1,34 +1,25 @@
 // RPM packages: their metadata, versions, purls and snyk identity, beside RpmCataloger.
 
 /// rpm's facts about an installed package, from its header.
-public struct RpmMetadata: PackageMetadata, Equatable {
-    public var arch: String?
-    public var epoch: String?
-    public var release: String?
+struct RpmMetadata: Equatable {
+    var arch: String?
+    var epoch: String?
+    var release: String?
     /// The source rpm's file name (`name-version-release.src.rpm`).
-    public var sourceRpm: String?
-    public var license: String?
-    public var vendor: String?
+    var sourceRpm: String?
+    var license: String?
+    var vendor: String?
     /// Installed size in bytes.
-    public var size: String?
+    var size: String?
+}
 
-    public init(arch: String? = nil, epoch: String? = nil, release: String? = nil, sourceRpm: String? = nil, license: String? = nil,
-                vendor: String? = nil, size: String? = nil) {
-        self.arch = arch
-        self.epoch = epoch
-        self.release = release
-        self.sourceRpm = sourceRpm
-        self.license = license
-        self.vendor = vendor
-        self.size = size
-    }
-
-    public init(entries m: [String: String]) {
+extension RpmMetadata: PackageMetadata {
+    init(entries m: [String: String]) {
         self.init(arch: m[MetadataKey.arch], epoch: m["epoch"], release: m["release"], sourceRpm: m["sourceRpm"],
                   license: m[MetadataKey.license], vendor: m["vendor"], size: m["size"])
     }
 
-    public var entries: [String: String] {
+    var entries: [String: String] {
         [String: String](metadata: [MetadataKey.arch: arch, "epoch": epoch, "release": release, "sourceRpm": sourceRpm,
                                     MetadataKey.license: license, "vendor": vendor, "size": size])
     }
