@@ -6,6 +6,9 @@ public enum Catalogers {
     /// (Sources/Agent/Catalogers/*Ecosystem.swift); adding one is its files there and one entry here.
     static let ecosystems: [Ecosystem] = [.deb, .apk, .rpm, .npm, .python, .java, .golang, .gem, .composer, .nuget, .cargo]
 
+    /// The registered ecosystems by id, for cached findings (read a package at a time).
+    static let ecosystemsByID = Dictionary(uniqueKeysWithValues: ecosystems.map { ($0.rawValue, $0) })
+
     /// One instance of every cataloger, with default limits.
     public static var all: [any Cataloger] { ecosystems.flatMap { $0.kind.catalogers } }
 

@@ -10,7 +10,7 @@ public struct Ecosystem: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The registered ecosystem named `rawValue` (cached layer findings name packages' ecosystems so).
     public init?(rawValue: String) {
-        guard let e = Catalogers.ecosystems.first(where: { $0.rawValue == rawValue }) else { return nil }
+        guard let e = Catalogers.ecosystemsByID[rawValue] else { return nil }
         self = e
     }
 
