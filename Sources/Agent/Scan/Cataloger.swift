@@ -1,5 +1,6 @@
 // The contract between the layer scanner and the catalogers: which files a cataloger wants, and
-// what it finds in each. One cataloger per ecosystem, each in its own file, listed in `Catalogers.all`.
+// what it finds in each. One cataloger per ecosystem, each in its own file beside its ecosystem (`PackageEcosystem`),
+// reached through `Catalogers.ecosystems`.
 import Core
 
 /// Whether a cataloger wants a tar entry's contents.
