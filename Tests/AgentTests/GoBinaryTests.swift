@@ -98,7 +98,7 @@ final class GoBinaryTests: XCTestCase {
             XCTAssertEqual(libPkg.metadata["h1Digest"], lib.sum)
             XCTAssertEqual(Purl(package: libPkg, os: nil).description, "pkg:golang/example.org/lib@v1.2.3")
             XCTAssertEqual(libPkg.namespace, "example.org")
-            XCTAssertEqual(libPkg.metadata["architecture"], arch)
+            XCTAssertEqual(libPkg.metadata["arch"], arch)
             XCTAssertEqual(libPkg.metadata["mainModule"], "example.org/app")
             XCTAssertEqual(r.packages.first { $0.name == "example.org/fork" }?.metadata["h1Digest"], other[2])
             let stdlib = try XCTUnwrap(r.packages.first { $0.name == "stdlib" })

@@ -78,7 +78,7 @@ final class HostileCatalogerTests: XCTestCase {
     /// Rejected rows count against the cap: 50 rows all larger than the blob limit, a cap of 10.
     func testRowCapCountsRejectedRows() throws {
         let db = try sqliteFile("many-rows.sqlite")
-        var warnings = PackageDBWarnings(path: "db", limit: 100)
+        var warnings = CatalogWarnings(path: "db", limit: 100)
         var delivered = 0
         RpmSQLiteDatabase.forEachBlob(.memory(db), maxBlobBytes: 4, maxRows: 10, warnings: &warnings) { _ in delivered += 1; return true }
         XCTAssertEqual(delivered, 0)
@@ -88,7 +88,7 @@ final class HostileCatalogerTests: XCTestCase {
 
     func testOperationBudget() throws {
         let db = try sqliteFile("many-rows.sqlite")
-        var warnings = PackageDBWarnings(path: "db")
+        var warnings = CatalogWarnings(path: "db")
         var delivered = 0
         RpmSQLiteDatabase.forEachBlob(.memory(db), maxBlobBytes: 1 << 20, maxOperations: 50_000, warnings: &warnings) { _ in delivered += 1; return true }
         XCTAssertGreaterThan(delivered, 0)
@@ -101,7 +101,7 @@ final class HostileCatalogerTests: XCTestCase {
         let db = try sqliteFile("many-rows.sqlite")
         let cancellation = Cancellation()
         var delivered = 0
-        var warnings = PackageDBWarnings(path: "db")
+        var warnings = CatalogWarnings(path: "db")
         let work = CatalogWork(cancellation: cancellation)
         RpmSQLiteDatabase.forEachBlob(.memory(db), maxBlobBytes: 1 << 20, work: work, warnings: &warnings) { _ in
             delivered += 1
@@ -369,6 +369,22 @@ final class HostileCatalogerTests: XCTestCase {
         XCTAssertEqual(big.packages.count, 1)
         XCTAssertEqual(big.packages.first?.name.utf8.count, CatalogCaps.maxFieldBytes)
         XCTAssertEqual(CatalogCaps.truncate("aé" + String(repeating: "b", count: 10), maxBytes: 5), "a...")
+    }
+
+    /// Application catalogers collect warnings as the package databases do (`CatalogWarnings`): a few lines
+    /// and one count, each line naming the file.
+    func testApplicationCatalogersCapWarningFloodsAsDatabasesDo() {
+        let garbage = String(repeating: "not toml \u{1B}[31m\n", count: 100)
+        let (cargo, _) = catalog(CargoLockCataloger(), Array(garbage.utf8), path: "/src/Cargo.lock")
+        XCTAssertEqual(cargo.warnings, (1...4).map { "/src/Cargo.lock: line \($0): no '=' after the key" }
+                                       + ["/src/Cargo.lock: 96 more warnings like these"])
+        let (npm, _) = catalog(NpmCataloger(), Array("{\"name\":".utf8), path: "/app/package.json")
+        XCTAssertEqual(npm.warnings.count, 1)
+        XCTAssertTrue(npm.warnings[0].hasPrefix("/app/package.json: package.json skipped: "), npm.warnings[0])
+        var warnings = CatalogWarnings(path: "/app/a.jar", limit: 2)
+        for i in 1...5 { warnings.add("entry \(i) damaged", about: "/app/a.jar:lib/b.jar") }
+        XCTAssertEqual(warnings.all, ["/app/a.jar:lib/b.jar: entry 1 damaged", "/app/a.jar:lib/b.jar: entry 2 damaged",
+                                      "/app/a.jar: 3 more warnings like these"])
     }
 
     // MARK: hand-built inputs

@@ -171,7 +171,7 @@ final class RpmCatalogerTests: XCTestCase {
     func testHeaderParserRejectsBadBlobs() throws {
         let db = try fixtureFile("ndb/Packages.db")
         var blobs: [[UInt8]] = []
-        var warnings = PackageDBWarnings(path: "x")
+        var warnings = CatalogWarnings(path: "x")
         try NDBPackages(.memory(db)).forEachBlob(maxBlobBytes: 1 << 20, warnings: &warnings) { blobs.append($0); return true }
         XCTAssertEqual(blobs.count, 5)
         let blob = blobs[0]

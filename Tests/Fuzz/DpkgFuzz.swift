@@ -4,7 +4,7 @@ import AgentKit
 enum DpkgFuzz {
     @Sendable static func run(_ data: UnsafeRawBufferPointer) {
         let bytes = Array(data)
-        var warnings = PackageDBWarnings(path: "/fuzz")
+        var warnings = CatalogWarnings(path: "/fuzz")
         let stanzas = DpkgStatusParser.parse(bytes, warnings: &warnings)
         fuzzCheck(warnings.all.count <= warnings.limit + 1, "\(warnings.all.count) warnings past the cap")
         fuzzCheck(stanzas.count <= bytes.count / 2 + 1, "\(stanzas.count) stanzas from \(bytes.count) bytes")

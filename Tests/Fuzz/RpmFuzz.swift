@@ -20,7 +20,7 @@ enum RpmFuzz {
     @Sendable static func berkeleyDB(_ data: UnsafeRawBufferPointer) {
         let bytes = Array(data)
         guard let db = try? BerkeleyDBHash(.memory(bytes)) else { return }
-        var warnings = PackageDBWarnings(path: "/fuzz")
+        var warnings = CatalogWarnings(path: "/fuzz")
         var pairs = 0, itemBytes = 0
         db.forEachPair(maxItemBytes: 1 << 16, warnings: &warnings) { key, value in
             pairs += 1
@@ -39,7 +39,7 @@ enum RpmFuzz {
     @Sendable static func ndb(_ data: UnsafeRawBufferPointer) {
         let bytes = Array(data)
         guard let db = try? NDBPackages(.memory(bytes)) else { return }
-        var warnings = PackageDBWarnings(path: "/fuzz")
+        var warnings = CatalogWarnings(path: "/fuzz")
         var blobs = 0
         db.forEachBlob(maxBlobBytes: 1 << 16, warnings: &warnings) { blob in
             blobs += 1

@@ -17,7 +17,7 @@ public struct ApkCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        var warnings = PackageDBWarnings(path: file.entry.path)
+        var warnings = CatalogWarnings(path: file.entry.path)
         guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "an apk database", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }
@@ -32,10 +32,7 @@ public struct ApkCataloger: Cataloger {
                 warnings.add("package \(name) (line \(r.line)) has no V: (version); skipped")
                 continue
             }
-            var metadata: [String: String] = [:]
-            if let a = r.arch, !a.isEmpty { metadata["arch"] = a }
-            if let o = r.origin, !o.isEmpty { metadata["origin"] = o }
-            if let l = r.license, !l.isEmpty { metadata["license"] = l }
+            let metadata = ApkMetadata(arch: r.arch.nonEmpty, origin: r.origin.nonEmpty, license: r.license.nonEmpty)
             packages.append(Package(ecosystem: .apk, name: name, version: version, location: file.location, metadata: metadata))
         }
         return CatalogResult(packages: packages, warnings: warnings.all)

@@ -27,11 +27,11 @@ public enum ApkInstalledParser {
 
     /// Splits the database into records. Lines are separated by LF (a CR before it is dropped); a blank line
     /// ends a record; every other line is one letter, a colon and a value. Other lines are reported and skipped.
-    public static func parse(_ bytes: [UInt8], work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings) -> [ApkRecord] {
+    public static func parse(_ bytes: [UInt8], work: CatalogWork = CatalogWork(), warnings: inout CatalogWarnings) -> [ApkRecord] {
         bytes.withUnsafeBufferPointer { parse($0, work: work, warnings: &warnings) }
     }
 
-    static func parse(_ buf: UnsafeBufferPointer<UInt8>, work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings) -> [ApkRecord] {
+    static func parse(_ buf: UnsafeBufferPointer<UInt8>, work: CatalogWork = CatalogWork(), warnings: inout CatalogWarnings) -> [ApkRecord] {
         var records: [ApkRecord] = []
         var current: ApkRecord?
 

@@ -1,46 +1,39 @@
 // Application-manifest catalogers (npm, Python, Java, Go, Ruby, PHP, .NET, Rust), and the small helpers
-// they share: byte-level path tests for `interest(in:)`. Their purls are made by the reports (`Purl`).
+// they share: byte-level path tests for `interest(in:)`. Their purls are made by their ecosystems (*Ecosystem.swift).
 import Core
 import Glibc
 
 /// The application-manifest catalogers, in the order the scanner asks them.
 public enum ApplicationCatalogers {
-    /// One instance of each, with default limits.
-    public static var all: [any Cataloger] {
-        [NpmCataloger(), PythonCataloger(), JavaArchiveCataloger(), GoBinaryCataloger(), RubyGemspecCataloger(),
-         ComposerCataloger(), DotNetDepsCataloger(), CargoLockCataloger()]
-    }
+    /// One instance of each, with default limits (`Catalogers.ecosystems` lists them).
+    public static var all: [any Cataloger] { Catalogers.ecosystems.filter { !$0.isOSPackageManager }.flatMap { $0.kind.catalogers } }
 
     /// The largest text or JSON manifest read (package.json, METADATA, installed.json, deps.json, ...); a
     /// bigger one is skipped with a warning. Real ones are kilobytes; a deps.json of a large app a few MB.
     public static let maxManifestBytes = 32 << 20
 
-    /// Reads a whole manifest, or explains why not.
-    static func manifestBytes(_ file: CatalogFile, kind: String) -> Result<[UInt8], CatalogWarning> {
+    /// Reads a whole manifest; nil with a warning when it is too large or cannot be read.
+    static func manifestBytes(_ file: CatalogFile, kind: String, warnings: inout CatalogWarnings) -> [UInt8]? {
         guard file.contents.count <= maxManifestBytes else {
-            return .failure(CatalogWarning("\(file.entry.path): \(kind) skipped: \(file.contents.count) bytes is more than the \(maxManifestBytes)-byte limit for a manifest"))
+            warnings.add("\(kind) skipped: \(file.contents.count) bytes is more than the \(maxManifestBytes)-byte limit for a manifest")
+            return nil
         }
         do {
-            return .success(try file.contents.all())
+            return try file.contents.all()
         } catch {
-            return .failure(CatalogWarning("\(file.entry.path): \(kind) could not be read: \(error)"))
+            warnings.add("\(kind) could not be read: \(error)")
+            return nil
         }
     }
 
-    /// Reads and parses a whole JSON manifest, or explains why not.
-    static func manifestJSON(_ file: CatalogFile, kind: String) -> Result<JSON, CatalogWarning> {
-        manifestBytes(file, kind: kind).flatMap { bytes in
-            do { return .success(try JSON.parse(bytes, maxDepth: 64)) } catch {
-                return .failure(CatalogWarning("\(file.entry.path): \(kind) skipped: \(error)"))
-            }
+    /// Reads and parses a whole JSON manifest; nil with a warning when it cannot.
+    static func manifestJSON(_ file: CatalogFile, kind: String, warnings: inout CatalogWarnings) -> JSON? {
+        guard let bytes = manifestBytes(file, kind: kind, warnings: &warnings) else { return nil }
+        do { return try JSON.parse(bytes, maxDepth: 64) } catch {
+            warnings.add("\(kind) skipped: \(error)")
+            return nil
         }
     }
-}
-
-/// One warning line, as an error so it can travel in a `Result`.
-struct CatalogWarning: Error {
-    let text: String
-    init(_ text: String) { self.text = text }
 }
 
 /// Path tests on the UTF-8 bytes of a path, without allocating: `interest(in:)` runs on every tar entry.

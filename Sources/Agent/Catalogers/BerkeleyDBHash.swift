@@ -83,7 +83,7 @@ public struct BerkeleyDBHash {
     /// `maxItemBytes` are skipped; damaged pages end their bucket's chain. Both become warnings. A sound file
     /// is read about once (each bucket page once, each overflow chain once); reads stop at twice that, so
     /// crafted chains shared by many items cannot make the walk quadratic.
-    public func forEachPair(maxItemBytes: Int, work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings,
+    public func forEachPair(maxItemBytes: Int, work: CatalogWork = CatalogWork(), warnings: inout CatalogWarnings,
                             _ body: (_ key: [UInt8], _ value: [UInt8]) -> Bool) {
         var walk = Walk(warnings: warnings, maxItemBytes: maxItemBytes, pageReadsLeft: 2 * (Int(lastPage) + 1) + 8)
         defer { warnings = walk.warnings }
@@ -132,7 +132,7 @@ public struct BerkeleyDBHash {
 
     /// The state of one walk over the file.
     private struct Walk {
-        var warnings: PackageDBWarnings
+        var warnings: CatalogWarnings
         let maxItemBytes: Int
         var pageReadsLeft: Int
         var warnedDuplicates = false

@@ -16,30 +16,27 @@ public struct CargoLockCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        let bytes: [UInt8]
-        switch ApplicationCatalogers.manifestBytes(file, kind: "Cargo.lock") {
-        case .success(let b): bytes = b
-        case .failure(let w): return CatalogResult(warnings: [w.text])
+        // A damaged Cargo.lock fails on most lines alike: a few of them tell the story.
+        var warnings = CatalogWarnings(path: file.entry.path, limit: 4)
+        guard let bytes = ApplicationCatalogers.manifestBytes(file, kind: "Cargo.lock", warnings: &warnings) else {
+            return CatalogResult(warnings: warnings.all)
         }
         var result = CatalogResult()
-        let (tables, problems) = Self.packageTables(bytes, work: file.work)
-        result.warnings = problems.prefix(5).map { "\(file.entry.path): \($0)" }
+        let tables = Self.packageTables(bytes, work: file.work, warnings: &warnings)
+        result.warnings = warnings.all
         for t in tables {
             guard let name = t["name"], let version = t["version"], !name.isEmpty, !version.isEmpty else { continue }
-            var metadata: [String: String] = [:]
             // A crate without a source is a workspace member or a path dependency, which gets no purl
-            // (`Purl.forPackage`): a bare cargo purl means crates.io.
-            if let source = t["source"], !source.isEmpty { metadata["source"] = source }
-            if let checksum = t["checksum"], !checksum.isEmpty { metadata["checksum"] = checksum }
+            // (`CargoEcosystem.hasPurl`): a bare cargo purl means crates.io.
+            let metadata = CargoMetadata(source: t["source"].nonEmpty, checksum: t["checksum"].nonEmpty)
             result.packages.append(Package(ecosystem: .cargo, name: name, version: version, location: file.location, metadata: metadata))
         }
         return result
     }
 
-    /// The string-valued keys of every `[[package]]` table, and a line for each thing that could not be read.
-    static func packageTables(_ b: [UInt8], work: CatalogWork = CatalogWork()) -> (tables: [[String: String]], problems: [String]) {
+    /// The string-valued keys of every `[[package]]` table; a warning for each thing that could not be read.
+    static func packageTables(_ b: [UInt8], work: CatalogWork = CatalogWork(), warnings: inout CatalogWarnings) -> [[String: String]] {
         var tables: [[String: String]] = []
-        var problems = ProblemLines()
         var inPackage = false
         var p = TOMLCursor(b)
         var lastOffset = 0
@@ -60,13 +57,13 @@ public struct CargoLockCataloger: Cataloger {
                 continue
             }
             guard let key = p.key() else {
-                problems.append("line \(line): not a key = value line")
+                warnings.add("line \(line): not a key = value line")
                 p.skipLine()
                 continue
             }
             p.skipBlanks()
             guard p.peek == UInt8(ascii: "=") else {
-                problems.append("line \(line): no '=' after the key")
+                warnings.add("line \(line): no '=' after the key")
                 p.skipLine()
                 continue
             }
@@ -78,29 +75,17 @@ public struct CargoLockCataloger: Cataloger {
             case .other:
                 break
             case .bad(let why):
-                problems.append("line \(line): \(why)")
+                warnings.add("line \(line): \(why)")
                 p.skipLine()
                 continue
             }
             p.skipBlanks()
             if let c = p.peek, c != 0x0A, c != UInt8(ascii: "#") {
-                problems.append("line \(p.line): unexpected text after a value")
+                warnings.add("line \(p.line): unexpected text after a value")
             }
             p.skipLine()
         }
-        problems.finish()
-        return (tables, problems.lines)
-    }
-
-    /// The first few problem lines, and a count of the rest (a garbage file has one per line).
-    struct ProblemLines {
-        var lines: [String] = []
-        var more = 0
-        mutating func append(_ line: String) { if lines.count < 4 { lines.append(line) } else { more += 1 } }
-        mutating func finish() {
-            if more > 0 { lines.append("\(more) more lines could not be read") }
-            more = 0
-        }
+        return tables
     }
 }
 

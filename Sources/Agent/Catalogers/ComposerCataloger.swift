@@ -19,10 +19,9 @@ public struct ComposerCataloger: Cataloger {
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
         let isComposerDir = CatalogPath.hasSuffix(file.entry.path, "/composer/installed.json")
-        let json: JSON
-        switch ApplicationCatalogers.manifestJSON(file, kind: "installed.json") {
-        case .success(let j): json = j
-        case .failure(let w): return CatalogResult(warnings: isComposerDir ? [w.text] : [])
+        var warnings = CatalogWarnings(path: file.entry.path)
+        guard let json = ApplicationCatalogers.manifestJSON(file, kind: "installed.json", warnings: &warnings) else {
+            return CatalogResult(warnings: isComposerDir ? warnings.all : [])
         }
         let entries: [JSON]
         if let list = json.array {
@@ -30,7 +29,8 @@ public struct ComposerCataloger: Cataloger {
         } else if let list = json["packages"]?.array {
             entries = list                                   // Composer 2
         } else {
-            return CatalogResult(warnings: isComposerDir ? ["\(file.entry.path): installed.json has neither a package array nor a \"packages\" array"] : [])
+            warnings.add("installed.json has neither a package array nor a \"packages\" array")
+            return CatalogResult(warnings: isComposerDir ? warnings.all : [])
         }
         var result = CatalogResult()
         for entry in entries {
@@ -45,10 +45,8 @@ public struct ComposerCataloger: Cataloger {
     /// `vendor/name`: namespace `vendor` (the purl joins any further slashes of the name with `-`, as syft does).
     static func package(name: String, version: String, entry: JSON, location: PackageLocation) -> Package {
         let vendor = name.firstIndex(of: "/").map { String(name[..<$0]) }
-        var metadata: [String: String] = [:]
         let licenses = (entry["license"]?.array ?? []).compactMap(\.string)
-        if !licenses.isEmpty { metadata["license"] = licenses.joined(separator: ", ") }
-        if let type = entry["type"]?.string, !type.isEmpty { metadata["type"] = type }
+        let metadata = ComposerMetadata(license: licenses.isEmpty ? nil : licenses.joined(separator: ", "), type: (entry["type"]?.string).nonEmpty)
         return Package(ecosystem: .composer, name: name, version: version, namespace: vendor, location: location, metadata: metadata)
     }
 }

@@ -17,19 +17,18 @@ public struct DotNetDepsCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        let json: JSON
-        switch ApplicationCatalogers.manifestJSON(file, kind: "deps.json") {
-        case .success(let j): json = j
-        case .failure(let w): return CatalogResult(warnings: [w.text])
+        var warnings = CatalogWarnings(path: file.entry.path)
+        guard let json = ApplicationCatalogers.manifestJSON(file, kind: "deps.json", warnings: &warnings) else {
+            return CatalogResult(warnings: warnings.all)
         }
-        guard json.object != nil else { return CatalogResult(warnings: ["\(file.entry.path): deps.json is not a JSON object"]) }
+        guard json.object != nil else {
+            warnings.add("deps.json is not a JSON object")
+            return CatalogResult(warnings: warnings.all)
+        }
         let rootName = String(CatalogPath.baseName(file.entry.path).dropLast(".deps.json".count))
         let packages = Self.select(DepsDocument(json, work: file.work), rootName: rootName, work: file.work).map { lib in
             let (name, version) = Self.split(lib.key)
-            var metadata: [String: String] = [:]
-            if let type = lib.library?.type, !type.isEmpty { metadata["type"] = type }
-            if let path = lib.library?.path, !path.isEmpty { metadata["path"] = path }
-            if let sha = lib.library?.sha512, !sha.isEmpty { metadata["sha512"] = sha }
+            let metadata = NuGetMetadata(type: (lib.library?.type).nonEmpty, path: (lib.library?.path).nonEmpty, sha512: (lib.library?.sha512).nonEmpty)
             return Package(ecosystem: .nuget, name: name, version: version, location: file.location, metadata: metadata)
         }
         return CatalogResult(packages: packages.filter { !$0.name.isEmpty && !$0.version.isEmpty })

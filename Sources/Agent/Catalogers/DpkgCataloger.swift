@@ -23,7 +23,7 @@ public struct DpkgCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        var warnings = PackageDBWarnings(path: file.entry.path)
+        var warnings = CatalogWarnings(path: file.entry.path)
         guard let bytes = file.wholeBytes(max: Self.maxFileBytes, what: "a dpkg status file", warnings: &warnings) else {
             return CatalogResult(warnings: warnings.all)
         }
@@ -40,7 +40,7 @@ public struct DpkgCataloger: Cataloger {
 
     /// The package a stanza describes, if it is installed and complete.
     func package(from s: DpkgStanza, statusRequired: Bool, location: PackageLocation,
-                 warnings: inout PackageDBWarnings) -> Package? {
+                 warnings: inout CatalogWarnings) -> Package? {
         guard let name = s.package, !name.isEmpty else {
             warnings.add("stanza at line \(s.line) has no Package field; skipped")
             return nil
@@ -59,14 +59,11 @@ public struct DpkgCataloger: Cataloger {
             warnings.add("package \(name) (line \(s.line)) has no Version field; skipped")
             return nil
         }
-        var metadata: [String: String] = [:]
-        if let arch = s.architecture, !arch.isEmpty { metadata["arch"] = arch }
         // As dpkg-query's ${source:Package} and ${source:Version}: the binary's own name and version by default.
         let (sourceName, sourceVersion) = DpkgStatusParser.splitSource(s.source ?? "")
-        metadata["source"] = sourceName.isEmpty ? name : sourceName
-        metadata["sourceVersion"] = sourceVersion ?? version
-        if let m = s.maintainer, !m.isEmpty { metadata["maintainer"] = m }
-        if let size = s.installedSize, !size.isEmpty { metadata["installedSize"] = size }
+        let metadata = DebMetadata(arch: s.architecture.nonEmpty, source: sourceName.isEmpty ? name : sourceName,
+                                   sourceVersion: sourceVersion ?? version, maintainer: s.maintainer.nonEmpty,
+                                   installedSize: s.installedSize.nonEmpty)
         return Package(ecosystem: .deb, name: name, version: version, location: location, metadata: metadata)
     }
 }

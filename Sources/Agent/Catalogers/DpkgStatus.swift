@@ -46,11 +46,11 @@ public enum DpkgStatusParser {
     /// Splits a status file into stanzas. Lines are separated by LF (a CR before it is dropped); a blank or
     /// whitespace-only line ends a stanza; a line starting with space or tab continues the field above; any
     /// other line is `Name: value`. Malformed lines are reported in `warnings` and skipped.
-    public static func parse(_ bytes: [UInt8], work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings) -> [DpkgStanza] {
+    public static func parse(_ bytes: [UInt8], work: CatalogWork = CatalogWork(), warnings: inout CatalogWarnings) -> [DpkgStanza] {
         bytes.withUnsafeBufferPointer { parse($0, work: work, warnings: &warnings) }
     }
 
-    static func parse(_ buf: UnsafeBufferPointer<UInt8>, work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings) -> [DpkgStanza] {
+    static func parse(_ buf: UnsafeBufferPointer<UInt8>, work: CatalogWork = CatalogWork(), warnings: inout CatalogWarnings) -> [DpkgStanza] {
         var stanzas: [DpkgStanza] = []
         var current: DpkgStanza?
         var seen: UInt32 = 0

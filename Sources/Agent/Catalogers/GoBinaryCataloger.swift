@@ -5,8 +5,9 @@
 /// Go modules and the standard library from the build info of ELF executables (ecosystem `.golang`).
 public struct GoBinaryCataloger: Cataloger {
     public let name = "go-binary"
-    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield.
-    public let version = 2
+    /// 2: hostile-input hardening (issue 8) changed what some damaged or crafted files yield. 3: the
+    /// architecture is under `arch`, as every ecosystem names it (was `architecture`).
+    public let version = 3
 
     public init() {}
 
@@ -25,7 +26,9 @@ public struct GoBinaryCataloger: Cataloger {
         } catch {
             // Not every ELF file is well formed or ours to judge; only a Go binary we could not read is news.
             if error.kind == .io || error.message.hasPrefix("Go build info") {
-                return CatalogResult(warnings: ["\(file.entry.path): Go build info unreadable: \(error.message)"])
+                var warnings = CatalogWarnings(path: file.entry.path)
+                warnings.add("Go build info unreadable: \(error.message)")
+                return CatalogResult(warnings: warnings.all)
             }
             return CatalogResult()
         }
@@ -63,9 +66,7 @@ public struct GoBinaryCataloger: Cataloger {
         }
         var out: [Package] = []
         for m in found where !m.version.isEmpty {
-            var metadata = ["goVersion": goVersion, "mainModule": main.path]
-            if !m.sum.isEmpty { metadata["h1Digest"] = m.sum }
-            if let arch, !arch.isEmpty { metadata["architecture"] = arch }
+            let metadata = GoMetadata(goVersion: goVersion, mainModule: main.path, h1Digest: m.sum.isEmpty ? nil : m.sum, arch: arch.nonEmpty)
             out.append(Package(ecosystem: .golang, name: m.name, version: m.version, namespace: namespace(m.name),
                                location: location, metadata: metadata))
         }
@@ -73,7 +74,7 @@ public struct GoBinaryCataloger: Cataloger {
         // has no `go` prefix: `Purl(package:os:)`).
         if !found.isEmpty, goVersion.contains(where: \.isASCIIDigit) {
             out.append(Package(ecosystem: .golang, name: "stdlib", version: goVersion, location: location,
-                               metadata: ["goVersion": goVersion]))
+                               metadata: GoMetadata(goVersion: goVersion)))
         }
         return out
     }

@@ -34,7 +34,7 @@ public struct JavaArchiveCataloger: Cataloger {
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
         var walk = ArchiveWalk(location: file.location, limits: limits, work: file.work)
         walk.visit(file.contents, virtualPath: file.entry.path, depth: 0, parent: nil)
-        return CatalogResult(packages: walk.packages, warnings: walk.warnings)
+        return CatalogResult(packages: walk.packages, warnings: walk.warnings.all)
     }
 }
 
@@ -45,10 +45,12 @@ struct ArchiveWalk {
     let work: CatalogWork
     var budget: Int
     var packages: [Package] = []
-    var warnings: [String] = []
+    /// Each about the (nested) archive it names; an archive of many damaged entries keeps 50 of them.
+    var warnings: CatalogWarnings
 
     init(location: PackageLocation, limits: ZipLimits, work: CatalogWork = CatalogWork()) {
         self.location = location
+        warnings = CatalogWarnings(path: location.path, limit: 50)
         self.limits = limits
         self.work = work
         budget = limits.maxTotalInflatedBytes
@@ -189,24 +191,21 @@ struct ArchiveWalk {
         }
     }
 
-    private mutating func warn(_ virtualPath: String, _ text: String) {
-        if warnings.count < 50 { warnings.append("\(virtualPath): \(text)") }
-        if warnings.count == 50 { warnings.append("\(location.path): further warnings about this archive left out") }
-    }
+    private mutating func warn(_ virtualPath: String, _ text: String) { warnings.add(text, about: virtualPath) }
 
     private mutating func emit(_ p: JavaPackage, parent: JavaPackage?) {
         guard !p.name.trimmedASCII.isEmpty, !p.version.trimmedASCII.isEmpty else { return }
         let group = p.groupID
         let namespace = group.isEmpty ? p.name : group
-        var metadata = ["virtualPath": p.virtualPath]
+        var metadata = JavaMetadata(virtualPath: p.virtualPath)
         // syft looks for these two in the purl; made of letters, `.` and `-`, which the purl neither encodes nor
         // uses as separators, they are in it exactly when they are in its namespace, name or version.
         let purlNamesJenkins = [namespace, p.name, p.version].contains { $0.contains("io.jenkins.plugins") || $0.contains("org.jenkins-ci.plugins") }
         if p.jenkinsPluginByExtension || purlNamesJenkins || (p.pom.map(\.groupId).map(Self.isJenkinsGroup) ?? false) {
-            metadata["type"] = "jenkins-plugin"
+            metadata.type = "jenkins-plugin"
         }
-        if let pom = p.pom, !pom.path.isEmpty { metadata["pomProperties"] = pom.path }
-        if let parent, !parent.name.isEmpty { metadata["parent"] = "\(parent.name)@\(parent.version)" }
+        if let pom = p.pom, !pom.path.isEmpty { metadata.pomProperties = pom.path }
+        if let parent, !parent.name.isEmpty { metadata.parent = "\(parent.name)@\(parent.version)" }
         packages.append(Package(ecosystem: .java, name: p.name, version: p.version, namespace: namespace, location: location, metadata: metadata))
     }
 

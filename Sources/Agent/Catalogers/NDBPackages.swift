@@ -38,7 +38,7 @@ public struct NDBPackages {
     /// Calls `body` with each package's blob until it returns false. Bad slots and blobs are skipped with a
     /// warning; so are blobs larger than `maxBlobBytes`. Blobs of a sound file do not overlap, so reading stops
     /// once the blobs read add up to more than the file (crafted slots all naming one large blob).
-    public func forEachBlob(maxBlobBytes: Int, work: CatalogWork = CatalogWork(), warnings: inout PackageDBWarnings, _ body: (_ blob: [UInt8]) -> Bool) {
+    public func forEachBlob(maxBlobBytes: Int, work: CatalogWork = CatalogWork(), warnings: inout CatalogWarnings, _ body: (_ blob: [UInt8]) -> Bool) {
         let fileBlocks = contents.count / Self.blockSize
         let firstBlobBlock = slotPages * Self.pageSize / Self.blockSize
         var blocksLeft = fileBlocks - firstBlobBlock
@@ -86,7 +86,7 @@ public struct NDBPackages {
     /// One blob, checked against its head and tail (the adler32 is checked too; a mismatch is a warning only,
     /// as rpm itself does not check it when reading a package).
     private func blob(_ pkgIndex: UInt32, _ blockOffset: Int, _ blockCount: Int, _ maxBlobBytes: Int,
-                      _ warnings: inout PackageDBWarnings) -> [UInt8]? {
+                      _ warnings: inout CatalogWarnings) -> [UInt8]? {
         let total = blockCount * Self.blockSize
         guard total >= Self.blobHeadSize + Self.blobTailSize, total - Self.blobHeadSize - Self.blobTailSize <= maxBlobBytes + Self.blockSize else {
             warnings.add("package \(pkgIndex): blob of \(blockCount) blocks is too small or larger than \(maxBlobBytes) bytes; skipped")

@@ -16,10 +16,9 @@ public struct NpmCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        let json: JSON
-        switch ApplicationCatalogers.manifestJSON(file, kind: "package.json") {
-        case .success(let j): json = j
-        case .failure(let w): return CatalogResult(warnings: [w.text])
+        var warnings = CatalogWarnings(path: file.entry.path)
+        guard let json = ApplicationCatalogers.manifestJSON(file, kind: "package.json", warnings: &warnings) else {
+            return CatalogResult(warnings: warnings.all)
         }
         guard let package = Self.package(from: json, location: file.location) else { return CatalogResult() }
         return CatalogResult(packages: [package])
@@ -31,9 +30,7 @@ public struct NpmCataloger: Cataloger {
               !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { return nil }
         // The scope: the name up to its first slash (`@scope/name` -> `@scope`), where syft's purl splits it.
         let namespace = name.firstIndex(of: "/").map { String(name[..<$0]) }
-        var metadata: [String: String] = [:]
-        if json["private"]?.bool == true { metadata["private"] = "true" }
-        if let license = license(json) { metadata["license"] = license }
+        let metadata = NpmMetadata(isPrivate: json["private"]?.bool == true ? "true" : nil, license: license(json))
         return Package(ecosystem: .npm, name: name, version: version, namespace: namespace, location: location, metadata: metadata)
     }
 

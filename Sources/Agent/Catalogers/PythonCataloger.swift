@@ -22,17 +22,15 @@ public struct PythonCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        let bytes: [UInt8]
-        switch ApplicationCatalogers.manifestBytes(file, kind: "Python metadata") {
-        case .success(let b): bytes = b
-        case .failure(let w): return CatalogResult(warnings: [w.text])
+        var warnings = CatalogWarnings(path: file.entry.path)
+        guard let bytes = ApplicationCatalogers.manifestBytes(file, kind: "Python metadata", warnings: &warnings) else {
+            return CatalogResult(warnings: warnings.all)
         }
-        var warnings: [String] = []
-        let fields = Self.headerFields(bytes, work: file.work) { warnings.append("\(file.entry.path): \($0)") }
+        let fields = Self.headerFields(bytes, work: file.work) { warnings.add($0) }
         guard let package = Self.package(from: fields, location: file.location) else {
-            return CatalogResult(warnings: warnings)
+            return CatalogResult(warnings: warnings.all)
         }
-        return CatalogResult(packages: [package], warnings: warnings)
+        return CatalogResult(packages: [package], warnings: warnings.all)
     }
 
     /// The package the metadata fields describe: syft skips a nameless one and `Python` itself (the
@@ -42,11 +40,8 @@ public struct PythonCataloger: Cataloger {
         let version = fields["Version"] ?? ""
         guard !declared.isEmpty, declared != "Python", !version.isEmpty else { return nil }
         let name = normalizedName(declared)
-        var metadata: [String: String] = [:]
-        if declared != name { metadata["declaredName"] = declared }
-        if let license = [fields["LicenseExpression"], fields["License"]].compactMap({ $0 }).first(where: { !$0.isEmpty }) {
-            metadata["license"] = license
-        }
+        let metadata = PythonMetadata(declaredName: declared != name ? declared : nil,
+                                      license: [fields["LicenseExpression"], fields["License"]].compactMap({ $0 }).first(where: { !$0.isEmpty }))
         return Package(ecosystem: .python, name: name, version: version, location: location, metadata: metadata)
     }
 

@@ -40,9 +40,9 @@ public struct RpmCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        var warnings = PackageDBWarnings(path: file.entry.path)
+        var warnings = CatalogWarnings(path: file.entry.path)
         // Kept apart from `warnings`, which the database readers hold while they call `add`.
-        var headerWarnings = PackageDBWarnings(path: file.entry.path)
+        var headerWarnings = CatalogWarnings(path: file.entry.path)
         var packages: [Package] = []
         var headers = 0
         let maxBlob = RpmHeader.maxBlobBytes + 16
@@ -95,13 +95,8 @@ public struct RpmCataloger: Cataloger {
 
     /// The package a header describes. Pseudo-packages such as gpg-pubkey are kept, as syft keeps them.
     public static func package(_ h: RpmHeaderInfo, location: PackageLocation) -> Package {
-        var metadata: [String: String] = ["release": h.release]
-        if let v = h.arch { metadata["arch"] = v }
-        if let v = h.epoch { metadata["epoch"] = String(v) }
-        if let v = h.sourceRpm { metadata["sourceRpm"] = v }
-        if let v = h.license { metadata["license"] = v }
-        if let v = h.vendor { metadata["vendor"] = v }
-        if let v = h.size { metadata["size"] = String(v) }
+        let metadata = RpmMetadata(arch: h.arch, epoch: h.epoch.map { String($0) }, release: h.release, sourceRpm: h.sourceRpm,
+                                   license: h.license, vendor: h.vendor, size: h.size.map { String($0) })
         return Package(ecosystem: .rpm, name: h.name, version: h.fullVersion, location: location, metadata: metadata)
     }
 }

@@ -22,7 +22,7 @@ enum RpmSQLiteDatabase {
     /// unless `Packages` is a plain table and the file has no triggers.
     static func forEachBlob(_ contents: FileContents, maxBlobBytes: Int, maxRows: Int = maxRows,
                             maxOperations: Int = maxOperations, work: CatalogWork = CatalogWork(),
-                            warnings: inout PackageDBWarnings, _ body: (_ blob: [UInt8]) -> Bool) {
+                            warnings: inout CatalogWarnings, _ body: (_ blob: [UInt8]) -> Bool) {
         if work.isStopped { return }
         let source = VFSSource(contents)
         let vfs = source.makeVFS()

@@ -16,16 +16,14 @@ public struct RubyGemspecCataloger: Cataloger {
     public func catalog(_ file: CatalogFile) -> CatalogResult { catalogFile(file).capped(path: file.entry.path) }
 
     func catalogFile(_ file: CatalogFile) -> CatalogResult {
-        let bytes: [UInt8]
-        switch ApplicationCatalogers.manifestBytes(file, kind: "gemspec") {
-        case .success(let b): bytes = b
-        case .failure(let w): return CatalogResult(warnings: [w.text])
+        var warnings = CatalogWarnings(path: file.entry.path)
+        guard let bytes = ApplicationCatalogers.manifestBytes(file, kind: "gemspec", warnings: &warnings) else {
+            return CatalogResult(warnings: warnings.all)
         }
         let fields = Self.fields(String(decoding: bytes, as: UTF8.self), work: file.work)
         guard let name = fields["name"], let version = fields["version"] else { return CatalogResult() }
-        var metadata: [String: String] = [:]
-        if let licenses = fields["licenses"] { metadata["license"] = licenses }
-        return CatalogResult(packages: [Package(ecosystem: .gem, name: name, version: version, location: file.location, metadata: metadata)])
+        return CatalogResult(packages: [Package(ecosystem: .gem, name: name, version: version, location: file.location,
+                                                metadata: GemMetadata(license: fields["licenses"]))])
     }
 
     /// `name`, `version` and `licenses` (comma-separated) from the `x.name = "..."` style assignments; a

@@ -113,11 +113,12 @@ public struct ImageConfig: Sendable {
     public let diffIDs: [String]
     public let created: String?
     public let labels: [String: String]
+    /// The `history` entries, as JSON (the snyk report copies some of their fields).
     public let history: [JSON]
+    /// The `config` object of the image config (Env, Cmd, Labels, WorkingDir, ...), as JSON, parsed once
+    /// with the rest (the snyk report copies it).
+    public let containerConfig: JSON?
     public let raw: [UInt8]
-
-    /// The `config` object of the image config (Env, Cmd, Labels, WorkingDir, ...), as JSON.
-    public var containerConfig: JSON? { (try? JSON.parse(raw))?["config"] }
 
     public init(digest: String, raw: [UInt8], registry: String) throws(RegistryError) {
         let json: JSON
@@ -133,6 +134,7 @@ public struct ImageConfig: Sendable {
         for (k, v) in json["config"]?["Labels"]?.object ?? [] { if let s = v.string { labels[k] = s } }
         self.labels = labels
         self.history = json["history"]?.array ?? []
+        self.containerConfig = json["config"]
     }
 }
 

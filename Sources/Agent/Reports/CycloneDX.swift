@@ -41,10 +41,10 @@ public enum CycloneDXReport {
         var o = JSONObject()
         o.set("bom-ref", ref.description)
         o.set("type", "library")
-        if p.ecosystem == .java, let g = p.namespace, !g.isEmpty { o.set("group", g) }
+        o.set("group", p.ecosystem.kind.sbomGroup(p))
         o.set("name", p.qualifiedName)
         o.set("version", p.version)
-        if let raw = p.metadata["license"], !raw.isEmpty {
+        if let raw = p.metadata[MetadataKey.license], !raw.isEmpty {
             if let e = SPDXLicense.expression(raw) {
                 o.set("licenses", .array([SPDXLicense.isSingleID(e) ? .object([("license", .object([("id", .string(e))]))])
                                                                   : .object([("expression", .string(e))])]))

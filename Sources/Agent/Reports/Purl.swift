@@ -135,108 +135,28 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
 }
 
 extension Purl {
-    /// The purl syft writes for `package` in an image whose OS is `os` (anchore/syft bf82010,
-    /// syft/pkg/cataloger/*/package.go), spelled as syft spells it (`.syft`): deb/apk/rpm with `arch`,
-    /// `upstream` (deb source[@version], apk origin when it differs from the name, rpm source rpm), rpm
-    /// `epoch`, and `distro=<id>-<version id>`; npm scope and composer vendor as the namespace; maven
-    /// groupId (the name when unknown); Go module path split at its last slash, and the `stdlib` package
-    /// versioned without the toolchain's `go` prefix; PyPI names normalized (PEP 503).
+    /// The purl syft writes for `package` in an image whose OS is `os`, spelled as syft spells it (`.syft`),
+    /// as the package's ecosystem builds it (Sources/Agent/Catalogers/*Ecosystem.swift, after syft's
+    /// syft/pkg/cataloger/*/package.go): OS packages with `arch`, `upstream` and `distro`, npm scope and
+    /// composer vendor as the namespace, the maven groupId, the Go module path split at its last slash,
+    /// PyPI names normalized (PEP 503).
     ///
     /// Every package gets one, including a cargo crate without a `source`, for which syft writes none:
     /// `Purl.forPackage(_:os:)` is this with syft's "no purl" cases left out.
     public init(package p: Package, os: OSRelease?) {
-        let m = p.metadata
-        switch p.ecosystem {
-        case .deb:
-            let source = p.debSource
-            let upstream = source.name.map { n in source.version.map { n + "@" + $0 } ?? n } ?? ""
-            self.init(type: "deb", namespace: os?.id ?? "", name: p.name, version: p.version,
-                      qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("upstream", upstream)] + Purl.distro(os), spelling: .syft)
-        case .apk:
-            let origin = m["origin"] ?? ""
-            self.init(type: "apk", namespace: (os?.id ?? "").lowercased(), name: p.name, version: p.version,
-                      qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("upstream", origin == p.name ? "" : origin)] + Purl.distro(os),
-                      spelling: .syft)
-        case .rpm:
-            var namespace = os?.id ?? ""
-            if namespace == "rhel" || namespace == "hummingbird" { namespace = "redhat" }
-            if namespace.hasPrefix("opensuse") { namespace = "opensuse" }
-            let (epoch, version) = RPMVersion.split(p.version, epoch: m["epoch"])
-            self.init(type: "rpm", namespace: namespace, name: p.name, version: version,
-                      qualifiers: [Qualifier("arch", m["arch"] ?? ""), Qualifier("epoch", epoch ?? ""),
-                                   Qualifier("upstream", m["sourceRpm"] ?? "")] + Purl.distro(os), spelling: .syft)
-        case .npm:
-            // javascript/package.go: the name split at its first slash (`@scope/name`).
-            let (ns, name) = Purl.split(p.qualifiedName, atLast: false)
-            self.init(type: "npm", namespace: ns, name: name, version: p.version, spelling: .syft)
-        case .python:
-            self.init(type: "pypi", name: Purl.normalizePythonName(p.name), version: p.version, spelling: .syft)
-        case .java:
-            self.init(type: "maven", namespace: p.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? p.name, name: p.name, version: p.version,
-                      spelling: .syft)
-        case .golang:
-            // golang/package.go: the module path split at its last slash; stdlib_package.go: the standard
-            // library's purl version is the toolchain's without `go` (`go1.22.1` -> `1.22.1`).
-            let full = p.qualifiedName
-            if full == "stdlib" {
-                self.init(type: "golang", name: full, version: p.version.hasPrefix("go") ? String(p.version.dropFirst(2)) : p.version,
-                          spelling: .syft)
-            } else if let slash = full.lastIndex(of: "/"), slash > full.startIndex, full.index(after: slash) < full.endIndex {
-                self.init(type: "golang", namespace: String(full[..<slash]), name: String(full[full.index(after: slash)...]), version: p.version,
-                          spelling: .syft)
-            } else {
-                self.init(type: "golang", name: full, version: p.version, spelling: .syft)
-            }
-        case .composer:
-            // php/package.go: `vendor/name`, further slashes of the name joined with `-`.
-            let fields = p.qualifiedName.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            if fields.count >= 2 {
-                self.init(type: "composer", namespace: fields[0], name: fields.dropFirst().joined(separator: "-"), version: p.version,
-                          spelling: .syft)
-            } else {
-                self.init(type: "composer", name: p.qualifiedName, version: p.version, spelling: .syft)
-            }
-        case .gem, .nuget, .cargo:
-            self.init(type: p.ecosystem.purlType, name: p.name, version: p.version, spelling: .syft)
-        }
+        self = p.ecosystem.kind.purl(p, os: os)
     }
 
-    /// The purl syft writes for `package`, or nil where syft writes none: a cargo crate without a
-    /// `source` (a workspace member or path dependency; rust/package.go `cargoLockPackageURL`, since a
-    /// cargo purl without a repository means crates.io).
+    /// The purl syft writes for `package`, or nil where syft writes none (a cargo crate without a
+    /// `source`, rust/package.go `cargoLockPackageURL`).
     public static func forPackage(_ p: Package, os: OSRelease?) -> Purl? {
-        if p.ecosystem == .cargo, (p.metadata["source"] ?? "").isEmpty { return nil }
-        return Purl(package: p, os: os)
+        p.ecosystem.kind.hasPurl(p) ? Purl(package: p, os: os) : nil
     }
 
     /// syft's `distro` qualifier: `<id>-<version id>`, or the id alone.
     static func distro(_ os: OSRelease?) -> [Qualifier] {
         guard let os, !os.id.isEmpty else { return [] }
         return [Qualifier("distro", os.versionID.isEmpty ? os.id : "\(os.id)-\(os.versionID)")]
-    }
-
-    /// Splits `a/b/c` at its first (npm: `@scope/name`) or last slash into namespace and name.
-    static func split(_ s: String, atLast: Bool) -> (String, String) {
-        guard let i = atLast ? s.lastIndex(of: "/") : s.firstIndex(of: "/") else { return ("", s) }
-        return (String(s[..<i]), String(s[s.index(after: i)...]))
-    }
-
-    /// PEP 503, as syft names Python packages (lower case, each run of `-_.` one `-`); the Python
-    /// cataloger's implementation, so a name it reported is unchanged.
-    public static func normalizePythonName(_ name: String) -> String { PythonCataloger.normalizedName(name) }
-}
-
-/// rpm versions as the scanner writes them (`[epoch:]version-release`) and as purls want them.
-enum RPMVersion {
-    /// The epoch (from metadata, else a leading `N:`) and the version without it.
-    static func split(_ version: String, epoch: String?) -> (epoch: String?, version: String) {
-        var rest = version
-        var found = epoch.flatMap { $0.isEmpty ? nil : $0 }
-        if let colon = version.firstIndex(of: ":"), !version[..<colon].isEmpty, version[..<colon].allSatisfy(\.isNumber) {
-            if found == nil { found = String(version[..<colon]) }
-            rest = String(version[version.index(after: colon)...])
-        }
-        return (found, rest)
     }
 }
 

@@ -7,16 +7,6 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     case spdxJSON = "spdx-json"
     case table = "table"
 
-    /// The media type to send the bytes with.
-    public var mediaType: String {
-        switch self {
-        case .snyk: return "application/json"
-        case .cyclonedxJSON: return "application/vnd.cyclonedx+json; version=1.5"
-        case .spdxJSON: return "application/spdx+json"
-        case .table: return "text/plain; charset=utf-8"
-        }
-    }
-
     /// Renders `inventory` in this format.
     public func render(_ inventory: ImageInventory, options: ReportOptions) -> [UInt8] {
         switch self {

@@ -3,63 +3,18 @@
 extension Package {
     /// The name people know the package by: npm `@scope/name`, the Go module path, composer
     /// `vendor/name`; for maven the artifactId (its groupId stays in `namespace`).
-    public var qualifiedName: String {
-        // Catalogers may give the full name (`@scope/name` with namespace `@scope`) or just its last part.
-        guard let ns = namespace, !ns.isEmpty, !name.hasPrefix(ns + "/") else { return name }
-        switch ecosystem {
-        case .npm: return (ns.hasPrefix("@") ? ns : "@" + ns) + "/" + name
-        case .golang, .composer: return ns + "/" + name
-        default: return name
-        }
-    }
-
-    /// dpkg's Source package and version as the status file states them. The scanner fills `source` and
-    /// `sourceVersion` in as dpkg-query does (the binary's own name and version when the Source field is
-    /// absent or has no version); syft's `upstream` and snyk's `<source>/<name>` use only what the field
-    /// says, which is exactly what differs from those defaults.
-    var debSource: (name: String?, version: String?) {
-        guard ecosystem == .deb, let s = metadata["source"], !s.isEmpty else { return (nil, nil) }
-        let sv = metadata["sourceVersion"].flatMap { $0.isEmpty || $0 == version ? nil : $0 }
-        if s == name && sv == nil { return (nil, nil) }
-        return (s, sv)
-    }
+    public var qualifiedName: String { ecosystem.kind.qualifiedName(self) }
 
     /// Metadata keys reports do not copy into properties: `license` has fields of its own; `purl` is what
     /// the application catalogers used to put there (layer findings cached on disk before may still carry
     /// it): purls are made by `Purl(package:os:)` alone.
-    static let reportedElsewhere: Set<String> = ["license", "purl"]
+    static let reportedElsewhere: Set<String> = [MetadataKey.license, "purl"]
 
     /// syft's package type names (`syft:package:type`, the table's TYPE column).
-    public var syftType: String {
-        switch ecosystem {
-        case .deb: return "deb"
-        case .apk: return "apk"
-        case .rpm: return "rpm"
-        case .npm: return "npm"
-        case .python: return "python"
-        case .java: return "java-archive"
-        case .golang: return "go-module"
-        case .gem: return "gem"
-        case .composer: return "php-composer"
-        case .nuget: return "dotnet"
-        case .cargo: return "rust-crate"
-        }
-    }
+    public var syftType: String { ecosystem.kind.syftType }
 
     /// syft's language names (`syft:package:language`); nil for OS packages.
-    var syftLanguage: String? {
-        switch ecosystem {
-        case .deb, .apk, .rpm: return nil
-        case .npm: return "javascript"
-        case .python: return "python"
-        case .java: return "java"
-        case .golang: return "go"
-        case .gem: return "ruby"
-        case .composer: return "php"
-        case .nuget: return "dotnet"
-        case .cargo: return "rust"
-        }
-    }
+    var syftLanguage: String? { ecosystem.kind.syftLanguage }
 
     /// A 16-hex-digit id, stable across runs and unique per (ecosystem, namespace, name, version, location).
     var reportID: String {

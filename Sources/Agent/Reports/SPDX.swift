@@ -55,7 +55,7 @@ public enum SPDXReport {
             }
             o.set("sourceInfo", source)
             o.set("licenseConcluded", "NOASSERTION")
-            o.set("licenseDeclared", declared(p.metadata["license"]))
+            o.set("licenseDeclared", declared(p.metadata[MetadataKey.license]))
             o.set("copyrightText", "NOASSERTION")
             o.set("externalRefs", .array([externalRef(Purl(package: p, os: inv.os).description)]))
             packages.append(o.json)
@@ -142,19 +142,5 @@ public enum SPDXReport {
     }
 
     /// What the package was read from, in syft's words where it has them.
-    static func sourceKind(_ p: Package) -> String {
-        switch p.ecosystem {
-        case .deb: return "DPKG DB"
-        case .apk: return "APK DB"
-        case .rpm: return "RPM DB"
-        case .npm: return "installed node module manifest file"
-        case .python: return "installed python package manifest file"
-        case .java: return "java archive"
-        case .golang: return "go module information"
-        case .gem: return "installed gemspec file"
-        case .composer: return "installed composer manifest file"
-        case .nuget: return "dotnet project assets file"
-        case .cargo: return "rust cargo manifest"
-        }
-    }
+    static func sourceKind(_ p: Package) -> String { p.ecosystem.kind.sourceKind }
 }

@@ -12,7 +12,6 @@ public enum SnykReport {
     public static func document(_ inv: ImageInventory) -> JSON {
         let root = rootPackage(reference: inv.reference)
         let target: JSON = .object([("image", .string(root.name))])
-        let config = try? JSON.parse(inv.config.raw)
         var shared: [JSON] = []
         if !inv.imageID.isEmpty { shared.append(fact("imageId", .string(inv.imageID))) }
         let names = imageNames(inv)
@@ -27,10 +26,11 @@ public enum SnykReport {
                              deps: osPackages.map { .init(name: SnykPackages.osName($0), version: $0.version, purl: SnykPackages.osPurl($0, os: os)) })
         var facts = [fact("depGraph", graph.json)] + shared
         if !inv.layerDigests.isEmpty { facts.append(fact("imageLayers", .array(inv.layerDigests.map(JSON.string)))) }
-        if let labels = config?["config"]?["Labels"], labels.object != nil { facts.append(fact("imageLabels", labels)) }
-        if let c = config?["config"], c.object != nil { facts.append(fact("containerConfig", containerConfig(c))) }
-        if let history = config?["history"]?.array, !history.isEmpty { facts.append(fact("history", .array(history.map(historyEntry)))) }
-        if let created = config?["created"]?.string, !created.isEmpty { facts.append(fact("imageCreationTime", .string(created))) }
+        let config = inv.config
+        if let labels = config.containerConfig?["Labels"], labels.object != nil { facts.append(fact("imageLabels", labels)) }
+        if let c = config.containerConfig, c.object != nil { facts.append(fact("containerConfig", containerConfig(c))) }
+        if !config.history.isEmpty { facts.append(fact("history", .array(config.history.map(historyEntry)))) }
+        if let created = config.created, !created.isEmpty { facts.append(fact("imageCreationTime", .string(created))) }
         if !inv.diffIDs.isEmpty { facts.append(fact("rootFs", .array(inv.diffIDs.map(JSON.string)))) }
         if !os.prettyName.isEmpty { facts.append(fact("imageOsReleasePrettyName", .string(os.prettyName))) }
         if let namesFact { facts.append(namesFact) }
@@ -53,16 +53,17 @@ public enum SnykReport {
         }
         for key in order.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             let packages = groups[key]!
-            let type = SnykPackages.appType(packages[0].ecosystem)
-            let targetFile = SnykPackages.targetFile(packages[0])
-            // An npm project's own package.json is the graph's root, as snyk-resolve-deps makes it.
-            let own = packages.first { $0.ecosystem == .npm && $0.location.path == targetFile }
+            let ecosystem = packages[0].ecosystem.kind
+            let type = ecosystem.snykType
+            let targetFile = ecosystem.snykTargetFile(packages[0])
+            // A project's own manifest (npm's package.json) is the graph's root, as snyk-resolve-deps makes it.
+            let own = packages.first { ecosystem.isSnykProjectRoot($0, targetFile: targetFile) }
             let appRoot = own.map { DepGraph.Pkg(name: SnykPackages.appName($0), version: $0.version, purl: nil) }
                 ?? DepGraph.Pkg(name: targetFile, version: nil, purl: nil)
             let deps = packages.filter { $0 != own }.map { DepGraph.Pkg(name: SnykPackages.appName($0), version: $0.version, purl: nil) }
             let g = DepGraph(pkgManager: type, root: appRoot, deps: deps)
             var appFacts = [fact("depGraph", g.json)]
-            if let tested = testedFiles(type, targetFile) { appFacts.append(fact("testedFiles", tested)) }
+            if let tested = ecosystem.snykTestedFiles(targetFile: targetFile) { appFacts.append(fact("testedFiles", tested)) }
             appFacts += shared
             if let namesFact { appFacts.append(namesFact) }
             if let oci { appFacts.append(oci) }
@@ -72,17 +73,6 @@ public enum SnykReport {
             ]))
         }
         return .object([("scanResults", .array(results))])
-    }
-
-    /// The plugin's `testedFiles` fact, where it writes one: node the manifest's path (a string, as
-    /// lib/analyzer/applications/node.ts writes it), php and .NET the file names; pip, Go and Java none.
-    static func testedFiles(_ type: String, _ targetFile: String) -> JSON? {
-        let base = targetFile.split(separator: "/").last.map(String.init) ?? targetFile
-        switch type {
-        case "npm": return .string(targetFile)
-        case "composer", "nuget": return .array([.string(base)])
-        default: return nil
-        }
     }
 
     static func fact(_ type: String, _ data: JSON) -> JSON { .object([("type", .string(type)), ("data", data)]) }

@@ -1,5 +1,6 @@
 // The contract between the layer scanner and the catalogers: which files a cataloger wants, and
-// what it finds in each. One cataloger per ecosystem, each in its own file, listed in `Catalogers.all`.
+// what it finds in each. One cataloger per ecosystem, each in its own file beside its ecosystem (`PackageEcosystem`),
+// reached through `Catalogers.ecosystems`.
 import Core
 
 /// Whether a cataloger wants a tar entry's contents.
@@ -115,6 +116,29 @@ public struct CatalogResult: Sendable {
         self.packages = packages
         self.warnings = warnings
     }
+}
+
+/// A cataloger's warnings about one file: the one way catalogers collect them. Each line starts with the
+/// file's path (or, in an archive, the path of the entry it is about); past `limit` lines only a count is
+/// kept, so a garbage file cannot flood the report.
+public struct CatalogWarnings: Sendable {
+    public let path: String
+    public let limit: Int
+    public private(set) var lines: [String] = []
+    private var dropped = 0
+
+    public init(path: String, limit: Int = 20) {
+        self.path = path
+        self.limit = limit
+    }
+
+    /// Adds `message` about the file, or about `subject` (an entry inside it, named by its own path).
+    public mutating func add(_ message: String, about subject: String? = nil) {
+        if lines.count < limit { lines.append(CatalogCaps.warningLine("\(subject ?? path): \(message)")) } else { dropped += 1 }
+    }
+
+    /// The lines kept and, when some were dropped, one line counting them.
+    public var all: [String] { dropped > 0 ? lines + [CatalogCaps.warningLine("\(path): \(dropped) more warnings like these")] : lines }
 }
 
 /// What one cataloger may report about one file. The per-layer and per-image caps are the pipeline's.

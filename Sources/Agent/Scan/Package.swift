@@ -1,29 +1,32 @@
-// A package found in an image: what it is, which version, and where it was found.
+// A package found in an image: what it is, which version, where it was found, and its ecosystem's facts.
 
-/// The package ecosystems the scanner knows, named as syft and purl name them.
-public enum Ecosystem: String, Sendable, CaseIterable, Comparable {
-    case deb, apk, rpm, npm, python, java, golang, gem, composer, nuget, cargo
+/// A package ecosystem, as a value packages carry and reports ask: `deb`, `npm`, ... Each one's knowledge
+/// (`PackageEcosystem`) is declared beside its cataloger, with its static member (`Ecosystem.deb`), and
+/// registered in `Catalogers.ecosystems`.
+public struct Ecosystem: Sendable, Hashable, Comparable, CustomStringConvertible {
+    let kind: any PackageEcosystem.Type
 
-    /// The purl type (https://github.com/package-url/purl-spec).
-    public var purlType: String {
-        switch self {
-        case .deb: return "deb"
-        case .apk: return "apk"
-        case .rpm: return "rpm"
-        case .npm: return "npm"
-        case .python: return "pypi"
-        case .java: return "maven"
-        case .golang: return "golang"
-        case .gem: return "gem"
-        case .composer: return "composer"
-        case .nuget: return "nuget"
-        case .cargo: return "cargo"
-        }
+    init(_ kind: any PackageEcosystem.Type) { self.kind = kind }
+
+    /// The registered ecosystem named `rawValue` (cached layer findings name packages' ecosystems so).
+    public init?(rawValue: String) {
+        guard let e = Catalogers.ecosystemsByID[rawValue] else { return nil }
+        self = e
     }
 
-    /// OS package managers, reported in the first (OS) scan result.
-    public var isOSPackageManager: Bool { self == .deb || self == .apk || self == .rpm }
+    /// The stable identifier (`deb`, `python`, `golang`): cached findings and report ids are keyed by it.
+    public var rawValue: String { kind.id }
 
+    /// The purl type (https://github.com/package-url/purl-spec).
+    public var purlType: String { kind.purlType }
+
+    /// OS package managers, reported in the first (OS) scan result.
+    public var isOSPackageManager: Bool { kind.isOSPackageManager }
+
+    public var description: String { rawValue }
+
+    public static func == (a: Ecosystem, b: Ecosystem) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into h: inout Hasher) { h.combine(rawValue) }
     public static func < (a: Ecosystem, b: Ecosystem) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -49,8 +52,8 @@ public struct Package: Hashable, Sendable {
     /// purl namespace where the ecosystem has one (maven groupId, golang module path prefix, npm scope).
     public let namespace: String?
     public let location: PackageLocation
-    /// Ecosystem facts: `arch`, `source`, `sourceVersion`, `origin`, `epoch`, `release`, `sourceRpm`,
-    /// `license`, ... Keys are documented in docs/packages.md.
+    /// Ecosystem facts, stored as strings (the layer cache, the caps and the SBOM properties treat them
+    /// alike) under the keys each ecosystem's typed `PackageMetadata` names; docs/packages.md lists them.
     public let metadata: [String: String]
 
     public init(ecosystem: Ecosystem, name: String, version: String, namespace: String? = nil,
@@ -62,4 +65,43 @@ public struct Package: Hashable, Sendable {
         self.location = location
         self.metadata = metadata
     }
+
+    /// A package with its ecosystem's typed metadata.
+    public init(ecosystem: Ecosystem, name: String, version: String, namespace: String? = nil,
+                location: PackageLocation, metadata: some PackageMetadata) {
+        self.init(ecosystem: ecosystem, name: name, version: version, namespace: namespace, location: location,
+                  metadata: metadata.entries)
+    }
+
+    /// The metadata read as the ecosystem's typed fields.
+    public func metadata<M: PackageMetadata>(as type: M.Type) -> M { M(entries: metadata) }
+}
+
+/// An ecosystem's package metadata as typed fields, and the keys they are stored under in
+/// `Package.metadata`: each key is spelled once, in its type's `entries`.
+public protocol PackageMetadata: Sendable {
+    init(entries: [String: String])
+    /// The fields that are set, by key.
+    var entries: [String: String] { get }
+}
+
+/// Metadata keys several ecosystems share, spelled once.
+public enum MetadataKey {
+    /// The CPU architecture the package is built for (`amd64`, `x86_64`, `noarch`).
+    public static let arch = "arch"
+    /// The license as the package declares it; SBOMs write it in their license fields.
+    public static let license = "license"
+}
+
+extension Dictionary where Key == String, Value == String {
+    /// Entries from `(key, value)` pairs, leaving out the nil values.
+    init(metadata pairs: KeyValuePairs<String, String?>) {
+        self.init()
+        for (k, v) in pairs { if let v { self[k] = v } }
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// The string, or nil when it is nil or empty: metadata leaves empty fields out.
+    var nonEmpty: String? { flatMap { $0.isEmpty ? nil : $0 } }
 }
