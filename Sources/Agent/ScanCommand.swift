@@ -232,12 +232,12 @@ enum ScanCommand {
 
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        guard fd >= 0 else { return String(errno: errno) }
         defer { close(fd) }
         var off = 0
         while off < bytes.count {
             let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return String(cString: strerror(errno)) }
+            if n < 0 { if errno == EINTR { continue }; return String(errno: errno) }
             off += n
         }
         return nil

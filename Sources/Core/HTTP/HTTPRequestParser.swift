@@ -118,7 +118,7 @@ public enum HTTPRequestParser {
         if !te.isEmpty {
             if !cl.isEmpty { return .failure(HTTPError(400, "both Content-Length and Transfer-Encoding")) }
             if minor == 0 { return .failure(HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request")) }
-            let codings = te.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingHTTPWhitespace().lowercased() } }
+            let codings = te.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmed(" \t").lowercased() } }
             if codings.contains("") { return .failure(HTTPError(400, "empty Transfer-Encoding member")) }
             if codings.last != "chunked" {
                 if codings.contains("chunked") { return .failure(HTTPError(400, "chunked is not the final transfer coding")) }
@@ -133,7 +133,7 @@ public enum HTTPRequestParser {
             var length: Int?
             for field in cl {
                 for member in field.split(separator: ",", omittingEmptySubsequences: false) {
-                    let m = member.trimmingHTTPWhitespace()
+                    let m = member.trimmed(" \t")
                     guard !m.isEmpty, m.utf8.count <= 18, m.utf8.allSatisfy(isDigit), let v = Int(m) else {
                         return .failure(HTTPError(400, "invalid Content-Length"))
                     }
