@@ -61,11 +61,9 @@ enum FetchCommand {
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent fetch")
         let run: CommandRun
-        do {
-            run = try CommandRun(command: "fetch", work: "fetch", output: "summary")
-        } catch {
-            Console.err("cr-agent fetch: cannot start: \(error)\n")
-            return 1
+        switch CommandRun.start(command: "fetch", work: "fetch", output: "summary") {
+        case .success(let r): run = r
+        case .failure(let exit): return exit.code
         }
         defer { run.settle() }
         let reactor = run.reactor
@@ -95,20 +93,7 @@ enum FetchCommand {
                 http.cancelAll()
             }
         }
-        run.settle()
-        switch step {
-        case .stopped(let why)?:
-            return run.stopped(why, before: "fetch")
-        case .finished(.success(let s))?:
-            Console.out((options.json ? s.json.serialized : s.line) + "\n")
-            return 0
-        case .finished(.failure(let e))?:
-            Console.err("cr-agent fetch: \(e)\n")
-            return 1
-        case nil:
-            Console.err("cr-agent fetch: the event loop stopped before the fetch finished\n")
-            return 1
-        }
+        return run.conclude(step, work: "fetch") { s in Console.out((options.json ? s.json.serialized : s.line) + "\n") }
     }
 
     static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {

@@ -53,11 +53,9 @@ enum ListCommand {
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent list")
         let run: CommandRun
-        do {
-            run = try CommandRun(command: "list", work: "listing", output: "listing")
-        } catch {
-            Console.err("cr-agent list: cannot start: \(error)\n")
-            return 1
+        switch CommandRun.start(command: "list", work: "listing", output: "listing") {
+        case .success(let r): run = r
+        case .failure(let exit): return exit.code
         }
         defer { run.settle() }
         let session = RegistrySession(reactor: run.reactor, environment: env, logger: logger)
@@ -80,20 +78,7 @@ enum ListCommand {
             pages({ names in Console.out(names.map { $0 + "\n" }.joined()) }, done)
             return {}
         }
-        run.settle()
-        switch step {
-        case .stopped(let why)?:
-            return run.stopped(why, before: "listing")
-        case .finished(.success(let count))?:
-            logger.info("listed", [("names", .int(count))])
-            return 0
-        case .finished(.failure(let e))?:
-            Console.err("cr-agent list: \(e)\n")
-            return 1
-        case nil:
-            Console.err("cr-agent list: the event loop stopped before the listing finished\n")
-            return 1
-        }
+        return run.conclude(step, work: "listing") { count in logger.info("listed", [("names", .int(count))]) }
     }
 
     static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {

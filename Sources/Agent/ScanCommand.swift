@@ -62,11 +62,9 @@ enum ScanCommand {
         }
         let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent scan")
         let run: CommandRun
-        do {
-            run = try CommandRun(command: "scan", work: "scan", output: "report", deadlineMilliseconds: options.limits.scanTimeoutMilliseconds)
-        } catch {
-            Console.err("cr-agent scan: cannot start: \(error)\n")
-            return 1
+        switch CommandRun.start(command: "scan", work: "scan", output: "report", deadlineMilliseconds: options.limits.scanTimeoutMilliseconds) {
+        case .success(let r): run = r
+        case .failure(let exit): return exit.code
         }
         defer { run.settle() }
         let reactor = run.reactor

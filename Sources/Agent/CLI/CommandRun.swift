@@ -38,6 +38,16 @@ final class CommandRun: @unchecked Sendable {   // @unchecked: `stopWork` is set
                               })
     }
 
+    /// A run, or exit status 1 after one line saying why it could not start (no reactor).
+    static func start(command: String, work: String, output: String, deadlineMilliseconds: Int? = nil) -> Result<CommandRun, ExitStatus> {
+        do {
+            return .success(try CommandRun(command: command, work: work, output: output, deadlineMilliseconds: deadlineMilliseconds))
+        } catch {
+            Console.err("cr-agent \(command): cannot start: \(error)\n")
+            return .failure(ExitStatus(code: 1))
+        }
+    }
+
     /// The signal that stopped the command, if one did.
     var signalReason: CancellationReason? {
         if let why = cancellation.reason, case .signal = why { return why }
@@ -83,6 +93,25 @@ final class CommandRun: @unchecked Sendable {   // @unchecked: `stopWork` is set
         if case .signal(let s) = why, s == SIGTERM { word = "terminated" } else { word = "interrupted" }
         Console.err("cr-agent \(command): \(word) before the \(work) finished\n")
         return TerminationSignals.exitStatus(for: why)
+    }
+
+    /// The exit status of a command's last step, once settled: 0 after `report` has printed its result;
+    /// 1 with the registry error's line; 130/143 when a signal stopped it.
+    func conclude<T>(_ step: Step<Result<T, RegistryError>>?, work: String, report: (T) -> Void) -> Int32 {
+        settle()
+        switch step {
+        case .stopped(let why)?:
+            return stopped(why, before: work)
+        case .finished(.success(let value))?:
+            report(value)
+            return 0
+        case .finished(.failure(let e))?:
+            Console.err("cr-agent \(command): \(e)\n")
+            return 1
+        case nil:
+            Console.err("cr-agent \(command): the event loop stopped before the \(work) finished\n")
+            return 1
+        }
     }
 
     /// Prints a failure of the registry access in one line: 2 for the caller's configuration, 1 for the registry's answer.
