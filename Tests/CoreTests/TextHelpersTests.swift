@@ -114,3 +114,27 @@ final class CTextTests: XCTestCase {
         XCTAssertFalse(String(errno: EACCES).isEmpty)
     }
 }
+
+final class UUIDStringTests: XCTestCase {
+    func testRandomUUIDsAreVersion4InTextForm() {
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let u = UUIDString.random()
+            let b = Array(u.utf8)
+            XCTAssertEqual(b.count, 36, u)
+            for (i, c) in b.enumerated() {
+                if [8, 13, 18, 23].contains(i) { XCTAssertEqual(c, UInt8(ascii: "-"), u) } else { XCTAssertNotNil(PercentEncoding.hexValue(c), u) }
+            }
+            XCTAssertEqual(b[14], UInt8(ascii: "4"), "version 4: \(u)")
+            XCTAssertTrue("89ab".utf8.contains(b[19]), "RFC 9562 variant: \(u)")
+            XCTAssertEqual(u, u.lowercased())
+            seen.insert(u)
+        }
+        XCTAssertEqual(seen.count, 1000, "no repeats in 1000 draws")
+    }
+
+    func testFormatWritesSixteenBytesAsGiven() {
+        XCTAssertEqual(UUIDString.format(Array(0..<16)), "00010203-0405-0607-0809-0a0b0c0d0e0f")
+        XCTAssertEqual(UUIDString.format([UInt8](repeating: 0xFF, count: 16)), "ffffffff-ffff-ffff-ffff-ffffffffffff")
+    }
+}
