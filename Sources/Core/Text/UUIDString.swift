@@ -13,14 +13,13 @@ public enum UUIDString {
     /// 16 bytes written as a UUID, as given (the caller has set the version and variant bits).
     public static func format(_ bytes: [UInt8]) -> String {
         precondition(bytes.count == 16, "a UUID is 16 bytes")
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
+        let hex = SHA256.hex(bytes)
+        var out = ""
         out.reserveCapacity(36)
-        for (i, b) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
+        for (i, c) in hex.enumerated() {
+            if i == 8 || i == 12 || i == 16 || i == 20 { out.append("-") }
+            out.append(c)
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }
