@@ -42,7 +42,7 @@ enum FetchCommand {
 
     """
 
-    struct Options {
+    struct Options: CommandOptions {
         var target: RegistryTarget
         var platform: Platform
         var parallel: Int
@@ -53,16 +53,9 @@ enum FetchCommand {
     }
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
-        Redaction.registerSecrets(fromEnvironment: env.values)
-        let options: Options
-        switch parse(arguments, env).options(command: "fetch", usage: usage) {
-        case .success(let o): options = o
-        case .failure(let exit): return exit.code
-        }
-        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent fetch")
-        let run: CommandRun
-        switch CommandRun.start(command: "fetch", work: "fetch", output: "summary") {
-        case .success(let r): run = r
+        let options: Options, logger: Logger, run: CommandRun
+        switch CommandRun.begin(command: "fetch", arguments: arguments, environment: env, usage: usage, parse: parse, work: "fetch", output: "summary") {
+        case .success(let s): options = s.options; logger = s.logger; run = s.run
         case .failure(let exit): return exit.code
         }
         defer { run.settle() }

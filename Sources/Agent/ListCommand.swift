@@ -34,7 +34,7 @@ enum ListCommand {
 
     """
 
-    struct Options {
+    struct Options: CommandOptions {
         /// The credential chain's access; its type says how the registry is listed.
         var access: RegistryAccess
         /// The registry; nil when the type lists through its vendor's API (ecr), which needs none.
@@ -45,16 +45,9 @@ enum ListCommand {
     }
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
-        Redaction.registerSecrets(fromEnvironment: env.values)
-        let options: Options
-        switch parse(arguments, env).options(command: "list", usage: usage) {
-        case .success(let o): options = o
-        case .failure(let exit): return exit.code
-        }
-        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent list")
-        let run: CommandRun
-        switch CommandRun.start(command: "list", work: "listing", output: "listing") {
-        case .success(let r): run = r
+        let options: Options, logger: Logger, run: CommandRun
+        switch CommandRun.begin(command: "list", arguments: arguments, environment: env, usage: usage, parse: parse, work: "listing", output: "listing") {
+        case .success(let s): options = s.options; logger = s.logger; run = s.run
         case .failure(let exit): return exit.code
         }
         defer { run.settle() }

@@ -42,7 +42,7 @@ enum ScanCommand {
         case dockerArchive(path: String, name: String?)
     }
 
-    struct Options {
+    struct Options: CommandOptions {
         var source: Source
         var displayName: String
         var format: ReportFormat
@@ -54,16 +54,10 @@ enum ScanCommand {
     }
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
-        Redaction.registerSecrets(fromEnvironment: env.values)
-        let options: Options
-        switch parse(arguments, env).options(command: "scan", usage: usage) {
-        case .success(let o): options = o
-        case .failure(let exit): return exit.code
-        }
-        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent scan")
-        let run: CommandRun
-        switch CommandRun.start(command: "scan", work: "scan", output: "report", deadlineMilliseconds: options.limits.scanTimeoutMilliseconds) {
-        case .success(let r): run = r
+        let options: Options, logger: Logger, run: CommandRun
+        switch CommandRun.begin(command: "scan", arguments: arguments, environment: env, usage: usage, parse: parse, work: "scan", output: "report",
+                               deadlineMilliseconds: { $0.limits.scanTimeoutMilliseconds }) {
+        case .success(let s): options = s.options; logger = s.logger; run = s.run
         case .failure(let exit): return exit.code
         }
         defer { run.settle() }

@@ -79,3 +79,6 @@ enum ParsedCommand<Options> {
 }
 
 struct ExitStatus: Error { let code: Int32 }
+
+/// What every command's options say: how much it logs.
+protocol CommandOptions { var logLevel: LogLevel { get } }

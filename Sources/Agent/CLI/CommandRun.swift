@@ -38,10 +38,23 @@ final class CommandRun: @unchecked Sendable {   // @unchecked: `stopWork` is set
                               })
     }
 
-    /// A run, or exit status 1 after one line saying why it could not start (no reactor).
-    static func start(command: String, work: String, output: String, deadlineMilliseconds: Int? = nil) -> Result<CommandRun, ExitStatus> {
+    /// How every command begins, in this order: the environment's secrets registered for redaction
+    /// (before anything could log), the arguments parsed (help or a usage error ends the command), a
+    /// logger on stderr at the options' level, then the run. Else the exit status, its line printed.
+    static func begin<Options: CommandOptions>(command: String, arguments: [String], environment env: Environment, usage: String,
+                                               parse: ([String], Environment) -> ParsedCommand<Options>, work: String, output: String,
+                                               deadlineMilliseconds: (Options) -> Int? = { _ in nil })
+        -> Result<(options: Options, logger: Logger, run: CommandRun), ExitStatus> {
+        Redaction.registerSecrets(fromEnvironment: env.values)
+        let options: Options
+        switch parse(arguments, env).options(command: command, usage: usage) {
+        case .success(let o): options = o
+        case .failure(let exit): return .failure(exit)
+        }
+        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent \(command)")
         do {
-            return .success(try CommandRun(command: command, work: work, output: output, deadlineMilliseconds: deadlineMilliseconds))
+            let run = try CommandRun(command: command, work: work, output: output, deadlineMilliseconds: deadlineMilliseconds(options))
+            return .success((options, logger, run))
         } catch {
             Console.err("cr-agent \(command): cannot start: \(error)\n")
             return .failure(ExitStatus(code: 1))
