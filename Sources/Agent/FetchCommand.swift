@@ -115,11 +115,9 @@ enum FetchCommand {
             }
             parallel = n
         }
-        let logLevel: LogLevel
-        do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
-        let access: RegistryAccess
-        switch RegistryAccess.fromEnvironment(env) {
-        case .success(let a): access = a
+        let logLevel: LogLevel, access: RegistryAccess
+        switch env.registryCommandSettings() {
+        case .success(let s): logLevel = s.logLevel; access = s.access
         case .failure(let e): return .error(e.description)
         }
         let target: RegistryTarget

@@ -90,11 +90,9 @@ enum ListCommand {
             guard let n = Int(raw), (1...1000).contains(n) else { return .error("--page-size must be an integer in 1...1000, got \"\(raw)\"") }
             pageSize = n
         }
-        let logLevel: LogLevel
-        do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
-        let access: RegistryAccess
-        switch RegistryAccess.fromEnvironment(env) {
-        case .success(let a): access = a
+        let logLevel: LogLevel, access: RegistryAccess
+        switch env.registryCommandSettings() {
+        case .success(let s): logLevel = s.logLevel; access = s.access
         case .failure(let e): return .error(e.description)
         }
         var vendorAPI: String?
