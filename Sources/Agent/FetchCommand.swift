@@ -42,7 +42,7 @@ enum FetchCommand {
 
     """
 
-    struct Options {
+    struct Options: CommandOptions {
         var target: RegistryTarget
         var platform: Platform
         var parallel: Int
@@ -53,19 +53,10 @@ enum FetchCommand {
     }
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
-        Redaction.registerSecrets(fromEnvironment: env.values)
-        let options: Options
-        switch parse(arguments, env).options(command: "fetch", usage: usage) {
-        case .success(let o): options = o
+        let options: Options, logger: Logger, run: CommandRun
+        switch CommandRun.begin(command: "fetch", arguments: arguments, environment: env, usage: usage, parse: parse, work: "fetch", output: "summary") {
+        case .success(let s): options = s.options; logger = s.logger; run = s.run
         case .failure(let exit): return exit.code
-        }
-        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent fetch")
-        let run: CommandRun
-        do {
-            run = try CommandRun(command: "fetch", work: "fetch", output: "summary")
-        } catch {
-            Console.err("cr-agent fetch: cannot start: \(error)\n")
-            return 1
         }
         defer { run.settle() }
         let reactor = run.reactor
@@ -95,20 +86,7 @@ enum FetchCommand {
                 http.cancelAll()
             }
         }
-        run.settle()
-        switch step {
-        case .stopped(let why)?:
-            return run.stopped(why, before: "fetch")
-        case .finished(.success(let s))?:
-            Console.out((options.json ? s.json.serialized : s.line) + "\n")
-            return 0
-        case .finished(.failure(let e))?:
-            Console.err("cr-agent fetch: \(e)\n")
-            return 1
-        case nil:
-            Console.err("cr-agent fetch: the event loop stopped before the fetch finished\n")
-            return 1
-        }
+        return run.conclude(step, work: "fetch") { s in Console.out((options.json ? s.json.serialized : s.line) + "\n") }
     }
 
     static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {
@@ -137,11 +115,9 @@ enum FetchCommand {
             }
             parallel = n
         }
-        let logLevel: LogLevel
-        do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
-        let access: RegistryAccess
-        switch RegistryAccess.fromEnvironment(env) {
-        case .success(let a): access = a
+        let logLevel: LogLevel, access: RegistryAccess
+        switch env.registryCommandSettings() {
+        case .success(let s): logLevel = s.logLevel; access = s.access
         case .failure(let e): return .error(e.description)
         }
         let target: RegistryTarget

@@ -34,7 +34,7 @@ enum ListCommand {
 
     """
 
-    struct Options {
+    struct Options: CommandOptions {
         /// The credential chain's access; its type says how the registry is listed.
         var access: RegistryAccess
         /// The registry; nil when the type lists through its vendor's API (ecr), which needs none.
@@ -45,19 +45,10 @@ enum ListCommand {
     }
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
-        Redaction.registerSecrets(fromEnvironment: env.values)
-        let options: Options
-        switch parse(arguments, env).options(command: "list", usage: usage) {
-        case .success(let o): options = o
+        let options: Options, logger: Logger, run: CommandRun
+        switch CommandRun.begin(command: "list", arguments: arguments, environment: env, usage: usage, parse: parse, work: "listing", output: "listing") {
+        case .success(let s): options = s.options; logger = s.logger; run = s.run
         case .failure(let exit): return exit.code
-        }
-        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent list")
-        let run: CommandRun
-        do {
-            run = try CommandRun(command: "list", work: "listing", output: "listing")
-        } catch {
-            Console.err("cr-agent list: cannot start: \(error)\n")
-            return 1
         }
         defer { run.settle() }
         let session = RegistrySession(reactor: run.reactor, environment: env, logger: logger)
@@ -80,20 +71,7 @@ enum ListCommand {
             pages({ names in Console.out(names.map { $0 + "\n" }.joined()) }, done)
             return {}
         }
-        run.settle()
-        switch step {
-        case .stopped(let why)?:
-            return run.stopped(why, before: "listing")
-        case .finished(.success(let count))?:
-            logger.info("listed", [("names", .int(count))])
-            return 0
-        case .finished(.failure(let e))?:
-            Console.err("cr-agent list: \(e)\n")
-            return 1
-        case nil:
-            Console.err("cr-agent list: the event loop stopped before the listing finished\n")
-            return 1
-        }
+        return run.conclude(step, work: "listing") { count in logger.info("listed", [("names", .int(count))]) }
     }
 
     static func parse(_ arguments: [String], _ env: Environment) -> ParsedCommand<Options> {
@@ -112,11 +90,9 @@ enum ListCommand {
             guard let n = Int(raw), (1...1000).contains(n) else { return .error("--page-size must be an integer in 1...1000, got \"\(raw)\"") }
             pageSize = n
         }
-        let logLevel: LogLevel
-        do { logLevel = try env.logLevel(default: .warn) } catch { return .error(error.description) }
-        let access: RegistryAccess
-        switch RegistryAccess.fromEnvironment(env) {
-        case .success(let a): access = a
+        let logLevel: LogLevel, access: RegistryAccess
+        switch env.registryCommandSettings() {
+        case .success(let s): logLevel = s.logLevel; access = s.access
         case .failure(let e): return .error(e.description)
         }
         var vendorAPI: String?

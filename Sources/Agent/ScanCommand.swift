@@ -42,7 +42,7 @@ enum ScanCommand {
         case dockerArchive(path: String, name: String?)
     }
 
-    struct Options {
+    struct Options: CommandOptions {
         var source: Source
         var displayName: String
         var format: ReportFormat
@@ -54,19 +54,11 @@ enum ScanCommand {
     }
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
-        Redaction.registerSecrets(fromEnvironment: env.values)
-        let options: Options
-        switch parse(arguments, env).options(command: "scan", usage: usage) {
-        case .success(let o): options = o
+        let options: Options, logger: Logger, run: CommandRun
+        switch CommandRun.begin(command: "scan", arguments: arguments, environment: env, usage: usage, parse: parse, work: "scan", output: "report",
+                               deadlineMilliseconds: { $0.limits.scanTimeoutMilliseconds }) {
+        case .success(let s): options = s.options; logger = s.logger; run = s.run
         case .failure(let exit): return exit.code
-        }
-        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent scan")
-        let run: CommandRun
-        do {
-            run = try CommandRun(command: "scan", work: "scan", output: "report", deadlineMilliseconds: options.limits.scanTimeoutMilliseconds)
-        } catch {
-            Console.err("cr-agent scan: cannot start: \(error)\n")
-            return 1
         }
         defer { run.settle() }
         let reactor = run.reactor
@@ -232,12 +224,12 @@ enum ScanCommand {
 
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        guard fd >= 0 else { return String(errno: errno) }
         defer { close(fd) }
         var off = 0
         while off < bytes.count {
             let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return String(cString: strerror(errno)) }
+            if n < 0 { if errno == EINTR { continue }; return String(errno: errno) }
             off += n
         }
         return nil

@@ -62,7 +62,6 @@ CURLcode cep_curl_on_read(CURL *h, cep_curl_data_cb cb, void *ud) { return insta
 CURLcode cep_curl_on_seek(CURL *h, cep_curl_seek_cb cb, void *ud) { return install(h, CURLOPT_SEEKFUNCTION, (void *)cb, CURLOPT_SEEKDATA, ud); }
 
 CURLcode cep_curl_info_long(CURL *h, CURLINFO info, long *out) { return curl_easy_getinfo(h, info, out); }
-CURLcode cep_curl_info_off(CURL *h, CURLINFO info, curl_off_t *out) { return curl_easy_getinfo(h, info, out); }
 CURLcode cep_curl_info_str(CURL *h, CURLINFO info, const char **out) {
     char *s = NULL;
     CURLcode r = curl_easy_getinfo(h, info, &s);

@@ -31,15 +31,9 @@ public struct Environment: Sendable {
         return v
     }
 
-    /// The first of `names` that is set.
-    public func first(_ names: String...) -> String? {
-        for n in names { if let v = self[n] { return v } }
-        return nil
-    }
-
     public func int(_ name: String, default d: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let raw = self[name] else { return d }
-        guard let v = Int(raw.trimmingHTTPWhitespace()), range.contains(v) else {
+        guard let v = Int(raw.trimmed(" \t")), range.contains(v) else {
             throw ConfigurationError(variable: name, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \"\(raw)\"")
         }
         return v

@@ -31,7 +31,6 @@ public final class Reactor: @unchecked Sendable {
     private var cancelledTimers = Set<UInt64>()
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
-    private var beforeSleep: [() -> Void] = []
     private var locals: [ObjectIdentifier: AnyObject] = [:]
     /// Monotonic time (ns) when the loop last woke up: a clock read once per turn, for coarse deadlines.
     public private(set) var turnTime: UInt64 = Reactor.now()
@@ -122,9 +121,6 @@ public final class Reactor: @unchecked Sendable {
         return made
     }
 
-    /// Runs `hook` before each wait for events (used to flush batched work).
-    public func addBeforeSleep(_ hook: @escaping () -> Void) { beforeSleep.append(hook) }
-
     // MARK: cross-thread
 
     /// Runs `body` on the reactor's thread soon; callable from any thread.
@@ -151,7 +147,6 @@ public final class Reactor: @unchecked Sendable {
         defer { cep_thread_slot_set(nil) }
         var events = [cep_event](repeating: cep_event(), count: 256)
         while !stopRequested.load(ordering: .acquiring) {
-            for hook in beforeSleep { hook() }
             let n = events.withUnsafeMutableBufferPointer { cep_epoll_wait(epollFD, $0.baseAddress, 256, waitTimeout()) }
             turnTime = Reactor.now()
             if n > 0 {
@@ -233,5 +228,5 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     public let call: String
     public let code: Int32
     public init(_ call: String, code: Int32) { self.call = call; self.code = code < 0 ? -code : code }
-    public var description: String { "\(call): \(String(cString: cep_strerror(code)))" }
+    public var description: String { "\(call): \(String(errno: code))" }
 }

@@ -66,7 +66,7 @@ final class AWSCall {
             code = AWSXML.text(of: "Code", in: body)
             message = AWSXML.text(of: "Message", in: body)
         }
-        let text = message ?? String(decoding: body.prefix(300), as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharactersSpace()
+        let text = message ?? String(decoding: body.prefix(300), as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " ").trimmed(" \t\r")
         let kind: RegistryError.Kind
         switch (code ?? "", status) {
         case ("SignatureDoesNotMatch", _), ("InvalidClientTokenId", _), ("UnrecognizedClientException", _),

@@ -92,7 +92,7 @@ final class ECRLoginFlow {
                     return finished(.failure(RegistryError(.authentication, registry: aws.stsEndpoint,
                                                            "cannot read the web identity token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")))
                 }
-                let token = String(decoding: bytes, as: UTF8.self).trimmingCharactersSpace().split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+                let token = String(decoding: bytes, as: UTF8.self).trimmed(" \t\r").split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
                 Redaction.register(secret: token)
                 stsCredentials(action: "AssumeRoleWithWebIdentity", roleArn: roleArn, sessionName: sessionName,
                                extra: [("WebIdentityToken", token)], signedWith: nil, done: finished)
@@ -140,7 +140,7 @@ final class ECRLoginFlow {
     private func stsCredentials(action: String, roleArn: String, sessionName: String, extra: [(String, String)],
                                 signedWith credentials: AWSCredentials?, done: @escaping (Result<AWSTemporaryCredentials, RegistryError>) -> Void) {
         let form = [("Action", action), ("Version", "2011-06-15"), ("RoleArn", roleArn), ("RoleSessionName", sessionName)] + extra
-        let body = Array(form.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&").utf8)
+        let body = Array(form.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&").utf8)
         let what = "STS \(action) of \(roleArn)"
         call.post(service: "sts", endpoint: aws.stsEndpoint, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
                   body: body, credentials: credentials, what: what) { [aws] result in

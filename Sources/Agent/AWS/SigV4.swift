@@ -50,7 +50,7 @@ enum SigV4 {
         let names = byName.keys.sorted()
         let headerLines = names.map { "\($0):\(byName[$0]!.joined(separator: ","))\n" }.joined()
         let signedHeaders = names.joined(separator: ";")
-        let query = r.query.map { (percentEncode($0.0), percentEncode($0.1)) }
+        let query = r.query.map { (PercentEncoding.encode($0.0), PercentEncoding.encode($0.1)) }
             .sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
             .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         let canonical = [r.method.uppercased(), canonicalPath(r.path), query, headerLines, signedHeaders,
@@ -71,7 +71,7 @@ enum SigV4 {
         }
         if segments.isEmpty { return "/" }
         let trailing = path.hasSuffix("/") || path.hasSuffix("/.") || path.hasSuffix("/..")
-        return "/" + segments.map { percentEncode(String($0)) }.joined(separator: "/") + (trailing ? "/" : "")
+        return "/" + segments.map { PercentEncoding.encode(String($0)) }.joined(separator: "/") + (trailing ? "/" : "")
     }
 
     /// Trimmed, runs of spaces collapsed to one; folded lines joined with commas.

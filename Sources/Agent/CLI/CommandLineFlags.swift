@@ -79,3 +79,19 @@ enum ParsedCommand<Options> {
 }
 
 struct ExitStatus: Error { let code: Int32 }
+
+extension Environment {
+    /// What the registry commands (fetch, list) read from the environment first: LOG_LEVEL (default
+    /// warn) and the registry credential chain (RegistryAccess.fromEnvironment).
+    func registryCommandSettings() -> Result<(logLevel: LogLevel, access: RegistryAccess), ConfigurationError> {
+        do {
+            let logLevel = try self.logLevel(default: .warn)
+            return RegistryAccess.fromEnvironment(self).map { (logLevel, $0) }
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// What every command's options say: how much it logs.
+protocol CommandOptions { var logLevel: LogLevel { get } }

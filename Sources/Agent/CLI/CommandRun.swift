@@ -38,6 +38,29 @@ final class CommandRun: @unchecked Sendable {   // @unchecked: `stopWork` is set
                               })
     }
 
+    /// How every command begins, in this order: the environment's secrets registered for redaction
+    /// (before anything could log), the arguments parsed (help or a usage error ends the command), a
+    /// logger on stderr at the options' level, then the run. Else the exit status, its line printed.
+    static func begin<Options: CommandOptions>(command: String, arguments: [String], environment env: Environment, usage: String,
+                                               parse: ([String], Environment) -> ParsedCommand<Options>, work: String, output: String,
+                                               deadlineMilliseconds: (Options) -> Int? = { _ in nil })
+        -> Result<(options: Options, logger: Logger, run: CommandRun), ExitStatus> {
+        Redaction.registerSecrets(fromEnvironment: env.values)
+        let options: Options
+        switch parse(arguments, env).options(command: command, usage: usage) {
+        case .success(let o): options = o
+        case .failure(let exit): return .failure(exit)
+        }
+        let logger = Logger(level: options.logLevel, fd: 2, component: "cr-agent \(command)")
+        do {
+            let run = try CommandRun(command: command, work: work, output: output, deadlineMilliseconds: deadlineMilliseconds(options))
+            return .success((options, logger, run))
+        } catch {
+            Console.err("cr-agent \(command): cannot start: \(error)\n")
+            return .failure(ExitStatus(code: 1))
+        }
+    }
+
     /// The signal that stopped the command, if one did.
     var signalReason: CancellationReason? {
         if let why = cancellation.reason, case .signal = why { return why }
@@ -83,6 +106,25 @@ final class CommandRun: @unchecked Sendable {   // @unchecked: `stopWork` is set
         if case .signal(let s) = why, s == SIGTERM { word = "terminated" } else { word = "interrupted" }
         Console.err("cr-agent \(command): \(word) before the \(work) finished\n")
         return TerminationSignals.exitStatus(for: why)
+    }
+
+    /// The exit status of a command's last step, once settled: 0 after `report` has printed its result;
+    /// 1 with the registry error's line; 130/143 when a signal stopped it.
+    func conclude<T>(_ step: Step<Result<T, RegistryError>>?, work: String, report: (T) -> Void) -> Int32 {
+        settle()
+        switch step {
+        case .stopped(let why)?:
+            return stopped(why, before: work)
+        case .finished(.success(let value))?:
+            report(value)
+            return 0
+        case .finished(.failure(let e))?:
+            Console.err("cr-agent \(command): \(e)\n")
+            return 1
+        case nil:
+            Console.err("cr-agent \(command): the event loop stopped before the \(work) finished\n")
+            return 1
+        }
     }
 
     /// Prints a failure of the registry access in one line: 2 for the caller's configuration, 1 for the registry's answer.

@@ -1,4 +1,5 @@
 // Parses WWW-Authenticate (RFC 9110 §11.6.1): several challenges per field, quoted values.
+import Core
 
 public struct AuthChallenge: Equatable, Sendable {
     /// Lower-cased scheme: `basic`, `bearer`, ...
@@ -44,12 +45,12 @@ public struct AuthChallenge: Equatable, Sendable {
         mutating func skip(while f: (UInt8) -> Bool) { while i < b.count && f(b[i]) { i += 1 } }
         mutating func token() -> String? {
             let start = i
-            while i < b.count, isTChar(b[i]) { i += 1 }
+            while i < b.count, HTTPRequestParser.isTChar(b[i]) { i += 1 }
             return i > start ? String(decoding: b[start..<i], as: UTF8.self) : nil
         }
         mutating func token68() -> String? {
             let start = i
-            while i < b.count, isTChar(b[i]) || b[i] == 0x2F || b[i] == 0x3D { i += 1 }
+            while i < b.count, HTTPRequestParser.isTChar(b[i]) || b[i] == 0x2F || b[i] == 0x3D { i += 1 }
             return i > start ? String(decoding: b[start..<i], as: UTF8.self) : nil
         }
         mutating func quoted() -> String {
@@ -62,13 +63,6 @@ public struct AuthChallenge: Equatable, Sendable {
             }
             i += 1
             return String(decoding: out, as: UTF8.self)
-        }
-        func isTChar(_ c: UInt8) -> Bool {
-            switch c {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-            case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-            default: return false
-            }
         }
     }
 }

@@ -1,4 +1,5 @@
 // The `Link: <...>; rel="next"` of paged listings, resolved against the request URL on the same origin.
+import Core
 
 enum LinkHeader {
     /// The target of the first link with rel="next" among the field values, as written.

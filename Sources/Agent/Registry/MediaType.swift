@@ -22,8 +22,4 @@ public enum MediaType {
     public static func isForeignLayer(_ t: String) -> Bool {
         t.hasPrefix("application/vnd.docker.image.rootfs.foreign.") || t.hasPrefix("application/vnd.oci.image.layer.nondistributable.")
     }
-
-    public static func isLayer(_ t: String) -> Bool {
-        t.hasPrefix("application/vnd.oci.image.layer.") || t.hasPrefix("application/vnd.docker.image.rootfs.")
-    }
 }

@@ -105,8 +105,8 @@ final class RegistryAuth {
         let key = TokenKey(realm: b.realm, service: b.service, scopes: all)
         if (preferPost.contains(b.realm) || options.oauth2TokenPost) && !credentials.isAnonymous { return postToken(key, done: done) }
         var query: [String] = []
-        if !b.service.isEmpty { query.append("service=" + percentEncode(b.service)) }
-        for s in all { query.append("scope=" + percentEncode(s)) }
+        if !b.service.isEmpty { query.append("service=" + PercentEncoding.encode(b.service)) }
+        for s in all { query.append("scope=" + PercentEncoding.encode(s)) }
         let url = b.realm + (b.realm.contains("?") ? "&" : "?") + query.joined(separator: "&")
         var headers = HTTPHeaders()
         if let basic = credentials.basicAuthorization { headers.set("Authorization", basic) }
@@ -129,10 +129,10 @@ final class RegistryAuth {
     /// The OAuth2 password grant (RFC 6749 §4.3) that some token servers require.
     private func postToken(_ key: TokenKey, done: @escaping (RegistryError?) -> Void) {
         var form = ["grant_type=password", "client_id=cr-agent", "access_type=offline"]
-        if !key.service.isEmpty { form.append("service=" + percentEncode(key.service)) }
-        if !key.scopes.isEmpty { form.append("scope=" + percentEncode(key.scopes.joined(separator: " "))) }
-        form.append("username=" + percentEncode(credentials.username ?? ""))
-        form.append("password=" + percentEncode(credentials.password ?? ""))
+        if !key.service.isEmpty { form.append("service=" + PercentEncoding.encode(key.service)) }
+        if !key.scopes.isEmpty { form.append("scope=" + PercentEncoding.encode(key.scopes.joined(separator: " "))) }
+        form.append("username=" + PercentEncoding.encode(credentials.username ?? ""))
+        form.append("password=" + PercentEncoding.encode(credentials.password ?? ""))
         var headers = HTTPHeaders()
         headers.set("Content-Type", "application/x-www-form-urlencoded")
         headers.set("User-Agent", options.userAgent)
@@ -200,18 +200,4 @@ final class RegistryAuth {
     private var timeouts: ClientTimeouts {
         ClientTimeouts(connect: options.connectTimeoutMs, total: 60_000, lowSpeed: options.stallRule)
     }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-func percentEncode(_ s: String) -> String {
-    var out = ""
-    for b in s.utf8 {
-        switch b {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F, 0x7E: out.unicodeScalars.append(Unicode.Scalar(b))
-        default:
-            let hex = Array("0123456789ABCDEF".utf8)
-            out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
-        }
-    }
-    return out
 }

@@ -1,4 +1,5 @@
 // Where a registry lives: scheme, host[:port] and an optional path prefix every /v2/ URL goes under.
+import Core
 
 public struct RegistryBase: Equatable, Sendable, CustomStringConvertible {
     public let scheme: String

@@ -86,7 +86,7 @@ public final class RegistryClient {
     public func listRepositories(onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
         let first = base.url("/v2/_catalog?n=\(options.pageSize)")
         listPages(url: first, key: "repositories", scopes: ["registry:catalog:*"], what: "repository catalog",
-                  fallback: { last in self.base.url("/v2/_catalog?n=\(self.options.pageSize)&last=\(percentEncode(last))") },
+                  fallback: { last in self.base.url("/v2/_catalog?n=\(self.options.pageSize)&last=\(PercentEncoding.encode(last))") },
                   onPage: onPage, seen: [], total: 0, fellBackFrom: nil, done: done)
     }
 
@@ -97,7 +97,7 @@ public final class RegistryClient {
         }
         let first = base.url("/v2/\(repository)/tags/list?n=\(options.pageSize)")
         listPages(url: first, key: "tags", scopes: ["repository:\(repository):\(options.tagListActions.joined(separator: ","))"], what: "tags of \(repository)",
-                  fallback: { last in self.base.url("/v2/\(repository)/tags/list?n=\(self.options.pageSize)&last=\(percentEncode(last))") },
+                  fallback: { last in self.base.url("/v2/\(repository)/tags/list?n=\(self.options.pageSize)&last=\(PercentEncoding.encode(last))") },
                   onPage: onPage, seen: [], total: 0, fellBackFrom: nil, done: done)
     }
 
@@ -152,12 +152,12 @@ public final class RegistryClient {
 
     /// The URL of the catalog's first page of `n` names, or of the page after `last`.
     public func catalogURL(n: Int, last: String? = nil) -> String {
-        base.url("/v2/_catalog?n=\(n)" + (last.map { "&last=\(percentEncode($0))" } ?? ""))
+        base.url("/v2/_catalog?n=\(n)" + (last.map { "&last=\(PercentEncoding.encode($0))" } ?? ""))
     }
 
     /// The URL of `repository`'s first page of `n` tags, or of the page after `last`.
     public func tagsURL(repository: String, n: Int, last: String? = nil) -> String {
-        base.url("/v2/\(repository)/tags/list?n=\(n)" + (last.map { "&last=\(percentEncode($0))" } ?? ""))
+        base.url("/v2/\(repository)/tags/list?n=\(n)" + (last.map { "&last=\(PercentEncoding.encode($0))" } ?? ""))
     }
 
     /// Fetches one listing page at `url` (a catalog URL when `repository` is nil, else a tags URL of it).

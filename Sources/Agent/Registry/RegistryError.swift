@@ -85,14 +85,3 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable, Equatable
         return RegistryError(kind, registry: registry, "\(what): " + (text.isEmpty ? "HTTP \(status)" : text), status: status)
     }
 }
-
-extension StringProtocol {
-    /// The string without leading and trailing characters from `set`.
-    func trimmed(_ set: String) -> String {
-        let chars = Set(set)
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s.removeFirst() }
-        while let l = s.last, chars.contains(l) { s.removeLast() }
-        return String(s)
-    }
-}

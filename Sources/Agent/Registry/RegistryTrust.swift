@@ -54,7 +54,7 @@ public struct HostTrustFiles: Hashable, Sendable {
         defer { closedir(d) }
         var names: [String] = []
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cBytes: $0) }
             var st = stat()
             if !name.hasPrefix("."), stat(dir + "/" + name, &st) == 0, st.st_mode & S_IFMT == S_IFREG { names.append(name) }
         }

@@ -1,4 +1,5 @@
 // When to try again: exponential backoff with jitter, honouring Retry-After, bounded in attempts.
+import Core
 import Glibc
 
 struct RetrySchedule {

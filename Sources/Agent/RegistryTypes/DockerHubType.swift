@@ -75,7 +75,7 @@ struct DockerHubType: RegistryType {
     static func repositories(api: VendorAPI, hubPath: String, namespace: String, credentials: RegistryCredentials, pageSize: Int,
                              onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
         let list = {
-            api.pages(from: api.origin + hubPath + "/v2/namespaces/\(percentEncode(namespace))/repositories?page_size=\(pageSize)",
+            api.pages(from: api.origin + hubPath + "/v2/namespaces/\(PercentEncoding.encode(namespace))/repositories?page_size=\(pageSize)",
                       what: "Docker Hub repositories of \(namespace)",
                       read: { json, _, _ in
                           guard let results = json["results"]?.array else { return nil }

@@ -65,7 +65,7 @@ struct HarborType: RegistryType {
     private static func repositories(of projects: ArraySlice<String>, api: VendorAPI, pageSize: Int, total: Int,
                                      onPage: @escaping ([String]) -> Void, done: @escaping (Result<Int, RegistryError>) -> Void) {
         guard let project = projects.first else { return done(.success(total)) }
-        api.pages(from: api.origin + "/api/v2.0/projects/\(percentEncode(project))/repositories?page=1&page_size=\(pageSize)",
+        api.pages(from: api.origin + "/api/v2.0/projects/\(PercentEncoding.encode(project))/repositories?page=1&page_size=\(pageSize)",
                   what: "repositories of Harbor project \(project)",
                   read: { json, head, url in page(json, head, url, pageSize: pageSize) }, onPage: onPage) { result in
             switch result {

@@ -32,7 +32,7 @@ final class LocalFileStream: LayerStream {
         let (sum, overflow) = offset.addingReportingOverflow(count ?? 0)
         end = count == nil ? size : overflow ? Int.max : sum
         if fd < 0 {
-            let message = String(cString: strerror(errno))
+            let message = String(errno: errno)
             finish(.failure(.source("cannot open \(path): \(message)")))
         } else if end > size {
             finish(.failure(.scan(ScanError(.corrupt, "\(path) is \(size) bytes; expected at least \(end)"))))
@@ -69,7 +69,7 @@ final class LocalFileStream: LayerStream {
         let n = pread(fd, buffer.baseAddress, want, off_t(offset))
         if n < 0 {
             if errno == EINTR { return schedule() }
-            return finish(.failure(.source("cannot read \(path): \(String(cString: strerror(errno)))")))
+            return finish(.failure(.source("cannot read \(path): \(String(errno: errno))")))
         }
         if n == 0 { return finish(.failure(.scan(ScanError(.corrupt, "\(path) ended early at byte \(offset)")))) }
         offset += n

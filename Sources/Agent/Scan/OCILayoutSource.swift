@@ -23,7 +23,7 @@ public final class OCILayoutSource: ImageSource {
     /// Reads a small file whole, verifying its digest when one is given.
     func readSmall(_ path: String, digest: String?, cap: Int) throws(ScanFailure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .source("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .source("cannot open \(path): \(String(errno: errno))") }
         defer { close(fd) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)

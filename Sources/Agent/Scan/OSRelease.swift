@@ -1,4 +1,5 @@
 // The image's operating system, from /etc/os-release (or /usr/lib/os-release) and older fallbacks.
+import Core
 
 public struct OSRelease: Sendable, Equatable {
     /// `ID` (`debian`, `alpine`, `rhel`, ...).
@@ -28,7 +29,7 @@ public struct OSRelease: Sendable, Equatable {
     public static func parseOSRelease(_ text: String) -> OSRelease? {
         var fields: [String: String] = [:]
         for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = raw.trimmingCharactersSpace()
+            let line = raw.trimmed(" \t\r")
             guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<eq])
             var value = String(line[line.index(after: eq)...])
@@ -47,7 +48,7 @@ public struct OSRelease: Sendable, Equatable {
 
     /// Reads an OS identity from one of `paths`' files.
     public static func parse(path: String, contents text: String) -> OSRelease? {
-        let firstLine = text.split(separator: "\n").first.map { String($0).trimmingCharactersSpace() } ?? ""
+        let firstLine = text.split(separator: "\n").first.map { $0.trimmed(" \t\r") } ?? ""
         switch path {
         case "/etc/os-release", "/usr/lib/os-release":
             return parseOSRelease(text)
@@ -70,12 +71,8 @@ public struct OSRelease: Sendable, Equatable {
 }
 
 extension StringProtocol {
-    func trimmingCharactersSpace() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        return String(s)
-    }
+    /// Kept for Reports/ReportOptions.swift until it calls `trimmed(" \t\r")` itself.
+    func trimmingCharactersSpace() -> String { trimmed(" \t\r") }
 
     func replacingBackslashEscapes() -> String {
         var out = ""

@@ -35,7 +35,7 @@ public final class SpoolFile {
         let dir = directory ?? Environment.processValue("TMPDIR") ?? "/tmp"
         var template = Array("\(dir)/cr-agent-spool-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw ScanError(.io, "cannot create a spool file in \(dir): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ScanError(.io, "cannot create a spool file in \(dir): \(String(errno: errno))") }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.fd = fd
@@ -58,7 +58,7 @@ public final class SpoolFile {
             let n = pwrite(fd, bytes.baseAddress! + off, bytes.count - off, off_t(size + off))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ScanError(.io, "spool write failed: \(String(cString: strerror(errno)))")
+                throw ScanError(.io, "spool write failed: \(String(errno: errno))")
             }
             off += n
         }
@@ -74,7 +74,7 @@ public final class SpoolFile {
             let r = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, n - got, off_t(offset + got)) }
             if r < 0 {
                 if errno == EINTR { continue }
-                throw ScanError(.io, "spool read failed: \(String(cString: strerror(errno)))")
+                throw ScanError(.io, "spool read failed: \(String(errno: errno))")
             }
             if r == 0 { break }
             got += r

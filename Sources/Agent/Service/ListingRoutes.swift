@@ -135,7 +135,7 @@ enum ListingRoutes {
     /// nil after answering 400 when it is not a valid repository name.
     static func repository(in ex: HTTPExchange, route: String, allowEmpty: Bool, validate: Bool = true) -> String? {
         let raw = ex.request.path.count >= route.count ? String(ex.request.path.dropFirst(route.count)) : ""
-        guard var name = ListingQuery.percentDecoded(raw) else {
+        guard var name = PercentEncoding.decode(raw) else {
             ex.respond(.badRequest("the path holds a malformed percent escape"))
             return nil
         }

@@ -31,7 +31,7 @@ extension BrokerClientSettings {
     public static func fromEnvironment(_ env: [String: String]) -> Result<BrokerClientSettings, BrokerClientSettingsError> {
         var problems: [String] = []
         func value(_ name: String) -> String? {
-            guard let v = env[name]?.trimmingBlanks(), !v.isEmpty else { return nil }
+            guard let v = env[name]?.trimmed(" \t"), !v.isEmpty else { return nil }
             return v
         }
         func required(_ name: String, _ why: String) -> String {

@@ -11,7 +11,8 @@ Usage:
   broker server          accept broker clients and expose /broker/<token>/*
   broker --help | --version
 
-Settings come from the environment; see docs/configuration.md.
+Settings come from the environment: docs/configuration.md ("broker client", "broker server");
+how each end works: docs/broker-client.md, docs/broker-server.md.
 
 """
 

@@ -39,7 +39,7 @@ public struct AcceptFilter: RequestFilter {
         let query = parts.count > 1 ? String(parts[1]) : ""
         // Ours, stricter than snyk: the path must stay in normal form once percent-decoded, so `%2e%2e` and
         // `%2F%2F` cannot smuggle traversal past the match to an origin that decodes.
-        guard let decoded = PathNormalisation.percentDecoded(path) else {
+        guard let decoded = PercentEncoding.decode(path) else {
             return .blocked(reason: "the path has a malformed percent-encoding")
         }
         if PathNormalisation.nodeNormalize(decoded) != decoded {
@@ -179,7 +179,7 @@ struct QueryString {
 
     static func decode(_ s: String) -> String {
         let spaced = s.replacingPlus()
-        return PathNormalisation.percentDecoded(spaced) ?? spaced
+        return PercentEncoding.decode(spaced) ?? spaced
     }
 }
 

@@ -23,33 +23,4 @@ enum PathNormalisation {
         if !joined.isEmpty && trailing { joined += "/" }
         return absolute ? "/" + joined : joined
     }
-
-    /// Percent-decoding of a path as bytes (`%2F` → `/`, `%2e` → `.`); nil when a `%` is not followed by
-    /// two hex digits or the result is not UTF-8, so such a path can be refused rather than guessed at.
-    static func percentDecoded(_ s: String) -> String? {
-        guard s.contains("%") else { return s }
-        var bytes: [UInt8] = []
-        let u = Array(s.utf8)
-        var i = 0
-        while i < u.count {
-            if u[i] == UInt8(ascii: "%") {
-                guard i + 2 < u.count, let h = hex(u[i + 1]), let l = hex(u[i + 2]) else { return nil }
-                bytes.append(h << 4 | l)
-                i += 3
-            } else {
-                bytes.append(u[i])
-                i += 1
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }

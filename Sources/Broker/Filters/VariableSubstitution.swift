@@ -44,7 +44,7 @@ enum VariableSubstitution {
     static func substituteHeaders(_ headers: HTTPHeaders, env: [String: String]) -> HTTPHeaders {
         guard let list = headers["x-broker-var-sub"] else { return headers }
         var out = headers
-        for name in list.split(separator: ",").map({ $0.trimmingBlanks() }) where !name.isEmpty {
+        for name in list.split(separator: ",").map({ $0.trimmed(" \t") }) where !name.isEmpty {
             guard let value = out[name] else { continue }
             let new = replace(value, from: env)
             if !new.isEmpty { out.set(name, new) }
@@ -134,15 +134,5 @@ enum JSONPath {
         case .object: return "[object Object]"
         default: return json.serialized
         }
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs.
-    func trimmingBlanks() -> String {
-        var v = Substring(self)
-        while let f = v.first, f == " " || f == "\t" { v.removeFirst() }
-        while let l = v.last, l == " " || l == "\t" { v.removeLast() }
-        return String(v)
     }
 }

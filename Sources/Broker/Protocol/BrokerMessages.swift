@@ -168,12 +168,7 @@ public struct TunnelRequest: Equatable, Sendable {
         case .bytes(let b): pairs.append(("body", EJSON.binary(b)))
         case .json(let j): pairs.append(("body", EJSON.escape(plain: j)))
         }
-        var grouped: [(String, [String])] = []
-        for (k, v) in headers {
-            if let i = grouped.firstIndex(where: { $0.0 == k }) { grouped[i].1.append(v) } else { grouped.append((k, [v])) }
-        }
-        let h = JSON.object(grouped.map { ($0.0, $0.1.count == 1 ? .string($0.1[0]) : .array($0.1.map(JSON.string))) })
-        pairs += [("headers", EJSON.escape(plain: h)), ("streamingID", .string(streamingID))]
+        pairs += [("headers", EJSON.escape(plain: TunnelHeaderFields.json(headers))), ("streamingID", .string(streamingID))]
         if let requestId { pairs.append(("requestId", .string(requestId))) }
         return .object(pairs)
     }
@@ -187,30 +182,8 @@ public struct TunnelRequest: Equatable, Sendable {
         guard let method = json["method"]?.string, ResponseDataHead.isToken(method), method.utf8.count <= 32 else {
             throw .emitter("request method is not an HTTP token")
         }
-        var headers: [(String, String)] = []
-        switch json["headers"].map(EJSON.unescape) {
-        case nil, .null?: break
-        case .object(let pairs)?:
-            for (name, value) in pairs {
-                guard ResponseDataHead.isToken(name) else { throw .emitter("request header name is not an HTTP token") }
-                let values: [JSON]
-                if case .array(let list) = value { values = list } else { values = [value] }
-                for v in values {
-                    let text: String
-                    switch v {
-                    case .string(let s): text = s
-                    case .int(let i): text = String(i)
-                    default: throw .emitter("request header \(name.prefix(64)) is not a string or number")
-                    }
-                    guard !text.utf8.contains(where: { $0 == 10 || $0 == 13 || $0 == 0 }) else {
-                        throw .emitter("request header \(name.prefix(64)) holds CR, LF or NUL")
-                    }
-                    headers.append((name, text))
-                    guard headers.count <= Self.maxHeaders else { throw .emitter("request with more than \(Self.maxHeaders) headers") }
-                }
-            }
-        default: throw .emitter("request headers is not an object")
-        }
+        let headers = try TunnelHeaderFields.parse(json["headers"].map(EJSON.unescape), subject: "request header", maxHeaders: Self.maxHeaders,
+                                                   acceptsBooleans: false, error: BrokerProtocolError.emitter)
         let body: TunnelBody
         switch json["body"] {
         case nil, .null?: body = .none

@@ -26,12 +26,7 @@ public struct ResponseDataHead: Equatable, Sendable {
     /// The JSON as snyk's client writes it (downstream-post-stream-to-server.ts: `{status, headers, errorType}`);
     /// repeated header names are written as one array, as Node holds them.
     public var json: JSON {
-        var grouped: [(String, [String])] = []
-        for (k, v) in headers {
-            if let i = grouped.firstIndex(where: { $0.0 == k }) { grouped[i].1.append(v) } else { grouped.append((k, [v])) }
-        }
-        let headerObject = JSON.object(grouped.map { ($0.0, $0.1.count == 1 ? .string($0.1[0]) : .array($0.1.map(JSON.string))) })
-        var pairs: [(String, JSON)] = [("status", .int(status)), ("headers", headerObject)]
+        var pairs: [(String, JSON)] = [("status", .int(status)), ("headers", TunnelHeaderFields.json(headers))]
         if let errorType { pairs.append(("errorType", .string(errorType))) }
         return .object(pairs)
     }
@@ -43,31 +38,8 @@ public struct ResponseDataHead: Equatable, Sendable {
         guard let status = json["status"]?.int, Self.statusRange.contains(status) else {
             throw .responseData("status missing or outside \(Self.statusRange)")
         }
-        var headers: [(String, String)] = []
-        switch json["headers"] {
-        case nil, .null?: break
-        case .object(let pairs)?:
-            for (name, value) in pairs {
-                guard Self.isToken(name) else { throw .responseData("header name is not an HTTP token") }
-                let values: [JSON]
-                if case .array(let list) = value { values = list } else { values = [value] }
-                for v in values {
-                    let text: String
-                    switch v {
-                    case .string(let s): text = s
-                    case .int(let i): text = String(i)
-                    case .bool(let b): text = b ? "true" : "false"
-                    default: throw .responseData("header \(name.prefix(64)) has a value that is not a string or number")
-                    }
-                    guard !text.utf8.contains(where: { $0 == 10 || $0 == 13 || $0 == 0 }) else {
-                        throw .responseData("header \(name.prefix(64)) holds CR, LF or NUL")
-                    }
-                    headers.append((name, text))
-                    guard headers.count <= Self.maxHeaders else { throw .responseData("more than \(Self.maxHeaders) headers") }
-                }
-            }
-        default: throw .responseData("headers is not an object")
-        }
+        let headers = try TunnelHeaderFields.parse(json["headers"], subject: "header", maxHeaders: Self.maxHeaders,
+                                                   acceptsBooleans: true, error: BrokerProtocolError.responseData)
         var errorType: String? = nil
         if let e = json["errorType"], !e.isNull {
             guard let s = e.string, s.utf8.count <= 128 else { throw .responseData("errorType is not a short string") }
@@ -76,15 +48,8 @@ public struct ResponseDataHead: Equatable, Sendable {
         self.init(status: status, headers: headers, errorType: errorType)
     }
 
-    static func isToken(_ s: String) -> Bool {
-        guard !s.isEmpty, s.utf8.count <= 256 else { return false }
-        return s.utf8.allSatisfy { c in
-            switch c {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-            default: return Array("!#$%&'*+-.^_`|~".utf8).contains(c)
-            }
-        }
-    }
+    /// An HTTP token of at most 256 bytes (a header name or method from a peer).
+    static func isToken(_ s: String) -> Bool { s.utf8.count <= 256 && HTTPRequestParser.isToken(s) }
 }
 
 /// Writes the front of a response-data stream; the body follows as raw bytes.

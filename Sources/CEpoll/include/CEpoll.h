@@ -11,7 +11,6 @@ enum {
     CEP_OUT = 0x004,
     CEP_ERR = 0x008,
     CEP_HUP = 0x010,
-    CEP_RDHUP = 0x2000,
 };
 
 // Results of non-blocking I/O calls (negative values; a non-negative value is a byte count).

@@ -18,7 +18,6 @@ enum {
     CEP_CURL_READFUNC_PAUSE = CURL_READFUNC_PAUSE,
     CEP_CURL_READFUNC_ABORT = CURL_READFUNC_ABORT,
     CEP_CURL_SEEKFUNC_OK = CURL_SEEKFUNC_OK,
-    CEP_CURL_SEEKFUNC_FAIL = CURL_SEEKFUNC_FAIL,
     CEP_CURL_SEEKFUNC_CANTSEEK = CURL_SEEKFUNC_CANTSEEK,
     CEP_CURLPAUSE_RECV = CURLPAUSE_RECV,
     CEP_CURLPAUSE_SEND = CURLPAUSE_SEND,
@@ -51,7 +50,6 @@ CURLcode cep_curl_on_read(CURL *h, cep_curl_data_cb cb, void *userdata);
 CURLcode cep_curl_on_seek(CURL *h, cep_curl_seek_cb cb, void *userdata);
 
 CURLcode cep_curl_info_long(CURL *h, CURLINFO info, long *out);
-CURLcode cep_curl_info_off(CURL *h, CURLINFO info, curl_off_t *out);
 CURLcode cep_curl_info_str(CURL *h, CURLINFO info, const char **out);  // owned by the handle
 
 // The CURLcode's identifier ("CURLE_OPERATION_TIMEDOUT"); "CURLE_<n>" for codes not listed.

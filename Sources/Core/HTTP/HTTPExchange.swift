@@ -23,7 +23,8 @@ public final class HTTPExchange {
     public internal(set) var bodyReceivedBytes = 0
     let maxBodyBytes: Int
 
-    /// Called when queued response bytes drop below the low watermark after `write` returned false.
+    /// Called while the response streams, each time every queued byte has gone out (the queue drains
+    /// to empty, there is no low watermark): the handler writes its next bytes then.
     public var onWritable: (() -> Void)?
     /// Called once if the client goes away or the connection fails before the response is finished.
     public var onAbort: (() -> Void)?

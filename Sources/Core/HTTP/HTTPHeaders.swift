@@ -53,15 +53,6 @@ extension String {
 
     /// Splits a comma-separated header list, trimming optional whitespace and dropping empty members.
     public func commaSeparatedTokens() -> [Substring] {
-        split(separator: ",").map { $0.trimmingHTTPWhitespace() }.filter { !$0.isEmpty }
-    }
-}
-
-extension StringProtocol {
-    func trimmingHTTPWhitespace() -> Substring {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
+        split(separator: ",").map { Substring($0.trimmed(" \t")) }.filter { !$0.isEmpty }
     }
 }

@@ -118,7 +118,7 @@ public enum HTTPRequestParser {
         if !te.isEmpty {
             if !cl.isEmpty { return .failure(HTTPError(400, "both Content-Length and Transfer-Encoding")) }
             if minor == 0 { return .failure(HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request")) }
-            let codings = te.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingHTTPWhitespace().lowercased() } }
+            let codings = te.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmed(" \t").lowercased() } }
             if codings.contains("") { return .failure(HTTPError(400, "empty Transfer-Encoding member")) }
             if codings.last != "chunked" {
                 if codings.contains("chunked") { return .failure(HTTPError(400, "chunked is not the final transfer coding")) }
@@ -133,7 +133,7 @@ public enum HTTPRequestParser {
             var length: Int?
             for field in cl {
                 for member in field.split(separator: ",", omittingEmptySubsequences: false) {
-                    let m = member.trimmingHTTPWhitespace()
+                    let m = member.trimmed(" \t")
                     guard !m.isEmpty, m.utf8.count <= 18, m.utf8.allSatisfy(isDigit), let v = Int(m) else {
                         return .failure(HTTPError(400, "invalid Content-Length"))
                     }
@@ -181,8 +181,11 @@ public enum HTTPRequestParser {
 
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
+    /// An RFC 9110 token (a method, a field name): one or more tchars.
+    public static func isToken(_ s: some StringProtocol) -> Bool { !s.isEmpty && s.utf8.allSatisfy(isTChar) }
+
     /// RFC 9110 tchar.
-    @inline(__always) static func isTChar(_ c: UInt8) -> Bool {
+    @inline(__always) public static func isTChar(_ c: UInt8) -> Bool {
         switch c {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
         case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true

@@ -121,7 +121,7 @@ public enum HTTPResponseEncoder {
     private static let lastChunk = Array("0\r\n\r\n".utf8)
 
     static func isSafeFieldName(_ n: String) -> Bool {
-        !n.isEmpty && n.utf8.allSatisfy(HTTPRequestParser.isTChar)
+        HTTPRequestParser.isToken(n)
     }
 
     static func isSafeFieldValue(_ v: String) -> Bool {

@@ -14,8 +14,6 @@ final class ServerLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Whether access lines are logged (LOG_LEVEL=debug), read once rather than per request.
     let debugLogging: Bool
-    private var cachedDate = ""
-    private var cachedDateSecond: UInt64 = 0
 
     init(reactor: Reactor, server: HTTPServer, listenFD: Int32) throws(SystemError) {
         self.reactor = reactor
@@ -41,7 +39,7 @@ final class ServerLoop: @unchecked Sendable {
             if fd < 0 {
                 if fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM { pauseAccepting(errno: fd) }
                 else if fd != CEP_AGAIN && fd != -EINTR && fd != -ECONNABORTED && fd != -EPROTO {
-                    server.logger.warn("accept failed", [("error", .string(String(cString: cep_strerror(fd))))])
+                    server.logger.warn("accept failed", [("error", .string(String(errno: fd)))])
                 }
                 return
             }
@@ -78,7 +76,7 @@ final class ServerLoop: @unchecked Sendable {
         server.metrics.acceptPauses.add(1, ordering: .relaxed)
         if let pauses = acceptPauseWarning.due(now: Reactor.now()) {
             server.logger.warn("accept paused: out of file descriptors", [
-                ("error", .string(String(cString: cep_strerror(code)))),
+                ("error", .string(String(errno: code))),
                 ("openConnections", .int(server.metrics.openConnections.load(ordering: .relaxed))),
                 ("pausesSinceLastWarning", .int(pauses)),
                 ("pauseMs", .int(config.acceptBackoffMs)),
@@ -173,27 +171,21 @@ final class ServerLoop: @unchecked Sendable {
         let second = cep_realtime_ms() / 1000
         if second != dateLinesSecond || dateServerLines.isEmpty {
             dateLinesSecond = second
-            let date = httpDate()
+            let date = Self.httpDate(second: second)
             dateServerLines = Array("Date: \(date)\r\nServer: \(server.serverName)\r\n".utf8)
         }
         return dateServerLines
     }
 
-    /// The IMF-fixdate for the Date header, computed once a second.
-    func httpDate() -> String {
-        let ms = cep_realtime_ms()
-        let sec = ms / 1000
-        if sec != cachedDateSecond {
-            cachedDateSecond = sec
-            var t = time_t(sec)
-            var tm = tm()
-            gmtime_r(&t, &tm)
-            let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-            func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-            cachedDate = "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) \(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
-        }
-        return cachedDate
+    /// The IMF-fixdate for the Date header of `second` (Unix time).
+    private static func httpDate(second: UInt64) -> String {
+        var t = time_t(second)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) \(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
     }
 
     func logAccess(_ ex: HTTPExchange) {

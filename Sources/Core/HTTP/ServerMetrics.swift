@@ -60,37 +60,28 @@ public final class ServerMetrics: Sendable {
     /// The Prometheus text exposition (format 0.0.4).
     public func render() -> String {
         let s = state.withLock { $0 }
-        var out = "# HELP http_requests_total HTTP requests answered, by route and status.\n# TYPE http_requests_total counter\n"
+        var out = PrometheusText()
+        out.describe("http_requests_total", .counter, "HTTP requests answered, by route and status.")
         for route in s.routes.keys.sorted() {
             let statuses = s.routes[route]!.statuses
             for status in statuses.keys.sorted() {
-                out += "http_requests_total{route=\(label(route)),status=\"\(status)\"} \(statuses[status]!)\n"
+                out.sample("http_requests_total", labels: "route=\(label(route)),status=\"\(status)\"", statuses[status]!)
             }
         }
-        out += "# HELP http_open_connections Client connections open now.\n# TYPE http_open_connections gauge\n"
-        out += "http_open_connections \(openConnections.load(ordering: .relaxed))\n"
-        out += "# HELP http_buffered_output_bytes Response bytes queued in memory, not yet written.\n# TYPE http_buffered_output_bytes gauge\n"
-        out += "http_buffered_output_bytes \(bufferedOutputBytes.load(ordering: .relaxed))\n"
-        out += "# HELP http_connections_timed_out_total Connections closed by a header, body or idle timeout.\n# TYPE http_connections_timed_out_total counter\n"
-        out += "http_connections_timed_out_total \(connectionsTimedOut.load(ordering: .relaxed))\n"
-        out += "# HELP http_connections_refused_total Connections closed on arrival because MAX_CONNECTIONS were open.\n# TYPE http_connections_refused_total counter\n"
-        out += "http_connections_refused_total \(connectionsRefused.load(ordering: .relaxed))\n"
-        out += "# HELP http_accept_pauses_total Times accepting paused because file descriptors ran out.\n# TYPE http_accept_pauses_total counter\n"
-        out += "http_accept_pauses_total \(acceptPauses.load(ordering: .relaxed))\n"
-        out += "# HELP http_request_duration_seconds Time from a complete request head to the end of its response.\n# TYPE http_request_duration_seconds histogram\n"
+        out.single("http_open_connections", .gauge, "Client connections open now.", openConnections.load(ordering: .relaxed))
+        out.single("http_buffered_output_bytes", .gauge, "Response bytes queued in memory, not yet written.", bufferedOutputBytes.load(ordering: .relaxed))
+        out.single("http_connections_timed_out_total", .counter, "Connections closed by a header, body or idle timeout.",
+                   connectionsTimedOut.load(ordering: .relaxed))
+        out.single("http_connections_refused_total", .counter, "Connections closed on arrival because MAX_CONNECTIONS were open.",
+                   connectionsRefused.load(ordering: .relaxed))
+        out.single("http_accept_pauses_total", .counter, "Times accepting paused because file descriptors ran out.", acceptPauses.load(ordering: .relaxed))
+        out.describe("http_request_duration_seconds", .histogram, "Time from a complete request head to the end of its response.")
         for route in s.routes.keys.sorted() {
             let r = s.routes[route]!
-            var cumulative: UInt64 = 0
-            for (i, b) in ServerMetrics.buckets.enumerated() {
-                cumulative += r.bucketCounts[i]
-                out += "http_request_duration_seconds_bucket{route=\(label(route)),le=\"\(b)\"} \(cumulative)\n"
-            }
-            out += "http_request_duration_seconds_bucket{route=\(label(route)),le=\"+Inf\"} \(r.count)\n"
-            out += "http_request_duration_seconds_sum{route=\(label(route))} \(r.sum)\n"
-            out += "http_request_duration_seconds_count{route=\(label(route))} \(r.count)\n"
+            out.histogramSamples("http_request_duration_seconds", labels: "route=\(label(route))", bounds: ServerMetrics.buckets,
+                                 counts: r.bucketCounts, count: r.count, sum: r.sum)
         }
-        for section in s.sections { out += section() }
-        return out
+        return out.text + s.sections.map { $0() }.joined()
     }
 
     private func label(_ v: String) -> String {

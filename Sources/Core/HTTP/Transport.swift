@@ -37,7 +37,7 @@ enum Transport {
         case CEP_AGAIN, CEP_WANT_READ: return .wouldBlock(wantsWritable: false)
         case CEP_WANT_WRITE: return .wouldBlock(wantsWritable: true)
         case CEP_TLS_ERROR: return .failed(TLSServerContext.lastError())
-        default: return .failed(String(cString: cep_strerror(Int32(truncatingIfNeeded: n))))
+        default: return .failed(String(errno: Int32(truncatingIfNeeded: n)))
         }
     }
 }
@@ -64,12 +64,5 @@ public final class TLSServerContext: @unchecked Sendable {
         cep_tls_error_string(&buf, buf.count)
         let s = String(cChars: buf)
         return s.isEmpty ? "TLS error" : s
-    }
-}
-
-extension String {
-    /// Decodes a NUL-terminated C character buffer.
-    init(cChars buf: [CChar]) {
-        self = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

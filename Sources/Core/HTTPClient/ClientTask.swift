@@ -188,18 +188,11 @@ public final class ClientTask {
             statusLine = (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 0 : 0, parts.count > 2 ? String(parts[2]) : "")
             headerFields = []
         } else if line.first == " " || line.first == "\t", let last = headerFields.popLast() {
-            headerFields.append((last.0, last.1 + " " + trimmed(line)))   // obsolete line folding
+            headerFields.append((last.0, last.1 + " " + line.trimmed(" \t")))   // obsolete line folding
         } else if let colon = line.firstIndex(of: ":") {
-            headerFields.append((String(line[..<colon]), trimmed(line[line.index(after: colon)...])))
+            headerFields.append((String(line[..<colon]), line[line.index(after: colon)...].trimmed(" \t")))
         }
         return bytes.count
-    }
-
-    private func trimmed(_ field: Substring) -> String {
-        var s = field
-        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
-        return String(s)
     }
 
     private func endOfHead() {

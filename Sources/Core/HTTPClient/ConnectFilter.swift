@@ -20,7 +20,7 @@ public struct ConnectAddress: Sendable, Equatable, CustomStringConvertible {
         guard bytes.count == 4 || bytes.count == 16 else { return "address family \(family)" }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let ok = bytes.withUnsafeBytes { inet_ntop(bytes.count == 4 ? AF_INET : AF_INET6, $0.baseAddress, &text, socklen_t(text.count)) } != nil
-        return ok ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+        return ok ? String(cChars: text) : "?"
     }
 
     public var description: String { bytes.count == 16 ? "[\(ip)]:\(port)" : "\(ip):\(port)" }

@@ -50,7 +50,7 @@ public final class HTTPClient {
         guard rc == 0 else { throw HTTPClientError(.configuration, "curl_global_init failed", curlCode: Int(rc)) }
         if let pair = configuration.clientCertificate {
             for path in [pair.certificateFile, pair.keyFile] where access(path, R_OK) != 0 {
-                throw HTTPClientError(.configuration, "client certificate: cannot read \(path): \(String(cString: strerror(errno)))")
+                throw HTTPClientError(.configuration, "client certificate: cannot read \(path): \(String(errno: errno))")
             }
         }
         caBundle = try Self.loadCABundle(configuration)
@@ -98,7 +98,7 @@ public final class HTTPClient {
         var err = [CChar](repeating: 0, count: 512)
         for (i, path) in files.enumerated() where cep_ca_bundle_add(bundle, path, &err, err.count) < 0 {
             cep_ca_bundle_free(bundle)
-            let message = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let message = String(cChars: err)
             if i == 0 && configuration.extraCACertificatesPath != nil {
                 throw HTTPClientError(.configuration, "CA_CERT: \(message); point CA_CERT at a PEM file of CA certificates")
             }

@@ -117,7 +117,7 @@ public enum Redaction {
             let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
                 guard let eq = part.firstIndex(of: "=") else { return String(part) }
                 let name = String(part[..<eq])
-                return isSensitiveQueryParameter(name.removingPercentEncodingLeniently()) ? "\(name)=\(mask)" : String(part)
+                return isSensitiveQueryParameter(PercentEncoding.decodeLeniently(name)) ? "\(name)=\(mask)" : String(part)
             }
             result += "?" + parts.joined(separator: "&")
         }
@@ -154,19 +154,6 @@ extension String {
         }
         out += rest
         return out
-    }
-
-    func removingPercentEncodingLeniently() -> String {
-        var bytes: [UInt8] = []
-        var it = utf8.makeIterator()
-        while let c = it.next() {
-            if c == UInt8(ascii: "%"), let h = it.next(), let l = it.next(), let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16) {
-                bytes.append(v)
-            } else {
-                bytes.append(c)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -256,7 +243,7 @@ enum SecretMatch {
             let c = text[i]
             if c == secret[k] { i += 1; k += 1; continue }
             if c == UInt8(ascii: "+") && secret[k] == 0x20 { i += 1; k += 1; continue }
-            if c == UInt8(ascii: "%"), i + 2 < text.count, let h = hex(text[i + 1]), let l = hex(text[i + 2]), h << 4 | l == secret[k] {
+            if c == UInt8(ascii: "%"), i + 2 < text.count, let h = PercentEncoding.hexValue(text[i + 1]), let l = PercentEncoding.hexValue(text[i + 2]), h << 4 | l == secret[k] {
                 i += 3; k += 1; continue
             }
             if c == UInt8(ascii: "\\"), i + 1 < text.count, let (decoded, used) = jsonEscape(text, at: i) {
@@ -266,15 +253,6 @@ enum SecretMatch {
             return nil
         }
         return i - start
-    }
-
-    static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x41 + 10
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil
-        }
     }
 
     /// The UTF-8 bytes a JSON escape at `i` stands for, and how many text bytes it takes.
@@ -306,7 +284,7 @@ enum SecretMatch {
         guard i + 4 <= t.count else { return nil }
         var v: UInt32 = 0
         for k in i..<(i + 4) {
-            guard let h = hex(t[k]) else { return nil }
+            guard let h = PercentEncoding.hexValue(t[k]) else { return nil }
             v = v << 4 | UInt32(h)
         }
         return v

@@ -131,7 +131,7 @@ public final class WebSocketClientHandshake {
         let port = proxy?.port ?? target.port
         let via = proxy.map { "the proxy \($0.host):\($0.port)" } ?? "\(target.host):\(port)"
         let r = cep_connect_tcp(address, Int32(port))
-        guard r >= 0 else { return connectFailed("cannot connect to \(via): \(String(cString: cep_strerror(r)))") }
+        guard r >= 0 else { return connectFailed("cannot connect to \(via): \(String(errno: r))") }
         fd = r
         do {
             // The handler keeps the handshake alive while it owns the socket (the caller may drop it).
@@ -147,7 +147,7 @@ public final class WebSocketClientHandshake {
         case .connecting:
             let err = cep_socket_error(fd)
             let via = proxy.map { "the proxy \($0.host):\($0.port)" } ?? "\(target.host):\(target.port)"
-            guard err == 0 else { return connectFailed("cannot connect to \(via): \(String(cString: cep_strerror(err)))") }
+            guard err == 0 else { return connectFailed("cannot connect to \(via): \(String(errno: err))") }
             if let p = proxy {
                 step = .proxyConnect
                 var req = "CONNECT \(target.authority) HTTP/1.1\r\nHost: \(target.authority)\r\n"

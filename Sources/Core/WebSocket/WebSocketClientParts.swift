@@ -82,7 +82,7 @@ public struct WebSocketProxy: Equatable, Sendable {
         var auth: String?
         if let at = rest.lastIndex(of: "@") {
             let userinfo = rest[..<at]
-            auth = Base64.encode(Array(percentDecoded(userinfo).utf8))
+            auth = Base64.encode(Array(PercentEncoding.decodeLeniently(userinfo).utf8))
             rest = rest[rest.index(after: at)...]
         }
         guard let (h, p) = splitHostPort(rest, defaultPort: 1080) else { return nil }
@@ -97,7 +97,7 @@ public struct WebSocketProxy: Equatable, Sendable {
         guard let noProxy else { return false }
         let h = host.lowercased()
         for entry in noProxy.split(separator: ",") {
-            var e = entry.trimmingHTTPWhitespace().lowercased()
+            var e = entry.trimmed(" \t").lowercased()
             if e == "*" { return true }
             if e.hasPrefix(".") { e.removeFirst() }
             if e.hasPrefix("[") && e.hasSuffix("]") { e = String(e.dropFirst().dropLast()) }
@@ -106,20 +106,6 @@ public struct WebSocketProxy: Equatable, Sendable {
         }
         return false
     }
-}
-
-private func percentDecoded(_ s: Substring) -> String {
-    var out: [UInt8] = []
-    var it = Array(s.utf8)[...]
-    while let c = it.popFirst() {
-        if c == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
-            out.append(v)
-            it = it.dropFirst(2)
-        } else {
-            out.append(c)
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 /// The head of an HTTP response (the proxy's answer to CONNECT, the server's to the upgrade).
@@ -148,7 +134,7 @@ public struct WebSocketResponseHead: Sendable {
         headers = HTTPHeaders()
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { return nil }
-            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...].trimmingHTTPWhitespace()))
+            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...].trimmed(" \t")))
         }
     }
 

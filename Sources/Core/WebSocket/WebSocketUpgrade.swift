@@ -28,14 +28,14 @@ public enum WebSocketUpgrade {
         guard let version = head.headers["Sec-WebSocket-Version"] else {
             return Refusal(status: 426, message: "Sec-WebSocket-Version is missing; this server speaks version 13")
         }
-        guard version.trimmingHTTPWhitespace() == "13" else {
+        guard version.trimmed(" \t") == "13" else {
             return Refusal(status: 426, message: "Sec-WebSocket-Version \(version) is not supported; this server speaks version 13")
         }
         let keys = head.headers.values("Sec-WebSocket-Key")
         guard keys.count == 1 else {
             return Refusal(status: 400, message: keys.isEmpty ? "Sec-WebSocket-Key is missing" : "more than one Sec-WebSocket-Key")
         }
-        guard WebSocketHandshake.isValidKey(String(keys[0].trimmingHTTPWhitespace())) else {
+        guard WebSocketHandshake.isValidKey(String(keys[0].trimmed(" \t"))) else {
             return Refusal(status: 400, message: "Sec-WebSocket-Key must be the base64 of 16 bytes")
         }
         return nil
@@ -53,7 +53,7 @@ public enum WebSocketUpgrade {
             return false
         }
         guard let reactor = exchange.reactor else { return false }
-        let key = String(exchange.request.headers["Sec-WebSocket-Key"]!.trimmingHTTPWhitespace())
+        let key = String(exchange.request.headers["Sec-WebSocket-Key"]!.trimmed(" \t"))
         exchange.handOver { socket in
             do {
                 onOpen(try WebSocketConnection(handedOver: socket, reactor: reactor, configuration: configuration))

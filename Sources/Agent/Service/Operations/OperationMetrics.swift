@@ -57,25 +57,20 @@ final class OperationMetrics: Sendable {
 
     func render() -> String {
         let s = state.withLock { $0 }
-        var out = "# HELP cr_agent_operations_total Operations ended, by how they ended.\n# TYPE cr_agent_operations_total counter\n"
-        for k in s.operations.keys.sorted() { out += "cr_agent_operations_total{outcome=\"\(k)\"} \(s.operations[k]!)\n" }
-        out += "# HELP cr_agent_operations_rejected_total Scan requests refused (queue full: 429; draining: 503).\n# TYPE cr_agent_operations_rejected_total counter\n"
-        for k in s.rejected.keys.sorted() { out += "cr_agent_operations_rejected_total{reason=\"\(k)\"} \(s.rejected[k]!)\n" }
-        out += "# HELP cr_agent_operations_queued Operations waiting for a slot.\n# TYPE cr_agent_operations_queued gauge\ncr_agent_operations_queued \(s.queued)\n"
-        out += "# HELP cr_agent_operations_running Operations scanning now.\n# TYPE cr_agent_operations_running gauge\ncr_agent_operations_running \(s.running)\n"
-        out += "# HELP cr_agent_image_scans_total Images finished, by outcome.\n# TYPE cr_agent_image_scans_total counter\n"
-        for k in s.scans.keys.sorted() { out += "cr_agent_image_scans_total{outcome=\"\(k)\"} \(s.scans[k]!)\n" }
-        out += "# HELP cr_agent_scan_bytes_pulled_total Compressed layer bytes the scan workers pulled.\n# TYPE cr_agent_scan_bytes_pulled_total counter\ncr_agent_scan_bytes_pulled_total \(s.bytesPulled)\n"
-        out += "# HELP cr_agent_layer_cache_hits_total Layers whose findings came from the layer cache.\n# TYPE cr_agent_layer_cache_hits_total counter\ncr_agent_layer_cache_hits_total \(s.cacheHits)\n"
-        out += "# HELP cr_agent_scan_worker_restarts_total Scan workers that crashed or were killed (a new one serves the next image).\n# TYPE cr_agent_scan_worker_restarts_total counter\ncr_agent_scan_worker_restarts_total \(s.workerRestarts)\n"
-        out += "# HELP cr_agent_scan_duration_seconds Time one image took in its worker.\n# TYPE cr_agent_scan_duration_seconds histogram\n"
-        var cumulative = 0
-        for (i, b) in Self.buckets.enumerated() {
-            cumulative += s.durationBuckets[i]
-            out += "cr_agent_scan_duration_seconds_bucket{le=\"\(b)\"} \(cumulative)\n"
-        }
-        out += "cr_agent_scan_duration_seconds_bucket{le=\"+Inf\"} \(s.durationCount)\n"
-        out += "cr_agent_scan_duration_seconds_sum \(s.durationSum)\ncr_agent_scan_duration_seconds_count \(s.durationCount)\n"
-        return out
+        var out = PrometheusText()
+        out.family("cr_agent_operations_total", .counter, "Operations ended, by how they ended.", label: "outcome",
+                   s.operations.keys.sorted().map { ($0, s.operations[$0]!) })
+        out.family("cr_agent_operations_rejected_total", .counter, "Scan requests refused (queue full: 429; draining: 503).", label: "reason",
+                   s.rejected.keys.sorted().map { ($0, s.rejected[$0]!) })
+        out.single("cr_agent_operations_queued", .gauge, "Operations waiting for a slot.", s.queued)
+        out.single("cr_agent_operations_running", .gauge, "Operations scanning now.", s.running)
+        out.family("cr_agent_image_scans_total", .counter, "Images finished, by outcome.", label: "outcome", s.scans.keys.sorted().map { ($0, s.scans[$0]!) })
+        out.single("cr_agent_scan_bytes_pulled_total", .counter, "Compressed layer bytes the scan workers pulled.", s.bytesPulled)
+        out.single("cr_agent_layer_cache_hits_total", .counter, "Layers whose findings came from the layer cache.", s.cacheHits)
+        out.single("cr_agent_scan_worker_restarts_total", .counter, "Scan workers that crashed or were killed (a new one serves the next image).",
+                   s.workerRestarts)
+        out.describe("cr_agent_scan_duration_seconds", .histogram, "Time one image took in its worker.")
+        out.histogramSamples("cr_agent_scan_duration_seconds", bounds: Self.buckets, counts: s.durationBuckets, count: s.durationCount, sum: s.durationSum)
+        return out.text
     }
 }

@@ -73,7 +73,7 @@ final class OperationScheduler: @unchecked Sendable {
         }
         if draining { metrics.rejected("draining"); return .draining }
         if queueFull { metrics.rejected("queue_full"); return .queueFull(retryAfterSeconds: retryAfterSeconds()) }
-        let op = Operation(id: Self.newId(), kind: kind, target: target, requestId: requestId, credentials: credentials,
+        let op = Operation(id: UUIDString.random(), kind: kind, target: target, requestId: requestId, credentials: credentials,
                            registryBase: registryBase, platform: platform, images: images)
         operations[op.id] = op
         if let requestId {
@@ -259,15 +259,5 @@ final class OperationScheduler: @unchecked Sendable {
             requestIdOrder.removeFirst()
             requestIds[first] = nil
         }
-    }
-
-    static func newId() -> String {
-        let a = UInt64.random(in: 0...UInt64.max), b = UInt64.random(in: 0...UInt64.max)
-        func hex(_ v: UInt64, _ digits: Int) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
-        }
-        // A version-4 UUID: 4 bits of version, 2 of variant, the rest random.
-        return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-\(hex(0x4000 | (a & 0x0FFF), 4))-\(hex(0x8000 | ((b >> 48) & 0x3FFF), 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
     }
 }

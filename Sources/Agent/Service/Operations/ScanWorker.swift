@@ -40,7 +40,7 @@ final class ScanWorker {
     static let executable: String = {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/proc/self/exe"
+        return n > 0 ? String(cChars: buf[0..<n]) : "/proc/self/exe"
     }()
 
     /// Starts a worker for `job` on `reactor` (call on its thread). `done` gets the outcome, the worker's
@@ -52,10 +52,10 @@ final class ScanWorker {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1]
         // Only this (the main reactor's) thread starts processes, and every other descriptor the service
         // opens is close-on-exec already: marking these after pipe() leaves no window for another spawn.
-        guard pipe(&inPipe) == 0 else { return .failure("pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&inPipe) == 0 else { return .failure("pipe: \(String(errno: errno))") }
         guard pipe(&outPipe) == 0 else {
             close(inPipe[0]); close(inPipe[1])
-            return .failure("pipe: \(String(cString: strerror(errno)))")
+            return .failure("pipe: \(String(errno: errno))")
         }
         for fd in inPipe + outPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
@@ -89,7 +89,7 @@ final class ScanWorker {
         close(outPipe[1])
         guard rc == 0 else {
             close(inPipe[1]); close(outPipe[0])
-            return .failure("cannot start \(executable) scan-worker: \(String(cString: strerror(rc)))")
+            return .failure("cannot start \(executable) scan-worker: \(String(errno: rc))")
         }
         // Under the pipe's 64 KiB buffer: written whole at once, then EOF.
         _ = ScanWorkerCommand.writeAll(inPipe[1], input)
