@@ -98,7 +98,7 @@ enum ScanCommand {
         }
 
         let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0, maxDiskBytes: env["SCAN_CACHE_MAX_BYTES"].flatMap { Int($0) }) }
-        let scanner = ImageScanner(source: source, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
+        let scanner = ImageScanner(source: source, reactor: reactor, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
                                    cancellation: run.cancellation)
         let progress = ProgressLine(enabled: isatty(2) == 1)
         scanner.onProgress = { progress.update($0) }
@@ -249,15 +249,13 @@ final class ProgressLine {
     let enabled: Bool
     private let start = Reactor.now()
     private var total = 0
-    private var lastLayerBytes = 0
     private var lastDraw: UInt64 = 0
 
     init(enabled: Bool) { self.enabled = enabled }
 
     func update(_ p: ScanProgress) {
         guard enabled else { return }
-        total += p.bytes - (p.cached ? 0 : lastLayerBytes)
-        lastLayerBytes = p.cached || p.bytes >= p.layerBytes ? 0 : p.bytes
+        total += p.newBytes
         let now = Reactor.now()
         guard now - lastDraw > 100_000_000 else { return }
         lastDraw = now
