@@ -9,7 +9,8 @@
 # first; BENCH_IMAGES ("debian-python rpm-image apk-image layered-deb big"); BENCH_OCI=0 (or --no-oci) skips
 # the extra `cr-agent scan oci:<dir>` row; BENCH_PIN=1 (or --pin) pins every scanner to CPU 0 (by default
 # they run unpinned and only the "pinned" row and the limit are on CPU 0); BENCH_BASE_AGENT=<cr-agent>
-# adds that (older) build, pinned, for the one-core "no slower than before" target;
+# adds that (older) build, pinned, for the one-core "no slower than before" target; BENCH_AGENT=<cr-agent>
+# measures that binary instead of building one;
 # BENCH_KEEP_REGISTRY=1 leaves a registry this script started running;
 # BENCH_STRICT=1 exits 1 when a governing target is missed.
 # Raw outputs go to bench/out/scan-<time>/ (ignored by git).
@@ -74,20 +75,25 @@ if [ -n "$base_agent" ] && [ ! -x "$base_agent" ]; then
     echo "run.sh: BENCH_BASE_AGENT=$base_agent is not an executable" >&2; exit 2
 fi
 
-echo "run.sh: building cr-agent as it ships (scripts/build-release.sh, .build-bench)"
-agent=
-for attempt in 1 2 3; do                           # other work may edit sources while we build: retry
-    if agent=$(timeout 1800 scripts/build-release.sh --scratch-path .build-bench 2>"$out/build.log"); then
-        break
+agent=${BENCH_AGENT:-}
+if [ -n "$agent" ]; then
+    [ -x "$agent" ] || { echo "run.sh: BENCH_AGENT=$agent is not an executable" >&2; exit 2; }
+    echo "run.sh: measuring $agent (BENCH_AGENT; not built here)"
+else
+    echo "run.sh: building cr-agent as it ships (scripts/build-release.sh, .build-bench)"
+    for attempt in 1 2 3; do                       # other work may edit sources while we build: retry
+        if agent=$(timeout 1800 scripts/build-release.sh --scratch-path .build-bench 2>"$out/build.log"); then
+            break
+        fi
+        agent=
+        grep -q 'was modified during the build' "$out/build.log" || break
+        sleep 10
+    done
+    if [ -z "$agent" ]; then
+        echo "run.sh: build failed; see $out/build.log" >&2
+        tail -30 "$out/build.log" >&2
+        exit 1
     fi
-    agent=
-    grep -q 'was modified during the build' "$out/build.log" || break
-    sleep 10
-done
-if [ -z "$agent" ]; then
-    echo "run.sh: build failed; see $out/build.log" >&2
-    tail -30 "$out/build.log" >&2
-    exit 1
 fi
 limit_bin=$tmp/pipeline_limit
 cc -O2 -Wall -o "$limit_bin" bench/scan/pipeline_limit.c -lz -lcrypto -lisal
@@ -103,7 +109,7 @@ fi
 fx=$out/fixtures.json
 
 {
-    echo "cr-agent: $("$agent" --version) (scripts/build-release.sh), tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + uncommitted changes in Sources')"
+    echo "cr-agent: $("$agent" --version) (${BENCH_AGENT:-scripts/build-release.sh}; shared libraries: $(readelf -d "$agent" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p' | tr '\n' ' ')), tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + uncommitted changes in Sources')"
     [ -n "$base_agent" ] && echo "base:     $("$base_agent" --version) ($base_agent; BENCH_BASE_AGENT, measured pinned to CPU 0)"
     echo "syft:     $("$syft" version 2>/dev/null | awk '/^Version:/ { print $2 }') ($syft)"
     echo "registry: $(jq -r .registry.url "$fx") ($(jq -r 'if .registry.reused then "already running, reused" else "started by this run" end' "$fx"))"
