@@ -33,8 +33,9 @@ run_pass .build/test-output.txt swift test --skip-build --skip DeployArtifactsTe
 
 # The Core suites and the parsers' suites once more under AddressSanitizer (Swift and the C shim):
 # the reactor, the HTTP connection and its unowned(unsafe) references, tar/gzip/zstd/zip/rpm/ELF
-# parsing, the layer workers and their queues (ImageScannerTests). TarLayerThroughputTests measures speed ratios, which ASan distorts; leaks are not checked
-# (Foundation's process and pipe helpers in the test harness leak by design). Adds about 3 minutes
+# parsing, the layer workers and their queues (ImageScannerTests). TarLayerThroughputTests measures
+# speed ratios, which ASan distorts; leaks are not checked (Foundation's process and pipe helpers in the
+# test harness leak by design). Adds about 3 minutes
 # on a 2-core machine: ~50 s to build from scratch, ~2 min 15 s of tests.
 asan_filter='CoreTests\.|AgentTests\.(ApkCatalogerTests|CargoLockTests|ComposerCatalogerTests|DotNetDepsTests|DpkgCatalogerTests|GoBinaryTests|HostileCatalogerTests|ImageScannerTests|JavaArchiveTests|LayerMergeTests|NpmCatalogerTests|PythonCatalogerTests|RegistryParsingTests|RpmCatalogerTests|RubyGemspecTests|ScanPiecesTests)|BrokerTests\.(FilterTableTests|FilterCustomTests|ClientSettingsTests|ProtocolCodecTests|ProtocolGoldenTests|ProtocolSocketTests)'
 swift build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address -Xcc -fsanitize=address
