@@ -46,7 +46,7 @@ final class ImageScannerTests: XCTestCase {
             XCTAssertEqual(run.scanner.layersScanned, 3)
             XCTAssertEqual(run.source.streams, 3)
             XCTAssertEqual(run.scanner.prefetched.current, 0, "every queued byte was scanned or let go")
-            XCTAssertLessThanOrEqual(run.scanner.prefetched.peak, Self.prefetchBound(run.scanner.parallelLayers))
+            XCTAssertLessThanOrEqual(run.scanner.prefetched.peak, Self.prefetchBound(run.scanner))
         }
         let a = try sequential.outcome.get(), b = try parallel.outcome.get()
         XCTAssertEqual(a.packages, b.packages, "the same packages in the same order")
@@ -56,7 +56,7 @@ final class ImageScannerTests: XCTestCase {
     }
 
     /// With one worker, the next layer streams into its queue while the worker is inside a cataloger of
-    /// the layer before, and stops at the queue's bound (it is several times larger).
+    /// the layer before, and its stream pauses at the queue's bound (the layer is 16 times larger).
     func testTheNextLayerArrivesWhileALayerIsCatalogedWithinTheBound() throws {
         let layout = try OCILayoutBuilder(dir.appendingPathComponent("prefetch"))
         let first = Tar.file("a/one.pkg", pkg("alpha 1")) + Tar.file("filler", noise(1 << 20, seed: 4)) + Tar.end
@@ -64,20 +64,28 @@ final class ImageScannerTests: XCTestCase {
         try layout.image(layers: [try layout.layer(first), try layout.layer(second)])
         let secondDigest = SHA256.digest(second)
         let counts = ByteCounts()
-        let seen = Mutex<Int?>(nil)
+        let holder = ScannerHolder()
+        let seen = Mutex<(arrived: Int, afterTurns: Int)?>(nil)
         let cataloger = FakeCataloger(onFile: { file in
-            guard file.entry.path == "/a/one.pkg" else { return }
-            // Wait (bounded) until the next layer has filled its queue; its stream must then be paused.
+            guard file.entry.path == "/a/one.pkg", let reactor = holder.reactor else { return }
+            // Wait (bounded) until the next layer has filled its queue...
             for _ in 0..<20_000 where counts.bytes(secondDigest) < LayerJob.queueBytes { usleep(1000) }
-            seen.withLock { $0 = counts.bytes(secondDigest) }
+            let arrived = counts.bytes(secondDigest)
+            // ...then three reactor turns, in each of which an unpaused stream would read another chunk.
+            for _ in 0..<3 {
+                let turn = DispatchSemaphore(value: 0)
+                reactor.execute { turn.signal() }
+                _ = turn.wait(timeout: .now() + 30)
+            }
+            seen.withLock { $0 = (arrived, counts.bytes(secondDigest)) }
         })
-        let run = try scan(layout, parallel: 1, catalogers: [cataloger], counts: counts)
+        let run = try scan(layout, parallel: 1, catalogers: [cataloger], counts: counts, holder: holder)
         XCTAssertNotNil(try? run.outcome.get(), "\(run.outcome)")
-        let arrived = try XCTUnwrap(seen.withLock { $0 })
-        XCTAssertGreaterThanOrEqual(arrived, LayerJob.queueBytes, "the second layer streamed while the first was cataloged")
-        XCTAssertLessThan(arrived, 4 << 20, "but not the whole layer: its stream paused at the queue's bound")
+        let got = try XCTUnwrap(seen.withLock { $0 })
+        XCTAssertGreaterThanOrEqual(got.arrived, LayerJob.queueBytes, "the second layer streamed while the first was cataloged")
+        XCTAssertLessThanOrEqual(got.afterTurns, LayerJob.queueBytes + (256 << 10), "and paused at its queue's bound (one 256 KiB read over)")
         XCTAssertGreaterThanOrEqual(run.scanner.prefetched.peak, LayerJob.queueBytes)
-        XCTAssertLessThanOrEqual(run.scanner.prefetched.peak, Self.prefetchBound(1))
+        XCTAssertLessThanOrEqual(run.scanner.prefetched.peak, Self.prefetchBound(run.scanner))
         XCTAssertEqual(run.scanner.workerThreads, 0, "the worker threads are joined when the scan ends")
     }
 
@@ -223,9 +231,9 @@ final class ImageScannerTests: XCTestCase {
 
     static let gzipType = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-    /// What prefetching may hold: every layer in flight (workers + 1) with a full queue and a full
-    /// batch being scanned, each over by at most one chunk (the OCI source reads 256 KiB at a time).
-    static func prefetchBound(_ workers: Int) -> Int { (workers + 1) * 2 * (LayerJob.queueBytes + (256 << 10)) }
+    /// What prefetching may hold: every layer in flight with a full queue and a full batch being
+    /// scanned, each over by at most one chunk (the OCI source reads 256 KiB at a time).
+    static func prefetchBound(_ scanner: ImageScanner) -> Int { scanner.layersInFlight * 2 * (LayerJob.queueBytes + (256 << 10)) }
 
     struct Run {
         let outcome: Result<ImageInventory, ScanFailure>

@@ -26,8 +26,10 @@ public final class ImageScanner {
     /// What reads the layers' files; the per-layer cache key carries their names and versions.
     public let catalogers: [any Cataloger]
     /// Layers scanned at once, each on a worker thread: by default the CPUs this process may run on.
-    /// One more layer streams ahead into its bounded queue while they work (prefetch).
     public let parallelLayers: Int
+    /// Layers streaming or scanned at once: at least two, so that with one worker the next layer's
+    /// bytes arrive (into its bounded queue) while a layer is cataloged.
+    public var layersInFlight: Int { max(parallelLayers, 2) }
     public var onProgress: ((ScanProgress) -> Void)?
 
     /// Layer bytes received and not yet scanned; its peak is what prefetching cost this scan.
@@ -134,7 +136,7 @@ public final class ImageScanner {
         fail(.cancelled(cancellation.reason ?? .requested("scan cancelled")))
     }
 
-    /// Starts layers from `next` on while fewer than `parallelLayers + 1` are in flight, and hands the
+    /// Starts layers from `next` on while fewer than `layersInFlight` are in flight, and hands the
     /// ones streaming ahead to free workers in layer order. Cached and foreign layers move on here, in
     /// a loop rather than by recursion, so an image of tens of thousands of them needs no deeper stack.
     private func pump() {
@@ -143,7 +145,7 @@ public final class ImageScanner {
         defer { looping = false }
         guard let image else { return }
         let layers = image.manifest.layers
-        while done != nil && failure == nil && next < layers.count && inFlight.count <= parallelLayers {
+        while done != nil && failure == nil && next < layers.count && inFlight.count < layersInFlight {
             if let why = cancellation.reason { return fail(.cancelled(why)) }
             let i = next
             next += 1

@@ -7,8 +7,8 @@ import Glibc
 import Synchronization
 
 /// Layer bytes received and not yet scanned, now and at the peak of a scan: the memory prefetching
-/// costs. Its bound is (workers + 1) layers in flight × twice `LayerJob.queueBytes` (one queue being
-/// filled, one being scanned), plus one network chunk each.
+/// costs. Its bound is the layers in flight (`ImageScanner.layersInFlight`) × twice `LayerJob.queueBytes`
+/// (one queue being filled, one being scanned), plus one network chunk each.
 public final class PrefetchGauge: Sendable {
     private let bytes = Mutex((current: 0, peak: 0))
 
@@ -27,7 +27,7 @@ public final class PrefetchGauge: Sendable {
 final class LayerJob: @unchecked Sendable {
     /// Bytes queued for the worker before the stream pauses. The worker takes the whole queue at once,
     /// so a layer holds at most about twice this (plus one network chunk).
-    static let queueBytes = 512 << 10
+    static let queueBytes = 256 << 10
 
     let index: Int
     let layer: Descriptor
