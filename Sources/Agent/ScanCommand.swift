@@ -245,10 +245,12 @@ enum ScanCommand {
 }
 
 /// `layer 2/5  12.3 MB  45.6 MB/s` on one stderr line, redrawn in place; only when stderr is a terminal.
+/// Layers stream at once, so the number is the layers received so far plus one, not one layer's index.
 final class ProgressLine {
     let enabled: Bool
     private let start = Reactor.now()
     private var total = 0
+    private var received = 0
     private var lastDraw: UInt64 = 0
 
     init(enabled: Bool) { self.enabled = enabled }
@@ -256,12 +258,14 @@ final class ProgressLine {
     func update(_ p: ScanProgress) {
         guard enabled else { return }
         total += p.newBytes
+        let layer = min(received + 1, p.layers)
+        if p.cached || p.bytes >= p.layerBytes { received += 1 }
         let now = Reactor.now()
         guard now - lastDraw > 100_000_000 else { return }
         lastDraw = now
         let seconds = Double(now - start) / 1e9
         let mb = Double(total) / 1e6
-        Console.err("\r\u{1B}[Klayer \(p.layer)/\(p.layers)\(p.cached ? " (cached)" : "")  \(FixedPoint.fixed(mb, 1)) MB  \(FixedPoint.fixed(mb / max(seconds, 0.001), 1)) MB/s")
+        Console.err("\r\u{1B}[Klayer \(layer)/\(p.layers)\(p.cached ? " (cached)" : "")  \(FixedPoint.fixed(mb, 1)) MB  \(FixedPoint.fixed(mb / max(seconds, 0.001), 1)) MB/s")
     }
 
     func clear() { if enabled { Console.err("\r\u{1B}[K") } }

@@ -231,9 +231,9 @@ final class ImageScannerTests: XCTestCase {
 
     static let gzipType = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-    /// What prefetching may hold: every layer in flight with a full queue and a full batch being
-    /// scanned, each over by at most one chunk (the OCI source reads 256 KiB at a time).
-    static func prefetchBound(_ scanner: ImageScanner) -> Int { scanner.layersInFlight * 2 * (LayerJob.queueBytes + (256 << 10)) }
+    /// What prefetching may hold: every layer in flight with a full queue, the chunk that filled it and
+    /// the block being scanned (the OCI source reads 256 KiB at a time).
+    static func prefetchBound(_ scanner: ImageScanner) -> Int { scanner.layersInFlight * (LayerJob.queueBytes + 2 * (256 << 10)) }
 
     struct Run {
         let outcome: Result<ImageInventory, ScanFailure>

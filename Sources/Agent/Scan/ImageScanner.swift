@@ -173,10 +173,12 @@ public final class ImageScanner {
         let layers = image.manifest.layers
         let layer = layers[i]
         let diffID = i < image.config.diffIDs.count ? image.config.diffIDs[i] : nil
-        let scanner = LayerScanner(layer: layer, diffID: diffID, verifyCompressedDigest: !sourceVerifiesDigests,
-                                   catalogers: catalogers, limits: limits, spool: spool, budget: budget,
-                                   cancellation: cancellation, stop: layersStop)
-        let job = LayerJob(index: i, layer: layer, scanner: scanner, reactor: reactor, gauge: prefetched)
+        let (verify, catalogers, limits, spool, budget, cancellation, stop) =
+            (!sourceVerifiesDigests, catalogers, limits, spool, budget, cancellation, layersStop)
+        let job = LayerJob(index: i, layer: layer, reactor: reactor, gauge: prefetched) {
+            LayerScanner(layer: layer, diffID: diffID, verifyCompressedDigest: verify, catalogers: catalogers, limits: limits,
+                         spool: spool, budget: budget, cancellation: cancellation, stop: stop)
+        }
         job.onDone = { [self] result in layerDone(job, result) }
         inFlight[i] = job
         waiting.append(job)

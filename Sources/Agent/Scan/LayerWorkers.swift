@@ -7,8 +7,8 @@ import Glibc
 import Synchronization
 
 /// Layer bytes received and not yet scanned, now and at the peak of a scan: the memory prefetching
-/// costs. Its bound is the layers in flight (`ImageScanner.layersInFlight`) × twice `LayerJob.queueBytes`
-/// (one queue being filled, one being scanned), plus one network chunk each.
+/// costs. Its bound is the layers in flight (`ImageScanner.layersInFlight`) × (`LayerJob.queueBytes`
+/// plus two chunks: the one that filled the queue, and the block being scanned).
 public final class PrefetchGauge: Sendable {
     private let bytes = Mutex((current: 0, peak: 0))
 
@@ -23,17 +23,20 @@ public final class PrefetchGauge: Sendable {
 
 /// One layer between its stream (on the reactor) and its worker thread.
 // @unchecked: `queue`, `queued`, `paused`, `ended` and `stopped` are read and written under `mutex`;
-// `scanner` only by the one worker thread running the job; `stream`, `onDone` only on the reactor's thread.
+// `makeScanner` only by the one worker thread running the job (set before the job is submitted); `stream`, `onDone` only on the reactor's thread.
 final class LayerJob: @unchecked Sendable {
-    /// Bytes queued for the worker before the stream pauses. The worker takes the whole queue at once,
-    /// so a layer holds at most about twice this (plus one network chunk).
-    static let queueBytes = 256 << 10
+    /// Bytes queued for the worker before the stream pauses; it resumes once the worker has taken
+    /// half. The worker takes one block (up to `blockBytes`, or one larger chunk) at a time.
+    static let queueBytes = 128 << 10
+    static let blockBytes = 64 << 10
 
     let index: Int
     let layer: Descriptor
     private let reactor: Reactor
     private let gauge: PrefetchGauge
-    private var scanner: LayerScanner?
+    /// Makes the layer's scanner on the worker thread when the job starts: a layer that only streams
+    /// ahead holds its queue, not an inflater and a tar reader too.
+    private var makeScanner: (@Sendable () -> LayerScanner)?
     /// The layer's stream while it is open (reactor thread).
     var stream: LayerStream?
     /// Called on the reactor's thread with the layer's findings or failure, once.
@@ -47,10 +50,10 @@ final class LayerJob: @unchecked Sendable {
     private var ended = false
     private var stopped = false
 
-    init(index: Int, layer: Descriptor, scanner: LayerScanner, reactor: Reactor, gauge: PrefetchGauge) {
+    init(index: Int, layer: Descriptor, reactor: Reactor, gauge: PrefetchGauge, makeScanner: @escaping @Sendable () -> LayerScanner) {
         self.index = index
         self.layer = layer
-        self.scanner = scanner
+        self.makeScanner = makeScanner
         self.reactor = reactor
         self.gauge = gauge
         pthread_mutex_init(mutex, nil)
@@ -74,11 +77,11 @@ final class LayerJob: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if stopped { gauge.remove(chunk.count); return false }
-        if let last = queue.indices.last, queue[last].count + chunk.count <= Self.queueBytes / 2 {
+        if let last = queue.indices.last, queue[last].count + chunk.count <= Self.blockBytes {
             queue[last].append(contentsOf: chunk)
         } else {
             var block: [UInt8] = []
-            block.reserveCapacity(max(chunk.count, min(Self.queueBytes / 2, 64 << 10)))
+            block.reserveCapacity(max(chunk.count, Self.blockBytes))
             block.append(contentsOf: chunk)
             queue.append(block)
         }
@@ -113,6 +116,8 @@ final class LayerJob: @unchecked Sendable {
     /// Scans the layer's bytes as they arrive, then ends it; reports on the reactor's thread.
     func run() {
         var result: Result<LayerFindings, ScanError> = .failure(ScanError(.corrupt, "layer \(layer.digest): stopped"))
+        var scanner = makeScanner?()
+        makeScanner = nil
         while let scanner {
             pthread_mutex_lock(mutex)
             while queue.isEmpty && !ended && !stopped { pthread_cond_wait(changed, mutex) }
@@ -122,19 +127,16 @@ final class LayerJob: @unchecked Sendable {
                 do throws(ScanError) { result = .success(try scanner.finish()) } catch { result = .failure(error) }
                 break
             }
-            let taken = queue, n = queued, wake = paused
-            queue = []
-            queued = 0
-            paused = false
+            let block = queue.removeFirst()
+            queued -= block.count
+            let wake = paused && queued <= Self.queueBytes / 2
+            if wake { paused = false }
             pthread_mutex_unlock(mutex)
             if wake { reactor.execute { [self] in stream?.resume() } }
-            var failure: ScanError?
-            for block in taken where failure == nil {
-                failure = block.withUnsafeBytes { bytes -> ScanError? in
-                    do throws(ScanError) { try scanner.feed(bytes); return nil } catch { return error }
-                }
+            let failure = block.withUnsafeBytes { bytes -> ScanError? in
+                do throws(ScanError) { try scanner.feed(bytes); return nil } catch { return error }
             }
-            gauge.remove(n)
+            gauge.remove(block.count)
             if let failure { result = .failure(failure); break }
         }
         scanner = nil           // the inflater's and the tar reader's buffers go now, not when the scan ends
