@@ -100,7 +100,7 @@ cc -O2 -Wall -o "$limit_bin" bench/scan/pipeline_limit.c -lz -lcrypto -lisal
 
 # The big image (it downloads OpenJDK the first time) only when it is measured.
 big=(); [[ " $images " == *" big "* ]] && big=(--with-big)
-echo "run.sh: fixtures (Tests/accuracy/build.sh ${big[*]}: reuses the cache and a running registry)"
+echo "run.sh: fixtures (Tests/accuracy/build.sh${big[*]:+ ${big[*]}}: reuses the cache and a running registry)"
 Tests/accuracy/build.sh "${big[@]}" >"$out/fixtures.json" 2>"$out/fixtures.log" || {
     echo "run.sh: Tests/accuracy/build.sh failed; see $out/fixtures.log" >&2; tail -20 "$out/fixtures.log" >&2; exit 1; }
 if [ "$(jq -r .registry.reused "$out/fixtures.json")" = false ]; then

@@ -1,5 +1,6 @@
-// Scans one image: resolve it, check its size, stream each layer through a LayerScanner (or take the
-// layer's findings from the cache), merge the layers, and build the inventory every report is made from.
+// Scans one image: resolve it, check its size, stream its layers through LayerScanners on worker threads,
+// one per CPU (or take a layer's findings from the cache), merge the layers in order, and build the
+// inventory every report is made from.
 import CEpoll
 import Core
 
