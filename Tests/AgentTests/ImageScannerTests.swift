@@ -89,6 +89,39 @@ final class ImageScannerTests: XCTestCase {
         XCTAssertEqual(run.scanner.workerThreads, 0, "the worker threads are joined when the scan ends")
     }
 
+    // MARK: one layer
+
+    /// LayerScanner alone, fed a gzip layer 7 bytes at a time: what it records for the merge, the
+    /// packages by path, and the uncompressed digest and size; then a raised stop flag ends a layer.
+    func testLayerScannerRecordsWhatTheMergeNeedsAndStops() throws {
+        let tar = Tar.file("a/one.pkg", pkg("alpha 1")) + Tar.file("b/.wh..wh..opq", []) + Tar.file("c/.wh.three.pkg", [])
+            + Tar.header("d/", size: 0, type: 0x35) + Tar.file("d/readme", Array("text".utf8)) + Tar.end
+        let zipped = try gzip(tar)
+        let descriptor = try Descriptor(json: .object([("mediaType", .string(Self.gzipType)), ("digest", .string(SHA256.digest(zipped))),
+                                                       ("size", .int(zipped.count))]))
+        let scanner = LayerScanner(layer: descriptor, diffID: SHA256.digest(tar), verifyCompressedDigest: true, catalogers: [FakeCataloger()],
+                                   limits: ScanLimits(), spool: SpoolBudget(limit: 1 << 20))
+        for start in stride(from: 0, to: zipped.count, by: 7) {
+            try zipped[start..<min(start + 7, zipped.count)].withUnsafeBytes { try scanner.feed($0) }
+        }
+        let f = try scanner.finish()
+        XCTAssertEqual(f.packagesByPath.mapValues { $0.map { "\($0.name) \($0.version)" } }, ["/a/one.pkg": ["alpha 1"]])
+        XCTAssertEqual(f.opaqueDirectories, ["/b"])
+        XCTAssertEqual(f.whiteouts, ["/c/three.pkg"])
+        XCTAssertTrue(f.directoryHashes.contains(LayerFindings.pathHash("/d")))
+        XCTAssertTrue(f.nonDirectoryHashes.contains(LayerFindings.pathHash("/d/readme")))
+        XCTAssertEqual(f.diffID, SHA256.digest(tar))
+        XCTAssertEqual(f.tarBytes, tar.count)
+
+        let stop = Cancellation()
+        stop.cancel(.requested("another layer failed"))
+        let stopped = LayerScanner(layer: descriptor, diffID: nil, verifyCompressedDigest: true, catalogers: [FakeCataloger()],
+                                   limits: ScanLimits(), spool: SpoolBudget(limit: 1 << 20), stop: stop)
+        XCTAssertThrowsError(try zipped.withUnsafeBytes { try stopped.feed($0) }) { error in
+            XCTAssertEqual((error as? ScanError)?.message, "layer \(descriptor.digest): another layer failed")
+        }
+    }
+
     // MARK: the cache
 
     func testACachedLayerIsNotStreamedOrCatalogedAgain() throws {

@@ -23,7 +23,8 @@ public final class PrefetchGauge: Sendable {
 
 /// One layer between its stream (on the reactor) and its worker thread.
 // @unchecked: `queue`, `queued`, `paused`, `ended` and `stopped` are read and written under `mutex`;
-// `makeScanner` only by the one worker thread running the job (set before the job is submitted); `stream`, `onDone` only on the reactor's thread.
+// `makeScanner` only by the worker thread running the job (set before it is submitted); `stream` and
+// `onDone` only on the reactor's thread.
 final class LayerJob: @unchecked Sendable {
     /// Bytes queued for the worker before the stream pauses; it resumes once the worker has taken
     /// half. The worker takes one block (up to `blockBytes`, or one larger chunk) at a time.
