@@ -90,7 +90,7 @@ enum ScanCommand {
         }
 
         let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0, maxDiskBytes: env["SCAN_CACHE_MAX_BYTES"].flatMap { Int($0) }) }
-        let scanner = ImageScanner(source: source, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
+        let scanner = ImageScanner(source: source, reactor: reactor, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
                                    cancellation: run.cancellation)
         let progress = ProgressLine(enabled: isatty(2) == 1)
         scanner.onProgress = { progress.update($0) }
@@ -237,25 +237,27 @@ enum ScanCommand {
 }
 
 /// `layer 2/5  12.3 MB  45.6 MB/s` on one stderr line, redrawn in place; only when stderr is a terminal.
+/// Layers stream at once, so the number is the layers received so far plus one, not one layer's index.
 final class ProgressLine {
     let enabled: Bool
     private let start = Reactor.now()
     private var total = 0
-    private var lastLayerBytes = 0
+    private var received = 0
     private var lastDraw: UInt64 = 0
 
     init(enabled: Bool) { self.enabled = enabled }
 
     func update(_ p: ScanProgress) {
         guard enabled else { return }
-        total += p.bytes - (p.cached ? 0 : lastLayerBytes)
-        lastLayerBytes = p.cached || p.bytes >= p.layerBytes ? 0 : p.bytes
+        total += p.newBytes
+        let layer = min(received + 1, p.layers)
+        if p.cached || p.bytes >= p.layerBytes { received += 1 }
         let now = Reactor.now()
         guard now - lastDraw > 100_000_000 else { return }
         lastDraw = now
         let seconds = Double(now - start) / 1e9
         let mb = Double(total) / 1e6
-        Console.err("\r\u{1B}[Klayer \(p.layer)/\(p.layers)\(p.cached ? " (cached)" : "")  \(FixedPoint.fixed(mb, 1)) MB  \(FixedPoint.fixed(mb / max(seconds, 0.001), 1)) MB/s")
+        Console.err("\r\u{1B}[Klayer \(layer)/\(p.layers)\(p.cached ? " (cached)" : "")  \(FixedPoint.fixed(mb, 1)) MB  \(FixedPoint.fixed(mb / max(seconds, 0.001), 1)) MB/s")
     }
 
     func clear() { if enabled { Console.err("\r\u{1B}[K") } }

@@ -271,11 +271,11 @@ struct OCILayoutBuilder {
         return layerDescriptor(digest: b.digest, size: b.size, mediaType: mediaType)
     }
 
-    /// Writes the config (no diff_ids: the layers need not be hashed uncompressed), the manifest and an
-    /// index naming it `hostile`.
-    func image(layers: [[String: Any]]) throws {
+    /// Writes the config (by default no diff_ids: the layers need not be hashed uncompressed), the
+    /// manifest and an index naming it `hostile`.
+    func image(layers: [[String: Any]], diffIDs: [String] = []) throws {
         let config = try JSONSerialization.data(withJSONObject: ["architecture": "amd64", "os": "linux",
-                                                                 "rootfs": ["type": "layers", "diff_ids": [String]()]] as [String: Any])
+                                                                 "rootfs": ["type": "layers", "diff_ids": diffIDs]] as [String: Any])
         let c = try blob([UInt8](config))
         let manifest = try JSONSerialization.data(withJSONObject: [
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

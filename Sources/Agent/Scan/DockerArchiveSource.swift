@@ -24,7 +24,6 @@ public final class DockerArchiveSource: ImageSource {
     static let maxMembers = 100_000
     static let maxSmallBytes = 64 << 20
 
-    /// Whether the source checked a layer's digest itself (never: the scanner does).
     public func resolve(_ done: @escaping (Result<ResolvedImage, ScanFailure>) -> Void) {
         var indexer = ArchiveIndexer()
         let reader = TarReader()

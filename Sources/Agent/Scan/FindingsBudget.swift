@@ -1,6 +1,7 @@
 // Caps on what one image's findings hold (warnings, packages, remembered paths, bytes of kept strings),
 // per layer and per image, so an image cannot turn the findings themselves into a memory bomb.
 import Core
+import Synchronization
 
 /// Kept findings counted against caps: a layer's against the per-layer caps, an image's against the
 /// per-image ones.
@@ -23,10 +24,13 @@ struct FindingsTally {
     }
 }
 
-/// The image's running totals, shared by the recorders of its layers (one scan, one reactor thread).
-public final class FindingsBudget {
+/// The image's running totals, shared by the recorders of its layers, which run on several worker
+/// threads at once. Which of two layers scanned at once gets the last room under an image cap depends
+/// on timing; every layer still keeps within its own caps, and what does not fit is counted and warned.
+public final class FindingsBudget: Sendable {
     public let limits: ScanLimits
-    private(set) var tally = FindingsTally()
+    private let totals = Mutex(FindingsTally())
+    private var tally: FindingsTally { totals.withLock { $0 } }
     public var warnings: Int { tally.warnings }
     public var packages: Int { tally.packages }
     public var paths: Int { tally.paths }
@@ -41,15 +45,17 @@ public final class FindingsBudget {
 
     /// Counts findings that did not pass through a recorder (a layer taken from the cache).
     public func charge(_ f: LayerFindings) {
-        tally.add(warnings: f.warnings.count, packages: f.packagesByPath.values.reduce(0) { $0 &+ $1.count },
+        totals.withLock { $0.add(warnings: f.warnings.count, packages: f.packagesByPath.values.reduce(0) { $0 &+ $1.count },
                   paths: f.nonDirectoryHashes.count &+ f.directoryHashes.count &+ f.whiteouts.count &+ f.opaqueDirectories.count,
-                  bytes: 0)
+                  bytes: 0) }
     }
 
     fileprivate func take(warning: Bool, packages n: Int, paths p: Int, bytes b: Int) -> Bool {
-        guard tally.fits(warning: warning, packages: n, paths: p, bytes: b, caps) else { return false }
-        tally.add(warnings: warning ? 1 : 0, packages: n, paths: p, bytes: b)
-        return true
+        totals.withLock { tally in
+            guard tally.fits(warning: warning, packages: n, paths: p, bytes: b, caps) else { return false }
+            tally.add(warnings: warning ? 1 : 0, packages: n, paths: p, bytes: b)
+            return true
+        }
     }
 }
 

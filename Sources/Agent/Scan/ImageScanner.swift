@@ -1,13 +1,19 @@
-// Scans one image: resolve it, check its size, stream each layer through a LayerScanner (or take the
-// layer's findings from the cache), merge the layers, and build the inventory every report is made from.
+// Scans one image: resolve it, check its size, stream its layers through LayerScanners on worker threads,
+// one per CPU (or take a layer's findings from the cache), merge the layers in order, and build the
+// inventory every report is made from.
+import CEpoll
 import Core
 
 public struct ScanProgress: Sendable {
     public let layer: Int
     public let layers: Int
+    /// Bytes of this layer received so far (its whole size when cached).
     public let bytes: Int
     public let layerBytes: Int
     public let cached: Bool
+    /// Bytes this report adds (the chunk just received; the layer's size when cached): layers stream at
+    /// once, so a consumer sums these rather than following one layer's `bytes`.
+    public let newBytes: Int
 }
 
 public final class ImageScanner {
@@ -18,46 +24,85 @@ public final class ImageScanner {
     public let sourceVerifiesDigests: Bool
     /// Raised to stop the scan from any thread (signal, deadline, the service); CPU-bound work polls it.
     public let cancellation: Cancellation
+    /// What reads the layers' files; the per-layer cache key carries their names and versions.
+    public let catalogers: [any Cataloger]
+    /// Layers scanned at once, each on a worker thread: by default the CPUs this process may run on.
+    public let parallelLayers: Int
+    /// Layers streaming or scanned at once: at least two, so that with one worker the next layer's
+    /// bytes arrive (into its bounded queue) while a layer is cataloged.
+    public var layersInFlight: Int { max(parallelLayers, 2) }
     public var onProgress: ((ScanProgress) -> Void)?
 
+    /// Layer bytes received and not yet scanned; its peak is what prefetching cost this scan.
+    public let prefetched = PrefetchGauge()
+    /// Layers streamed and scanned, and layers whose findings came from the cache (work the cache saved).
+    public private(set) var layersScanned = 0
+    public private(set) var layersFromCache = 0
+    /// Worker threads this scan started (at most `parallelLayers`).
+    public var workerThreads: Int { pool.threadCount }
+
+    private let reactor: Reactor
     private var image: ResolvedImage?
     /// Compressed layers plus config, summed with checked arithmetic at resolve time.
     private var imageBytes = 0
-    private var findings: [LayerFindings] = []
+    /// Per layer, in manifest order; nil for foreign layers (and layers not done yet).
+    private var findings: [LayerFindings?] = []
     private var warnings: [String] = []
     private var done: ((Result<ImageInventory, ScanFailure>) -> Void)?
-    private var current: LayerStream?
     private let spool: SpoolBudget
     private let budget: FindingsBudget
+    private let cacheKey: String
+    private let pool: LayerWorkerPool
+    /// Raised when the scan ends early (a failed layer, `cancel`): the other layers in flight stop.
+    private let layersStop = Cancellation()
     private var imageTarBytes = 0
-    /// The next layer to scan, and whether `scanLayers` is on the stack (a layer that completes at
-    /// once, cached or foreign or empty, must not start the next one from inside itself).
+    /// Layers streaming or being scanned, by index; those of them still waiting for a worker, in order.
+    private var inFlight: [Int: LayerJob] = [:]
+    private var waiting: [LayerJob] = []
+    private var busyWorkers = 0
+    /// The first failure; the scan ends with it once every layer in flight has stopped.
+    private var failure: ScanFailure?
+    /// The next layer to start, and whether `pump` is on the stack (a layer that completes at once,
+    /// cached or foreign, must not start the next one from inside itself).
     private var next = 0
     private var looping = false
 
-    public init(source: ImageSource, limits: ScanLimits = ScanLimits(), cache: LayerCache? = nil, sourceVerifiesDigests: Bool,
-                cancellation: Cancellation = Cancellation()) {
+    public init(source: ImageSource, reactor: Reactor, limits: ScanLimits = ScanLimits(), cache: LayerCache? = nil,
+                sourceVerifiesDigests: Bool, cancellation: Cancellation = Cancellation(),
+                catalogers: [any Cataloger] = Catalogers.all, parallelLayers: Int? = nil) {
         self.source = source
+        self.reactor = reactor
         self.limits = limits
         self.cache = cache
         self.sourceVerifiesDigests = sourceVerifiesDigests
         self.cancellation = cancellation
+        self.catalogers = catalogers
+        self.parallelLayers = max(1, parallelLayers ?? Int(cep_cpus_available()))
         self.spool = SpoolBudget(limit: limits.maxSpoolBytes)
         self.budget = FindingsBudget(limits: limits)
+        self.cacheKey = LayerCache.key(of: catalogers)
+        self.pool = LayerWorkerPool(maxThreads: self.parallelLayers)
+    }
+
+    deinit {
+        layersStop.cancel(.requested("scan abandoned"))
+        for job in inFlight.values { job.stop() }
+        pool.close()
     }
 
     public func scan(_ done: @escaping (Result<ImageInventory, ScanFailure>) -> Void) {
         self.done = done
         source.resolve { [self] result in
+            guard self.done != nil else { return }
             switch result {
-            case .failure(let e): finish(.failure(e))
+            case .failure(let e): fail(e)
             case .success(let image):
-                if let why = cancellation.reason { return finish(.failure(.cancelled(why))) }
+                if let why = cancellation.reason { return fail(.cancelled(why)) }
                 guard let size = Self.imageSize(image) else {
-                    return finish(.failure(.scan(ScanError(.limit, "\(source.displayName): the sizes of its layers and config add up past \(Int.max) bytes (descriptor size)"))))
+                    return fail(.scan(ScanError(.limit, "\(source.displayName): the sizes of its layers and config add up past \(Int.max) bytes (descriptor size)")))
                 }
                 guard size <= limits.maxImageBytes else {
-                    return finish(.failure(.scan(ScanError(.limit, "\(source.displayName) is \(size) bytes (compressed layers and config), over the \(limits.maxImageBytes)-byte limit (SNYK_MAX_IMAGE_SIZE_IN_BYTES)"))))
+                    return fail(.scan(ScanError(.limit, "\(source.displayName) is \(size) bytes (compressed layers and config), over the \(limits.maxImageBytes)-byte limit (SNYK_MAX_IMAGE_SIZE_IN_BYTES)")))
                 }
                 imageBytes = size
                 let foreign = image.manifest.layers.reduce(0) { $0 + (MediaType.isForeignLayer($1.mediaType) ? 1 : 0) }
@@ -65,11 +110,12 @@ public final class ImageScanner {
                     warnings.append("\(foreign) foreign (non-distributable) layer(s) were not pulled; packages in them are not reported")
                 }
                 if !image.config.diffIDs.isEmpty && image.config.diffIDs.count != image.manifest.layers.count {
-                    return finish(.failure(.scan(ScanError(.corrupt, "the config lists \(image.config.diffIDs.count) diff_ids for \(image.manifest.layers.count) layers"))))
+                    return fail(.scan(ScanError(.corrupt, "the config lists \(image.config.diffIDs.count) diff_ids for \(image.manifest.layers.count) layers")))
                 }
                 self.image = image
+                findings = Array(repeating: nil, count: image.manifest.layers.count)
                 next = 0
-                scanLayers()
+                pump()
             }
         }
     }
@@ -86,85 +132,124 @@ public final class ImageScanner {
         return total >= 0 ? total : nil
     }
 
-    /// Stops the scan; `done` gets a failure.
+    /// Stops the scan: the layers in flight stop, and `done` gets the cancelled failure once they have.
     public func cancel() {
-        current?.cancel()
-        finish(.failure(.cancelled(cancellation.reason ?? .requested("scan cancelled"))))
+        fail(.cancelled(cancellation.reason ?? .requested("scan cancelled")))
     }
 
-    /// Scans layers from `next` on, in a loop: cached and foreign layers, and layers whose stream ends
-    /// while `streamLayer` is still on the stack, move on here rather than by recursion, so an image of
-    /// tens of thousands of such layers needs no deeper stack than one.
-    private func scanLayers() {
+    /// Starts layers from `next` on while fewer than `layersInFlight` are in flight, and hands the
+    /// ones streaming ahead to free workers in layer order. Cached and foreign layers move on here, in
+    /// a loop rather than by recursion, so an image of tens of thousands of them needs no deeper stack.
+    private func pump() {
         guard !looping else { return }
         looping = true
         defer { looping = false }
-        while let image, done != nil {
-            if let why = cancellation.reason { return finish(.failure(.cancelled(why))) }
-            let layers = image.manifest.layers
+        guard let image else { return }
+        let layers = image.manifest.layers
+        while done != nil && failure == nil && next < layers.count && inFlight.count < layersInFlight {
+            if let why = cancellation.reason { return fail(.cancelled(why)) }
             let i = next
-            guard i < layers.count else { return finishImage(image) }
+            next += 1
             let layer = layers[i]
-            if MediaType.isForeignLayer(layer.mediaType) { next += 1; continue }
-            if let cached = cache?.get(layer.digest) {
+            if MediaType.isForeignLayer(layer.mediaType) { continue }
+            if let cached = cache?.get(layer.digest, catalogers: cacheKey) {
                 budget.charge(cached)
-                findings.append(cached)
-                onProgress?(ScanProgress(layer: i + 1, layers: layers.count, bytes: layer.size, layerBytes: layer.size, cached: true))
-                next += 1
+                findings[i] = cached
+                layersFromCache += 1
+                onProgress?(ScanProgress(layer: i + 1, layers: layers.count, bytes: layer.size, layerBytes: layer.size,
+                                         cached: true, newBytes: layer.size))
                 continue
             }
-            let startedAt = next
             startLayer(i, of: image)
-            // Still the same layer: it streams on; its completion calls back into `scanLayers`.
-            if next == startedAt { return }
         }
+        guard done != nil && failure == nil else { return }
+        while busyWorkers < parallelLayers && !waiting.isEmpty {
+            busyWorkers += 1
+            pool.submit(waiting.removeFirst())
+        }
+        if next >= layers.count && inFlight.isEmpty { finishImage(image) }
     }
 
     private func startLayer(_ i: Int, of image: ResolvedImage) {
         let layers = image.manifest.layers
         let layer = layers[i]
         let diffID = i < image.config.diffIDs.count ? image.config.diffIDs[i] : nil
-        let scanner = LayerScanner(layer: layer, diffID: diffID, verifyCompressedDigest: !sourceVerifiesDigests,
-                                   catalogers: Catalogers.all, limits: limits, spool: spool, budget: budget, cancellation: cancellation)
-        var failure: ScanError?
+        let (verify, catalogers, limits, spool, budget, cancellation, stop) =
+            (!sourceVerifiesDigests, catalogers, limits, spool, budget, cancellation, layersStop)
+        let job = LayerJob(index: i, layer: layer, reactor: reactor, gauge: prefetched) {
+            LayerScanner(layer: layer, diffID: diffID, verifyCompressedDigest: verify, catalogers: catalogers, limits: limits,
+                         spool: spool, budget: budget, cancellation: cancellation, stop: stop)
+        }
+        job.onDone = { [self] result in layerDone(job, result) }
+        inFlight[i] = job
+        waiting.append(job)
         var received = 0
-        current = source.streamLayer(layer, onChunk: { [self] chunk in
-            guard failure == nil else { return .continue }
+        // The stream may end (a local file that cannot be opened) before `streamLayer` returns.
+        let stream = source.streamLayer(layer, onChunk: { [self] chunk in
+            guard failure == nil, done != nil else { return .continue }
+            if let why = cancellation.reason { fail(.cancelled(why)); return .continue }
             received = received &+ chunk.count
-            do throws(ScanError) { try scanner.feed(chunk) } catch {
-                failure = error
-                current?.cancel()
-                return .continue
-            }
-            onProgress?(ScanProgress(layer: i + 1, layers: layers.count, bytes: received, layerBytes: layer.size, cached: false))
-            return .continue
+            let full = job.offer(chunk)
+            onProgress?(ScanProgress(layer: i + 1, layers: layers.count, bytes: received, layerBytes: layer.size,
+                                     cached: false, newBytes: chunk.count))
+            return full ? .pause : .continue
         }) { [self] result in
-            current = nil
-            if let why = cancellation.reason { return finish(.failure(.cancelled(why))) }
-            if let failure { return finish(.failure(.scan(failure))) }
+            job.stream = nil
+            guard failure == nil, done != nil else { return }
+            if let why = cancellation.reason { return fail(.cancelled(why)) }
             switch result {
-            case .failure(let e): finish(.failure(e))
-            case .success:
-                do throws(ScanError) {
-                    let f = try scanner.finish()
-                    let (sum, overflow) = imageTarBytes.addingReportingOverflow(f.tarBytes)
-                    imageTarBytes = sum
-                    if overflow || imageTarBytes > limits.maxImageTarBytes {
-                        return finish(.failure(.scan(ScanError(.limit, "the image's layers hold more than \(limits.maxImageTarBytes) uncompressed bytes"))))
-                    }
-                    cache?.put(f)
-                    findings.append(f)
-                    next = i + 1
-                    scanLayers()
-                } catch {
-                    finish(.failure(.scan(error)))
-                }
+            case .failure(let e): fail(e)
+            case .success: job.endInput()
             }
+        }
+        if inFlight[i] === job && failure == nil { job.stream = stream } else { stream.cancel() }
+    }
+
+    /// A worker is done with layer `job` (reactor thread).
+    private func layerDone(_ job: LayerJob, _ result: Result<LayerFindings, ScanError>) {
+        inFlight[job.index] = nil
+        busyWorkers -= 1
+        if failure != nil { return settle() }
+        if let why = cancellation.reason { return fail(.cancelled(why)) }
+        switch result {
+        case .failure(let e): return fail(.scan(e))
+        case .success(let f):
+            let (sum, overflow) = imageTarBytes.addingReportingOverflow(f.tarBytes)
+            imageTarBytes = sum
+            if overflow || imageTarBytes > limits.maxImageTarBytes {
+                return fail(.scan(ScanError(.limit, "the image's layers hold more than \(limits.maxImageTarBytes) uncompressed bytes")))
+            }
+            cache?.put(f, catalogers: cacheKey)
+            findings[job.index] = f
+            layersScanned += 1
+            pump()
         }
     }
 
+    /// Ends the scan with `failure` (the first one wins): the layers in flight are stopped, and `done`
+    /// is called once their workers have let go of them.
+    private func fail(_ f: ScanFailure) {
+        guard done != nil else { return }
+        if failure == nil { failure = f }
+        layersStop.cancel(.requested("scan stopped"))
+        for job in inFlight.values {
+            job.stop()
+            job.stream?.cancel()
+            job.stream = nil
+        }
+        // Layers no worker has taken yet stop here; the others report back through `layerDone`.
+        for job in waiting { inFlight[job.index] = nil; job.onDone = nil }
+        waiting = []
+        settle()
+    }
+
+    private func settle() {
+        guard inFlight.isEmpty, let failure else { return }
+        finish(.failure(failure))
+    }
+
     private func finishImage(_ image: ResolvedImage) {
-        let merged = LayerMerge.merge(findings)
+        let merged = LayerMerge.merge(findings.compactMap { $0 })
         let platform = Platform(os: image.config.os.isEmpty ? "linux" : image.config.os,
                                 architecture: image.config.architecture.isEmpty ? "amd64" : image.config.architecture,
                                 variant: image.config.variant)
@@ -191,6 +276,7 @@ public final class ImageScanner {
     private func finish(_ r: Result<ImageInventory, ScanFailure>) {
         guard let d = done else { return }
         done = nil
+        pool.close()
         d(r)
     }
 }

@@ -12,8 +12,6 @@ public final class LayerCache: Sendable {
     private struct State {
         var entries: [String: LayerFindings] = [:]
         var order: [String] = []
-        var hits = 0
-        var misses = 0
     }
 
     public let capacity: Int
@@ -30,35 +28,40 @@ public final class LayerCache: Sendable {
         if let directory { _ = mkdir(directory, 0o700) }
     }
 
-    private func key(_ layerDigest: String) -> String { layerDigest + "|" + Catalogers.cacheKey }
+    /// The part of the key naming the catalogers and their versions (for `Catalogers.all`, the same
+    /// text as `Catalogers.cacheKey`, so the files of earlier runs stay valid).
+    public static func key(of catalogers: [any Cataloger]) -> String {
+        catalogers.map { "\($0.name)@\($0.version)" }.sorted().joined(separator: ",")
+    }
+
+    private func key(_ layerDigest: String, _ catalogers: String) -> String { layerDigest + "|" + catalogers }
 
     /// The disk file of a key: the sha256 of the key, so a cataloger change makes a new name.
     private func file(_ key: String) -> String? {
         directory.map { "\($0)/" + String(SHA256.digest(Array(key.utf8)).dropFirst(7)) + ".json" }
     }
 
-    public func get(_ layerDigest: String) -> LayerFindings? {
-        let k = key(layerDigest)
+    /// The findings of the layer as `catalogers` (a `key(of:)`) read it, if kept.
+    public func get(_ layerDigest: String, catalogers: String = Catalogers.cacheKey) -> LayerFindings? {
+        let k = key(layerDigest, catalogers)
         let hit = state.withLock { s -> LayerFindings? in
             guard let f = s.entries[k] else { return nil }
             if let i = s.order.firstIndex(of: k) { s.order.remove(at: i) }
             s.order.append(k)
             return f
         }
-        if let hit { count(hit: true); return hit }
+        if let hit { return hit }
         if let path = file(k), let bytes = RegistryCredentialSources.readFile(path, cap: 256 << 20),
            let f = LayerFindingsCodec.decode(bytes), f.layerDigest == layerDigest {
             _ = utimensat(AT_FDCWD, path, nil, 0)   // used now: last out under the cap
             remember(k, f)
-            count(hit: true)
             return f
         }
-        count(hit: false)
         return nil
     }
 
-    public func put(_ findings: LayerFindings) {
-        let k = key(findings.layerDigest)
+    public func put(_ findings: LayerFindings, catalogers: String = Catalogers.cacheKey) {
+        let k = key(findings.layerDigest, catalogers)
         remember(k, findings)
         if let path = file(k) {
             Self.writeAtomically(path, LayerFindingsCodec.encode(findings))
@@ -126,8 +129,4 @@ public final class LayerCache: Sendable {
             while s.order.count > capacity { s.entries[s.order.removeFirst()] = nil }
         }
     }
-
-    private func count(hit: Bool) { state.withLock { if hit { $0.hits += 1 } else { $0.misses += 1 } } }
-
-    public var stats: (hits: Int, misses: Int, entries: Int) { state.withLock { ($0.hits, $0.misses, $0.entries.count) } }
 }

@@ -11,26 +11,32 @@ public final class LayerScanner {
     private let tar: TarReader
     private var handler: LayerEntryHandler
     private let cancellation: Cancellation
+    private let stop: Cancellation?
 
     /// `budget` is the image's findings budget (a fresh one when the layer is scanned alone);
-    /// `cancellation` is polled for every 64 KiB of tar bytes, so a stop request ends even a layer that
-    /// inflates gigabytes from one network chunk within milliseconds.
+    /// `cancellation` (the caller's) and `stop` (the image scanner's, raised when another layer failed)
+    /// are polled for every 64 KiB of tar bytes, so a stop request ends even a layer that inflates
+    /// gigabytes from one network chunk within milliseconds.
     public init(layer: Descriptor, diffID: String?, verifyCompressedDigest: Bool, catalogers: [any Cataloger],
-                limits: ScanLimits, spool: SpoolBudget, budget: FindingsBudget? = nil, cancellation: Cancellation = Cancellation()) {
+                limits: ScanLimits, spool: SpoolBudget, budget: FindingsBudget? = nil, cancellation: Cancellation = Cancellation(),
+                stop: Cancellation? = nil) {
         self.layer = layer
         self.diffID = diffID
         self.cancellation = cancellation
+        self.stop = stop
         compressedHash = verifyCompressedDigest ? PipelinedSHA256() : nil
         decompressor = LayerDecompressor(mediaType: layer.mediaType, layerDigest: layer.digest, maxOutputBytes: limits.maxLayerTarBytes)
         tar = TarReader(limits: TarLimits(maxPathBytes: limits.maxPathLength, maxEntries: limits.maxEntriesPerLayer,
                                           maxTotalBytes: limits.maxLayerTarBytes))
         handler = LayerEntryHandler(layerDigest: layer.digest, catalogers: catalogers, limits: limits, spool: spool,
-                                    budget: budget ?? FindingsBudget(limits: limits), cancellation: cancellation)
+                                    budget: budget ?? FindingsBudget(limits: limits), cancellation: stop ?? cancellation,
+                                    callerCancellation: cancellation)
     }
 
     /// Throws, with the reason as its message, once the scan was asked to stop.
     private func checkCancelled() throws(StreamError) {
         if cancellation.isCancelled { throw StreamError(.stopped, cancellation.reason?.message ?? "stopped") }
+        if let stop, stop.isCancelled { throw StreamError(.stopped, stop.reason?.message ?? "stopped") }
     }
 
     /// Takes the next chunk of the layer blob.
@@ -92,7 +98,9 @@ struct LayerEntryHandler: TarEventHandler {
     let catalogers: [any Cataloger]
     let limits: ScanLimits
     let spool: SpoolBudget
+    /// What catalogers poll: the image scanner's stop flag when there is one, else the caller's.
     let cancellation: Cancellation
+    let callerCancellation: Cancellation
     /// A failure raised inside the handler (spool exhausted, ...), reported instead of the reader's wrapper.
     var failure: ScanError?
 
@@ -110,12 +118,13 @@ struct LayerEntryHandler: TarEventHandler {
     }
 
     init(layerDigest: String, catalogers: [any Cataloger], limits: ScanLimits, spool: SpoolBudget,
-         budget: FindingsBudget, cancellation: Cancellation) {
+         budget: FindingsBudget, cancellation: Cancellation, callerCancellation: Cancellation? = nil) {
         recorder = LayerFindingsRecorder(layerDigest: layerDigest, limits: limits, budget: budget)
         self.catalogers = catalogers
         self.limits = limits
         self.spool = spool
         self.cancellation = cancellation
+        self.callerCancellation = callerCancellation ?? cancellation
     }
 
     mutating func tarEntry(_ entry: TarEntry) throws(StreamError) -> TarDataDisposition {
@@ -211,7 +220,9 @@ struct LayerEntryHandler: TarEventHandler {
             packages += result.packages
             recorder.warn(result.warnings)
             // A cataloger that returned early on a stop request has partial results: stop here too.
-            if cancellation.isCancelled { throw StreamError(.stopped, cancellation.reason?.message ?? "stopped") }
+            for c in [callerCancellation, cancellation] where c.isCancelled {
+                throw StreamError(.stopped, c.reason?.message ?? "stopped")
+            }
         }
         recorder.add(packages, at: c.entry.path)
     }

@@ -88,17 +88,12 @@ enum ScanWorkerCommand {
             return failed(ScanOutcomeCode.of(.registry(error)), error.description)
         }
         let cache = job.cacheDirectory.map { LayerCache(capacity: 64, directory: $0, maxDiskBytes: job.cacheMaxBytes) }
-        let scanner = ImageScanner(source: source, limits: limits, cache: cache, sourceVerifiesDigests: true, cancellation: run.cancellation)
-        var lastLayer = 0, lastBytes = 0
-        scanner.onProgress = { p in
-            guard !p.cached else { return }
-            if p.layer != lastLayer { lastLayer = p.layer; lastBytes = 0 }
-            stats.bytesPulled += max(0, p.bytes - lastBytes)
-            lastBytes = p.bytes
-        }
+        let scanner = ImageScanner(source: source, reactor: run.reactor, limits: limits, cache: cache, sourceVerifiesDigests: true,
+                                   cancellation: run.cancellation)
+        scanner.onProgress = { p in if !p.cached { stats.bytesPulled += p.newBytes } }
         logger.debug("scanning", [("platform", .string(job.platform.description))])
         let step = ScanCommand.scan(scanner, on: run)
-        stats.cacheHits = cache?.stats.hits ?? 0
+        stats.cacheHits = scanner.layersFromCache
         switch step {
         case .finished(.success(let inventory))?:
             for w in inventory.warnings.prefix(20) { logger.warn(w) }
