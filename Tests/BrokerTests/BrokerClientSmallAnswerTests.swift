@@ -79,6 +79,27 @@ final class BrokerClientSmallAnswerTests: XCTestCase {
         XCTAssertTrue(chunkEvents(h).isEmpty)
     }
 
+    /// Many large answers at once to a slow server: the cap bounds the uploads running, each upload
+    /// bounds its buffer, so what all of them hold together has a bound (the client's memory with it).
+    func testManyLargeAnswersToASlowServerHoldBoundedBytesTogether() throws {
+        let slow = try ResponseReceiver(readDelayMilliseconds: 20)
+        defer { slow.stop() }
+        var settings = ClientFixture.settings(server: slow.url, agent: origin.url)
+        settings.maxConcurrentRequests = 16
+        let h = try ClientHarness(settings: settings)
+        let ids = (0..<48).map { "held-\($0)" }
+        for (i, id) in ids.enumerated() {
+            h.serverRequests(BrokerClientRequestTests.request("/stream/1", streamingID: id), role: i % 2 == 0 ? "primary" : "secondary")
+        }
+        for id in ids { XCTAssertEqual(try XCTUnwrap(slow.upload(id, seconds: 120), id)["bodyBytes"] as? Int, 1 << 20) }
+        XCTAssertEqual(h.client.metrics.inFlightPeak.load(ordering: .relaxed), 16, "never more than the cap at once, and the cap was reached")
+        let perUpload = 256 * 1024 + 64 * 1024 + 1024    // high-water mark, one libcurl chunk past it, the preamble
+        let held = h.client.metrics.uploadBytesHeldPeak.load(ordering: .relaxed)
+        XCTAssertGreaterThan(held, 0)
+        XCTAssertLessThanOrEqual(held, 16 * perUpload, "48 answers of 1 MiB: at most 16 uploads' buffers held together")
+        XCTAssertTrue(waitUntil(seconds: 5) { h.onReactor { h.client.uploadBytesHeld } == 0 }, "nothing held once all are sent")
+    }
+
     /// An agent that accepts connections and never answers keeps requests running; the cap holds.
     func testRequestsPastTheCapWaitThenGet503ClientBusy() throws {
         let blackHole = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

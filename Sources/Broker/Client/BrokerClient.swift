@@ -109,6 +109,7 @@ public final class BrokerClient: @unchecked Sendable {
     private func run(_ call: DownstreamCall) {
         calls[ObjectIdentifier(call)] = call
         metrics.inFlight.bump()
+        if calls.count > metrics.inFlightPeak.load(ordering: .relaxed) { metrics.inFlightPeak.store(calls.count, ordering: .relaxed) }
         call.start()
     }
 
@@ -129,6 +130,9 @@ public final class BrokerClient: @unchecked Sendable {
     }
 
     var inFlightCalls: Int { calls.count }
+    /// Answer bytes all uploads hold now, waiting for libcurl (each upload bounds its own; the cap on
+    /// requests at once bounds their number).
+    public private(set) var uploadBytesHeld = 0
 
     func makeUpload(streamingID: String, role: String, requestId: String, preamble: JSON) -> ResponseDataUpload {
         var base = settings.serverURL
@@ -138,6 +142,11 @@ public final class BrokerClient: @unchecked Sendable {
                                     "user-agent": "Snyk Broker client \(settings.clientVersion)", "x-broker-client-version": settings.clientVersion]
         let upload = ResponseDataUpload(client: http, url: url, headers: headers, preamble: preamble,
                                         retryDelayMilliseconds: downstreamRetryDelayMilliseconds)
+        upload.onHeldChange = { [unowned self] delta in
+            uploadBytesHeld += delta
+            if uploadBytesHeld > metrics.uploadBytesHeldPeak.load(ordering: .relaxed) { metrics.uploadBytesHeldPeak.store(uploadBytesHeld, ordering: .relaxed) }
+        }
+        upload.reportInitialHeld()
         let peak = metrics
         upload.onBuffered = { n in
             var seen = peak.uploadPeakBufferedBytes.load(ordering: .relaxed)

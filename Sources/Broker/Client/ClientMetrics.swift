@@ -19,6 +19,9 @@ public final class ClientMetrics: Sendable {
     public let uploadPeakBufferedBytes = Atomic<Int>(0)
     /// Requests from the server being answered now (at most BROKER_CLIENT_MAX_CONCURRENT_REQUESTS).
     public let inFlight = Atomic<Int>(0)
+    /// The most requests ever run at once, and the most answer bytes all uploads held together.
+    public let inFlightPeak = Atomic<Int>(0)
+    public let uploadBytesHeldPeak = Atomic<Int>(0)
     /// Requests from the server waiting for one of those places, and those refused with 503 CLIENT_BUSY.
     public let requestsQueued = Atomic<Int>(0)
     public let requestsRefusedBusy = Atomic<Int>(0)
@@ -48,6 +51,8 @@ public final class ClientMetrics: Sendable {
         out += "# TYPE broker_client_bytes_up_total counter\nbroker_client_bytes_up_total \(bytesUp.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_upload_peak_buffered_bytes gauge\nbroker_client_upload_peak_buffered_bytes \(uploadPeakBufferedBytes.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_requests_in_flight gauge\nbroker_client_requests_in_flight \(inFlight.load(ordering: .relaxed))\n"
+        out += "# TYPE broker_client_requests_in_flight_peak gauge\nbroker_client_requests_in_flight_peak \(inFlightPeak.load(ordering: .relaxed))\n"
+        out += "# TYPE broker_client_upload_bytes_held_peak gauge\nbroker_client_upload_bytes_held_peak \(uploadBytesHeldPeak.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_requests_queued gauge\nbroker_client_requests_queued \(requestsQueued.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_requests_refused_busy_total counter\nbroker_client_requests_refused_busy_total \(requestsRefusedBusy.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_answers_over_socket_total counter\nbroker_client_answers_over_socket_total \(answersOverSocket.load(ordering: .relaxed))\n"
