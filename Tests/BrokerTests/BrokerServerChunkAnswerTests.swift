@@ -58,4 +58,17 @@ final class BrokerServerChunkAnswerTests: XCTestCase {
         h.onReactor { s.deliver("chunk", [.string(sid), .string("[]"), .bool(true), .object([("status", .int(200)), ("headers", .object([]))])]) }
         XCTAssertEqual(caller.answer().body, "[]")
     }
+
+    func testStreamingIdsAreDistinctVersion4UUIDs() {
+        var seen = Set<String>()
+        for _ in 0..<2000 {
+            let u = ForwardedRequests.newUUID()
+            XCTAssertTrue(ForwardedRequests.isUUID(u), u)
+            let bytes = Array(u.utf8)
+            XCTAssertEqual(bytes[14], UInt8(ascii: "4"), u)
+            XCTAssertTrue("89ab".utf8.contains(bytes[19]), u)
+            seen.insert(u)
+        }
+        XCTAssertEqual(seen.count, 2000)
+    }
 }

@@ -47,6 +47,9 @@ public final class BrokerClient: @unchecked Sendable {
         // upload): keep them all, or most requests pay a connect and a close (the default keeps 16).
         var configuration = httpConfiguration
         configuration.maxCachedConnections = max(configuration.maxCachedConnections, 2 * settings.maxConcurrentRequests + 4)
+        // libcurl allocates its receive buffer per transfer; glibc consolidates its free lists whenever a
+        // chunk of 64 KiB or more is freed (malloc_consolidate showed at every small request): stay below.
+        configuration.receiveBufferSize = min(configuration.receiveBufferSize, 60 * 1024)
         http = try HTTPClient(reactor: reactor, configuration: configuration)
         slots = [TunnelSlot(role: "primary", owner: self), TunnelSlot(role: "secondary", owner: self)]
         for slot in slots { slot.start() }
@@ -220,14 +223,7 @@ public final class BrokerClient: @unchecked Sendable {
     }
 
     /// A version-4 UUID.
-    static func newUUID() -> String {
-        let a = UInt64.random(in: 0...UInt64.max), b = UInt64.random(in: 0...UInt64.max)
-        func hex(_ v: UInt64, _ digits: Int) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
-        }
-        return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-\(hex(0x4000 | (a & 0x0FFF), 4))-\(hex(0x8000 | ((b >> 48) & 0x3FFF), 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
-    }
+    static func newUUID() -> String { RandomUUID.make() }
 }
 
 extension String {

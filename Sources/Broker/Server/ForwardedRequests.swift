@@ -428,14 +428,7 @@ final class ForwardedRequests {
         return s != "00000000-0000-0000-0000-000000000000"
     }
 
-    static func newUUID() -> String {
-        let a = UInt64.random(in: 0...UInt64.max), b = UInt64.random(in: 0...UInt64.max)
-        func hex(_ v: UInt64, _ digits: Int) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
-        }
-        return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-\(hex(0x4000 | (a & 0x0FFF), 4))-\(hex(0x8000 | ((b >> 48) & 0x3FFF), 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
-    }
+    static func newUUID() -> String { RandomUUID.make() }
 }
 
 /// A body as the wire protocol carries it in a JSON value: EJSON binary `{"$binary":"<base64>"}`, a
