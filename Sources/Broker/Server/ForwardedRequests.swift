@@ -214,6 +214,13 @@ final class ForwardedRequests {
         var failure: String?
         data.readBody(onChunk: { [unowned self] chunk in
             guard failure == nil else { return }
+            if decoder.headComplete {
+                // Past the head every byte is the answer's: straight to the caller, no copy into an array.
+                guard !chunk.isEmpty, !f.callerGone else { return }
+                self.stats.addBytes("to_caller", chunk.count)
+                if !caller.write(chunk) && !f.callerGone { data.pauseBody(true) }
+                return
+            }
             let out: ResponseDataOutput
             do throws(BrokerProtocolError) { out = try decoder.feed(Array(chunk)[...]) } catch { failure = "\(error)"; return }
             if let head = out.head, !f.callerGone {
