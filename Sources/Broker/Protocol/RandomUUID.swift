@@ -1,11 +1,13 @@
 // Version-4 UUID text (streaming ids, request ids, client ids), written straight into 36 bytes: one
-// is made for every tunnelled request, so it avoids the per-field strings a formatter would build.
+// is made for every tunnelled request, so it avoids the per-field strings a formatter would build and
+// draws its bits from BufferedRandom (kernel random, 4 KiB per system call).
+import Core
+
 enum RandomUUID {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     static func make() -> String {
-        var g = SystemRandomNumberGenerator()
-        var a = g.next() as UInt64, b = g.next() as UInt64
+        var a = BufferedRandom.next(), b = BufferedRandom.next()
         a = (a & ~0xF000) | 0x4000                            // version 4 (bits 12-15 of the third group)
         b = (b & ~(0xC000 << 48)) | (0x8000 << 48)            // variant 10xx (top bits of the fourth group)
         return String(unsafeUninitializedCapacity: 36) { out in
