@@ -163,6 +163,38 @@ final class BrokerClientProcessTests: XCTestCase {
         XCTAssertEqual(client.stop(), 0, client.stderr)
     }
 
+    /// Many large answers asked in quick succession through the binary: fixed buffers per request, so the
+    /// process's peak stays under the 32 MB the issue sizes the client at (the bound on what many slow
+    /// uploads hold together is BrokerClientSmallAnswerTests.testManyLargeAnswersToASlowServerHoldBoundedBytesTogether).
+    func testManyLargeAnswersInQuickSuccessionKeepTheClientUnder32MB() throws {
+        let origin = try EchoOrigin()
+        defer { origin.stop() }
+        let server = try StandInServer()
+        defer { server.stop() }
+        let dir = try makeTemporaryDirectory("broker-accept")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let accept = dir.appendingPathComponent("accept.json")
+        try Data("{\"private\":[{\"method\":\"GET\",\"path\":\"/stream/*\",\"origin\":\"\(origin.url)\"}],\"public\":[]}".utf8).write(to: accept)
+        let port = ClientFixture.freePort()
+        let env = ["PATH": "/usr/bin:/bin", "BROKER_TOKEN": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d", "BROKER_SERVER_URL": server.url,
+                   "BROKER_CLIENT_URL": "http://127.0.0.1:\(port)", "CR_AGENT_URL": origin.url, "CR_TYPE": "docker-hub",
+                   "CR_USERNAME": "bench", "CR_PASSWORD": "bench-password", "PORT": String(port), "ACCEPT": accept.path, "LOG_LEVEL": "info"]
+        let client = try BackgroundProcess(brokerExecutablePath, ["client"], environment: env)
+        defer { _ = client.stop() }
+        XCTAssertTrue(waitUntil(seconds: 20) { server.sockets.filter { $0["identify"] is [String: Any] }.count == 2 }, client.stdout + client.stderr)
+        let idle = Self.peakResidentKiB(client.process.processIdentifier)
+
+        let ids = try (0..<96).map { _ in try server.request(["url": "/stream/2"]) }
+        for id in ids {
+            let upload = try XCTUnwrap(server.upload(id, seconds: 240), id)
+            XCTAssertEqual(upload["bodyBytes"] as? Int, 2 << 20)
+        }
+        let peak = Self.peakResidentKiB(client.process.processIdentifier)
+        XCTAssertGreaterThan(idle, 0)
+        XCTAssertLessThan(peak, 32 * 1024, "96 answers of 2 MiB: idle \(idle) KiB, peak \(peak) KiB")
+        XCTAssertEqual(client.stop(), 0, client.stderr)
+    }
+
     func testMissingSettingsStopTheClientWithOneErrorAndExit2() throws {
         let r = try runProcess(brokerExecutablePath, ["client"], environment: ["PATH": "/usr/bin:/bin", "CR_TYPE": "docker-hub"], timeout: 30)
         XCTAssertEqual(r.status, 2, r.stderr)

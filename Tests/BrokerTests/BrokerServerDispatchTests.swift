@@ -30,7 +30,7 @@ final class BrokerServerDispatchTests: XCTestCase {
         let good = h.connect()
         let greeting = h.onReactor { good.emitted.first }
         XCTAssertEqual(greeting?.event, "identify")
-        XCTAssertEqual(greeting?.args.first?.serialized, #"{"capabilities":["receive-post-streams"]}"#)
+        XCTAssertEqual(greeting?.args.first?.serialized, #"{"capabilities":["receive-post-streams","receive-chunk-answers"]}"#)
         XCTAssertTrue(h.onReactor { good.isOpen })
 
         let old = h.connect(version: "4.99.9")

@@ -43,7 +43,7 @@ final class BrokerServerTunnelTests: XCTestCase {
         let open = lines(client).first { $0["event"]?.string == "open" }
         XCTAssertEqual(open?["handshake"]?["pingInterval"]?.int, 25_000)
         XCTAssertEqual(open?["handshake"]?["maxPayload"]?.int, 22_020_096)
-        XCTAssertEqual(lines(client).first { $0["event"]?.string == "server identify" }?["args"]?.serialized, #"[{"capabilities":["receive-post-streams"]}]"#)
+        XCTAssertEqual(lines(client).first { $0["event"]?.string == "server identify" }?["args"]?.serialized, #"[{"capabilities":["receive-post-streams","receive-chunk-answers"]}]"#)
         XCTAssertTrue(waitUntil(seconds: 10) { self.lines(client).contains { $0["text"]?.string?.hasPrefix("primus::pong::") == true } }, "Primus heartbeat answered")
 
         // The callback went up, to the upstream, and its answer came back through the ack.

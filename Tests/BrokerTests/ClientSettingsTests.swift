@@ -137,6 +137,20 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertNoThrow(try settings(["CR_CREDENTIALS": "x", "PORT": "65535"]).get())
     }
 
+    func testTheCapOnRequestsAtOnceAndItsQueue() throws {
+        let d = try settings(["CR_CREDENTIALS": "x"]).get()
+        XCTAssertEqual(d.maxConcurrentRequests, 64)
+        XCTAssertEqual(d.maxQueuedRequests, 4096)
+        let big = try settings(["CR_CREDENTIALS": "x", "BROKER_CLIENT_MAX_CONCURRENT_REQUESTS": "2000"]).get()
+        XCTAssertEqual(big.maxConcurrentRequests, 2000)
+        XCTAssertEqual(big.maxQueuedRequests, 8000)
+        for bad in ["0", "-1", "many", "65537"] {
+            let p = problems(Self.base.merging(["CR_CREDENTIALS": "x", "BROKER_CLIENT_MAX_CONCURRENT_REQUESTS": bad]) { $1 })
+            XCTAssertEqual(p.count, 1, bad)
+            XCTAssertTrue(p.first?.hasPrefix("BROKER_CLIENT_MAX_CONCURRENT_REQUESTS \"\(bad)\" must be a whole number from 1 to 65536") ?? false, "\(p)")
+        }
+    }
+
     func testACustomFilterFileIsUsedAndABrokenOneNamed() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("accept-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

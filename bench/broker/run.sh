@@ -12,7 +12,8 @@
 # 3. The broker client's RSS sampled every 100 ms during all of it. Target: flat and under 32 MB.
 #
 # Environment: BENCH_SECONDS (10) per wrk run, BENCH_CONNECTIONS ("1 64 512"), BENCH_FILE_MB (1024),
-# BENCH_STRICT=1 exits 1 when a target is missed. Raw outputs go to bench/out/broker-<time>/.
+# BENCH_LAYOUTS ("shared split", see below), BENCH_BIN_DIR (use the cr-agent and broker there instead of building them), BENCH_STRICT=1 exits 1
+# when a target is missed. Raw outputs go to bench/out/broker-<time>/.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -59,9 +60,13 @@ wait_ok() {                                       # url pid name; gives up after
 # Servers on CPU 0 (each hop gets the same core, as a small box would), load generators on CPU 1.
 if [ "$(nproc)" -ge 2 ]; then server_pin=(taskset -c 0); client_pin=(taskset -c 1); else server_pin=(); client_pin=(); fi
 
-echo "run.sh: building cr-agent and broker (release, scripts/build-release.sh)"
-if ! release=$(scripts/build-release.sh 2>"$out/build.log"); then tail -30 "$out/build.log" >&2; exit 1; fi
-bin_dir=$(dirname "$release")
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+    bin_dir=$BENCH_BIN_DIR
+else
+    echo "run.sh: building cr-agent and broker (release, scripts/build-release.sh)"
+    if ! release=$(scripts/build-release.sh 2>"$out/build.log"); then tail -30 "$out/build.log" >&2; exit 1; fi
+    bin_dir=$(dirname "$release")
+fi
 agent=$bin_dir/cr-agent
 broker=$bin_dir/broker
 [ -x "$broker" ] || { echo "run.sh: $broker was not built" >&2; exit 1; }
@@ -103,6 +108,7 @@ started+=($!); wait_ok "http://127.0.0.1:$agent_port/healthcheck" "$!" cr-agent
 token=$(python3 -c 'import uuid; print(uuid.uuid4())')
 server_port=$(free_port)
 PORT=$server_port BROKER_TOKENS=$token LOG_LEVEL=warn "${server_pin[@]}" "$broker" server >"$out/broker-server.log" 2>&1 &
+server_pid=$!
 started+=($!); wait_ok "http://127.0.0.1:$server_port/healthcheck" "$!" broker-server
 
 # The client's filter: the agent's routes as the default filter has them, and the files on nginx.
@@ -150,16 +156,9 @@ stream_mbps() {
         "${client_pin[@]}" curl -fsS --max-time 300 -o /dev/null -w '%{speed_download}\n' "$url"
     done | sort -n | sed -n 2p | awk '{ printf "%.0f", $1 / 1048576 }'
 }
-direct_mbps=$(stream_mbps "http://127.0.0.1:$nginx_port/files/big.bin")
-tunnel_mbps=$(stream_mbps "http://127.0.0.1:$server_port/broker/$token/files/big.bin")
 got=$(curl -fsS --max-time 300 "http://127.0.0.1:$server_port/broker/$token/files/big.bin" | sha256sum | cut -d' ' -f1)
 want=$(sha256sum "$tmp/www/files/big.bin" | cut -d' ' -f1)
 [ "$got" = "$want" ] || { echo "run.sh: the file came through the tunnel changed" >&2; exit 1; }
-echo
-echo "Streamed ${file_mb} MiB (median of 3): direct ${direct_mbps} MB/s, through the tunnel ${tunnel_mbps} MB/s"
-check "tunnel / direct" "$(ratio "$tunnel_mbps" "$direct_mbps")" ">=" 0.70
-
-# 2. Small requests.
 run_wrk() {                                       # file conns url -> "<req/s> <p50 us> <errors>"
     local file=$1 conns=$2 url=$3 threads=1
     [ "$conns" -ge 512 ] && threads=2
@@ -178,18 +177,43 @@ run_wrk() {                                       # file conns url -> "<req/s> <
         END { printf "%s %s %d\n", (rps == "" ? "0" : rps), (p50 == "" ? "0" : p50), errors }
     ' "$file"
 }
+measure_layout() {                                # label
+echo
+echo "== layout: $1"
+direct_mbps=$(stream_mbps "http://127.0.0.1:$nginx_port/files/big.bin")
+tunnel_mbps=$(stream_mbps "http://127.0.0.1:$server_port/broker/$token/files/big.bin")
+echo "Streamed ${file_mb} MiB (median of 3): direct ${direct_mbps} MB/s, through the tunnel ${tunnel_mbps} MB/s"
+check "tunnel / direct" "$(ratio "$tunnel_mbps" "$direct_mbps")" ">=" 0.70
+
+# 2. Small requests.
 echo
 printf "%-12s %14s %14s %10s %12s %12s %8s\n" connections "direct req/s" "tunnel req/s" ratio "direct p50" "tunnel p50" errors
 for c in $connections; do
-    read -r d_rps d_p50 d_err < <(run_wrk "$out/wrk-direct-$c.txt" "$c" "http://127.0.0.1:$agent_port/healthcheck")
-    read -r t_rps t_p50 t_err < <(run_wrk "$out/wrk-tunnel-$c.txt" "$c" "http://127.0.0.1:$server_port/broker/$token/healthcheck")
+    read -r d_rps d_p50 d_err < <(run_wrk "$out/wrk-$1-direct-$c.txt" "$c" "http://127.0.0.1:$agent_port/healthcheck")
+    read -r t_rps t_p50 t_err < <(run_wrk "$out/wrk-$1-tunnel-$c.txt" "$c" "http://127.0.0.1:$server_port/broker/$token/healthcheck")
     printf "%-12s %14s %14s %10s %10sus %10sus %8s\n" "$c" "$d_rps" "$t_rps" "$(ratio "$t_rps" "$d_rps")" "$d_p50" "$t_p50" "$((d_err + t_err))"
     if [ "$c" = 1 ]; then added=$(awk -v a="$t_p50" -v b="$d_p50" 'BEGIN { printf "%.3f", (a - b) / 1000 }'); fi
     if [ "$c" != 1 ]; then results+=("$c $(ratio "$t_rps" "$d_rps")"); fi
-    [ "$t_err" = 0 ] || echo "  $t_err errors through the tunnel at $c connections (see $out/wrk-tunnel-$c.txt)"
+    [ "$t_err" = 0 ] || echo "  $t_err errors through the tunnel at $c connections (see $out/wrk-$1-tunnel-$c.txt)"
 done
 [ -n "${added:-}" ] && check "added p50 at 1 connection (ms)" "$added" "<" 0.5
 for r in "${results[@]}"; do set -- $r; check "tunnel / direct req/s at $1" "$2" ">=" 0.50; done
+results=()
+}
+
+
+# Layouts: "shared" is every server on CPU 0 (three single-threaded hops and the origin on one core,
+# as a small box would run them); "split" moves the broker server onto CPU 1 beside the load generator,
+# so the client and its origin share CPU 0 as on the client's own machine, and the server has its own
+# core, as a deployment across two machines has it. The direct rows run the same way in both.
+for layout in ${BENCH_LAYOUTS:-shared split}; do
+    case $layout in
+        shared) [ "$(nproc)" -ge 2 ] && taskset -apc 0 "$server_pid" >/dev/null ;;
+        split) [ "$(nproc)" -ge 2 ] && taskset -apc 1 "$server_pid" >/dev/null ;;
+        *) echo "run.sh: unknown layout $layout (shared, split)" >&2; exit 2 ;;
+    esac
+    measure_layout "$layout"
+done
 
 # 3. The client's memory.
 rss_peak=$(sort -n "$out/client-rss.txt" | tail -1)

@@ -9,12 +9,15 @@ public struct BrokerAnswer: Sendable {
         case downstreamTimeout = "DOWNSTREAM_TIMEOUT"
         case downstreamError = "DOWNSTREAM_ERROR"
         case bodyTooLarge = "BODY_TOO_LARGE"
+        /// Ours: too many requests from the server at once (BROKER_CLIENT_MAX_CONCURRENT_REQUESTS and its queue).
+        case clientBusy = "CLIENT_BUSY"
 
         public var status: Int {
             switch self {
             case .filterBlocked: return 401
             case .downstreamTimeout: return 504
             case .downstreamUnreachable, .downstreamError, .bodyTooLarge: return 502
+            case .clientBusy: return 503
             }
         }
     }
@@ -35,6 +38,13 @@ public struct BrokerAnswer: Sendable {
     public static func downstream(_ error: HTTPClientError) -> BrokerAnswer {
         let code = classify(error)
         return BrokerAnswer(code: code, body: .object([("code", .string(code.rawValue)), ("message", .string(error.description))]))
+    }
+
+    /// More requests at once than the client runs and queues: the server (or whoever holds its token)
+    /// cannot make the client open unbounded connections to the agent.
+    public static func busy(running: Int, queued: Int) -> BrokerAnswer {
+        BrokerAnswer(code: .clientBusy, body: .object([("code", .string(Code.clientBusy.rawValue)),
+                                                       ("message", .string("the broker client is running \(running) requests and queuing \(queued); try again later"))]))
     }
 
     public static func tooLarge(_ message: String) -> BrokerAnswer {

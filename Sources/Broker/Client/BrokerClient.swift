@@ -27,6 +27,10 @@ public final class BrokerClient: @unchecked Sendable {
     private(set) var http: HTTPClient!
     private(set) var slots: [TunnelSlot] = []
     private var calls: [ObjectIdentifier: DownstreamCall] = [:]
+    /// Requests past settings.maxConcurrentRequests, in arrival order (`queueHead` is the next to run).
+    private var queued: [DownstreamCall] = []
+    private var queueHead = 0
+    private var queuedBodyBytes = 0
 
     public init(settings: BrokerClientSettings, logger: Logger, dialer: @escaping TunnelDialer) {
         self.settings = settings
@@ -39,7 +43,14 @@ public final class BrokerClient: @unchecked Sendable {
     /// before it runs).
     public func attach(reactor: Reactor, httpConfiguration: HTTPClientConfiguration) throws(HTTPClientError) {
         self.reactor = reactor
-        http = try HTTPClient(reactor: reactor, configuration: httpConfiguration)
+        // Every running request may end with an idle connection to the agent and one to the server (an
+        // upload): keep them all, or most requests pay a connect and a close (the default keeps 16).
+        var configuration = httpConfiguration
+        configuration.maxCachedConnections = max(configuration.maxCachedConnections, 2 * settings.maxConcurrentRequests + 4)
+        // libcurl allocates its receive buffer per transfer; glibc consolidates its free lists whenever a
+        // chunk of 64 KiB or more is freed (malloc_consolidate showed at every small request): stay below.
+        configuration.receiveBufferSize = min(configuration.receiveBufferSize, 60 * 1024)
+        http = try HTTPClient(reactor: reactor, configuration: configuration)
         slots = [TunnelSlot(role: "primary", owner: self), TunnelSlot(role: "secondary", owner: self)]
         for slot in slots { slot.start() }
     }
@@ -48,6 +59,10 @@ public final class BrokerClient: @unchecked Sendable {
     public func stop() {
         for slot in slots { slot.stop() }
         for call in Array(calls.values) { call.cancel() }
+        queued = []
+        queueHead = 0
+        queuedBodyBytes = 0
+        metrics.requestsQueued.store(0, ordering: .relaxed)
     }
 
     /// The outbound HTTP client's counters (pauses, buffered bytes), on the reactor's thread.
@@ -77,19 +92,50 @@ public final class BrokerClient: @unchecked Sendable {
             ack?([.object([("status", .int(400)), ("body", .object([("code", .string("INVALID_REQUEST")), ("message", .string(why.description))]))])])
         case .success(let request):
             let call = DownstreamCall(owner: self, request: request, role: role, ack: ack)
-            calls[ObjectIdentifier(call)] = call
-            metrics.inFlight.bump()
             logger.debug("request from the server", [("requestId", .string(call.requestId)), ("method", .string(request.method)),
                                                      ("path", .string(Redaction.url(request.url)))])
-            call.start()
+            if calls.count < settings.maxConcurrentRequests && queueHead == queued.count {
+                run(call)
+            } else if queued.count - queueHead < settings.maxQueuedRequests && queuedBodyBytes + request.body.count <= settings.maxQueuedBodyBytes {
+                queued.append(call)
+                queuedBodyBytes += request.body.count
+                metrics.requestsQueued.bump()
+            } else {
+                metrics.requestsRefusedBusy.bump()
+                logger.warn("request refused: too many at once", [("requestId", .string(call.requestId)), ("running", .int(calls.count)),
+                                                                  ("queued", .int(queued.count - queueHead))])
+                call.refuse(.busy(running: calls.count, queued: queued.count - queueHead))
+            }
         }
     }
 
+    private func run(_ call: DownstreamCall) {
+        calls[ObjectIdentifier(call)] = call
+        metrics.inFlight.bump()
+        if calls.count > metrics.inFlightPeak.load(ordering: .relaxed) { metrics.inFlightPeak.store(calls.count, ordering: .relaxed) }
+        call.start()
+    }
+
     func callFinished(_ call: DownstreamCall) {
-        if calls.removeValue(forKey: ObjectIdentifier(call)) != nil { metrics.inFlight.bump(-1) }
+        guard calls.removeValue(forKey: ObjectIdentifier(call)) != nil else { return }
+        metrics.inFlight.bump(-1)
+        while calls.count < settings.maxConcurrentRequests && queueHead < queued.count {
+            let next = queued[queueHead]
+            queueHead += 1
+            queuedBodyBytes -= next.bodyCount
+            metrics.requestsQueued.bump(-1)
+            if queueHead >= 64 && queueHead * 2 >= queued.count {
+                queued.removeFirst(queueHead)
+                queueHead = 0
+            }
+            run(next)
+        }
     }
 
     var inFlightCalls: Int { calls.count }
+    /// Answer bytes all uploads hold now, waiting for libcurl (each upload bounds its own; the cap on
+    /// requests at once bounds their number).
+    public private(set) var uploadBytesHeld = 0
 
     func makeUpload(streamingID: String, role: String, requestId: String, preamble: JSON) -> ResponseDataUpload {
         var base = settings.serverURL
@@ -99,6 +145,11 @@ public final class BrokerClient: @unchecked Sendable {
                                     "user-agent": "Snyk Broker client \(settings.clientVersion)", "x-broker-client-version": settings.clientVersion]
         let upload = ResponseDataUpload(client: http, url: url, headers: headers, preamble: preamble,
                                         retryDelayMilliseconds: downstreamRetryDelayMilliseconds)
+        upload.onHeldChange = { [unowned self] delta in
+            uploadBytesHeld += delta
+            if uploadBytesHeld > metrics.uploadBytesHeldPeak.load(ordering: .relaxed) { metrics.uploadBytesHeldPeak.store(uploadBytesHeld, ordering: .relaxed) }
+        }
+        upload.reportInitialHeld()
         let peak = metrics
         upload.onBuffered = { n in
             var seen = peak.uploadPeakBufferedBytes.load(ordering: .relaxed)
@@ -109,6 +160,16 @@ public final class BrokerClient: @unchecked Sendable {
             }
         }
         return upload
+    }
+
+    /// The capability a server announces in its `identify` when it takes a whole small answer as one
+    /// `chunk` event (streamingID, body, true, {status, headers}); ours does, snyk's handles the event too.
+    public static let chunkAnswersCapability = "receive-chunk-answers"
+
+    /// The open socket of `role` when its server takes small answers as `chunk` events.
+    func chunkAnswerSocket(role: String) -> (any TunnelSocket)? {
+        guard let slot = slots.first(where: { $0.role == role }), slot.serverCapabilities.contains(Self.chunkAnswersCapability) else { return nil }
+        return slot.socket
     }
 
     /// The audit trail: every blocked request, once, at info.
@@ -162,14 +223,7 @@ public final class BrokerClient: @unchecked Sendable {
     }
 
     /// A version-4 UUID.
-    static func newUUID() -> String {
-        let a = UInt64.random(in: 0...UInt64.max), b = UInt64.random(in: 0...UInt64.max)
-        func hex(_ v: UInt64, _ digits: Int) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
-        }
-        return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-\(hex(0x4000 | (a & 0x0FFF), 4))-\(hex(0x8000 | ((b >> 48) & 0x3FFF), 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
-    }
+    static func newUUID() -> String { RandomUUID.make() }
 }
 
 extension String {

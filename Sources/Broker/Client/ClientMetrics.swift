@@ -17,8 +17,16 @@ public final class ClientMetrics: Sendable {
     public let bytesUp = Atomic<Int>(0)
     /// The most answer bytes any one upload held waiting for the server (the backpressure bound).
     public let uploadPeakBufferedBytes = Atomic<Int>(0)
-    /// Requests from the server being answered now.
+    /// Requests from the server being answered now (at most BROKER_CLIENT_MAX_CONCURRENT_REQUESTS).
     public let inFlight = Atomic<Int>(0)
+    /// The most requests ever run at once, and the most answer bytes all uploads held together.
+    public let inFlightPeak = Atomic<Int>(0)
+    public let uploadBytesHeldPeak = Atomic<Int>(0)
+    /// Requests from the server waiting for one of those places, and those refused with 503 CLIENT_BUSY.
+    public let requestsQueued = Atomic<Int>(0)
+    public let requestsRefusedBusy = Atomic<Int>(0)
+    /// Answers sent up the socket as one `chunk` event (small and complete), not through /response-data.
+    public let answersOverSocket = Atomic<Int>(0)
     /// The agent's callbacks: sent up, blocked by the public filter, failed (no socket, socket lost, timeout).
     public let callbacksRelayed = Atomic<Int>(0)
     public let callbacksBlocked = Atomic<Int>(0)
@@ -43,6 +51,11 @@ public final class ClientMetrics: Sendable {
         out += "# TYPE broker_client_bytes_up_total counter\nbroker_client_bytes_up_total \(bytesUp.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_upload_peak_buffered_bytes gauge\nbroker_client_upload_peak_buffered_bytes \(uploadPeakBufferedBytes.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_requests_in_flight gauge\nbroker_client_requests_in_flight \(inFlight.load(ordering: .relaxed))\n"
+        out += "# TYPE broker_client_requests_in_flight_peak gauge\nbroker_client_requests_in_flight_peak \(inFlightPeak.load(ordering: .relaxed))\n"
+        out += "# TYPE broker_client_upload_bytes_held_peak gauge\nbroker_client_upload_bytes_held_peak \(uploadBytesHeldPeak.load(ordering: .relaxed))\n"
+        out += "# TYPE broker_client_requests_queued gauge\nbroker_client_requests_queued \(requestsQueued.load(ordering: .relaxed))\n"
+        out += "# TYPE broker_client_requests_refused_busy_total counter\nbroker_client_requests_refused_busy_total \(requestsRefusedBusy.load(ordering: .relaxed))\n"
+        out += "# TYPE broker_client_answers_over_socket_total counter\nbroker_client_answers_over_socket_total \(answersOverSocket.load(ordering: .relaxed))\n"
         out += "# TYPE broker_client_callbacks_total counter\n"
         for (outcome, n) in [("relayed", callbacksRelayed.load(ordering: .relaxed)), ("blocked", callbacksBlocked.load(ordering: .relaxed)),
                              ("failed", callbacksFailed.load(ordering: .relaxed))] {

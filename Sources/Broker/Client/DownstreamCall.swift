@@ -1,13 +1,21 @@
 // One `request` event from the server, carried to the agent and answered: the private filter, the
 // prepared request, network errors retried (3 times, 500 ms apart, the same request id), and the answer
 // streamed up through /response-data, or returned through the emitter ack when the server asked for one
-// (snyk's legacy path, whole bodies up to 20 MiB). Lives on the client's reactor.
+// (snyk's legacy path, whole bodies up to 20 MiB). A small answer that is complete before
+// `smallAnswerBytes` goes up the socket as one `chunk` event instead of a second HTTP transfer, when the
+// server announced `receive-chunk-answers` (the event snyk's server takes for a streaming id:
+// LegacyStreamResponseHandler.ts, registered in identifyHandler.ts; snyk's client sends its own answers
+// that way: responseSenders.ts websocketDataResponseHandler; snyk marks it deprecated, hence only on
+// the server's word). Lives on the client's reactor.
 import Core
 
 final class DownstreamCall {
     /// Bodies answered through the ack are held whole; snyk's client refuses past this (sendDataResponse).
     static let maxAckBodyBytes = 20 * 1024 * 1024
     static let maxRetries = 3
+    /// Answers up to this size, complete, go up as one `chunk` event; larger ones stream through
+    /// /response-data (the socket is shared: a big body on it would hold up every other answer).
+    static let smallAnswerBytes = 64 * 1024
 
     private unowned let owner: BrokerClient
     private let request: IncomingTunnelRequest
@@ -17,6 +25,7 @@ final class DownstreamCall {
     private var retriesLeft = DownstreamCall.maxRetries
     private var agentTask: ClientTask?
     private var upload: ResponseDataUpload?
+    /// The whole body while it may still go up through the ack or as a `chunk` event.
     private var ackBody: [UInt8] = []
     private var ackTooLarge = false
     private var finished = false
@@ -31,6 +40,8 @@ final class DownstreamCall {
 
     /// Answers through /response-data when the server named a stream and asked for no ack.
     private var streamsUp: Bool { request.streamingID != nil && ack == nil }
+    /// The agent's head, while its body is held to see whether the whole answer is small.
+    private var heldPreamble: JSON?
 
     func start() {
         let path = DownstreamPreparation.strippingContextPrefix(request.url)
@@ -100,15 +111,36 @@ final class DownstreamCall {
         lastStatus = head.status
         lastHeaders = Self.headersObject(head.headers)
         guard streamsUp else { return }
-        var preamble: [(String, JSON)] = [("status", .int(head.status)), ("headers", Self.headersObject(head.headers))]
+        var preamble: [(String, JSON)] = [("status", .int(head.status)), ("headers", lastHeaders)]
         if let errorType = Self.errorType(forStatus: head.status) { preamble.append(("errorType", .string(errorType))) }
-        openUpload(preamble: .object(preamble))
+        // Held until it is known to be small (a body without a length is held until it outgrows that),
+        // when the server takes small answers as `chunk` events.
+        let length = head.headers["content-length"].flatMap { Int($0) }
+        if owner.chunkAnswerSocket(role: role) != nil, (length ?? 0) <= Self.smallAnswerBytes {
+            heldPreamble = .object(preamble)
+        } else {
+            openUpload(preamble: .object(preamble))
+        }
     }
 
     private func agentBody(_ chunk: UnsafeRawBufferPointer) -> ClientBodyDisposition {
         if let upload {
             owner.metrics.bytesUp.bump(chunk.count)
             return upload.append(chunk) ? .continue : .pause
+        }
+        if let preamble = heldPreamble {
+            if ackBody.count + chunk.count <= Self.smallAnswerBytes {
+                ackBody.append(contentsOf: chunk)
+                return .continue
+            }
+            // Larger than a small answer after all: what is held goes first, the rest streams.
+            heldPreamble = nil
+            openUpload(preamble: preamble)
+            let held = ackBody
+            ackBody = []
+            owner.metrics.bytesUp.bump(held.count + chunk.count)
+            upload?.append(held)
+            return upload?.append(chunk) ?? true ? .continue : .pause
         }
         if ackBody.count + chunk.count > Self.maxAckBodyBytes { ackTooLarge = true; agentTask?.cancel(); return .continue }
         ackBody.append(contentsOf: chunk)
@@ -117,6 +149,11 @@ final class DownstreamCall {
 
     private func agentDone() {
         if let upload { upload.finish(); return }
+        if let preamble = heldPreamble {
+            heldPreamble = nil
+            sendSmallAnswer(preamble: preamble)
+            return
+        }
         guard let ack, !finished else { return }
         finished = true
         ack([.object([("status", .int(lastStatus)), ("headers", lastHeaders), ("body", .string(String(decoding: ackBody, as: UTF8.self)))])])
@@ -125,6 +162,25 @@ final class DownstreamCall {
 
     private var lastStatus = 0
     private var lastHeaders: JSON = .object([])
+
+    /// The whole answer as one `chunk` event: (streamingID, body, finished, {status, headers}); through
+    /// /response-data when the socket it came on has closed meanwhile.
+    private func sendSmallAnswer(preamble: JSON) {
+        guard !finished, let streamingID = request.streamingID else { return }
+        guard let socket = owner.chunkAnswerSocket(role: role) else {
+            openUpload(preamble: preamble)
+            upload?.append(ackBody)
+            upload?.finish()
+            ackBody = []
+            return
+        }
+        finished = true
+        owner.metrics.bytesUp.bump(ackBody.count)
+        owner.metrics.answersOverSocket.bump()
+        socket.emit("chunk", [.string(streamingID), EJSONBody.json(ackBody), .bool(true), preamble], ack: nil)
+        ackBody = []
+        owner.callFinished(self)
+    }
 
     private func agentFailedMidway(_ reason: String) {
         if let upload { upload.fail("the agent's answer broke off: \(reason)"); return }
@@ -175,6 +231,12 @@ final class DownstreamCall {
         upload = up
         up.start()
     }
+
+    /// Body bytes of the request (what a queued call holds).
+    var bodyCount: Int { request.body.count }
+
+    /// Answers without calling the agent (the client is too busy to take the request).
+    func refuse(_ answer: BrokerAnswer) { self.answer(answer) }
 
     /// Stops the call at once (shutdown).
     func cancel() {

@@ -29,6 +29,9 @@ final class ResponseDataUpload {
     private(set) var bodyBytesQueued = 0
     /// Told of the buffer's size after each append (the client keeps the peak for /metrics).
     var onBuffered: ((Int) -> Void)?
+    /// Told of every change to the bytes this upload holds (+ appended, - handed to libcurl or dropped),
+    /// so the client can bound and report what all its uploads hold together.
+    var onHeldChange: ((Int) -> Void)?
     /// Called when the buffer drops below the low-water mark after `append` returned false.
     var onDrained: (() -> Void)?
     /// Called once: the server's status, or why the upload failed.
@@ -50,6 +53,9 @@ final class ResponseDataUpload {
         buffer = Self.preamble(json)
     }
 
+    /// The preamble was taken into the buffer before anyone listened: tell the listener now.
+    func reportInitialHeld() { onHeldChange?(bufferedBytes) }
+
     var bufferedBytes: Int { buffer.count - readOffset }
 
     func start() {
@@ -66,6 +72,7 @@ final class ResponseDataUpload {
     func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !done, !ended else { return false }
         buffer.append(contentsOf: bytes)
+        onHeldChange?(bytes.count)
         bodyBytesQueued += bytes.count
         onBuffered?(bufferedBytes)
         wake()
@@ -108,6 +115,7 @@ final class ResponseDataUpload {
         buffer.withUnsafeBytes { src in out.baseAddress!.copyMemory(from: src.baseAddress! + readOffset, byteCount: n) }
         readOffset += n
         bytesHandedOver += n
+        onHeldChange?(-n)
         if readOffset >= 64 * 1024 && readOffset * 2 >= buffer.count {
             buffer.removeFirst(readOffset)
             readOffset = 0
@@ -127,6 +135,8 @@ final class ResponseDataUpload {
             return
         }
         done = true
+        onHeldChange?(-bufferedBytes)
+        onHeldChange = nil
         buffer = []
         readOffset = 0
         let callback = onComplete

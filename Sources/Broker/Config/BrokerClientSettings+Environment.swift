@@ -57,6 +57,8 @@ extension BrokerClientSettings {
         let maxMessage = integer(value("BROKER_MAX_MESSAGE_BYTES"), name: "BROKER_MAX_MESSAGE_BYTES",
                                  default: defaultMaxMessageBytes, range: 1024...(1 << 30), problems: &problems)
 
+        let maxConcurrent = integer(value("BROKER_CLIENT_MAX_CONCURRENT_REQUESTS"), name: "BROKER_CLIENT_MAX_CONCURRENT_REQUESTS",
+                                    default: 64, range: 1...65536, problems: &problems)
         let version = value("BROKER_CLIENT_VERSION") ?? defaultClientVersion
         if let v = SemanticVersion(version) {
             if v < SemanticVersion(minimumClientVersion)! {
@@ -103,6 +105,8 @@ extension BrokerClientSettings {
                                             crCredentials: credentials, port: port, validationURL: validationURL, filter: filter,
                                             clientVersion: version, environment: filterEnv, tlsCertificatePath: cert, tlsKeyPath: key)
         settings.maxMessageBytes = maxMessage
+        settings.maxConcurrentRequests = maxConcurrent
+        settings.maxQueuedRequests = max(4096, maxConcurrent * 4)
         settings.logLevel = logLevel
         settings.crType = value("CR_TYPE")
         return .success(settings)

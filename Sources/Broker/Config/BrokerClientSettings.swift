@@ -27,6 +27,11 @@ public struct BrokerClientSettings: Sendable {
     public var tlsKeyPath: String?
     /// The largest WebSocket message accepted or sent (BROKER_MAX_MESSAGE_BYTES, default 33554432).
     public var maxMessageBytes: Int = 33_554_432
+    /// Requests from the server run at once (BROKER_CLIENT_MAX_CONCURRENT_REQUESTS, default 64); more
+    /// wait in a queue of `maxQueuedRequests` (and `maxQueuedBodyBytes` of bodies), past which 503 CLIENT_BUSY.
+    public var maxConcurrentRequests: Int = 64
+    public var maxQueuedRequests: Int = 4096
+    public var maxQueuedBodyBytes: Int = 64 << 20
     /// LOG_LEVEL (debug, info, warn, error; default info).
     public var logLevel: LogLevel = .info
     /// CR_TYPE as given, nil when only CR_CREDENTIALS was (for logs and /systemcheck).

@@ -159,7 +159,8 @@ public final class BrokerServer: @unchecked Sendable {
                              c.identity.logFields + [("reason", .string(reason)), ("remaining", .int(self.pool.connections(token: c.token).count))])
             self.forwarded.connectionClosed(c)
         }
-        socket.emit("identify", [.object([("capabilities", .array([.string("receive-post-streams")]))])], ack: nil)
+        socket.emit("identify", [.object([("capabilities", .array([.string("receive-post-streams"), .string(BrokerClient.chunkAnswersCapability)]))])],
+                    ack: nil)
     }
 
     private func onEvent(_ c: ClientConnection, _ event: String, _ args: [JSON], _ ack: (([JSON]) -> Void)?) {
@@ -171,6 +172,12 @@ public final class BrokerServer: @unchecked Sendable {
                 return
             }
             upstream.relay(from: c, payload: args.first ?? .null, ack: ack)
+        case "chunk":
+            guard c.identified else {
+                logger.warn("chunk event before identify; ignored", c.identity.logFields)
+                return
+            }
+            forwarded.receiveChunk(from: c, args)
         default:
             logger.debug("event ignored", c.identity.logFields + [("event", .string(event))])
         }

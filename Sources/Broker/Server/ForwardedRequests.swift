@@ -20,6 +20,8 @@ final class ForwardedRequest {
     var source: HTTPExchange?
     /// The caller went away: what still arrives is read and dropped.
     var callerGone = false
+    /// The answer streams as `chunk` events on the socket (not through /response-data).
+    var chunked = false
 
     init(streamingID: String, requestId: String, exchange: HTTPExchange, connection: ClientConnection) {
         self.streamingID = streamingID
@@ -150,6 +152,7 @@ final class ForwardedRequests {
         f.callerGone = true
         stats.count(.down, "caller_gone")
         if f.phase == .waiting { finish(f) } else { f.source?.pauseBody(false) }
+        if f.chunked { (f.connection?.socket as? BrokerSocket)?.setReading(true) }
     }
 
     /// A socket closed: requests it still owed an answer to get 502 now (not a timeout later). Those
@@ -158,6 +161,10 @@ final class ForwardedRequests {
         for f in Array(waiting.values) where f.phase == .waiting && (f.connection === c || f.connection == nil) {
             fail(f, status: 502, code: "CLIENT_DISCONNECTED", outcome: "client_gone",
                  message: "the broker client's connection closed before it answered")
+        }
+        // An answer coming as `chunk` events on that socket can no longer end: the caller gets a cut.
+        for f in Array(waiting.values) where f.chunked && f.phase == .streaming && (f.connection === c || f.connection == nil) {
+            chunkedEnd(f, ok: false)
         }
     }
 
@@ -207,6 +214,13 @@ final class ForwardedRequests {
         var failure: String?
         data.readBody(onChunk: { [unowned self] chunk in
             guard failure == nil else { return }
+            if decoder.headComplete {
+                // Past the head every byte is the answer's: straight to the caller, no copy into an array.
+                guard !chunk.isEmpty, !f.callerGone else { return }
+                self.stats.addBytes("to_caller", chunk.count)
+                if !caller.write(chunk) && !f.callerGone { data.pauseBody(true) }
+                return
+            }
             let out: ResponseDataOutput
             do throws(BrokerProtocolError) { out = try decoder.feed(Array(chunk)[...]) } catch { failure = "\(error)"; return }
             if let head = out.head, !f.callerGone {
@@ -257,6 +271,70 @@ final class ForwardedRequests {
             stats.count(.down, "cut")
             caller.abort()
         }
+    }
+
+    // MARK: the answer, as `chunk` events
+
+    /// `chunk(streamingID, data, finished, {status, headers}?)` as snyk's LegacyStreamResponseHandler.ts
+    /// takes it: the status and headers start the caller's answer, the data is written, `finished` ends
+    /// it. Our client sends a small, complete answer as one such event; a whole one is answered in one
+    /// write. A longer stream of events to a slow caller stops the socket's reads until the caller drains.
+    func receiveChunk(from c: ClientConnection, _ args: [JSON]) {
+        guard let streamingID = args.first?.string, let f = waiting[streamingID], f.token == c.token, f.source == nil,
+              f.phase == .waiting || f.chunked else {
+            logger.warn("chunk for no waiting request; dropped", c.identity.logFields + [("streamingID", .string(args.first?.string ?? ""))])
+            return
+        }
+        guard let data = EJSONBody.bytes(args.count > 1 ? args[1] : nil) else {
+            if f.phase == .waiting {
+                fail(f, status: 502, code: "BAD_CLIENT_ANSWER", outcome: "bad_answer", message: "the chunk data is not a string, object or binary")
+            } else {
+                chunkedEnd(f, ok: false)
+            }
+            return
+        }
+        let finished = args.count > 2 && args[2].bool == true
+        let caller = f.exchange
+        if f.phase == .waiting {
+            let head = args.count > 3 ? args[3] : JSON.null
+            let status = head["status"]?.int ?? 200
+            guard (100...999).contains(status) else {
+                fail(f, status: 502, code: "BAD_CLIENT_ANSWER", outcome: "bad_answer", message: "the client's answer has an invalid status")
+                return
+            }
+            var h = RelayHeaders.forwarded(RelayHeaders.fromJSON(head["headers"]))
+            h.set("snyk-request-id", f.requestId)
+            if finished {
+                stats.count(.down, "answered")
+                stats.addBytes("to_caller", data.count)
+                finish(f)
+                caller.respond(status: status, headers: h, body: data)
+                return
+            }
+            f.phase = .streaming
+            f.chunked = true
+            if let t = f.timer, let r = broker.reactor ?? caller.reactor { r.cancel(t) }
+            f.timer = nil
+            let length = head["headers"]?["content-length"]?.string.flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+            caller.startResponse(status: status, headers: h, contentLength: length)
+            let socket = c.socket as? BrokerSocket
+            caller.onWritable = { [weak socket] in socket?.setReading(true) }
+        }
+        if !data.isEmpty && !f.callerGone {
+            stats.addBytes("to_caller", data.count)
+            if !caller.write(data), !f.callerGone { (c.socket as? BrokerSocket)?.setReading(false) }
+        }
+        if finished { chunkedEnd(f, ok: true) }
+    }
+
+    private func chunkedEnd(_ f: ForwardedRequest, ok: Bool) {
+        guard f.phase == .streaming, f.chunked else { return }
+        let caller = f.exchange
+        let gone = f.callerGone
+        finish(f)
+        if gone { return }
+        stats.count(.down, ok ? "answered" : "cut")
+        if ok { caller.finish() } else { caller.abort() }
     }
 
     // MARK: the answer, through the ack (clients without post-streams)
@@ -357,14 +435,7 @@ final class ForwardedRequests {
         return s != "00000000-0000-0000-0000-000000000000"
     }
 
-    static func newUUID() -> String {
-        let a = UInt64.random(in: 0...UInt64.max), b = UInt64.random(in: 0...UInt64.max)
-        func hex(_ v: UInt64, _ digits: Int) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
-        }
-        return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-\(hex(0x4000 | (a & 0x0FFF), 4))-\(hex(0x8000 | ((b >> 48) & 0x3FFF), 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
-    }
+    static func newUUID() -> String { RandomUUID.make() }
 }
 
 /// A body as the wire protocol carries it in a JSON value: EJSON binary `{"$binary":"<base64>"}`, a

@@ -168,7 +168,7 @@ public final class WebSocketConnection {
     private func appendFrame(fin: Bool, _ opcode: WebSocketFrame.Opcode, _ payload: UnsafeRawBufferPointer) {
         var key: [UInt8]?
         if role == .client {        // a fresh key per frame (RFC 6455 §5.3)
-            var k: UInt32 = .random(in: .min ... .max)
+            var k = UInt32(truncatingIfNeeded: BufferedRandom.next())
             key = withUnsafeBytes(of: &k) { Array($0) }
         }
         WebSocketFrame.append(fin: fin, opcode: opcode, payload: payload, maskingKey: key, to: &output)
