@@ -18,7 +18,7 @@ enum HackageTestEcosystem: PackageEcosystem {
     static func purl(_ p: Package, os: OSRelease?) -> Purl { plainPurl(p) }
 
     /// One scan result per package database directory.
-    static func snykTargetFile(_ p: Package) -> String { CatalogPath.directory(p.location.path) }
+    static func snykTargetFile(_ p: Package) -> String { SlashPath.directory(of: p.location.path) }
 }
 
 final class ReportEcosystemTests: XCTestCase {

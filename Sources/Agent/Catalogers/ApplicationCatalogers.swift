@@ -61,30 +61,4 @@ enum CatalogPath {
         }) { return r }
         return path.contains(String(describing: needle))
     }
-
-    /// The last path component (`/a/b/c.jar` -> `c.jar`).
-    static func baseName(_ path: String) -> Substring {
-        guard let slash = path.lastIndex(of: "/") else { return Substring(path) }
-        return path[path.index(after: slash)...]
-    }
-
-    /// The directory part (`/a/b/c` -> `/a/b`; `/c` -> `/`).
-    static func directory(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-}
-
-extension String {
-    /// Trimmed of ASCII whitespace, as Go's `strings.TrimSpace` trims it (Go also trims Unicode spaces,
-    /// which manifests do not use around names and versions).
-    var trimmedASCII: String {
-        let u = Array(utf8)
-        var lo = 0, hi = u.count
-        func space(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
-        while lo < hi, space(u[lo]) { lo += 1 }
-        while hi > lo, space(u[hi - 1]) { hi -= 1 }
-        if lo == 0 && hi == u.count { return self }
-        return String(decoding: u[lo..<hi], as: UTF8.self)
-    }
 }

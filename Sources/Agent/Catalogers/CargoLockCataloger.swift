@@ -51,8 +51,8 @@ public struct CargoLockCataloger: Cataloger {
                 continue
             }
             if c == UInt8(ascii: "[") {
-                let h = String(decoding: p.restOfLine(), as: UTF8.self).trimmedASCII
-                inPackage = h.hasPrefix("[[") && String(h.dropFirst(2).prefix { $0 != "]" }).trimmedASCII == "package"
+                let h = String(decoding: p.restOfLine(), as: UTF8.self).trimmedASCIIWhitespace
+                inPackage = h.hasPrefix("[[") && String(h.dropFirst(2).prefix { $0 != "]" }).trimmedASCIIWhitespace == "package"
                 if inPackage { tables.append([:]) }
                 continue
             }

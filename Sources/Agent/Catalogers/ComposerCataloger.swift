@@ -36,7 +36,7 @@ public struct ComposerCataloger: Cataloger {
         for entry in entries {
             if file.work.count() { break }
             guard let name = entry["name"]?.string, let version = entry["version"]?.string,
-                  !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { continue }
+                  !name.trimmedASCIIWhitespace.isEmpty, !version.trimmedASCIIWhitespace.isEmpty else { continue }
             result.packages.append(Self.package(name: name, version: version, entry: entry, location: file.location))
         }
         return result

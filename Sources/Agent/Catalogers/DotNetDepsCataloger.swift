@@ -25,7 +25,7 @@ public struct DotNetDepsCataloger: Cataloger {
             warnings.add("deps.json is not a JSON object")
             return CatalogResult(warnings: warnings.all)
         }
-        let rootName = String(CatalogPath.baseName(file.entry.path).dropLast(".deps.json".count))
+        let rootName = String(SlashPath.baseName(of: file.entry.path).dropLast(".deps.json".count))
         let packages = Self.select(DepsDocument(json, work: file.work), rootName: rootName, work: file.work).map { lib in
             let (name, version) = Self.split(lib.key)
             let metadata = NuGetMetadata(type: (lib.library?.type).nonEmpty, path: (lib.library?.path).nonEmpty, sha512: (lib.library?.sha512).nonEmpty)

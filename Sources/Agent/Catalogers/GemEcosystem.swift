@@ -1,4 +1,5 @@
 // Ruby gems: their metadata, purls and snyk identity, beside RubyGemspecCataloger.
+import Core
 
 /// What an installed gemspec says beyond name and version.
 struct GemMetadata: Equatable {
@@ -28,5 +29,5 @@ enum GemEcosystem: PackageEcosystem {
     static func purl(_ p: Package, os: OSRelease?) -> Purl { plainPurl(p) }
 
     /// The specifications directory the gemspec is in.
-    static func snykTargetFile(_ p: Package) -> String { CatalogPath.directory(p.location.path) }
+    static func snykTargetFile(_ p: Package) -> String { SlashPath.directory(of: p.location.path) }
 }

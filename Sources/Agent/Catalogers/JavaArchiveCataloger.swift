@@ -2,6 +2,7 @@
 // (Spring Boot's BOOT-INF/lib/*.jar, WEB-INF/lib/*.jar): the archive's own package from its manifest,
 // pom.properties and file name, plus one package per other pom.properties inside, by syft's
 // java-archive-cataloger rules. Zip reading is guarded (ZipLimits).
+import Core
 
 /// Maven packages from Java archives and the archives nested in them (ecosystem `.java`).
 public struct JavaArchiveCataloger: Cataloger {
@@ -104,7 +105,7 @@ struct ArchiveWalk {
         for e in files.filter({ ("/" + $0.name).hasSuffix("pom.properties") }).sorted(by: { Self.byteOrder($0.name, $1.name) }) {
             guard let bytes = read(zip, e, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes, &reads),
                   let pom = PomProperties(bytes, path: e.name), !pom.version.isEmpty, !pom.artifactId.isEmpty else { continue }
-            byDir[CatalogPath.directory("/" + e.name)] = pom
+            byDir[SlashPath.directory(of: "/" + e.name)] = pom
         }
         let poms = byDir.keys.sorted(by: Self.byteOrder).map { (dir: $0, pom: byDir[$0]!) }
 
@@ -194,7 +195,7 @@ struct ArchiveWalk {
     private mutating func warn(_ virtualPath: String, _ text: String) { warnings.add(text, about: virtualPath) }
 
     private mutating func emit(_ p: JavaPackage, parent: JavaPackage?) {
-        guard !p.name.trimmedASCII.isEmpty, !p.version.trimmedASCII.isEmpty else { return }
+        guard !p.name.trimmedASCIIWhitespace.isEmpty, !p.version.trimmedASCIIWhitespace.isEmpty else { return }
         let group = p.groupID
         let namespace = group.isEmpty ? p.name : group
         var metadata = JavaMetadata(virtualPath: p.virtualPath)

@@ -1,5 +1,6 @@
 // A Java archive's file name split into a package name and version by syft's rules (its
 // nameAndVersionPattern and secondaryVersionPattern), written out by hand instead of run as regexps.
+import Core
 
 struct JavaArchiveFilename {
     let name: String
@@ -9,7 +10,7 @@ struct JavaArchiveFilename {
 
     /// `path` may be a path inside an archive; only its last component counts.
     init(_ path: String, work: CatalogWork = CatalogWork()) {
-        let base = CatalogPath.baseName(path)
+        let base = SlashPath.baseName(of: path)
         var stem = Substring(base)
         var ext = ""
         if let dot = base.lastIndex(of: ".") {

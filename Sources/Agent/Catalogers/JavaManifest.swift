@@ -16,12 +16,12 @@ struct JavaManifest {
             if rawLine.first == 0x20 {
                 guard lastKey != nil, !all.isEmpty, !all[all.count - 1].isEmpty else { continue }
                 let n = all[all.count - 1].count
-                all[all.count - 1][n - 1].value += String(decoding: rawLine, as: UTF8.self).trimmedASCII
+                all[all.count - 1][n - 1].value += String(decoding: rawLine, as: UTF8.self).trimmedASCIIWhitespace
                 continue
             }
             guard let colon = rawLine.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let key = String(decoding: rawLine[rawLine.startIndex..<colon], as: UTF8.self).trimmedASCII
-            let value = String(decoding: rawLine[(colon + 1)...], as: UTF8.self).trimmedASCII
+            let key = String(decoding: rawLine[rawLine.startIndex..<colon], as: UTF8.self).trimmedASCIIWhitespace
+            let value = String(decoding: rawLine[(colon + 1)...], as: UTF8.self).trimmedASCIIWhitespace
             guard !key.isEmpty else { continue }
             if lastKey == nil { all.append([]) }
             all[all.count - 1].append((key, value))
@@ -71,10 +71,10 @@ struct PomProperties: Equatable {
         self.path = path
         for line in JavaManifest.lines(bytes) {
             let text = String(decoding: line, as: UTF8.self)
-            if text.trimmedASCII.isEmpty || text.drop(while: { $0 == " " }).hasPrefix("#") { continue }
+            if text.trimmedASCIIWhitespace.isEmpty || text.drop(while: { $0 == " " }).hasPrefix("#") { continue }
             guard let sep = text.firstIndex(where: { $0 == "=" || $0 == ":" }) else { return nil }
-            let key = String(text[..<sep]).trimmedASCII.lowercased()
-            let value = String(text[text.index(after: sep)...]).trimmedASCII
+            let key = String(text[..<sep]).trimmedASCIIWhitespace.lowercased()
+            let value = String(text[text.index(after: sep)...]).trimmedASCIIWhitespace
             // mapstructure matches field names without regard to case.
             switch key {
             case "groupid": groupId = value
@@ -131,11 +131,11 @@ enum JavaGroupID {
 
     /// `org.bar;uses:="org.foo"` -> `org.bar`.
     static func cleanPom(_ g: String) -> String {
-        String(g.prefix { $0 != ";" }).trimmedASCII
+        String(g.prefix { $0 != ";" }).trimmedASCIIWhitespace
     }
 
     static func cleanManifest(_ g: String) -> String {
-        let cleaned = String(g.prefix { $0 != ";" }.prefix { $0 != "#" }).trimmedASCII
+        let cleaned = String(g.prefix { $0 != ";" }.prefix { $0 != "#" }).trimmedASCIIWhitespace
         return cleaned == "org.lz4.java" ? "org.lz4" : cleaned
     }
 }

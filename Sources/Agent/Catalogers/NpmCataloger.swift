@@ -27,7 +27,7 @@ public struct NpmCataloger: Cataloger {
     /// The package a parsed package.json describes, when it has a non-blank name and version.
     static func package(from json: JSON, location: PackageLocation) -> Package? {
         guard let name = json["name"]?.string, let version = json["version"]?.string,
-              !name.trimmedASCII.isEmpty, !version.trimmedASCII.isEmpty else { return nil }
+              !name.trimmedASCIIWhitespace.isEmpty, !version.trimmedASCIIWhitespace.isEmpty else { return nil }
         // The scope: the name up to its first slash (`@scope/name` -> `@scope`), where syft's purl splits it.
         let namespace = name.firstIndex(of: "/").map { String(name[..<$0]) }
         let metadata = NpmMetadata(isPrivate: json["private"]?.bool == true ? "true" : nil, license: license(json))

@@ -88,7 +88,7 @@ public struct PythonCataloger: Cataloger {
             }
             if line.first == 0x20 {
                 if key != nil {
-                    let more = String(decoding: line, as: UTF8.self).trimmedASCII
+                    let more = String(decoding: line, as: UTF8.self).trimmedASCIIWhitespace
                     _ = work.count(more.utf8.count + 2)
                     value += "\n "
                     value += more
@@ -99,9 +99,9 @@ public struct PythonCataloger: Cataloger {
                 continue
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { continue }
-            let k = String(decoding: line[line.startIndex..<colon].filter { $0 != UInt8(ascii: "-") }, as: UTF8.self).trimmedASCII
+            let k = String(decoding: line[line.startIndex..<colon].filter { $0 != UInt8(ascii: "-") }, as: UTF8.self).trimmedASCIIWhitespace
             if let key { fields[key] = value }
-            value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmedASCII
+            value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmedASCIIWhitespace
             key = k
         }
         if let key { fields[key] = value }

@@ -1,4 +1,5 @@
 // Python distributions: their metadata, names, purls and snyk identity, beside PythonCataloger.
+import Core
 
 /// What a distribution's METADATA / PKG-INFO says beyond name and version.
 struct PythonMetadata: Equatable {
@@ -39,6 +40,6 @@ enum PythonEcosystem: PackageEcosystem {
         if let i = parts.lastIndex(where: { $0.hasSuffix(".dist-info") || $0.hasSuffix(".egg-info") }) {
             return i <= 1 ? "/" : parts[..<i].joined(separator: "/")
         }
-        return CatalogPath.directory(path)
+        return SlashPath.directory(of: path)
     }
 }

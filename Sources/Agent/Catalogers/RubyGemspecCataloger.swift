@@ -32,7 +32,7 @@ public struct RubyGemspecCataloger: Cataloger {
         var out: [String: String] = [:]
         for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
             if work.count(raw.utf8.count + 1) { break }
-            var line = String(raw).trimmedASCII.replacingOccurrences(".freeze", with: "")
+            var line = String(raw).trimmedASCIIWhitespace.replacingOccurrences(".freeze", with: "")
             guard !line.isEmpty else { continue }
             line = renderUnicodeEscapes(line)
             let bytes = Array(line.utf8)
@@ -42,7 +42,7 @@ public struct RubyGemspecCataloger: Cataloger {
                 out["version"] = v
             } else if let v = listAssignment(bytes, field: "licenses"), !v.isEmpty {
                 out["licenses"] = v.split(separator: ",", omittingEmptySubsequences: false)
-                    .map { String($0).trimmingBytes { $0 == UInt8(ascii: "\"") || $0 == 0x20 } }
+                    .map { String($0).trimming { $0 == UInt8(ascii: "\"") || $0 == 0x20 } }
                     .joined(separator: ", ")
             }
         }
@@ -131,14 +131,5 @@ extension String {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Trimmed of leading and trailing bytes that match (ASCII predicates only).
-    func trimmingBytes(where drop: (UInt8) -> Bool) -> String {
-        let u = Array(utf8)
-        var lo = 0, hi = u.count
-        while lo < hi, drop(u[lo]) { lo += 1 }
-        while hi > lo, drop(u[hi - 1]) { hi -= 1 }
-        return String(decoding: u[lo..<hi], as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 // Package URLs: the one builder for every purl the reports write; package purls spelled as syft spells them,
 // with syft's per-ecosystem conventions (`Purl(package:os:)`).
+import Core
 
 /// A package URL (https://github.com/package-url/purl-spec). `description` is the string, built as the
 /// spec's "How to build a PURL" says (each namespace segment, the name, the version, each qualifier value
@@ -92,7 +93,7 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
     /// colon. Hex digits are upper-case; a space is `%20`. Without `keepColon` this is packageurl-go's
     /// `escape` (Go's `url.QueryEscape` with `+` for a space written `%20`) byte for byte.
     public static func percentEncode(_ s: String, keepColon: Bool) -> String {
-        escape(s) { b in
+        PercentEncoding.encode(s) { b in
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
@@ -109,7 +110,7 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
     /// the URL's fragment): letters, digits, `-_.~`, `$&+,/:;=?@` and `!()*` stay; everything else is
     /// encoded.
     static func goFragmentEscape(_ s: String) -> String {
-        escape(s) { b in
+        PercentEncoding.encode(s) { b in
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 return true
@@ -117,20 +118,6 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
                 return Array("-_.~$&+,/:;=?@!()*".utf8).contains(b)
             }
         }
-    }
-
-    private static func escape(_ s: String, keeping keep: (UInt8) -> Bool) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        for b in s.utf8 {
-            if keep(b) {
-                out.append(b)
-            } else {
-                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]]
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

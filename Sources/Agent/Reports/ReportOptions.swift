@@ -30,7 +30,7 @@ public struct ReportOptions: Sendable {
     /// the creation time and identifiers become reproducible; otherwise the time is now.
     public init(environment: Environment) throws(ConfigurationError) {
         if let raw = environment["SOURCE_DATE_EPOCH"] {
-            guard let epoch = Int(raw.trimmingCharactersSpace()), epoch >= 0, epoch < 253_402_300_800 else {
+            guard let epoch = Int(raw.trimmed(" \t\r")), epoch >= 0, epoch < 253_402_300_800 else {
                 throw ConfigurationError(variable: "SOURCE_DATE_EPOCH",
                                          message: "expected seconds since 1970-01-01 as a non-negative integer, got \"\(raw)\"")
             }
@@ -69,21 +69,13 @@ enum ReportTime {
 enum DocumentID {
     /// A UUID string: derived from `seed` (RFC 9562 version 8, SHA-256 based) when given, else random (version 4).
     static func uuid(seed: [UInt8]?) -> String {
-        var b: [UInt8]
-        if let seed {
-            let h = SHA256()
-            h.update(seed)
-            b = hexBytes(h.finalizeHex())
-            b[6] = (b[6] & 0x0F) | 0x80
-        } else {
-            var rng = SystemRandomNumberGenerator()
-            b = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            b[6] = (b[6] & 0x0F) | 0x40
-        }
-        b[8] = (b[8] & 0x3F) | 0x80
-        let hex = b.prefix(16).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-        let c = Array(hex)
-        return [c[0..<8], c[8..<12], c[12..<16], c[16..<20], c[20..<32]].map { String($0) }.joined(separator: "-")
+        guard let seed else { return UUIDString.random() }
+        let h = SHA256()
+        h.update(seed)
+        var b = Array(hexBytes(h.finalizeHex()).prefix(16))
+        b[6] = (b[6] & 0x0F) | 0x80     // version 8
+        b[8] = (b[8] & 0x3F) | 0x80     // RFC 9562 variant
+        return UUIDString.format(b)
     }
 
     /// The first 16 hex digits of SHA-256 over `text`: a short, stable identifier.

@@ -71,9 +71,6 @@ public struct OSRelease: Sendable, Equatable {
 }
 
 extension StringProtocol {
-    /// Kept for Reports/ReportOptions.swift until it calls `trimmed(" \t\r")` itself.
-    func trimmingCharactersSpace() -> String { trimmed(" \t\r") }
-
     func replacingBackslashEscapes() -> String {
         var out = ""
         var escaped = false
