@@ -122,6 +122,27 @@ final class ImageScannerTests: XCTestCase {
         }
     }
 
+    /// The base layer's path sets (usually the largest: a whole distribution) shadow nothing below it,
+    /// so the merge does not gather them; the layers above it are gathered, and still decide.
+    func testTheMergeGathersOnlyTheLayersAboveTheBase() {
+        func layer(_ name: String, files: [String], dirs: [String], packages: [String: String] = [:]) -> LayerFindings {
+            var f = LayerFindings(layerDigest: "sha256:" + name)
+            f.nonDirectoryHashes = Set(files.map(LayerFindings.pathHash))
+            f.directoryHashes = Set(dirs.map(LayerFindings.pathHash))
+            for (path, n) in packages {
+                f.packagesByPath[path] = [Package(ecosystem: .npm, name: n, version: "1", location: PackageLocation(layerDigest: f.layerDigest, path: path))]
+            }
+            return f
+        }
+        let base = layer("base", files: (0..<1000).map { "/usr/lib/f\($0)" } + ["/a/one.pkg", "/b/two.pkg"], dirs: ["/usr", "/usr/lib", "/a", "/b"],
+                         packages: ["/a/one.pkg": "alpha", "/b/two.pkg": "beta"])
+        let upper = layer("upper", files: ["/a/one.pkg", "/c/three.pkg"], dirs: ["/c"], packages: ["/c/three.pkg": "gamma"])
+        let merged = LayerMerge.merge([base, upper])
+        XCTAssertEqual(merged.shadowHashes, 3, "only the upper layer's two files and one directory")
+        XCTAssertEqual(merged.packages.map(\.name), ["beta", "gamma"], "the upper file still replaces the base's one.pkg")
+        XCTAssertEqual(LayerMerge.merge([base]).shadowHashes, 0)
+    }
+
     // MARK: the cache
 
     func testACachedLayerIsNotStreamedOrCatalogedAgain() throws {
