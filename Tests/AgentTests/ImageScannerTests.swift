@@ -207,7 +207,7 @@ final class ImageScannerTests: XCTestCase {
     /// `inMemoryFileBytes`. So a layer does not hold a multi-MiB interpreter while it is cataloged.
     func testLargeExecutablesAreSpooledOtherFilesStayInMemory() throws {
         let elf: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
-        let tar = Tar.file("usr/bin/small", elf + noise(300 << 10, seed: 4)) + Tar.file("usr/bin/large", elf + noise(3 << 20, seed: 5))
+        let tar = Tar.file("usr/bin/small", elf + noise(100 << 10, seed: 4)) + Tar.file("usr/bin/large", elf + noise(3 << 20, seed: 5))
             + Tar.file("usr/bin/script", Array("#!/bin/sh\n".utf8) + noise(3 << 20, seed: 6))
             + Tar.file("big.pkg", pkg("alpha 1") + Array(repeating: 0x20, count: 3 << 20)) + Tar.end
         let zipped = try gzip(tar)

@@ -14,7 +14,7 @@ public struct ScanLimits: Sendable {
     public var inMemoryFileBytes = 8 << 20
     /// The same for files a magic-prefix cataloger may want (ELF executables for the Go cataloger, read
     /// at offsets): a Debian image holds tens of MB of them, an interpreter alone several MiB.
-    public var inMemoryExecutableBytes = 1 << 20
+    public var inMemoryExecutableBytes = 256 << 10
     /// The largest single file handed to a cataloger.
     public var maxCatalogedFileBytes = 1 << 30
     /// Spool bytes one scan may hold on disk at once.
