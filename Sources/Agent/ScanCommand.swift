@@ -51,6 +51,9 @@ enum ScanCommand {
         var logLevel: LogLevel
         var limits: ScanLimits
         var reportOptions: ReportOptions
+        /// SCAN_CACHE_DIR and SCAN_CACHE_MAX_BYTES (nil: no cap), read as the service reads them.
+        var cacheDirectory: String?
+        var cacheMaxBytes: Int?
     }
 
     static func run(arguments: [String], environment env: Environment) -> Int32 {
@@ -89,7 +92,7 @@ enum ScanCommand {
             verifies = true
         }
 
-        let cache = env["SCAN_CACHE_DIR"].map { LayerCache(capacity: 64, directory: $0, maxDiskBytes: env["SCAN_CACHE_MAX_BYTES"].flatMap { Int($0) }) }
+        let cache = options.cacheDirectory.map { LayerCache(capacity: 64, directory: $0, maxDiskBytes: options.cacheMaxBytes) }
         let scanner = ImageScanner(source: source, reactor: reactor, limits: options.limits, cache: cache, sourceVerifiesDigests: verifies,
                                    cancellation: run.cancellation)
         let progress = ProgressLine(enabled: isatty(2) == 1)
@@ -160,10 +163,12 @@ enum ScanCommand {
         let logLevel: LogLevel
         let reportOptions: ReportOptions
         let limits: ScanLimits
+        let cacheMaxBytes: Int?
         do {
             logLevel = try env.logLevel(default: .warn)
             reportOptions = try ReportOptions(environment: env)
             limits = try scanLimits(env)
+            cacheMaxBytes = env["SCAN_CACHE_MAX_BYTES"] == nil ? nil : try env.int("SCAN_CACHE_MAX_BYTES", default: 0, range: 0...(1 << 50))
         } catch {
             return .error(error.description)
         }
@@ -193,7 +198,8 @@ enum ScanCommand {
             }
         }
         return .options(Options(source: source, displayName: raw, format: format, output: flags["output"] ?? flags["o"],
-                                platform: platform, logLevel: logLevel, limits: limits, reportOptions: reportOptions))
+                                platform: platform, logLevel: logLevel, limits: limits, reportOptions: reportOptions,
+                                cacheDirectory: env["SCAN_CACHE_DIR"], cacheMaxBytes: cacheMaxBytes))
     }
 
     /// The limits the environment sets (SNYK_MAX_IMAGE_SIZE_IN_BYTES, SCAN_TIMEOUT_MS): the same for

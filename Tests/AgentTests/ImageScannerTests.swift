@@ -122,6 +122,27 @@ final class ImageScannerTests: XCTestCase {
         }
     }
 
+    /// The base layer's path sets (usually the largest: a whole distribution) shadow nothing below it,
+    /// so the merge does not gather them; the layers above it are gathered, and still decide.
+    func testTheMergeGathersOnlyTheLayersAboveTheBase() {
+        func layer(_ name: String, files: [String], dirs: [String], packages: [String: String] = [:]) -> LayerFindings {
+            var f = LayerFindings(layerDigest: "sha256:" + name)
+            f.nonDirectoryHashes = Set(files.map(LayerFindings.pathHash))
+            f.directoryHashes = Set(dirs.map(LayerFindings.pathHash))
+            for (path, n) in packages {
+                f.packagesByPath[path] = [Package(ecosystem: .npm, name: n, version: "1", location: PackageLocation(layerDigest: f.layerDigest, path: path))]
+            }
+            return f
+        }
+        let base = layer("base", files: (0..<1000).map { "/usr/lib/f\($0)" } + ["/a/one.pkg", "/b/two.pkg"], dirs: ["/usr", "/usr/lib", "/a", "/b"],
+                         packages: ["/a/one.pkg": "alpha", "/b/two.pkg": "beta"])
+        let upper = layer("upper", files: ["/a/one.pkg", "/c/three.pkg"], dirs: ["/c"], packages: ["/c/three.pkg": "gamma"])
+        let merged = LayerMerge.merge([base, upper])
+        XCTAssertEqual(merged.shadowHashes, 3, "only the upper layer's two files and one directory")
+        XCTAssertEqual(merged.packages.map(\.name), ["beta", "gamma"], "the upper file still replaces the base's one.pkg")
+        XCTAssertEqual(LayerMerge.merge([base]).shadowHashes, 0)
+    }
+
     // MARK: the cache
 
     func testACachedLayerIsNotStreamedOrCatalogedAgain() throws {
@@ -146,6 +167,64 @@ final class ImageScannerTests: XCTestCase {
         let newer = try scan(layout, parallel: 2, cache: cache, catalogers: [FakeCataloger(version: 2)])
         XCTAssertEqual(newer.scanner.layersScanned, 3)
         XCTAssertEqual(newer.scanner.layersFromCache, 0)
+    }
+
+    /// The disk cache's format 2 keeps the path hash sets as hex runs: they come back exactly (high bits
+    /// too), and a damaged run or a file of format 1 reads as a miss, not as findings without hashes.
+    func testCachedFindingsComeBackFromDiskAndDamagedOnesAreAMiss() throws {
+        var f = LayerFindings(layerDigest: "sha256:" + String(repeating: "ab", count: 32))
+        f.diffID = "sha256:" + String(repeating: "cd", count: 32)
+        f.nonDirectoryHashes = [0, 1, UInt64.max, 0x8000_0000_0000_0000, LayerFindings.pathHash("/usr/bin/env")]
+        f.directoryHashes = Set((0..<5000).map { LayerFindings.pathHash("/d/\($0)") })
+        f.whiteouts = ["/c/three.pkg"]
+        f.tarBytes = 12345
+        let cacheDir = dir.appendingPathComponent("cache").path
+        LayerCache(directory: cacheDir).put(f, catalogers: "fake@1")
+        let back = try XCTUnwrap(LayerCache(directory: cacheDir).get(f.layerDigest, catalogers: "fake@1"), "read from disk by a new cache")
+        XCTAssertEqual(back.nonDirectoryHashes, f.nonDirectoryHashes)
+        XCTAssertEqual(back.directoryHashes, f.directoryHashes)
+        XCTAssertEqual(back.whiteouts, f.whiteouts)
+        XCTAssertEqual(back.diffID, f.diffID)
+        XCTAssertEqual(back.tarBytes, 12345)
+
+        let file = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: cacheDir).first { $0.hasSuffix(".json") })
+        let path = cacheDir + "/" + file
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"dirs\":\""), "hashes are one string: \(text.prefix(200))")
+        for damaged in [text.replacingOccurrences(of: "\"nonDirs\":\"", with: "\"nonDirs\":\"x"),
+                        text.replacingOccurrences(of: "\"nonDirs\":\"", with: "\"nonDirs\":\"0"),
+                        text.replacingOccurrences(of: "\"format\":2", with: "\"format\":1")] {
+            XCTAssertNotEqual(damaged, text)
+            try damaged.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertNil(LayerCache(directory: cacheDir).get(f.layerDigest, catalogers: "fake@1"), String(damaged.prefix(120)))
+        }
+    }
+
+    // MARK: memory
+
+    /// Files only a magic-prefix cataloger wants (executables) stay in memory up to
+    /// `inMemoryExecutableBytes` and are spooled above it; other wanted files keep the larger
+    /// `inMemoryFileBytes`. So a layer does not hold a multi-MiB interpreter while it is cataloged.
+    func testLargeExecutablesAreSpooledOtherFilesStayInMemory() throws {
+        let elf: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
+        let tar = Tar.file("usr/bin/small", elf + noise(100 << 10, seed: 4)) + Tar.file("usr/bin/large", elf + noise(3 << 20, seed: 5))
+            + Tar.file("usr/bin/script", Array("#!/bin/sh\n".utf8) + noise(3 << 20, seed: 6))
+            + Tar.file("big.pkg", pkg("alpha 1") + Array(repeating: 0x20, count: 3 << 20)) + Tar.end
+        let zipped = try gzip(tar)
+        let descriptor = try Descriptor(json: .object([("mediaType", .string(Self.gzipType)), ("digest", .string(SHA256.digest(zipped))),
+                                                       ("size", .int(zipped.count))]))
+        let seen = FileKinds()
+        let spool = SpoolBudget(limit: 64 << 20)
+        let scanner = LayerScanner(layer: descriptor, diffID: SHA256.digest(tar), verifyCompressedDigest: true,
+                                   catalogers: [FakeCataloger(onFile: seen.record), PrefixCataloger(prefix: elf, seen: seen)],
+                                   limits: ScanLimits(), spool: spool)
+        try zipped.withUnsafeBytes { try scanner.feed($0) }
+        let f = try scanner.finish()
+        XCTAssertEqual(seen.kinds, ["/usr/bin/small": "memory", "/usr/bin/large": "spool", "/big.pkg": "memory"],
+                       "the script does not start with the magic: dropped after its first bytes")
+        XCTAssertEqual(f.packagesByPath.mapValues { $0.map(\.name) }, ["/big.pkg": ["alpha"], "/usr/bin/large": ["large"], "/usr/bin/small": ["small"]],
+                       "a spooled executable is cataloged as one in memory is")
+        XCTAssertEqual(spool.inUse, 0, "the spool is given back once cataloged")
     }
 
     // MARK: limits
@@ -342,6 +421,41 @@ struct FakeCataloger: Cataloger {
         }
         return CatalogResult(packages: packages)
     }
+}
+
+/// Wants files that start with `prefix` (as the Go cataloger wants ELF executables); reports one
+/// package named after the file, read at an offset as that cataloger reads.
+struct PrefixCataloger: Cataloger {
+    let name = "prefix"
+    let version = 1
+    let prefix: [UInt8]
+    let seen: FileKinds
+
+    func interest(in entry: CatalogEntry) -> CatalogInterest { entry.path.hasPrefix("/usr/bin/") ? .wholeIfPrefix(prefix) : .none }
+
+    func catalog(_ file: CatalogFile) -> CatalogResult {
+        seen.record(file)
+        guard let head = try? file.contents.read(offset: 0, count: prefix.count), head == prefix,
+              let tail = try? file.contents.read(offset: file.contents.count - 8, count: 8), tail.count == 8 else {
+            return CatalogResult(warnings: ["unreadable"])
+        }
+        return CatalogResult(packages: [Package(ecosystem: .golang, name: String(SlashPath.baseName(of: file.entry.path)), version: "1",
+                                                location: file.location)])
+    }
+}
+
+/// Whether each cataloged file was handed over in memory or spooled, by path.
+final class FileKinds: Sendable {
+    private let byPath = Mutex<[String: String]>([:])
+    @Sendable func record(_ file: CatalogFile) {
+        let kind: String
+        switch file.contents {
+        case .memory: kind = "memory"
+        case .spool: kind = "spool"
+        }
+        byPath.withLock { $0[file.entry.path] = kind }
+    }
+    var kinds: [String: String] { byPath.withLock { $0 } }
 }
 
 final class CallCounter: Sendable {

@@ -124,6 +124,10 @@ final class ScanCommandTests: XCTestCase {
             ([], [:], 2, "reference is required"),
             (["--frobnicate", "x"], [:], 2, "unknown option"),
             (["\(host)/single/app:1.0"], ["SNYK_MAX_IMAGE_SIZE_IN_BYTES": "lots"], 2, "SNYK_MAX_IMAGE_SIZE_IN_BYTES"),
+            // Read as the service reads it: a bad cap is an error, not silently no cap.
+            (["\(host)/single/app:1.0"], ["SCAN_CACHE_DIR": fx.dir.appendingPathComponent("bad-cap").path, "SCAN_CACHE_MAX_BYTES": "1GB"],
+             2, "SCAN_CACHE_MAX_BYTES"),
+            (["\(host)/single/app:1.0"], ["SCAN_CACHE_MAX_BYTES": "-1"], 2, "SCAN_CACHE_MAX_BYTES"),
             (["\(host)/single/app:1.0"], ["CR_CREDENTIALS": "%%%"], 2, "CR_CREDENTIALS"),
         ]
         for (args, env, status, needle) in cases {

@@ -78,7 +78,7 @@ public final class LayerCache: Sendable {
         var files: [(path: String, size: Int, mtime: Int)] = []
         var total = 0
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cBytes: $0) }
             guard name.hasSuffix(".json") || name.contains(".json.tmp.") else { continue }
             let path = directory + "/" + name
             var st = stat()

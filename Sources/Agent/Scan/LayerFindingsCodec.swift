@@ -2,11 +2,13 @@
 import Core
 
 enum LayerFindingsCodec {
-    static let formatVersion = 1
+    /// 2: the path hash sets are one hex string each (16 digits a hash), not arrays of numbers: a base
+    /// layer holds thousands, and a cached rescan spent most of its decoding time parsing them.
+    static let formatVersion = 2
 
     static func encode(_ f: LayerFindings) -> [UInt8] {
         func strings<S: Sequence>(_ s: S) -> JSON where S.Element == String { .array(s.sorted().map(JSON.string)) }
-        func hashes(_ s: Set<UInt64>) -> JSON { .array(s.sorted().map { .int(Int(bitPattern: UInt($0))) }) }
+        func hashes(_ s: Set<UInt64>) -> JSON { .string(hexRun(s.sorted())) }
         let packages: [(String, JSON)] = f.packagesByPath.keys.sorted().map { path in
             (path, .array(f.packagesByPath[path]!.map { p in
                 var o: [(String, JSON)] = [("e", .string(p.ecosystem.rawValue)), ("n", .string(p.name)), ("v", .string(p.version))]
@@ -45,11 +47,44 @@ enum LayerFindingsCodec {
         for (path, text) in doc["osFiles"]?.object ?? [] { f.osFiles[path] = text.string }
         f.whiteouts = Set(doc["whiteouts"]?.array?.compactMap(\.string) ?? [])
         f.opaqueDirectories = Set(doc["opaque"]?.array?.compactMap(\.string) ?? [])
-        f.nonDirectoryHashes = Set(doc["nonDirs"]?.array?.compactMap { $0.int.map { UInt64(UInt(bitPattern: $0)) } } ?? [])
-        f.directoryHashes = Set(doc["dirs"]?.array?.compactMap { $0.int.map { UInt64(UInt(bitPattern: $0)) } } ?? [])
+        guard let nonDirs = hashSet(doc["nonDirs"]?.string ?? ""), let dirs = hashSet(doc["dirs"]?.string ?? "") else { return nil }
+        f.nonDirectoryHashes = nonDirs
+        f.directoryHashes = dirs
         f.warnings = doc["warnings"]?.array?.compactMap(\.string) ?? []
         f.tarBytes = doc["tarBytes"]?.int ?? 0
         f.entries = doc["entries"]?.int ?? 0
         return f
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Each hash as 16 lower-case hex digits, one after another.
+    static func hexRun(_ hashes: [UInt64]) -> String {
+        var out = [UInt8](repeating: 0, count: hashes.count * 16)
+        for (i, h) in hashes.enumerated() {
+            for k in 0..<16 { out[i * 16 + k] = hexDigits[Int(truncatingIfNeeded: h >> UInt64(60 - 4 * k)) & 15] }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The hashes of a `hexRun`; nil when the text is not one (a damaged file reads as a miss).
+    static func hashSet(_ text: String) -> Set<UInt64>? {
+        var text = text
+        return text.withUTF8 { bytes -> Set<UInt64>? in
+            guard bytes.count % 16 == 0 else { return nil }
+            var set = Set<UInt64>(minimumCapacity: bytes.count / 16)
+            var h: UInt64 = 0
+            for (i, c) in bytes.enumerated() {
+                let v: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c &- UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c &- UInt8(ascii: "a") &+ 10
+                default: return nil
+                }
+                h = h << 4 | UInt64(v)
+                if i % 16 == 15 { set.insert(h); h = 0 }
+            }
+            return set
+        }
     }
 }

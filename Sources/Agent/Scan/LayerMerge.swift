@@ -8,6 +8,9 @@ public enum LayerMerge {
         public var warnings: [String]
         /// Set lookups the merge made: a work counter that tests hold to linear growth.
         public var lookups = 0
+        /// Path hashes gathered into the sets of what upper layers shadow: work and memory the tests
+        /// hold to the layers above the base.
+        public var shadowHashes = 0
     }
 
     /// `layers` base first. A path cataloged in layer i counts when no layer above it deletes,
@@ -21,19 +24,24 @@ public enum LayerMerge {
         var osFiles: [String: String] = [:]
         var above = Shadow()
         var lookups = 0
-        for layer in layers.reversed() {
+        var shadowHashes = 0
+        for (i, layer) in layers.enumerated().reversed() {
             for (path, found) in layer.packagesByPath where above.keeps(path, counting: &lookups) {
                 packages.append(contentsOf: found)
             }
             for (path, text) in layer.osFiles where osFiles[path] == nil && above.keeps(path, counting: &lookups) { osFiles[path] = text }
-            above.add(layer)
+            // Nothing lies below the base layer: its sets (usually the largest) would shadow nothing.
+            if i > 0 {
+                above.add(layer)
+                shadowHashes += layer.nonDirectoryHashes.count + layer.directoryHashes.count
+            }
         }
         var os: OSRelease?
         for path in OSRelease.paths {
             if let text = osFiles[path], let parsed = OSRelease.parse(path: path, contents: text) { os = parsed; break }
         }
         packages.sort(by: packageOrder)
-        return Result(packages: packages, os: os, warnings: layers.flatMap(\.warnings), lookups: lookups)
+        return Result(packages: packages, os: os, warnings: layers.flatMap(\.warnings), lookups: lookups, shadowHashes: shadowHashes)
     }
 
     /// What the layers above some layer delete, hide or replace: the union of their findings' sets.

@@ -130,14 +130,14 @@ struct LayerEntryHandler: TarEventHandler {
     mutating func tarEntry(_ entry: TarEntry) throws(StreamError) -> TarDataDisposition {
         let path = entry.path
         guard path != "/" else { return .skip }
-        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))!
-        let parent = slash == path.startIndex ? "" : String(path[..<slash])
-        let base = path[path.index(after: slash)...]
+        let base = SlashPath.baseName(of: path)
         if base.hasPrefix(".wh.") {
+            // Tar paths are absolute here, so the parent of a top-level entry is "/".
+            let parent = SlashPath.directory(of: path)
             if base == ".wh..wh..opq" {
-                recorder.opaque(parent.isEmpty ? "/" : parent)
+                recorder.opaque(parent)
             } else {
-                recorder.whiteout(parent + "/" + base.dropFirst(4))
+                recorder.whiteout((parent == "/" ? "" : parent) + "/" + base.dropFirst(4))
             }
             return .skip
         }
@@ -168,7 +168,10 @@ struct LayerEntryHandler: TarEventHandler {
             return .skip
         }
         capture = Capture(entry: catalogEntry, wanting: wanting, prefix: prefix, osFile: osFile)
-        if entry.size > limits.inMemoryFileBytes {
+        // Files only a magic-prefix cataloger may want (executables, which it reads at offsets) are many
+        // and large: kept in memory only while small, so two layers at once do not each hold an interpreter.
+        let inMemory = prefix == nil ? limits.inMemoryFileBytes : min(limits.inMemoryFileBytes, limits.inMemoryExecutableBytes)
+        if entry.size > inMemory {
             do { capture!.spoolFile = try SpoolFile(budget: spool) } catch {
                 failure = error
                 throw StreamError(.stopped, error.message)

@@ -12,6 +12,9 @@ public struct ScanLimits: Sendable {
     public var maxPathLength = 4096
     /// Files a cataloger wants are kept in memory up to this size, spooled to TMPDIR above it.
     public var inMemoryFileBytes = 8 << 20
+    /// The same for files a magic-prefix cataloger may want (ELF executables for the Go cataloger, read
+    /// at offsets): a Debian image holds tens of MB of them, an interpreter alone several MiB.
+    public var inMemoryExecutableBytes = 256 << 10
     /// The largest single file handed to a cataloger.
     public var maxCatalogedFileBytes = 1 << 30
     /// Spool bytes one scan may hold on disk at once.
