@@ -30,7 +30,7 @@ public struct AcceptFilter: RequestFilter {
     public func decide(_ request: FilterRequest, direction: FilterDirection) -> FilterDecision {
         let url = request.url
         // snyk: `path.normalize(req.url) !== req.url` on the whole URL, query and fragment included.
-        if PathNormalisation.nodeNormalize(url) != url {
+        if !PathNormalisation.isNormal(url) {
             return .blocked(reason: "the URL is not in normal form (it has `..`, `.` or empty segments)")
         }
         let withoutFragment = url.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
@@ -42,7 +42,7 @@ public struct AcceptFilter: RequestFilter {
         guard let decoded = PercentEncoding.decode(path) else {
             return .blocked(reason: "the path has a malformed percent-encoding")
         }
-        if PathNormalisation.nodeNormalize(decoded) != decoded {
+        if !PathNormalisation.isNormal(decoded) {
             return .blocked(reason: "the path is not in normal form once percent-decoded")
         }
         let list = direction == .privateRules ? rules.privateRules : rules.publicRules

@@ -37,6 +37,11 @@ public final class HTTPClient {
     private var byHandle: [UnsafeMutableRawPointer: ClientTask] = [:]
     private var live: [ObjectIdentifier: ClientTask] = [:]
     private var curlDepth = 0
+    /// Easy handles of finished requests, reset, for the next ones: a new handle per request costs an
+    /// allocation of libcurl's whole per-transfer state and its receive buffer (~9 % of the broker
+    /// client's CPU per tunnelled request). At most `sparesKept`.
+    private var spareHandles: [UnsafeMutableRawPointer] = []
+    private let sparesKept = 64
 
     /// True while libcurl is running our callbacks; multi calls must wait for the next reactor turn.
     var insideCurl: Bool { curlDepth > 0 }
@@ -84,6 +89,7 @@ public final class HTTPClient {
                 curl_multi_remove_handle(multi, easy)
                 task.releaseHandle()
             }
+            for easy in spareHandles { curl_easy_cleanup(easy) }
             curl_multi_cleanup(multi)
         }
         cep_ca_bundle_free(caBundle)
@@ -168,8 +174,9 @@ public final class HTTPClient {
         }
         guard let multi, !task.isFinished else { return }
         task.resetForHop()
-        if let error = task.makeHandle(configuration: configuration, caBundle: caBundle, resolveList: resolveList) {
-            task.releaseHandle()
+        if let error = task.makeHandle(reusing: spareHandles.popLast(), configuration: configuration, caBundle: caBundle,
+                                       resolveList: resolveList) {
+            task.releaseHandle(keep: keepSpare)
             task.abort(error)
             return
         }
@@ -189,7 +196,13 @@ public final class HTTPClient {
         guard let easy = task.easy else { return }
         byHandle[easy] = nil
         if let multi { curl_multi_remove_handle(multi, easy) }
-        task.releaseHandle()
+        task.releaseHandle(keep: keepSpare)
+    }
+
+    private func keepSpare(_ easy: UnsafeMutableRawPointer) -> Bool {
+        guard spareHandles.count < sparesKept else { return false }
+        spareHandles.append(easy)
+        return true
     }
 
     func taskFinished(_ task: ClientTask) {
