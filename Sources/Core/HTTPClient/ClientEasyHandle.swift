@@ -6,7 +6,21 @@ extension ClientTask {
     /// `reused` is a handle of an earlier request (already reset), or nil for a new one.
     func makeHandle(reusing reused: UnsafeMutableRawPointer?, configuration config: HTTPClientConfiguration,
                     caBundle: UnsafeMutableRawPointer?, resolveList: UnsafeMutablePointer<curl_slist>?) -> HTTPClientError? {
-        guard let h = reused ?? curl_easy_init() else { return HTTPClientError(.transport, "curl_easy_init failed", request: requestLine) }
+        if let reused {
+            if configure(reused, config, caBundle, resolveList) == nil { return nil }
+            // libcurl refuses some options on a handle that kept state from its last transfer (7.88.1:
+            // CURLOPT_BUFFERSIZE while the handle still holds a receive buffer): start on a new one.
+            curl_easy_cleanup(reused)
+            curl_slist_free_all(headerList)
+            easy = nil; headerList = nil; errorBuffer[0] = 0
+            client?.stats.handlesRefused += 1
+        }
+        guard let h = curl_easy_init() else { return HTTPClientError(.transport, "curl_easy_init failed", request: requestLine) }
+        return configure(h, config, caBundle, resolveList)
+    }
+
+    private func configure(_ h: UnsafeMutableRawPointer, _ config: HTTPClientConfiguration, _ caBundle: UnsafeMutableRawPointer?,
+                           _ resolveList: UnsafeMutablePointer<curl_slist>?) -> HTTPClientError? {
         easy = h
         var rc = CURLE_OK
         func set(_ r: CURLcode) { if rc == CURLE_OK { rc = r } }

@@ -15,6 +15,10 @@ public struct HTTPClientStats: Sendable {
     public internal(set) var maxBufferedBodyBytes = 0
     /// Times libcurl was paused because a consumer fell behind.
     public internal(set) var receivePauses = 0
+    /// Easy handles of earlier requests taken again, and those libcurl would not set up again (freed,
+    /// and a new one made instead).
+    public internal(set) var handlesReused = 0
+    public internal(set) var handlesRefused = 0
     /// Sockets libcurl currently has registered in the reactor.
     public internal(set) var watchedSockets = 0
 }
@@ -174,7 +178,9 @@ public final class HTTPClient {
         }
         guard let multi, !task.isFinished else { return }
         task.resetForHop()
-        if let error = task.makeHandle(reusing: spareHandles.popLast(), configuration: configuration, caBundle: caBundle,
+        let spare = spareHandles.popLast()
+        if spare != nil { stats.handlesReused += 1 }
+        if let error = task.makeHandle(reusing: spare, configuration: configuration, caBundle: caBundle,
                                        resolveList: resolveList) {
             task.releaseHandle(keep: keepSpare)
             task.abort(error)
