@@ -62,6 +62,28 @@ final class BrokerClientSmallAnswerTests: XCTestCase {
         XCTAssertFalse(receiver.uploads().contains { ($0["path"] as? String)?.hasSuffix("/small-1") == true }, "no /response-data transfer")
     }
 
+    func testRequestsInTurnReuseOneEasyHandleAndEachGetsItsOwnAnswer() throws {
+        // Each request after the first takes the easy handle the one before gave back (reset): the
+        // answers stay each request's own, and libcurl set every reused handle up again.
+        let h = try ClientHarness(settings: ClientFixture.settings(server: receiver.url, agent: origin.url))
+        announceChunkAnswers(h)
+        for n in 1...5 {
+            h.serverRequests(BrokerClientRequestTests.request("/echo?n=\(n)", streamingID: "turn-\(n)", requestId: "req-turn-\(n)"))
+            XCTAssertTrue(waitUntil(seconds: 10) { self.chunkEvents(h).count == n })
+            let args = chunkEvents(h)[n - 1]
+            XCTAssertEqual(args[0].string, "turn-\(n)")
+            XCTAssertEqual(args[3]["status"]?.int, 200)
+            let body = ClientFixture.json(args[1].string ?? "") as? [String: Any]
+            XCTAssertEqual(body?["target"] as? String, "/echo?n=\(n)")
+            XCTAssertEqual((body?["headers"] as? [String: String])?["snyk-request-id"], "req-turn-\(n)")
+            XCTAssertTrue(waitUntil(seconds: 5) { h.client.metrics.inFlight.load(ordering: .relaxed) == 0 })
+        }
+        let stats = h.onReactor { h.client.httpStats }
+        XCTAssertEqual(stats.transfersStarted, 5)
+        XCTAssertEqual(stats.handlesReused, 4, "every request after the first reused a handle")
+        XCTAssertEqual(stats.handlesRefused, 0)
+    }
+
     func testALargeAnswerStillStreamsThroughResponseData() throws {
         let h = try ClientHarness(settings: ClientFixture.settings(server: receiver.url, agent: origin.url))
         announceChunkAnswers(h)

@@ -14,6 +14,43 @@ final class BrokerServerUnitTests: XCTestCase {
         XCTAssertEqual(h.fields.map { $0.name }, ["x-ok", "x-num", "x-list", "x-list"])
     }
 
+    func testMetricsTextIsExactlyTheFormatCallersScrape() {
+        // The section as it was written by hand before PrometheusText wrote it: byte for byte.
+        let stats = BrokerServerStats()
+        stats.setPool(["h1": ClientPool.PoolCounts(identified: 2, pending: 1, clients: 1)])
+        stats.count(.down, "ok")
+        stats.count(.up, "blocked")
+        stats.addBytes("to_caller", 7)
+        stats.observe(seconds: 0.003)
+        var want = """
+            # HELP broker_server_connected_clients Identified broker clients connected, by token hash.
+            # TYPE broker_server_connected_clients gauge
+            broker_server_connected_clients{token_hash="h1"} 1
+            # HELP broker_server_sockets Client sockets open, by token hash and whether they identified.
+            # TYPE broker_server_sockets gauge
+            broker_server_sockets{token_hash="h1",state="identified"} 2
+            broker_server_sockets{token_hash="h1",state="pending"} 1
+            # HELP broker_server_requests_total Requests through the tunnel, by direction (down: callers of /broker, up: the clients' callbacks) and outcome.
+            # TYPE broker_server_requests_total counter
+            broker_server_requests_total{direction="down",outcome="ok"} 1
+            broker_server_requests_total{direction="up",outcome="blocked"} 1
+            # HELP broker_server_relayed_bytes_total Body bytes relayed, by leg.
+            # TYPE broker_server_relayed_bytes_total counter
+            broker_server_relayed_bytes_total{leg="to_caller"} 7
+            # HELP broker_server_request_duration_seconds Time from a /broker request to the end of its answer.
+            # TYPE broker_server_request_duration_seconds histogram
+
+            """
+        for b in ServerMetrics.buckets { want += "broker_server_request_duration_seconds_bucket{le=\"\(b)\"} \(b < 0.003 ? 0 : 1)\n" }
+        want += """
+            broker_server_request_duration_seconds_bucket{le="+Inf"} 1
+            broker_server_request_duration_seconds_sum 0.003
+            broker_server_request_duration_seconds_count 1
+
+            """
+        XCTAssertEqual(stats.render(), want)
+    }
+
     func testTokensFromAFileWithCRLFAndCommentsAndHowTheyShow() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

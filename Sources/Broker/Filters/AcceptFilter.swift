@@ -10,9 +10,16 @@ public struct AcceptFilter: RequestFilter {
     /// The status and `code` of a blocked answer (snyk's BROKER_ERROR_CODES.FILTER_BLOCKED).
     public static let blockedStatus = 401
 
+    /// Each rule's origin with its `${VAR}`s replaced, by position in its list: the environment and the
+    /// rules never change, so this is done once, not on every request.
+    private let privateOrigins: [String?]
+    private let publicOrigins: [String?]
+
     public init(rules: FilterRules, environment: [String: String]) {
         self.rules = rules
         self.environment = environment
+        privateOrigins = rules.privateRules.map { $0.origin.map { VariableSubstitution.replace($0, from: environment) } }
+        publicOrigins = rules.publicRules.map { $0.origin.map { VariableSubstitution.replace($0, from: environment) } }
     }
 
     /// The default container-registry-agent filter, or the file `acceptPath` when given (the ACCEPT variable).
@@ -30,7 +37,7 @@ public struct AcceptFilter: RequestFilter {
     public func decide(_ request: FilterRequest, direction: FilterDirection) -> FilterDecision {
         let url = request.url
         // snyk: `path.normalize(req.url) !== req.url` on the whole URL, query and fragment included.
-        if PathNormalisation.nodeNormalize(url) != url {
+        if !PathNormalisation.isNormal(url) {
             return .blocked(reason: "the URL is not in normal form (it has `..`, `.` or empty segments)")
         }
         let withoutFragment = url.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
@@ -42,17 +49,19 @@ public struct AcceptFilter: RequestFilter {
         guard let decoded = PercentEncoding.decode(path) else {
             return .blocked(reason: "the path has a malformed percent-encoding")
         }
-        if PathNormalisation.nodeNormalize(decoded) != decoded {
+        if !PathNormalisation.isNormal(decoded) {
             return .blocked(reason: "the path is not in normal form once percent-decoded")
         }
         let list = direction == .privateRules ? rules.privateRules : rules.publicRules
         let method = request.method.lowercased()
         var body: JSON??   // parsed lazily, once: .some(nil) when not JSON
-        for rule in list {
+        for (index, rule) in list.enumerated() {
             if rule.method != "any" && rule.method != method { continue }
             if !rule.path.matches(path) { continue }
             switch validity(rule, request, query: query, body: &body) {
-            case .fits: return allowed(by: rule, request, direction: direction)
+            case .fits:
+                let origin = (direction == .privateRules ? privateOrigins : publicOrigins)[index]
+                return allowed(by: rule, origin: origin, request, direction: direction)
             case .doesNotFit: continue
             case .refuse(let why): return .blocked(reason: why)
             }
@@ -119,11 +128,11 @@ public struct AcceptFilter: RequestFilter {
         return .fits
     }
 
-    private func allowed(by rule: FilterRule, _ request: FilterRequest, direction: FilterDirection) -> FilterDecision {
+    /// `substituted` is the rule's origin with its variables replaced.
+    private func allowed(by rule: FilterRule, origin substituted: String?, _ request: FilterRequest, direction: FilterDirection) -> FilterDecision {
         var out = request
         var origin: String?
-        if let written = rule.origin {
-            var o = VariableSubstitution.replace(written, from: environment)
+        if let written = rule.origin, var o = substituted {
             if o.isEmpty {
                 return .blocked(reason: "the matching rule's origin \(written) is empty (its variables are not set)")
             }

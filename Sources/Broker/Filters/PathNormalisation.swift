@@ -2,6 +2,30 @@
 // it to the whole request URL, plus our stricter check of the percent-decoded path.
 
 enum PathNormalisation {
+    /// `nodeNormalize(p) == p`, answered without building the normal form when `p` plainly is one: an
+    /// absolute ASCII path with no empty, `.` or `..` segment (the common case, checked on every request
+    /// the filter sees). Anything else is normalised and compared.
+    static func isNormal(_ p: String) -> Bool {
+        isPlainlyNormal(p) || nodeNormalize(p) == p
+    }
+
+    private static func isPlainlyNormal(_ p: String) -> Bool {
+        var u = p.utf8.makeIterator()
+        guard u.next() == 0x2F else { return false }   // "/"
+        var segmentLength = 0, dots = 0                 // of the segment being read
+        while let c = u.next() {
+            if c >= 0x80 { return false }
+            if c == 0x2F {
+                if segmentLength == 0 || dots == segmentLength { return false }   // "//", "/./", "/../"
+                segmentLength = 0; dots = 0
+                continue
+            }
+            segmentLength += 1
+            if c == 0x2E { dots += 1 }
+        }
+        return !(segmentLength > 0 && dots == segmentLength && dots <= 2)    // a last "." or ".." segment
+    }
+
     /// node's `path.posix.normalize(p)` (lib/path.js): drops empty and `.` segments, resolves `..`
     /// (never above the root of an absolute path), keeps one trailing slash, `''` → `.`.
     static func nodeNormalize(_ p: String) -> String {

@@ -13,6 +13,9 @@ public struct PathPattern: Sendable {
     private let regex: BoundedRegex
     /// The ASCII text every match starts with, lower-cased: most rules fail on it without running the regex.
     private let literalPrefix: [UInt8]
+    /// True when the pattern is that text alone (no parameter, no `*`): then an ASCII path matches when it
+    /// is the text, or the text and one `/`, in any case, which is what the regex would find, without running it.
+    private let isLiteral: Bool
 
     public init(_ path: String) throws(RegexCompileError) {
         self.path = path
@@ -22,8 +25,10 @@ public struct PathPattern: Sendable {
         if case .text(var first)? = tokens.first, first.utf8.allSatisfy({ $0 < 0x80 }) {
             if tokens.count == 1 && first.hasSuffix("/") { first.removeLast() }   // not strict: the last `/` is optional
             literalPrefix = Array(first.lowercased().utf8)
+            isLiteral = tokens.count == 1 && !literalPrefix.isEmpty
         } else {
             literalPrefix = []
+            isLiteral = false
         }
     }
 
@@ -33,6 +38,10 @@ public struct PathPattern: Sendable {
             guard var c = u.next() else { return false }
             if c >= 0x41 && c <= 0x5A { c += 32 }
             if c != expected { return false }
+        }
+        if isLiteral, path.utf8.allSatisfy({ $0 < 0x80 }) {
+            let rest = path.utf8.count - literalPrefix.count
+            return rest == 0 || (rest == 1 && path.utf8.last == 0x2F)
         }
         return regex.test(path)
     }

@@ -8,7 +8,7 @@ enum VariableSubstitution {
     /// Every `${NAME}` (shortest match, as `/(\${.*?})/g`) replaced by the variable's value, '' when unset.
     /// (snyk's `NAME_POOL` credential pools are not supported: a pool variable is an ordinary one here.)
     static func replace(_ input: String, from env: [String: String]) -> String {
-        guard input.contains("${") else { return input }
+        guard hasPlaceholderStart(input) else { return input }
         var out = ""
         var rest = Substring(input)
         while let open = rest.firstRange(of: "${") {
@@ -19,6 +19,17 @@ enum VariableSubstitution {
         }
         out += rest
         return out
+    }
+
+    /// Whether the bytes `${` occur: checked on every allowed request's origin, so on bytes rather than
+    /// with a Character search (no `${` bytes means no `${` Characters either).
+    private static func hasPlaceholderStart(_ s: String) -> Bool {
+        var previous: UInt8 = 0
+        for c in s.utf8 {
+            if c == 0x7B && previous == 0x24 { return true }
+            previous = c
+        }
+        return false
     }
 
     /// The body after `BROKER_VAR_SUB`: each listed path's string value substituted, the key removed, the

@@ -50,29 +50,24 @@ public final class BrokerServerStats: Sendable {
 
     public func render() -> String {
         let s = state.withLock { $0 }
-        var out = "# HELP broker_server_connected_clients Identified broker clients connected, by token hash.\n# TYPE broker_server_connected_clients gauge\n"
-        for h in s.pool.keys.sorted() { out += "broker_server_connected_clients{token_hash=\"\(h)\"} \(s.pool[h]!.clients)\n" }
-        out += "# HELP broker_server_sockets Client sockets open, by token hash and whether they identified.\n# TYPE broker_server_sockets gauge\n"
+        var out = PrometheusText()
+        out.describe("broker_server_connected_clients", .gauge, "Identified broker clients connected, by token hash.")
+        for h in s.pool.keys.sorted() { out.sample("broker_server_connected_clients", labels: "token_hash=\"\(h)\"", s.pool[h]!.clients) }
+        out.describe("broker_server_sockets", .gauge, "Client sockets open, by token hash and whether they identified.")
         for h in s.pool.keys.sorted() {
-            out += "broker_server_sockets{token_hash=\"\(h)\",state=\"identified\"} \(s.pool[h]!.identified)\n"
-            out += "broker_server_sockets{token_hash=\"\(h)\",state=\"pending\"} \(s.pool[h]!.pending)\n"
+            out.sample("broker_server_sockets", labels: "token_hash=\"\(h)\",state=\"identified\"", s.pool[h]!.identified)
+            out.sample("broker_server_sockets", labels: "token_hash=\"\(h)\",state=\"pending\"", s.pool[h]!.pending)
         }
-        out += "# HELP broker_server_requests_total Requests through the tunnel, by direction (down: callers of /broker, up: the clients' callbacks) and outcome.\n# TYPE broker_server_requests_total counter\n"
+        out.describe("broker_server_requests_total", .counter,
+                     "Requests through the tunnel, by direction (down: callers of /broker, up: the clients' callbacks) and outcome.")
         for k in s.outcomes.keys.sorted() {
             let parts = k.split(separator: "|", maxSplits: 1)
-            out += "broker_server_requests_total{direction=\"\(parts[0])\",outcome=\"\(parts[1])\"} \(s.outcomes[k]!)\n"
+            out.sample("broker_server_requests_total", labels: "direction=\"\(parts[0])\",outcome=\"\(parts[1])\"", s.outcomes[k]!)
         }
-        out += "# HELP broker_server_relayed_bytes_total Body bytes relayed, by leg.\n# TYPE broker_server_relayed_bytes_total counter\n"
-        for k in s.bytes.keys.sorted() { out += "broker_server_relayed_bytes_total{leg=\"\(k)\"} \(s.bytes[k]!)\n" }
-        out += "# HELP broker_server_request_duration_seconds Time from a /broker request to the end of its answer.\n# TYPE broker_server_request_duration_seconds histogram\n"
-        var cumulative: UInt64 = 0
-        for (i, b) in ServerMetrics.buckets.enumerated() {
-            cumulative += s.buckets[i]
-            out += "broker_server_request_duration_seconds_bucket{le=\"\(b)\"} \(cumulative)\n"
-        }
-        out += "broker_server_request_duration_seconds_bucket{le=\"+Inf\"} \(s.count)\n"
-        out += "broker_server_request_duration_seconds_sum \(s.sum)\n"
-        out += "broker_server_request_duration_seconds_count \(s.count)\n"
-        return out
+        out.describe("broker_server_relayed_bytes_total", .counter, "Body bytes relayed, by leg.")
+        for k in s.bytes.keys.sorted() { out.sample("broker_server_relayed_bytes_total", labels: "leg=\"\(k)\"", s.bytes[k]!) }
+        out.describe("broker_server_request_duration_seconds", .histogram, "Time from a /broker request to the end of its answer.")
+        out.histogramSamples("broker_server_request_duration_seconds", bounds: ServerMetrics.buckets, counts: s.buckets, count: s.count, sum: s.sum)
+        return out.text
     }
 }

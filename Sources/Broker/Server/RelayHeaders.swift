@@ -50,11 +50,7 @@ enum RelayHeaders {
     }
 
     /// A field name (RFC 9110 token): what a peer sends is never written raw into our response head.
-    static func isToken(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || "!#$%&'*+-.^_`|~".utf8.contains(c)
-        }
-    }
+    static func isToken(_ s: String) -> Bool { HTTPRequestParser.isToken(s) }
 
     /// A field value without CR, LF or NUL (no header injection through the tunnel).
     static func isFieldValue(_ s: String) -> Bool {

@@ -41,7 +41,7 @@ public final class TokenBook {
         case .list(let l): list = l
         case .file(let path):
             guard let text = TokenBook.readFile(path) else {
-                throw ConfigurationError(variable: "BROKER_TOKENS_FILE", message: "cannot read \(path): \(String(cString: strerror(errno)))")
+                throw ConfigurationError(variable: "BROKER_TOKENS_FILE", message: "cannot read \(path): \(String(errno: errno))")
             }
             list = TokenBook.parse(text, separator: "\n")
             guard !list.isEmpty else { throw ConfigurationError(variable: "BROKER_TOKENS_FILE", message: "\(path) holds no token; write one per line") }
@@ -52,14 +52,8 @@ public final class TokenBook {
 
     /// Tokens split on `separator` (a line also ends at CRLF), trimmed; blanks and `#` comments dropped.
     static func parse(_ text: String, separator: Character) -> [String] {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-        return text.split(whereSeparator: { $0 == separator || (separator == "\n" && $0 == "\r\n") })
-            .map { piece -> String in
-                var t = Substring(piece)
-                while let f = t.first, blank(f) { t.removeFirst() }
-                while let l = t.last, blank(l) { t.removeLast() }
-                return String(t)
-            }
+        text.split(whereSeparator: { $0 == separator || (separator == "\n" && $0 == "\r\n") })
+            .map { $0.trimming { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 

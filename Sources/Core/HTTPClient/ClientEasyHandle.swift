@@ -3,9 +3,24 @@ import CEpoll
 
 extension ClientTask {
     /// Creates and configures `easy` for the current request; returns the first setup error.
-    func makeHandle(configuration config: HTTPClientConfiguration, caBundle: UnsafeMutableRawPointer?,
-                    resolveList: UnsafeMutablePointer<curl_slist>?) -> HTTPClientError? {
+    /// `reused` is a handle of an earlier request (already reset), or nil for a new one.
+    func makeHandle(reusing reused: UnsafeMutableRawPointer?, configuration config: HTTPClientConfiguration,
+                    caBundle: UnsafeMutableRawPointer?, resolveList: UnsafeMutablePointer<curl_slist>?) -> HTTPClientError? {
+        if let reused {
+            if configure(reused, config, caBundle, resolveList) == nil { return nil }
+            // libcurl refuses some options on a handle that kept state from its last transfer (7.88.1:
+            // CURLOPT_BUFFERSIZE while the handle still holds a receive buffer): start on a new one.
+            curl_easy_cleanup(reused)
+            curl_slist_free_all(headerList)
+            easy = nil; headerList = nil; errorBuffer[0] = 0
+            client?.stats.handlesRefused += 1
+        }
         guard let h = curl_easy_init() else { return HTTPClientError(.transport, "curl_easy_init failed", request: requestLine) }
+        return configure(h, config, caBundle, resolveList)
+    }
+
+    private func configure(_ h: UnsafeMutableRawPointer, _ config: HTTPClientConfiguration, _ caBundle: UnsafeMutableRawPointer?,
+                           _ resolveList: UnsafeMutablePointer<curl_slist>?) -> HTTPClientError? {
         easy = h
         var rc = CURLE_OK
         func set(_ r: CURLcode) { if rc == CURLE_OK { rc = r } }
@@ -93,9 +108,13 @@ extension ClientTask {
         }
     }
 
-    /// Frees the easy handle and its header list (after it left the multi).
-    func releaseHandle() {
-        if let easy { curl_easy_cleanup(easy) }
+    /// Frees the header list and gives back the easy handle (after it left the multi): reset, for the
+    /// next request to reuse, when `keep` takes it; else freed.
+    func releaseHandle(keep: (UnsafeMutableRawPointer) -> Bool = { _ in false }) {
+        if let easy {
+            curl_easy_reset(easy)   // drops every pointer into this task before the header list goes
+            if !keep(easy) { curl_easy_cleanup(easy) }
+        }
         curl_slist_free_all(headerList)
         easy = nil
         headerList = nil

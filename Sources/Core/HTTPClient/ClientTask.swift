@@ -176,23 +176,50 @@ public final class ClientTask {
 
     // MARK: response head (CURLOPT_HEADERFUNCTION)
 
+    /// One line of the head, parsed on its bytes: a String is made only for each name and value.
     func headerLine(_ bytes: UnsafeRawBufferPointer) -> Int {
         if head != nil || abortError != nil { return bytes.count }   // trailers, or being torn down
         var end = bytes.count
         while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
-        let line = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self))
-        if line.isEmpty {
+        if end == 0 {
             endOfHead()
-        } else if line.hasPrefix("HTTP/") {
-            let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
-            statusLine = (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 0 : 0, parts.count > 2 ? String(parts[2]) : "")
+        } else if end >= 5, bytes[0] == 0x48, bytes[1] == 0x54, bytes[2] == 0x54, bytes[3] == 0x50, bytes[4] == 0x2F {   // "HTTP/"
+            statusLine = Self.parseStatusLine(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
             headerFields = []
-        } else if line.first == " " || line.first == "\t", let last = headerFields.popLast() {
-            headerFields.append((last.0, last.1 + " " + line.trimmed(" \t")))   // obsolete line folding
-        } else if let colon = line.firstIndex(of: ":") {
-            headerFields.append((String(line[..<colon]), line[line.index(after: colon)...].trimmed(" \t")))
+        } else if bytes[0] == 0x20 || bytes[0] == 0x09, let last = headerFields.popLast() {
+            headerFields.append((last.0, last.1 + " " + Self.trimmedText(bytes, 0, end)))   // obsolete line folding
+        } else if let colon = bytes[..<end].firstIndex(of: 0x3A) {
+            headerFields.append((String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<colon]), as: UTF8.self),
+                                 Self.trimmedText(bytes, colon + 1, end)))
         }
         return bytes.count
+    }
+
+    /// `HTTP/1.1 200 OK` as (version, status, reason); runs of spaces separate the first two parts.
+    private static func parseStatusLine(_ line: UnsafeRawBufferPointer) -> (version: String, status: Int, reason: String) {
+        var i = 0
+        while i < line.count && line[i] != 0x20 { i += 1 }
+        let version = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<i]), as: UTF8.self)
+        while i < line.count && line[i] == 0x20 { i += 1 }
+        let codeStart = i
+        while i < line.count && line[i] != 0x20 { i += 1 }
+        var status = 0
+        if i - codeStart <= 9 {
+            for c in line[codeStart..<i] {
+                guard c >= 0x30 && c <= 0x39 else { status = 0; break }
+                status = status * 10 + Int(c - 0x30)
+            }
+        }
+        while i < line.count && line[i] == 0x20 { i += 1 }
+        return (version, status, String(decoding: UnsafeRawBufferPointer(rebasing: line[i...]), as: UTF8.self))
+    }
+
+    /// The text of `bytes[from..<to]` without spaces and tabs at its ends.
+    private static func trimmedText(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> String {
+        var lo = from, hi = to
+        while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0x09 { lo += 1 }
+        while hi > lo, bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 { hi -= 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[lo..<hi]), as: UTF8.self)
     }
 
     private func endOfHead() {
@@ -202,7 +229,7 @@ public final class ClientTask {
         let headers = HTTPHeaders(headerFields)
         head = ClientResponseHead(status: status.status, reason: status.reason, version: status.version,
                                   headers: headers, url: request.url)
-        let isRedirect = [301, 302, 303, 307, 308].contains(status.status) && headers["Location"] != nil
+        let isRedirect = (status.status == 301 || status.status == 302 || status.status == 303 || status.status == 307 || status.status == 308) && headers["Location"] != nil
         if isRedirect && redirectsFollowed < request.redirects.maxRedirects {
             holdingForRedirect = true   // decided when the hop ends: CURLINFO_REDIRECT_URL is set only then
         } else {

@@ -15,6 +15,10 @@ public struct HTTPClientStats: Sendable {
     public internal(set) var maxBufferedBodyBytes = 0
     /// Times libcurl was paused because a consumer fell behind.
     public internal(set) var receivePauses = 0
+    /// Easy handles of earlier requests taken again, and those libcurl would not set up again (freed,
+    /// and a new one made instead).
+    public internal(set) var handlesReused = 0
+    public internal(set) var handlesRefused = 0
     /// Sockets libcurl currently has registered in the reactor.
     public internal(set) var watchedSockets = 0
 }
@@ -37,6 +41,11 @@ public final class HTTPClient {
     private var byHandle: [UnsafeMutableRawPointer: ClientTask] = [:]
     private var live: [ObjectIdentifier: ClientTask] = [:]
     private var curlDepth = 0
+    /// Easy handles of finished requests, reset, for the next ones: a new handle per request costs an
+    /// allocation of libcurl's whole per-transfer state and its receive buffer (~9 % of the broker
+    /// client's CPU per tunnelled request). At most `sparesKept`.
+    private var spareHandles: [UnsafeMutableRawPointer] = []
+    private let sparesKept = 64
 
     /// True while libcurl is running our callbacks; multi calls must wait for the next reactor turn.
     var insideCurl: Bool { curlDepth > 0 }
@@ -84,6 +93,7 @@ public final class HTTPClient {
                 curl_multi_remove_handle(multi, easy)
                 task.releaseHandle()
             }
+            for easy in spareHandles { curl_easy_cleanup(easy) }
             curl_multi_cleanup(multi)
         }
         cep_ca_bundle_free(caBundle)
@@ -168,8 +178,11 @@ public final class HTTPClient {
         }
         guard let multi, !task.isFinished else { return }
         task.resetForHop()
-        if let error = task.makeHandle(configuration: configuration, caBundle: caBundle, resolveList: resolveList) {
-            task.releaseHandle()
+        let spare = spareHandles.popLast()
+        if spare != nil { stats.handlesReused += 1 }
+        if let error = task.makeHandle(reusing: spare, configuration: configuration, caBundle: caBundle,
+                                       resolveList: resolveList) {
+            task.releaseHandle(keep: keepSpare)
             task.abort(error)
             return
         }
@@ -189,7 +202,13 @@ public final class HTTPClient {
         guard let easy = task.easy else { return }
         byHandle[easy] = nil
         if let multi { curl_multi_remove_handle(multi, easy) }
-        task.releaseHandle()
+        task.releaseHandle(keep: keepSpare)
+    }
+
+    private func keepSpare(_ easy: UnsafeMutableRawPointer) -> Bool {
+        guard spareHandles.count < sparesKept else { return false }
+        spareHandles.append(easy)
+        return true
     }
 
     func taskFinished(_ task: ClientTask) {
