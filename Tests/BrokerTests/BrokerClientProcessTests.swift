@@ -132,21 +132,9 @@ final class BrokerClientProcessTests: XCTestCase {
     }
 
     func testA256MiBAnswerThroughTheClientBinaryKeepsItsMemoryFlat() throws {
-        let origin = try EchoOrigin()
-        defer { origin.stop() }
-        let server = try StandInServer()
-        defer { server.stop() }
-        let dir = try makeTemporaryDirectory("broker-accept")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let accept = dir.appendingPathComponent("accept.json")
-        try Data("{\"private\":[{\"method\":\"GET\",\"path\":\"/stream/*\",\"origin\":\"\(origin.url)\"}],\"public\":[]}".utf8).write(to: accept)
-        let port = ClientFixture.freePort()
-        let env = ["PATH": "/usr/bin:/bin", "BROKER_TOKEN": "9b1c2d3e-4f50-4a6b-8c7d-8e9f0a1b2c3d", "BROKER_SERVER_URL": server.url,
-                   "BROKER_CLIENT_URL": "http://127.0.0.1:\(port)", "CR_AGENT_URL": origin.url, "CR_TYPE": "docker-hub",
-                   "CR_USERNAME": "bench", "CR_PASSWORD": "bench-password", "PORT": String(port), "ACCEPT": accept.path, "LOG_LEVEL": "info"]
-        let client = try BackgroundProcess(brokerExecutablePath, ["client"], environment: env)
-        defer { _ = client.stop() }
-        XCTAssertTrue(waitUntil(seconds: 20) { server.sockets.filter { $0["identify"] is [String: Any] }.count == 2 }, client.stdout + client.stderr)
+        let run = try StreamingClientRun(token: "9b1c2d3e-4f50-4a6b-8c7d-8e9f0a1b2c3d")
+        defer { run.stop() }
+        let (server, client) = (run.server, run.client)
         let idle = Self.peakResidentKiB(client.process.processIdentifier)
 
         let mib = 256
@@ -167,21 +155,9 @@ final class BrokerClientProcessTests: XCTestCase {
     /// process's peak stays under the 32 MB the issue sizes the client at (the bound on what many slow
     /// uploads hold together is BrokerClientSmallAnswerTests.testManyLargeAnswersToASlowServerHoldBoundedBytesTogether).
     func testManyLargeAnswersInQuickSuccessionKeepTheClientUnder32MB() throws {
-        let origin = try EchoOrigin()
-        defer { origin.stop() }
-        let server = try StandInServer()
-        defer { server.stop() }
-        let dir = try makeTemporaryDirectory("broker-accept")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let accept = dir.appendingPathComponent("accept.json")
-        try Data("{\"private\":[{\"method\":\"GET\",\"path\":\"/stream/*\",\"origin\":\"\(origin.url)\"}],\"public\":[]}".utf8).write(to: accept)
-        let port = ClientFixture.freePort()
-        let env = ["PATH": "/usr/bin:/bin", "BROKER_TOKEN": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d", "BROKER_SERVER_URL": server.url,
-                   "BROKER_CLIENT_URL": "http://127.0.0.1:\(port)", "CR_AGENT_URL": origin.url, "CR_TYPE": "docker-hub",
-                   "CR_USERNAME": "bench", "CR_PASSWORD": "bench-password", "PORT": String(port), "ACCEPT": accept.path, "LOG_LEVEL": "info"]
-        let client = try BackgroundProcess(brokerExecutablePath, ["client"], environment: env)
-        defer { _ = client.stop() }
-        XCTAssertTrue(waitUntil(seconds: 20) { server.sockets.filter { $0["identify"] is [String: Any] }.count == 2 }, client.stdout + client.stderr)
+        let run = try StreamingClientRun(token: "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d")
+        defer { run.stop() }
+        let (server, client) = (run.server, run.client)
         let idle = Self.peakResidentKiB(client.process.processIdentifier)
 
         let ids = try (0..<96).map { _ in try server.request(["url": "/stream/2"]) }
@@ -204,5 +180,36 @@ final class BrokerClientProcessTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("  - \(name)"), "\(name) named: \(r.stderr)")
         }
         XCTAssertEqual(r.stdout, "", "nothing served, nothing logged")
+    }
+}
+
+/// The client binary against the stand-in server, with an accept rule for `GET /stream/*` to an echo
+/// origin that streams the megabytes the path names; both sockets identified when it is made.
+struct StreamingClientRun {
+    let origin: EchoOrigin
+    let server: BrokerClientProcessTests.StandInServer
+    let client: BackgroundProcess
+    let dir: URL
+
+    init(token: String) throws {
+        origin = try EchoOrigin()
+        server = try BrokerClientProcessTests.StandInServer()
+        dir = try makeTemporaryDirectory("broker-accept")
+        let accept = dir.appendingPathComponent("accept.json")
+        try Data("{\"private\":[{\"method\":\"GET\",\"path\":\"/stream/*\",\"origin\":\"\(origin.url)\"}],\"public\":[]}".utf8).write(to: accept)
+        let port = ClientFixture.freePort()
+        let env = ["PATH": "/usr/bin:/bin", "BROKER_TOKEN": token, "BROKER_SERVER_URL": server.url,
+                   "BROKER_CLIENT_URL": "http://127.0.0.1:\(port)", "CR_AGENT_URL": origin.url, "CR_TYPE": "docker-hub",
+                   "CR_USERNAME": "bench", "CR_PASSWORD": "bench-password", "PORT": String(port), "ACCEPT": accept.path, "LOG_LEVEL": "info"]
+        client = try BackgroundProcess(brokerExecutablePath, ["client"], environment: env)
+        let (server, client) = (self.server, self.client)
+        XCTAssertTrue(waitUntil(seconds: 20) { server.sockets.filter { $0["identify"] is [String: Any] }.count == 2 }, client.stdout + client.stderr)
+    }
+
+    func stop() {
+        _ = client.stop()
+        server.stop()
+        origin.stop()
+        try? FileManager.default.removeItem(at: dir)
     }
 }
