@@ -145,4 +145,43 @@ final class RegistryMisbehaviourTests: MisbehavingRegistryTestCase {
         let r = try session.resolve("wrong-content-type:latest")
         XCTAssertEqual(r.success?.manifest.mediaType, MediaType.ociManifest, "\(r)")
     }
+
+    /// A config kept by digest is used instead of a GET; one that does not match its digest is fetched
+    /// again (and the registry's bytes win).
+    func testAKeptConfigIsNotFetchedAgainUnlessItFailsItsDigest() throws {
+        let store = KeptConfigs()
+        func resolveWithStore() throws -> ResolvedImage? {
+            try session.run { (c: RegistryClient, done: @escaping (Result<ResolvedImage, RegistryError>) -> Void) in
+                c.configStore = store
+                c.resolve(try! ImageReference(parsing: "scoped:latest"), done: done)
+            }.success
+        }
+        func blobGets() throws -> Int {
+            (try stub.record()["requests"] as? [[String: Any]] ?? []).filter { ($0["path"] as? String ?? "").contains("/blobs/") }.count
+        }
+        let first = try XCTUnwrap(try resolveWithStore())
+        XCTAssertEqual(try blobGets(), 1, "the config, fetched once")
+        XCTAssertEqual(store.kept[first.config.digest].map(SHA256.digest), first.config.digest)
+
+        try stub.reset()
+        let second = try XCTUnwrap(try resolveWithStore())
+        XCTAssertEqual(try blobGets(), 0, "the kept config was used")
+        XCTAssertEqual(second.config.diffIDs, first.config.diffIDs)
+
+        try stub.reset()
+        var tampered = try XCTUnwrap(store.kept[first.config.digest])
+        tampered[tampered.count / 2] ^= 0x20
+        store.kept[first.config.digest] = tampered
+        let third = try XCTUnwrap(try resolveWithStore())
+        XCTAssertEqual(try blobGets(), 1, "a kept config that fails its digest is fetched again")
+        XCTAssertEqual(third.config.diffIDs, first.config.diffIDs)
+        XCTAssertEqual(store.kept[first.config.digest].map(SHA256.digest), first.config.digest, "and kept anew")
+    }
+}
+
+/// Configs in memory, for the test above.
+final class KeptConfigs: ConfigStore, @unchecked Sendable {   // used from one reactor thread at a time
+    var kept: [String: [UInt8]] = [:]
+    func config(_ digest: String, maxBytes: Int) -> [UInt8]? { kept[digest].flatMap { $0.count <= maxBytes ? $0 : nil } }
+    func keep(config: [UInt8], digest: String) { kept[digest] = config }
 }

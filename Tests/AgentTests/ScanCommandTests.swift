@@ -113,6 +113,26 @@ final class ScanCommandTests: XCTestCase {
         XCTAssertEqual(uncached.status, 1, "without the cache the destroyed layers are read and fail")
     }
 
+    /// With SCAN_CACHE_DIR, a registry image's config is kept beside its layers' findings (under a name
+    /// that is not the digest, checked against the digest when read), and the rescan reports the same.
+    func testARegistryRescanKeepsTheConfigBesideTheFindings() throws {
+        let cache = fx.dir.appendingPathComponent("scan-cache-registry").path
+        try? FileManager.default.removeItem(atPath: cache)
+        let ref = "\(host)/single/app:1.0"
+        let first = try scan(["--plain-http", "--format", "json", ref], env: ["SCAN_CACHE_DIR": cache])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let configDigest = try XCTUnwrap((try fx.image("single/app:1.0")["config"] as? [String: Any])?["digest"] as? String)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("config-") }
+        XCTAssertEqual(kept.count, 1, "\(kept)")
+        XCTAssertFalse(kept[0].contains(String(configDigest.dropFirst(7))), "the file name is not the digest")
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: cache + "/" + kept[0])))
+        XCTAssertEqual(SHA256.digest(bytes), configDigest)
+        let second = try scan(["--plain-http", "--format", "json", ref], env: ["SCAN_CACHE_DIR": cache])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try packages(fromSnykJSON: second.stdout), try packages(fromSnykJSON: first.stdout))
+        XCTAssertEqual(try packages(fromSnykJSON: second.stdout), expectedPackages())
+    }
+
     func testFailuresAreOneLineWithTheRightExitCode() throws {
         let cases: [([String], [String: String], Int32, String)] = [
             (["--plain-http", "\(host)/single/app:9.9"], [:], 1, "MANIFEST_UNKNOWN"),

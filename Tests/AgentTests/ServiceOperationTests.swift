@@ -372,7 +372,8 @@ final class ServiceOperationTests: XCTestCase {
         for n in names where n != "multi/app:1.0" {
             for l in try fx.image(n)["layers"] as! [[String: Any]] { layers.insert(l["digest"] as! String) }
         }
-        XCTAssertLessThan(files.count, layers.count, "files kept: \(files.count), distinct layers: \(layers.count)")
+        let findings = files.filter { !$0.hasPrefix("config-") }    // the images' configs are kept beside them
+        XCTAssertLessThan(findings.count, layers.count, "findings files kept: \(findings.count), distinct layers: \(layers.count)")
         let workerLines = agent.stdout.split(separator: "\n").filter { $0.contains("\"component\":\"cr-agent scan-worker\"") }
         XCTAssertFalse(workerLines.isEmpty, "the workers log at debug level")
         for l in workerLines { XCTAssertTrue(ids.contains { l.contains("\"operation\":\"\($0)\"") }, String(l)) }

@@ -14,6 +14,9 @@ public final class RegistryClient {
     public var onRetry: ((String, Int, Int) -> Void)?
     /// Requests in flight per registry host, process-wide (REGISTRY_MAX_CONCURRENCY); tests may give their own.
     var hostLimiter = HostLimiter.shared
+    /// Where configs are kept by digest (the scan cache); a kept config that matches its digest is not
+    /// fetched again.
+    public var configStore: (any ConfigStore)?
 
     public init(base: RegistryBase, credentials: RegistryCredentials, http: HTTPClient, options: RegistryOptions = RegistryOptions()) {
         self.base = base
@@ -249,20 +252,28 @@ public final class RegistryClient {
         guard m.config.size <= options.maxConfigBytes else {
             return done(.failure(RegistryError(.tooLarge, registry: base.origin, "\(reference): image config is \(m.config.size) bytes, over the \(options.maxConfigBytes)-byte limit")))
         }
+        let finish = { [self] (body: [UInt8]) in
+            do throws(RegistryError) {
+                let config = try ImageConfig(digest: m.config.digest, raw: body, registry: base.origin)
+                if config.os == "windows" {
+                    return done(.failure(RegistryError(.unsupported, registry: base.origin, "\(reference) is a Windows image; only Linux images are scanned")))
+                }
+                done(.success(ResolvedImage(reference: reference, manifest: m, index: index, config: config)))
+            } catch {
+                done(.failure(error))
+            }
+        }
+        if let kept = configStore?.config(m.config.digest, maxBytes: m.config.size), kept.count == m.config.size,
+           SHA256.digest(kept) == m.config.digest {
+            return finish(kept)
+        }
         var body: [UInt8] = []
         streamBlob(repository: reference.repository, descriptor: m.config, onChunk: { body.append(contentsOf: $0); return .continue }) { [self] r in
             switch r {
             case .failure(let e): done(.failure(e))
             case .success:
-                do throws(RegistryError) {
-                    let config = try ImageConfig(digest: m.config.digest, raw: body, registry: base.origin)
-                    if config.os == "windows" {
-                        return done(.failure(RegistryError(.unsupported, registry: base.origin, "\(reference) is a Windows image; only Linux images are scanned")))
-                    }
-                    done(.success(ResolvedImage(reference: reference, manifest: m, index: index, config: config)))
-                } catch {
-                    done(.failure(error))
-                }
+                configStore?.keep(config: body, digest: m.config.digest)
+                finish(body)
             }
         }
     }

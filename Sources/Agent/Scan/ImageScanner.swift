@@ -82,6 +82,11 @@ public final class ImageScanner {
         self.budget = FindingsBudget(limits: limits)
         self.cacheKey = LayerCache.key(of: catalogers)
         self.pool = LayerWorkerPool(maxThreads: self.parallelLayers)
+        // With a cache on disk, the image's config is kept beside its layers' findings: a rescan then
+        // asks the registry for the manifest only.
+        if let registry = source as? RegistryImageSource, let cache, cache.directory != nil, registry.client.configStore == nil {
+            registry.client.configStore = cache
+        }
     }
 
     deinit {

@@ -130,3 +130,23 @@ public final class LayerCache: Sendable {
         }
     }
 }
+
+/// Image configs beside the findings (one file per config, named by the sha256 of its digest so a
+/// digest never becomes a path; `.json`, so the byte cap and eviction count them).
+extension LayerCache: ConfigStore {
+    private func configFile(_ digest: String) -> String? {
+        directory.map { "\($0)/config-" + String(SHA256.digest(Array(("config|" + digest).utf8)).dropFirst(7)) + ".json" }
+    }
+
+    public func config(_ digest: String, maxBytes: Int) -> [UInt8]? {
+        guard let path = configFile(digest), let bytes = RegistryCredentialSources.readFile(path, cap: maxBytes) else { return nil }
+        _ = utimensat(AT_FDCWD, path, nil, 0)   // used now: last out under the cap
+        return bytes
+    }
+
+    public func keep(config: [UInt8], digest: String) {
+        guard let path = configFile(digest) else { return }
+        Self.writeAtomically(path, config)
+        if let directory, let maxDiskBytes { Self.evict(directory: directory, downTo: maxDiskBytes) }
+    }
+}
