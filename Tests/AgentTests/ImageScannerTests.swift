@@ -69,7 +69,7 @@ final class ImageScannerTests: XCTestCase {
         let cataloger = FakeCataloger(onFile: { file in
             guard file.entry.path == "/a/one.pkg", let reactor = holder.reactor else { return }
             // Wait (bounded) until the next layer has filled its queue...
-            for _ in 0..<20_000 where counts.bytes(secondDigest) < LayerJob.queueBytes { usleep(1000) }
+            waitUntil(seconds: 20) { counts.bytes(secondDigest) >= LayerJob.queueBytes }
             let arrived = counts.bytes(secondDigest)
             // ...then three reactor turns, in each of which an unpaused stream would read another chunk.
             for _ in 0..<3 {
@@ -317,7 +317,7 @@ final class ImageScannerTests: XCTestCase {
             guard file.entry.path == "/l1/x.pkg" else { return }
             holder.reactor?.execute { holder.scanner?.cancel() }
             // Bounded wait for the stop a cataloger must poll for.
-            for _ in 0..<30_000 where !file.cancellation.isCancelled { usleep(1000) }
+            waitUntil(seconds: 30) { file.cancellation.isCancelled }
             sawStop.store(file.cancellation.isCancelled, ordering: .relaxed)
         })
         let run = try scan(layout, parallel: 1, catalogers: [cataloger], holder: holder)
