@@ -274,3 +274,27 @@ enum ClientFixture {
 
     static func json(_ text: String) -> Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) }
 }
+
+/// A suite whose tests share one Python /response-data receiver and one echo origin, started before the
+/// first test and stopped after the last.
+class ReceiverAndOriginTestCase: XCTestCase {
+    nonisolated(unsafe) static var receiver: ResponseReceiver?
+    nonisolated(unsafe) static var origin: EchoOrigin?
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            receiver = try ResponseReceiver()
+            origin = try EchoOrigin()
+        } catch { XCTFail("cannot start the receiver and the origin: \(error)") }
+    }
+
+    override class func tearDown() {
+        receiver?.stop()
+        origin?.stop()
+        super.tearDown()
+    }
+
+    var receiver: ResponseReceiver { Self.receiver! }
+    var origin: EchoOrigin { Self.origin! }
+}

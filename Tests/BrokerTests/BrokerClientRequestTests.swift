@@ -7,27 +7,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class BrokerClientRequestTests: XCTestCase {
-    nonisolated(unsafe) static var receiver: ResponseReceiver?
-    nonisolated(unsafe) static var origin: EchoOrigin?
-
-    override class func setUp() {
-        super.setUp()
-        do {
-            receiver = try ResponseReceiver()
-            origin = try EchoOrigin()
-        } catch { XCTFail("cannot start the receiver and the origin: \(error)") }
-    }
-
-    override class func tearDown() {
-        receiver?.stop()
-        origin?.stop()
-        super.tearDown()
-    }
-
-    var receiver: ResponseReceiver { Self.receiver! }
-    var origin: EchoOrigin { Self.origin! }
-
+final class BrokerClientRequestTests: ReceiverAndOriginTestCase {
     func harness() throws -> ClientHarness {
         try ClientHarness(settings: ClientFixture.settings(server: receiver.url, agent: origin.url))
     }

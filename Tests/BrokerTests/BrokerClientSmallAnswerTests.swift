@@ -9,27 +9,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class BrokerClientSmallAnswerTests: XCTestCase {
-    nonisolated(unsafe) static var receiver: ResponseReceiver?
-    nonisolated(unsafe) static var origin: EchoOrigin?
-
-    override class func setUp() {
-        super.setUp()
-        do {
-            receiver = try ResponseReceiver()
-            origin = try EchoOrigin()
-        } catch { XCTFail("cannot start the receiver and the origin: \(error)") }
-    }
-
-    override class func tearDown() {
-        receiver?.stop()
-        origin?.stop()
-        super.tearDown()
-    }
-
-    var receiver: ResponseReceiver { Self.receiver! }
-    var origin: EchoOrigin { Self.origin! }
-
+final class BrokerClientSmallAnswerTests: ReceiverAndOriginTestCase {
     /// The server's `identify` as ours sends it.
     func announceChunkAnswers(_ h: ClientHarness) {
         for role in ["primary", "secondary"] {
