@@ -147,15 +147,31 @@ private struct JSONParser {
         return v
     }
 
+    /// From `i`, past the bytes a string holds as they are (none of `"`, `\\`, a control character).
+    mutating func skipPlain() {
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { return }
+            i += 1
+        }
+    }
+
     mutating func string() throws(JSONParseError) -> String {
         i += 1                                           // opening quote
+        var start = i
+        skipPlain()
+        // Most strings have no escape: made from the input's bytes at once, not through a buffer.
+        if i < b.count && b[i] == UInt8(ascii: "\"") {
+            i += 1
+            return String(decoding: UnsafeBufferPointer(rebasing: b[start..<(i - 1)]), as: UTF8.self)
+        }
         var out: [UInt8] = []
         while true {
+            if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i])) }
             guard i < b.count else { throw fail("unterminated string") }
             let c = b[i]
             if c == UInt8(ascii: "\"") { i += 1; break }
             if c < 0x20 { throw fail("control character in string") }
-            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
             i += 1
             guard i < b.count else { throw fail("unterminated escape") }
             let e = b[i]
@@ -184,6 +200,8 @@ private struct JSONParser {
                 out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
             default: throw fail("unknown escape")
             }
+            start = i
+            skipPlain()
         }
         // Invalid UTF-8 is replaced, not trusted: these strings come from outside.
         return String(decoding: out, as: UTF8.self)

@@ -200,6 +200,38 @@ final class ImageScannerTests: XCTestCase {
         }
     }
 
+    /// A rescan from the disk cache reads the base layer without its path hash sets (the merge never
+    /// consults them) and every upper layer with them: the image comes out as the first scan made it,
+    /// including the top layer's file that replaces a base directory. Findings read without their sets
+    /// are not kept in memory, so a later reader that needs the sets gets them whole.
+    func testARescanFromDiskSkipsOnlyTheBaseLayersPathSets() throws {
+        let layout = try mergeImage()
+        let cacheDir = dir.appendingPathComponent("rescan-cache").path
+        let first = try scan(layout, parallel: 2, cache: LayerCache(directory: cacheDir))
+        let second = try scan(layout, parallel: 2, cache: LayerCache(directory: cacheDir))
+        XCTAssertEqual(second.scanner.layersFromCache, 3)
+        XCTAssertEqual(second.source.streams, 0)
+        XCTAssertEqual(try second.outcome.get().packages, try first.outcome.get().packages)
+        XCTAssertFalse(try second.outcome.get().packages.contains { $0.name == "epsilon" }, "e/sub became a file in the top layer")
+
+        var f = LayerFindings(layerDigest: "sha256:" + String(repeating: "12", count: 32))
+        f.nonDirectoryHashes = [7, 8]
+        f.directoryHashes = [9]
+        f.whiteouts = ["/gone"]
+        f.packagesByPath["/p"] = [Package(ecosystem: .deb, name: "n", version: "1",
+                                           location: PackageLocation(layerDigest: f.layerDigest, path: "/p"))]
+        let sets = dir.appendingPathComponent("sets-cache").path
+        LayerCache(directory: sets).put(f, catalogers: "fake@1")
+        let cache = LayerCache(directory: sets)
+        let bare = try XCTUnwrap(cache.get(f.layerDigest, catalogers: "fake@1", pathSets: false))
+        XCTAssertTrue(bare.nonDirectoryHashes.isEmpty && bare.directoryHashes.isEmpty)
+        XCTAssertEqual(bare.whiteouts, ["/gone"])
+        XCTAssertEqual(bare.packagesByPath["/p"]?.map(\.name), ["n"])
+        let whole = try XCTUnwrap(cache.get(f.layerDigest, catalogers: "fake@1"))
+        XCTAssertEqual(whole.nonDirectoryHashes, [7, 8])
+        XCTAssertEqual(whole.directoryHashes, [9])
+    }
+
     // MARK: memory
 
     /// Files only a magic-prefix cataloger wants (executables) stay in memory up to

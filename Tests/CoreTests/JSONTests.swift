@@ -20,4 +20,25 @@ final class JSONTests: XCTestCase {
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         XCTAssertThrowsError(try JSON.parse(deep)) { XCTAssertTrue("\($0)".contains("nesting")) }
     }
+
+    /// Strings are taken in runs between escapes: text before, between and after escapes comes back
+    /// whole, escape-free strings of any length too, and an error still names the byte it is at.
+    func testStringsWithRunsAndEscapes() throws {
+        let cases: [(String, String)] = [
+            (#""""#, ""), (#""plain""#, "plain"), (#""\n""#, "\n"), (#""ab\ncd\u00e9ef\\""#, "ab\ncdéef\\"),
+            (#""\"lead""#, "\"lead"), (#""trail\/""#, "trail/"), (#""é€😀 x""#, "é€😀 x"),
+        ]
+        for (text, want) in cases { XCTAssertEqual(try JSON.parse(text).string, want, text) }
+        let long = String(repeating: "0123456789abcdef", count: 10_000)
+        XCTAssertEqual(try JSON.parse("[\"\(long)\"]").array?.first?.string, long)
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("ab\"\\/\n\t\u{1}é😀 ".unicodeScalars)
+        for _ in 0..<300 {
+            let s = String(String.UnicodeScalarView((0..<Int.random(in: 0...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }))
+            XCTAssertEqual(try JSON.parse(JSON.string(s).serialized).string, s)
+        }
+        for (bad, offset) in [("\"abc\u{1}\"", 4), ("\"ab\\n\u{1}\"", 5), ("\"abc", 4), ("\"ab\\q\"", 5)] {
+            XCTAssertThrowsError(try JSON.parse(bad), bad) { XCTAssertEqual(($0 as? JSONParseError)?.offset, offset, "\(bad): \($0)") }
+        }
+    }
 }

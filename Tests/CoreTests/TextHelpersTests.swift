@@ -138,3 +138,23 @@ final class UUIDStringTests: XCTestCase {
         XCTAssertEqual(UUIDString.format([UInt8](repeating: 0xFF, count: 16)), "ffffffff-ffff-ffff-ffff-ffffffffffff")
     }
 }
+
+final class ByteOrderTests: XCTestCase {
+    /// UTF-8 byte order, as Go and syft sort: upper case before lower, a prefix first, and a precomposed
+    /// "é" (C3 A9) after "z" and after the decomposed "e\u{301}" (65 CC 81), which Swift's `<` holds equal.
+    func testOrdersByUTF8Bytes() {
+        XCTAssertTrue("Zeta".precedesInBytes("alpha"))
+        XCTAssertTrue("lib".precedesInBytes("libc"))
+        XCTAssertFalse("libc".precedesInBytes("lib"))
+        XCTAssertFalse("same".precedesInBytes("same"))
+        XCTAssertTrue("".precedesInBytes("a"))
+        XCTAssertFalse("".precedesInBytes(""))
+        XCTAssertTrue("z".precedesInBytes("\u{e9}"))
+        XCTAssertTrue("e\u{301}".precedesInBytes("\u{e9}"))
+        XCTAssertFalse("\u{e9}".precedesInBytes("e\u{301}"))
+        XCTAssertTrue("a/b"[...].precedesInBytes("a0"), "'/' (2F) before '0' (30), substrings too")
+        let words = (0..<200).map { _ in String((0..<Int.random(in: 0...6)).map { _ in "aAé/0~".randomElement()! }) }
+        XCTAssertEqual(words.sorted { $0.precedesInBytes($1) }.map { Array($0.utf8) },
+                       words.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+}

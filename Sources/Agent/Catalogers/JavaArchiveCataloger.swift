@@ -102,12 +102,12 @@ struct ArchiveWalk {
         // All pom.properties (`**/*pom.properties`) with an artifactId and a version, by directory.
         // (In path order, so that of two in one directory the later wins, as in syft's map.)
         var byDir: [String: PomProperties] = [:]
-        for e in files.filter({ ("/" + $0.name).hasSuffix("pom.properties") }).sorted(by: { Self.byteOrder($0.name, $1.name) }) {
+        for e in files.filter({ ("/" + $0.name).hasSuffix("pom.properties") }).sorted(by: { $0.name.precedesInBytes($1.name) }) {
             guard let bytes = read(zip, e, virtualPath, max: JavaArchiveCataloger.maxMetadataBytes, &reads),
                   let pom = PomProperties(bytes, path: e.name), !pom.version.isEmpty, !pom.artifactId.isEmpty else { continue }
             byDir[SlashPath.directory(of: "/" + e.name)] = pom
         }
-        let poms = byDir.keys.sorted(by: Self.byteOrder).map { (dir: $0, pom: byDir[$0]!) }
+        let poms = byDir.keys.sorted { $0.precedesInBytes($1) }.map { (dir: $0, pom: byDir[$0]!) }
 
         var main: JavaPackage?
         if let m = files.first(where: { $0.name == "META-INF/MANIFEST.MF" || $0.name == "/META-INF/MANIFEST.MF" }),
@@ -156,7 +156,7 @@ struct ArchiveWalk {
         for p in aux { emit(p, parent: main) }
 
         // Archives inside, sorted by name, each read into memory within the limits.
-        let nested = files.filter { JavaArchiveCataloger.isArchiveName("/" + $0.name) }.sorted { Self.byteOrder($0.name, $1.name) }
+        let nested = files.filter { JavaArchiveCataloger.isArchiveName("/" + $0.name) }.sorted { $0.name.precedesInBytes($1.name) }
         guard !nested.isEmpty else { return }
         guard depth < limits.maxNestingDepth else {
             warn(virtualPath, "\(nested.count) archive(s) inside not read: nested more than \(limits.maxNestingDepth) deep")
@@ -215,9 +215,6 @@ struct ArchiveWalk {
         ["io.jenkins.plugins", "org.jenkins.plugins", "org.jenkins-ci.plugins", "io.jenkins-ci.plugins", "com.cloudbees.jenkins.plugins"]
             .contains { g.hasPrefix($0) } || g.contains(".jenkins.plugin")
     }
-
-    /// Go's string order (bytes), which syft sorts paths by.
-    static func byteOrder(_ a: String, _ b: String) -> Bool { Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)) }
 
     /// syft's artifactIDMatchesFilename: exact when some pom.properties is named like the file, else a
     /// prefix or suffix match.

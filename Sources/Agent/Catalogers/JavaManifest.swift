@@ -126,7 +126,7 @@ enum JavaGroupID {
                 }
             }
         }
-        return found.min { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return found.min { $0.precedesInBytes($1) }
     }
 
     /// `org.bar;uses:="org.foo"` -> `org.bar`.

@@ -20,7 +20,7 @@ public enum CycloneDXReport {
         ])]))]))
         metadata.set("component", imageComponent(inv))
         var props: [(String, String)] = [("cr-agent:image:platform", inv.platform.description)]
-        props += inv.config.labels.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ("syft:image:labels:\($0.key)", $0.value) }
+        props += inv.config.labels.sorted { $0.key.precedesInBytes($1.key) }.map { ("syft:image:labels:\($0.key)", $0.value) }
         metadata.set("properties", properties(props))
         // The serial number is derived from everything else when the document must be reproducible.
         let body: [(String, JSON)] = [("metadata", metadata.json), ("components", .array(components))]
@@ -59,7 +59,7 @@ public enum CycloneDXReport {
         if let layer = inv.diffID(forLayer: p.location.layerDigest) { props.append(("syft:location:0:layerID", layer)) }
         props.append(("syft:location:0:path", p.location.path))
         props += p.metadata.filter { !Package.reportedElsewhere.contains($0.key) && !$0.value.isEmpty }
-            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ("cr-agent:metadata:\($0.key)", $0.value) }
+            .sorted { $0.key.precedesInBytes($1.key) }.map { ("cr-agent:metadata:\($0.key)", $0.value) }
         o.set("properties", properties(props))
         return o.json
     }
@@ -98,7 +98,7 @@ public enum CycloneDXReport {
         if !os.prettyName.isEmpty { props.append(("syft:distro:prettyName", os.prettyName)) }
         if let version { props.append(("syft:distro:versionID", version)) }
         if let c = os.codename, !c.isEmpty { props.append(("syft:distro:versionCodename", c)) }
-        o.set("properties", properties(props.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }))
+        o.set("properties", properties(props.sorted { $0.0.precedesInBytes($1.0) }))
         return [o.json]
     }
 

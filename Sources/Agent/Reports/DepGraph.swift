@@ -32,7 +32,7 @@ struct DepGraph {
         var seen: Set<String> = [root.id]
         var unique: [Pkg] = []
         for d in deps where seen.insert(d.id).inserted { unique.append(d) }
-        self.deps = unique.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+        self.deps = unique.sorted { $0.id.precedesInBytes($1.id) }
     }
 
     var json: JSON {

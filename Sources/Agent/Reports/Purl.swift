@@ -78,7 +78,7 @@ public struct Purl: Equatable, Sendable, CustomStringConvertible {
         if !version.isEmpty { out += "@" + encode(version) }
         let pairs = qualifiers.filter { !$0.value.isEmpty }
             .map { (key: $0.key.lowercased(), value: encode($0.value)) }
-            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .sorted { $0.key.precedesInBytes($1.key) }
         if !pairs.isEmpty { out += "?" + pairs.map { "\(syft ? encode($0.key) : $0.key)=\($0.value)" }.joined(separator: "&") }
         if syft {
             if !subpath.isEmpty { out += "#" + Purl.goFragmentEscape(subpath) }

@@ -26,7 +26,7 @@ extension Package {
     static func reportOrder(_ a: Package, _ b: Package) -> Bool {
         let ka = [a.qualifiedName, a.version, a.syftType, a.namespace ?? "", a.location.path, a.location.layerDigest]
         let kb = [b.qualifiedName, b.version, b.syftType, b.namespace ?? "", b.location.path, b.location.layerDigest]
-        for (x, y) in zip(ka, kb) where x != y { return x.utf8.lexicographicallyPrecedes(y.utf8) }
+        for (x, y) in zip(ka, kb) where x != y { return x.precedesInBytes(y) }
         return false
     }
 }

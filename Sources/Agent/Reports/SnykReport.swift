@@ -51,7 +51,7 @@ public enum SnykReport {
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(p)
         }
-        for key in order.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+        for key in order.sorted(by: { $0.precedesInBytes($1) }) {
             let packages = groups[key]!
             let ecosystem = packages[0].ecosystem.kind
             let type = ecosystem.snykType

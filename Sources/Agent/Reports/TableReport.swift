@@ -26,7 +26,7 @@ public enum TableReport {
         // People read names case-insensitively; ties fall back to the byte-wise report order.
         let packages = inv.sortedPackages.enumerated().sorted { a, b in
             let (x, y) = (a.element.qualifiedName.lowercased(), b.element.qualifiedName.lowercased())
-            return x != y ? x.utf8.lexicographicallyPrecedes(y.utf8) : a.offset < b.offset
+            return x != y ? x.precedesInBytes(y) : a.offset < b.offset
         }.map(\.element)
         if packages.isEmpty {
             out += "No packages found in this image.\n"

@@ -157,7 +157,8 @@ public final class ImageScanner {
             next += 1
             let layer = layers[i]
             if MediaType.isForeignLayer(layer.mediaType) { continue }
-            if let cached = cache?.get(layer.digest, catalogers: cacheKey) {
+            // The base layer's path sets shadow nothing (LayerMerge), so they are not read back.
+            if let cached = cache?.get(layer.digest, catalogers: cacheKey, pathSets: i > 0) {
                 budget.charge(cached)
                 findings[i] = cached
                 layersFromCache += 1

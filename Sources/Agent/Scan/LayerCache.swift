@@ -41,8 +41,10 @@ public final class LayerCache: Sendable {
         directory.map { "\($0)/" + String(SHA256.digest(Array(key.utf8)).dropFirst(7)) + ".json" }
     }
 
-    /// The findings of the layer as `catalogers` (a `key(of:)`) read it, if kept.
-    public func get(_ layerDigest: String, catalogers: String = Catalogers.cacheKey) -> LayerFindings? {
+    /// The findings of the layer as `catalogers` (a `key(of:)`) read it, if kept. Without `pathSets` the
+    /// two path hash sets of findings read from disk are left empty (for an image's base layer, whose
+    /// sets the merge never consults: thousands of hashes not built); such findings are not kept in memory.
+    public func get(_ layerDigest: String, catalogers: String = Catalogers.cacheKey, pathSets: Bool = true) -> LayerFindings? {
         let k = key(layerDigest, catalogers)
         let hit = state.withLock { s -> LayerFindings? in
             guard let f = s.entries[k] else { return nil }
@@ -52,9 +54,9 @@ public final class LayerCache: Sendable {
         }
         if let hit { return hit }
         if let path = file(k), let bytes = RegistryCredentialSources.readFile(path, cap: 256 << 20),
-           let f = LayerFindingsCodec.decode(bytes), f.layerDigest == layerDigest {
+           let f = LayerFindingsCodec.decode(bytes, pathSets: pathSets), f.layerDigest == layerDigest {
             _ = utimensat(AT_FDCWD, path, nil, 0)   // used now: last out under the cap
-            remember(k, f)
+            if pathSets { remember(k, f) }
             return f
         }
         return nil

@@ -28,7 +28,8 @@ enum LayerFindingsCodec {
     }
 
     /// nil when the bytes are not a findings document of this format (a stale or damaged cache file).
-    static func decode(_ bytes: [UInt8]) -> LayerFindings? {
+    /// Without `pathSets` the path hash sets are left empty (not checked either).
+    static func decode(_ bytes: [UInt8], pathSets: Bool = true) -> LayerFindings? {
         guard let doc = try? JSON.parse(bytes, maxDepth: 16), doc["format"]?.int == formatVersion,
               let layer = doc["layer"]?.string else { return nil }
         var f = LayerFindings(layerDigest: layer)
@@ -37,8 +38,9 @@ enum LayerFindingsCodec {
             var found: [Package] = []
             for p in list.array ?? [] {
                 guard let e = p["e"]?.string.flatMap(Ecosystem.init(rawValue:)), let n = p["n"]?.string, let v = p["v"]?.string else { return nil }
-                var metadata: [String: String] = [:]
-                for (k, value) in p["m"]?.object ?? [] { metadata[k] = value.string }
+                let entries = p["m"]?.object ?? []
+                var metadata = [String: String](minimumCapacity: entries.count)
+                for (k, value) in entries { metadata[k] = value.string }
                 found.append(Package(ecosystem: e, name: n, version: v, namespace: p["ns"]?.string,
                                      location: PackageLocation(layerDigest: layer, path: path), metadata: metadata))
             }
@@ -47,9 +49,11 @@ enum LayerFindingsCodec {
         for (path, text) in doc["osFiles"]?.object ?? [] { f.osFiles[path] = text.string }
         f.whiteouts = Set(doc["whiteouts"]?.array?.compactMap(\.string) ?? [])
         f.opaqueDirectories = Set(doc["opaque"]?.array?.compactMap(\.string) ?? [])
-        guard let nonDirs = hashSet(doc["nonDirs"]?.string ?? ""), let dirs = hashSet(doc["dirs"]?.string ?? "") else { return nil }
-        f.nonDirectoryHashes = nonDirs
-        f.directoryHashes = dirs
+        if pathSets {
+            guard let nonDirs = hashSet(doc["nonDirs"]?.string ?? ""), let dirs = hashSet(doc["dirs"]?.string ?? "") else { return nil }
+            f.nonDirectoryHashes = nonDirs
+            f.directoryHashes = dirs
+        }
         f.warnings = doc["warnings"]?.array?.compactMap(\.string) ?? []
         f.tarBytes = doc["tarBytes"]?.int ?? 0
         f.entries = doc["entries"]?.int ?? 0

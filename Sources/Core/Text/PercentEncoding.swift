@@ -12,13 +12,20 @@ public enum PercentEncoding {
     /// Every UTF-8 byte of `s` for which `keep` is false written as `%XX` (upper-case hex); by default
     /// everything but the unreserved characters, so a space is `%20` and `/` is `%2F`.
     public static func encode(_ s: some StringProtocol, keeping keep: (UInt8) -> Bool = isUnreserved) -> String {
-        let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        for b in s.utf8 {
-            if keep(b) { out.append(b) } else { out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]] }
+        var text = String(s)
+        // On the contiguous bytes: a generic walk over `s.utf8` costs a witness call per byte.
+        let encoded = text.withUTF8 { bytes -> [UInt8]? in
+            guard let first = bytes.firstIndex(where: { !keep($0) }) else { return nil }   // most names: nothing to encode
+            let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 16)
+            out.append(contentsOf: bytes[..<first])
+            for b in bytes[first...] {
+                if keep(b) { out.append(b) } else { out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]] }
+            }
+            return out
         }
-        return String(decoding: out, as: UTF8.self)
+        return encoded.map { String(decoding: $0, as: UTF8.self) } ?? text
     }
 
     /// `s` with its `%XX` escapes decoded (either case of hex digit); nil when a `%` is not followed by
