@@ -36,7 +36,7 @@ final class VendorAPI {
         var payload: ClientRequestBody?
         if let body {
             headers.set("Content-Type", "application/json")
-            payload = .bytes(Array(body.serialized.utf8))
+            payload = .bytes(body.serializedBytes)
         }
         let request = ClientRequest(method: method, url: url, headers: headers, body: payload,
                                     timeouts: ClientTimeouts(connect: options.connectTimeoutMs, total: 60_000, lowSpeed: options.stallRule),

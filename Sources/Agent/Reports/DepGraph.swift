@@ -10,9 +10,16 @@ struct DepGraph {
         let name: String
         let version: String?
         let purl: String?
+        /// `DepGraphImpl.getPkgId`: `name@version`, with an empty version for none (made once: the
+        /// graph sorts and writes by it).
+        let id: String
 
-        /// `DepGraphImpl.getPkgId`: `name@version`, with an empty version for none.
-        var id: String { "\(name)@\(version ?? "")" }
+        init(name: String, version: String?, purl: String?) {
+            self.name = name
+            self.version = version
+            self.purl = purl
+            id = name + "@" + (version ?? "")
+        }
     }
 
     static let schemaVersion = "1.3.0"

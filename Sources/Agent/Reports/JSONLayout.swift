@@ -38,7 +38,7 @@ extension JSON {
     }
 
     /// UTF-8 bytes, indented or compact.
-    func bytes(pretty: Bool) -> [UInt8] { Array((pretty ? prettyPrinted : serialized).utf8) }
+    func bytes(pretty: Bool) -> [UInt8] { pretty ? Array(prettyPrinted.utf8) : serializedBytes }
 }
 
 /// Builds a JSON object keeping insertion order, skipping absent values.

@@ -97,7 +97,7 @@ public final class DockerArchiveSource: ImageSource {
         let manifestJSON = JSON.object([("schemaVersion", .int(2)), ("mediaType", .string(MediaType.ociManifest)),
                                         ("config", .object([("mediaType", .string(MediaType.ociConfig)), ("digest", .string(configDigest)), ("size", .int(configBytes.count))])),
                                         ("layers", .array(layers))])
-        let raw = Array(manifestJSON.serialized.utf8)
+        let raw = manifestJSON.serializedBytes
         guard case .image(let manifest)? = try? ManifestParser.parse(raw, digest: SHA256.digest(raw), contentType: nil, registry: displayName) else {
             throw .source("\(displayName): cannot describe the image")
         }

@@ -24,7 +24,7 @@ enum LayerFindingsCodec {
             ("nonDirs", hashes(f.nonDirectoryHashes)), ("dirs", hashes(f.directoryHashes)),
             ("warnings", .array(f.warnings.map(JSON.string))), ("tarBytes", .int(f.tarBytes)), ("entries", .int(f.entries)),
         ])
-        return Array(doc.serialized.utf8)
+        return doc.serializedBytes
     }
 
     /// nil when the bytes are not a findings document of this format (a stale or damaged cache file).

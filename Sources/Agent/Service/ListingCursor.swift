@@ -26,7 +26,7 @@ public enum ListingCursor: Equatable, Sendable {
         case .offset(let o):
             json = .object([("o", .int(o))])
         }
-        return Base64.encode(Array(json.serialized.utf8)).replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
+        return Base64.encode(json.serializedBytes).replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
     }
 
     /// The cursor a caller sent back, or a 400 naming what is wrong with it (the text is not quoted back).

@@ -18,7 +18,7 @@ enum CallbackPayloads {
         let document = SnykReport.document(inventory)
         switch ScanResultFit.fit(document, maxBytes: maxBytes) {
         case .fits(let bytes, let truncated): return (bytes, truncated)
-        case .tooLarge(let size): return (Array(document.serialized.utf8), [tooLargeMessage(size, maxBytes)])
+        case .tooLarge(let size): return (document.serializedBytes, [tooLargeMessage(size, maxBytes)])
         }
     }
 
@@ -97,7 +97,7 @@ enum CallbackPayloads {
             ("endedBy", summary.endedBy.map(JSON.string) ?? .null),
             ("undelivered", .int(undelivered)),
         ])
-        return Array(body.serialized.utf8)
+        return body.serializedBytes
     }
 
     static func errorObject(code: String, message: String) -> JSON {

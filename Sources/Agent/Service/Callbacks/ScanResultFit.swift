@@ -49,7 +49,7 @@ public enum ScanResultFit {
     /// Fits `document` (`{"scanResults":[{"facts":[...],...}]}`) into `maxBytes` of compact JSON.
     public static func fit(_ document: JSON, maxBytes: Int) -> Outcome {
         guard var results = document["scanResults"]?.array else {
-            let bytes = Array(document.serialized.utf8)
+            let bytes = document.serializedBytes
             return bytes.count <= maxBytes ? .fits(bytes: bytes, truncated: []) : .tooLarge(bytes: bytes.count)
         }
         // Step 1: the plugin's field limits, one tracker per result (each gets its own pluginWarnings).
@@ -86,7 +86,7 @@ public enum ScanResultFit {
             doc = assemble(document, results, cuts)
             size = doc.serialized.utf8.count
         }
-        return .fits(bytes: Array(doc.serialized.utf8), truncated: lines(cuts, resultCount: results.count))
+        return .fits(bytes: doc.serializedBytes, truncated: lines(cuts, resultCount: results.count))
     }
 
     /// The cuts as lines for people: `history.data: 1200 elements removed (limit 1000)`.
