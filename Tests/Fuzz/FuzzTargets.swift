@@ -8,6 +8,8 @@ typealias FuzzTargetFunction = @Sendable (UnsafeRawBufferPointer) -> Void
 enum FuzzTargets {
     static let all: [(name: String, run: FuzzTargetFunction)] = [
         ("http-request", HTTPRequestFuzz.run),
+        // the JSON parser and serializer (registry answers, request bodies, tunnel messages)
+        ("json", JSONFuzz.run),
         ("chunked", ChunkedFuzz.run),
         ("websocket", WebSocketFuzz.run),
         ("tar", TarFuzz.run),
