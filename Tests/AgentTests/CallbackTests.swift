@@ -467,6 +467,7 @@ final class CallbackTests: XCTestCase {
                                                      ("snyk-broker-connection-identifier", "conn-not-in-logs")]),
                                           bodyCallbackURL: nil, environment: Environment([:])).get()
         let dir = try makeTemporaryDirectory("callback-logs")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("log").path
         let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
         XCTAssertGreaterThanOrEqual(fd, 0)
