@@ -230,7 +230,10 @@ final class ImageFetch {
     private func fetchLayer(_ d: Descriptor) {
         let t0 = Reactor.now()
         var finished = false
-        let download = client.streamBlob(repository: reference.repository, descriptor: d, onChunk: { _ in .continue }) { [self] result in
+        // Hashing is the whole of a fetch's work: on this thread it costs no copy into the hashing
+        // thread's buffers, and a second thread would have nothing else to overlap with.
+        let download = client.streamBlob(repository: reference.repository, descriptor: d, hashOffThread: false,
+                                         onChunk: { _ in .continue }) { [self] result in
             finished = true
             running[d.digest] = nil
             guard done != nil else { return }

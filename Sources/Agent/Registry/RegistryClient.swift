@@ -282,16 +282,18 @@ public final class RegistryClient {
 
     /// Streams a blob to `onChunk` with backpressure (return `.pause`, then call `resume()` on the
     /// returned download). The sha256 and size are checked as bytes pass; `done` reports the outcome,
-    /// so a consumer must treat the bytes as unverified until it succeeds.
+    /// so a consumer must treat the bytes as unverified until it succeeds. `hashOffThread` as
+    /// `PipelinedSHA256(offThread:)` takes it (nil: on the hashing thread when two CPUs are available).
     @discardableResult
-    public func streamBlob(repository: String, descriptor: Descriptor, onChunk: @escaping (UnsafeRawBufferPointer) -> ClientBodyDisposition,
+    public func streamBlob(repository: String, descriptor: Descriptor, hashOffThread: Bool? = nil,
+                           onChunk: @escaping (UnsafeRawBufferPointer) -> ClientBodyDisposition,
                            done: @escaping (Result<Int, RegistryError>) -> Void) -> BlobDownload {
         let download = BlobDownload()
         if MediaType.isForeignLayer(descriptor.mediaType) {
             done(.failure(RegistryError(.unsupported, registry: base.origin, "blob \(descriptor.digest) is a foreign (non-distributable) layer; it is not pulled")))
             return download
         }
-        let hasher = PipelinedSHA256()
+        let hasher = PipelinedSHA256(offThread: hashOffThread)
         var received = 0
         var overflow = false
         let what = "blob \(repository)@\(descriptor.digest)"
