@@ -16,8 +16,13 @@ public enum EJSON {
 
     /// Parses EJSON text and checks every typed value in it.
     public static func decode(_ text: String) throws(BrokerProtocolError) -> JSON {
+        try decode(utf8: Array(text.utf8))
+    }
+
+    /// Parses EJSON text given as its UTF-8 bytes.
+    public static func decode(utf8 bytes: [UInt8]) throws(BrokerProtocolError) -> JSON {
         let json: JSON
-        do { json = try JSON.parse(Array(text.utf8), maxDepth: maxDepth) } catch { throw .ejson("\(error)") }
+        do { json = try JSON.parse(bytes, maxDepth: maxDepth) } catch { throw .ejson("\(error)") }
         try validate(json)
         return json
     }
@@ -25,8 +30,24 @@ public enum EJSON {
     /// EJSON text of a value already in EJSON form. U+2028/U+2029 are escaped as Primus does (spark.js
     /// `_write`, "Hack 1"): JSON allows them raw, JavaScript source does not.
     public static func encode(_ value: JSON) -> String {
-        let text = value.serialized
-        guard text.unicodeScalars.contains(where: { $0.value == 0x2028 || $0.value == 0x2029 }) else { return text }
+        var text = ""
+        value.write(to: &text)
+        return escapingLineSeparators(text)
+    }
+
+    /// `text` with U+2028/U+2029 written as `\u2028`/`\u2029`; the same string when it has neither
+    /// (found by their UTF-8 bytes E2 80 A8/A9, not by decoding every scalar).
+    public static func escapingLineSeparators(_ text: String) -> String {
+        var t = text
+        let found = t.withUTF8 { u -> Bool in
+            var i = 0
+            while i + 2 < u.count {
+                if u[i] == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9) { return true }
+                i += 1
+            }
+            return false
+        }
+        guard found else { return t }
         var out = ""
         out.unicodeScalars.reserveCapacity(text.unicodeScalars.count + 8)
         for u in text.unicodeScalars {
