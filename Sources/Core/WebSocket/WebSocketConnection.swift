@@ -127,6 +127,11 @@ public final class WebSocketConnection {
         t.withUTF8 { queue(.text, UnsafeRawBufferPointer($0)) }
     }
 
+    /// A text message from bytes the caller wrote as valid UTF-8 (not checked again here).
+    public func send(textUTF8 bytes: [UInt8]) {
+        bytes.withUnsafeBytes { queue(.text, $0) }
+    }
+
     public func send(binary: [UInt8]) {
         binary.withUnsafeBytes { queue(.binary, $0) }
     }
