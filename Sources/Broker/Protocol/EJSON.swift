@@ -82,17 +82,39 @@ public enum EJSON {
 
     /// Whether an object has the shape of a typed EJSON value (ejson.js `isSpecial`-like check per converter).
     public static func isTyped(_ pairs: [(String, JSON)]) -> Bool {
-        if pairs.count == 1 { return ["$date", "$binary", "$InfNaN", "$escape"].contains(pairs[0].0) }
-        if pairs.count == 2 {
-            let keys = Set(pairs.map(\.0))
-            return keys == ["$regexp", "$flags"] || keys == ["$type", "$value"]
+        if pairs.count == 1 {
+            let k = pairs[0].0
+            return k.utf8.first == UInt8(ascii: "$") && (k == "$date" || k == "$binary" || k == "$InfNaN" || k == "$escape")
         }
+        if pairs.count == 2 { return twoKeyType(pairs[0].0, pairs[1].0) != nil }
         return false
+    }
+
+    /// Whether any object in `value` has a typed value's shape (`$escape` included): only then do
+    /// `escape` and `unescape` change anything.
+    static func hasTypedShape(_ value: JSON) -> Bool {
+        switch value {
+        case .array(let items): return items.contains(where: hasTypedShape)
+        case .object(let pairs): return isTyped(pairs) || pairs.contains { hasTypedShape($0.1) }
+        default: return false
+        }
+    }
+
+    enum TwoKeyType { case regexp, custom }
+
+    /// The typed value two keys make, in either order (`$regexp`+`$flags`, `$type`+`$value`), or nil.
+    /// Compared directly: a Set per two-key object was a share of every message's decoding.
+    static func twoKeyType(_ a: String, _ b: String) -> TwoKeyType? {
+        guard a.utf8.first == UInt8(ascii: "$"), b.utf8.first == UInt8(ascii: "$") else { return nil }
+        if (a == "$regexp" && b == "$flags") || (a == "$flags" && b == "$regexp") { return .regexp }
+        if (a == "$type" && b == "$value") || (a == "$value" && b == "$type") { return .custom }
+        return nil
     }
 
     /// Plain JSON (from outside: headers, a body) into EJSON form: objects that look typed are escaped,
     /// as ejson.js `toJSONValue` does, so a caller's `{"$binary":"x"}` header map stays a map.
     public static func escape(plain value: JSON) -> JSON {
+        guard hasTypedShape(value) else { return value }      // nearly always (header maps): nothing to rebuild
         switch value {
         case .array(let items): return .array(items.map { escape(plain: $0) })
         case .object(let pairs):
@@ -105,6 +127,7 @@ public enum EJSON {
     /// EJSON form back to plain JSON where it was escaped (ejson.js `fromJSONValue` for `$escape`); typed
     /// values (binary, dates) are kept in their EJSON form.
     public static func unescape(_ value: JSON) -> JSON {
+        guard hasTypedShape(value) else { return value }
         switch value {
         case .array(let items): return .array(items.map(unescape))
         case .object(let pairs):
@@ -144,17 +167,14 @@ public enum EJSON {
                     return
                 default: break
                 }
-            } else if pairs.count == 2 {
-                let keys = Set(pairs.map(\.0))
-                if keys == ["$regexp", "$flags"] {
+            } else if pairs.count == 2, let typed = twoKeyType(pairs[0].0, pairs[1].0) {
+                if typed == .regexp {
                     guard value["$regexp"]?.string != nil, let flags = value["$flags"]?.string, flags.utf8.count <= 8 else {
                         throw .ejson("$regexp/$flags are not strings")
                     }
                     return
                 }
-                if keys == ["$type", "$value"] {
-                    throw .ejson("custom EJSON type \(String(describing: value["$type"]?.string ?? "?").prefix(64)) is not defined")
-                }
+                throw .ejson("custom EJSON type \(String(describing: value["$type"]?.string ?? "?").prefix(64)) is not defined")
             }
             for (_, v) in pairs { try validate(v) }
         default: return
