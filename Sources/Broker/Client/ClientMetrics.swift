@@ -1,4 +1,5 @@
 // The broker client's counters, rendered as Prometheus text on its /metrics beside the HTTP server's own.
+import Core
 import Synchronization
 
 public final class ClientMetrics: Sendable {
@@ -39,32 +40,29 @@ public final class ClientMetrics: Sendable {
     public init() {}
 
     public func render() -> String {
-        var out = ""
-        out += "# TYPE broker_client_requests_total counter\n"
-        for (outcome, n) in [("forwarded", requestsForwarded.load(ordering: .relaxed)), ("blocked", requestsBlocked.load(ordering: .relaxed)),
-                             ("unreachable", requestsUnreachable.load(ordering: .relaxed)), ("timeout", requestsTimedOut.load(ordering: .relaxed)),
-                             ("error", requestsFailed.load(ordering: .relaxed)), ("invalid", requestsInvalid.load(ordering: .relaxed))] {
-            out += "broker_client_requests_total{outcome=\"\(outcome)\"} \(n)\n"
-        }
-        out += "# TYPE broker_client_downstream_retries_total counter\nbroker_client_downstream_retries_total \(downstreamRetries.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_upload_failures_total counter\nbroker_client_upload_failures_total \(uploadsFailed.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_bytes_up_total counter\nbroker_client_bytes_up_total \(bytesUp.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_upload_peak_buffered_bytes gauge\nbroker_client_upload_peak_buffered_bytes \(uploadPeakBufferedBytes.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_requests_in_flight gauge\nbroker_client_requests_in_flight \(inFlight.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_requests_in_flight_peak gauge\nbroker_client_requests_in_flight_peak \(inFlightPeak.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_upload_bytes_held_peak gauge\nbroker_client_upload_bytes_held_peak \(uploadBytesHeldPeak.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_requests_queued gauge\nbroker_client_requests_queued \(requestsQueued.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_requests_refused_busy_total counter\nbroker_client_requests_refused_busy_total \(requestsRefusedBusy.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_answers_over_socket_total counter\nbroker_client_answers_over_socket_total \(answersOverSocket.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_callbacks_total counter\n"
-        for (outcome, n) in [("relayed", callbacksRelayed.load(ordering: .relaxed)), ("blocked", callbacksBlocked.load(ordering: .relaxed)),
-                             ("failed", callbacksFailed.load(ordering: .relaxed))] {
-            out += "broker_client_callbacks_total{outcome=\"\(outcome)\"} \(n)\n"
-        }
-        out += "# TYPE broker_client_sockets_open gauge\nbroker_client_sockets_open \(socketsOpen.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_dials_total counter\nbroker_client_dials_total \(dials.load(ordering: .relaxed))\n"
-        out += "# TYPE broker_client_sockets_lost_total counter\nbroker_client_sockets_lost_total \(socketsLost.load(ordering: .relaxed))\n"
-        return out
+        func v(_ a: borrowing Atomic<Int>) -> Int { a.load(ordering: .relaxed) }
+        var out = PrometheusText()
+        out.family("broker_client_requests_total", .counter, "Requests from the broker server, by outcome.", label: "outcome",
+                   [("forwarded", v(requestsForwarded)), ("blocked", v(requestsBlocked)), ("unreachable", v(requestsUnreachable)),
+                    ("timeout", v(requestsTimedOut)), ("error", v(requestsFailed)), ("invalid", v(requestsInvalid))])
+        out.single("broker_client_downstream_retries_total", .counter, "Requests to the agent retried after a network error.", v(downstreamRetries))
+        out.single("broker_client_upload_failures_total", .counter, "Answers whose upload to /response-data failed.", v(uploadsFailed))
+        out.single("broker_client_bytes_up_total", .counter, "Answer body bytes sent up to the broker server.", v(bytesUp))
+        out.single("broker_client_upload_peak_buffered_bytes", .gauge, "The most answer bytes one upload held waiting for the server.",
+                   v(uploadPeakBufferedBytes))
+        out.single("broker_client_requests_in_flight", .gauge, "Requests from the server being answered now.", v(inFlight))
+        out.single("broker_client_requests_in_flight_peak", .gauge, "The most requests answered at once.", v(inFlightPeak))
+        out.single("broker_client_upload_bytes_held_peak", .gauge, "The most answer bytes all uploads held together.", v(uploadBytesHeldPeak))
+        out.single("broker_client_requests_queued", .gauge, "Requests from the server waiting for a place to run.", v(requestsQueued))
+        out.single("broker_client_requests_refused_busy_total", .counter, "Requests refused with 503 CLIENT_BUSY.", v(requestsRefusedBusy))
+        out.single("broker_client_answers_over_socket_total", .counter, "Small, complete answers sent up the socket as one chunk event.",
+                   v(answersOverSocket))
+        out.family("broker_client_callbacks_total", .counter, "The agent's callbacks, by outcome.", label: "outcome",
+                   [("relayed", v(callbacksRelayed)), ("blocked", v(callbacksBlocked)), ("failed", v(callbacksFailed))])
+        out.single("broker_client_sockets_open", .gauge, "Tunnel sockets open now.", v(socketsOpen))
+        out.single("broker_client_dials_total", .counter, "Attempts to open a tunnel socket.", v(dials))
+        out.single("broker_client_sockets_lost_total", .counter, "Times an open tunnel socket was lost.", v(socketsLost))
+        return out.text
     }
 }
 

@@ -16,8 +16,13 @@ public enum EJSON {
 
     /// Parses EJSON text and checks every typed value in it.
     public static func decode(_ text: String) throws(BrokerProtocolError) -> JSON {
+        try decode(utf8: Array(text.utf8))
+    }
+
+    /// Parses EJSON text given as its UTF-8 bytes.
+    public static func decode(utf8 bytes: [UInt8]) throws(BrokerProtocolError) -> JSON {
         let json: JSON
-        do { json = try JSON.parse(Array(text.utf8), maxDepth: maxDepth) } catch { throw .ejson("\(error)") }
+        do { json = try JSON.parse(bytes, maxDepth: maxDepth) } catch { throw .ejson("\(error)") }
         try validate(json)
         return json
     }
@@ -25,8 +30,24 @@ public enum EJSON {
     /// EJSON text of a value already in EJSON form. U+2028/U+2029 are escaped as Primus does (spark.js
     /// `_write`, "Hack 1"): JSON allows them raw, JavaScript source does not.
     public static func encode(_ value: JSON) -> String {
-        let text = value.serialized
-        guard text.unicodeScalars.contains(where: { $0.value == 0x2028 || $0.value == 0x2029 }) else { return text }
+        var text = ""
+        value.write(to: &text)
+        return escapingLineSeparators(text)
+    }
+
+    /// `text` with U+2028/U+2029 written as `\u2028`/`\u2029`; the same string when it has neither
+    /// (found by their UTF-8 bytes E2 80 A8/A9, not by decoding every scalar).
+    public static func escapingLineSeparators(_ text: String) -> String {
+        var t = text
+        let found = t.withUTF8 { u -> Bool in
+            var i = 0
+            while i + 2 < u.count {
+                if u[i] == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9) { return true }
+                i += 1
+            }
+            return false
+        }
+        guard found else { return t }
         var out = ""
         out.unicodeScalars.reserveCapacity(text.unicodeScalars.count + 8)
         for u in text.unicodeScalars {
@@ -61,17 +82,39 @@ public enum EJSON {
 
     /// Whether an object has the shape of a typed EJSON value (ejson.js `isSpecial`-like check per converter).
     public static func isTyped(_ pairs: [(String, JSON)]) -> Bool {
-        if pairs.count == 1 { return ["$date", "$binary", "$InfNaN", "$escape"].contains(pairs[0].0) }
-        if pairs.count == 2 {
-            let keys = Set(pairs.map(\.0))
-            return keys == ["$regexp", "$flags"] || keys == ["$type", "$value"]
+        if pairs.count == 1 {
+            let k = pairs[0].0
+            return k.utf8.first == UInt8(ascii: "$") && (k == "$date" || k == "$binary" || k == "$InfNaN" || k == "$escape")
         }
+        if pairs.count == 2 { return twoKeyType(pairs[0].0, pairs[1].0) != nil }
         return false
+    }
+
+    /// Whether any object in `value` has a typed value's shape (`$escape` included): only then do
+    /// `escape` and `unescape` change anything.
+    static func hasTypedShape(_ value: JSON) -> Bool {
+        switch value {
+        case .array(let items): return items.contains(where: hasTypedShape)
+        case .object(let pairs): return isTyped(pairs) || pairs.contains { hasTypedShape($0.1) }
+        default: return false
+        }
+    }
+
+    enum TwoKeyType { case regexp, custom }
+
+    /// The typed value two keys make, in either order (`$regexp`+`$flags`, `$type`+`$value`), or nil.
+    /// Compared directly: a Set per two-key object was a share of every message's decoding.
+    static func twoKeyType(_ a: String, _ b: String) -> TwoKeyType? {
+        guard a.utf8.first == UInt8(ascii: "$"), b.utf8.first == UInt8(ascii: "$") else { return nil }
+        if (a == "$regexp" && b == "$flags") || (a == "$flags" && b == "$regexp") { return .regexp }
+        if (a == "$type" && b == "$value") || (a == "$value" && b == "$type") { return .custom }
+        return nil
     }
 
     /// Plain JSON (from outside: headers, a body) into EJSON form: objects that look typed are escaped,
     /// as ejson.js `toJSONValue` does, so a caller's `{"$binary":"x"}` header map stays a map.
     public static func escape(plain value: JSON) -> JSON {
+        guard hasTypedShape(value) else { return value }      // nearly always (header maps): nothing to rebuild
         switch value {
         case .array(let items): return .array(items.map { escape(plain: $0) })
         case .object(let pairs):
@@ -84,6 +127,7 @@ public enum EJSON {
     /// EJSON form back to plain JSON where it was escaped (ejson.js `fromJSONValue` for `$escape`); typed
     /// values (binary, dates) are kept in their EJSON form.
     public static func unescape(_ value: JSON) -> JSON {
+        guard hasTypedShape(value) else { return value }
         switch value {
         case .array(let items): return .array(items.map(unescape))
         case .object(let pairs):
@@ -123,17 +167,14 @@ public enum EJSON {
                     return
                 default: break
                 }
-            } else if pairs.count == 2 {
-                let keys = Set(pairs.map(\.0))
-                if keys == ["$regexp", "$flags"] {
+            } else if pairs.count == 2, let typed = twoKeyType(pairs[0].0, pairs[1].0) {
+                if typed == .regexp {
                     guard value["$regexp"]?.string != nil, let flags = value["$flags"]?.string, flags.utf8.count <= 8 else {
                         throw .ejson("$regexp/$flags are not strings")
                     }
                     return
                 }
-                if keys == ["$type", "$value"] {
-                    throw .ejson("custom EJSON type \(String(describing: value["$type"]?.string ?? "?").prefix(64)) is not defined")
-                }
+                throw .ejson("custom EJSON type \(String(describing: value["$type"]?.string ?? "?").prefix(64)) is not defined")
             }
             for (_, v) in pairs { try validate(v) }
         default: return

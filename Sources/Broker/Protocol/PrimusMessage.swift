@@ -31,8 +31,13 @@ public enum PrimusMessage: Equatable, Sendable {
     /// Decodes the text of an engine.io message packet. A `primus::` string of a kind Primus does not know
     /// is data, as in Primus (`protocol` returns false and the string is emitted as data).
     public static func decode(_ text: String) throws(BrokerProtocolError) -> PrimusMessage {
+        try decode(utf8: Array(text.utf8))
+    }
+
+    /// The same from the text's UTF-8 bytes (the socket hands over the bytes after the engine.io `4`).
+    public static func decode(utf8 bytes: [UInt8]) throws(BrokerProtocolError) -> PrimusMessage {
         let value: JSON
-        do { value = try EJSON.decode(text) } catch { throw .primus("message is not EJSON: \(error)") }
+        do { value = try EJSON.decode(utf8: bytes) } catch { throw .primus("message is not EJSON: \(error)") }
         guard case .string(let s) = value, s.hasPrefix("primus::") else { return .data(value) }
         // Primus splits at the first ':' from index 8 and skips two characters: `primus::<kind>::<value>`.
         let body = s.utf8.dropFirst(8)

@@ -136,7 +136,7 @@ public final class BrokerSocket: TunnelSocket {
         }
         let packet = EmitterPacket.event(name: event, args: args, id: id)
         switch state {
-        case .open: send(.message(PrimusMessage.data(packet.json).encoded))
+        case .open: sendData(packet.json)
         case .awaitingOpen(var queued):
             guard queued.count < limits.maxQueuedBeforeOpen else {
                 close(reason: "more than \(limits.maxQueuedBeforeOpen) emits queued before the socket opened")
@@ -196,6 +196,13 @@ public final class BrokerSocket: TunnelSocket {
 
     private func received(text: String) {
         if case .closed = state { return }
+        // A message packet, nearly every one: its Primus text is parsed from the bytes after the `4`
+        // (what `.message(rest)` would carry, without making that string first).
+        if text.utf8.first == UInt8(ascii: "4") {
+            guard isOpen else { close(reason: "engine.io message before the open packet"); return }
+            receivedPrimus(utf8: Array(text.utf8.dropFirst()))
+            return
+        }
         let packet: EngineIOPacket
         do { packet = try EngineIOPacket.decode(text: text) } catch {
             // engine.io closes the transport on a packet it cannot parse ("parse error").
@@ -210,7 +217,7 @@ public final class BrokerSocket: TunnelSocket {
             if let t = deadlineTimer { timers.cancel(t); deadlineTimer = nil }
             resetClientPingDeadline()
             scheduleClientPrimusPing(hb)
-            for p in queued { send(.message(PrimusMessage.data(p.json).encoded)) }
+            for p in queued { sendData(p.json) }
             onOpen?()
         case (.open, .server):
             close(reason: "the client sent an engine.io open packet")
@@ -237,9 +244,11 @@ public final class BrokerSocket: TunnelSocket {
         }
     }
 
-    private func receivedPrimus(_ text: String) {
+    private func receivedPrimus(_ text: String) { receivedPrimus(utf8: Array(text.utf8)) }
+
+    private func receivedPrimus(utf8 bytes: [UInt8]) {
         let message: PrimusMessage
-        do { message = try PrimusMessage.decode(text) } catch { onProtocolError?(error); return }
+        do { message = try PrimusMessage.decode(utf8: bytes) } catch { onProtocolError?(error); return }
         switch (message, role) {
         case (.ping(let value), .server):
             send(.message(PrimusMessage.pong(PrimusMessage.heartbeatNumber(value)).encoded))
@@ -270,7 +279,7 @@ public final class BrokerSocket: TunnelSocket {
                 responder = { [weak self] ackArgs in
                     guard !sent, let self, self.isOpen else { return }
                     sent = true
-                    self.send(.message(PrimusMessage.data(EmitterPacket.ack(id: id, args: ackArgs).json).encoded))
+                    self.sendData(EmitterPacket.ack(id: id, args: ackArgs).json)
                 }
             }
             onEvent?(name, args, responder)
@@ -326,6 +335,20 @@ public final class BrokerSocket: TunnelSocket {
             }
         }
     }
+
+    /// A Primus data message as one engine.io `4` packet: the EJSON text written as bytes straight
+    /// after the packet's type into one reused buffer, handed to the channel as the message (what
+    /// `.message(PrimusMessage.data(json).encoded)` sends, byte for byte).
+    private func sendData(_ json: JSON) {
+        outgoing.removeAll(keepingCapacity: true)
+        outgoing.append(UInt8(ascii: "4"))
+        EJSONWriter.append(json, to: &outgoing)
+        channel.send(textUTF8: outgoing)
+        if outgoing.capacity > 64 * 1024 { outgoing = [] }     // a large message's buffer is not kept
+    }
+
+    /// The bytes of the message being written (kept between messages: no allocation per emit).
+    private var outgoing: [UInt8] = []
 
     private func send(_ packet: EngineIOPacket) {
         switch packet.frame {

@@ -7,6 +7,8 @@ import Core
 public protocol MessageChannel: AnyObject {
     /// Queues a text message. Check `bufferedBytes` before producing more (backpressure).
     func send(text: String)
+    /// Queues a text message given as its UTF-8 bytes (valid UTF-8: the caller wrote them).
+    func send(textUTF8: [UInt8])
     /// Queues a binary message.
     func send(binary: [UInt8])
     /// Bytes queued and not yet written to the socket.
@@ -21,6 +23,10 @@ public protocol MessageChannel: AnyObject {
     var onWritable: (() -> Void)? { get set }
     /// Stops (false) or resumes (true) reading from the peer: a consumer that cannot keep up pauses.
     func setReading(_ on: Bool)
+}
+
+extension MessageChannel {
+    public func send(textUTF8 bytes: [UInt8]) { send(text: String(decoding: bytes, as: UTF8.self)) }
 }
 
 /// One broker socket at the event level (primus-emitter): emit events with optional acks, receive them.

@@ -373,6 +373,17 @@ final class HTTPConnection {
         return response
     }
 
+    /// Runs `queueing` (a whole response being queued) with writes held, then drives the connection
+    /// once: a response answered outside the connection's own pump goes out in one write, not one
+    /// for its head and one for its body.
+    func holdingWrites(_ queueing: () -> Void) {
+        if pumping { queueing(); return }
+        pumping = true
+        queueing()
+        pumping = false
+        pump()
+    }
+
     /// Writes what was queued, unless the connection is already being driven (then it will be).
     func outputQueued() {
         if !pumping { pump() }
@@ -466,6 +477,7 @@ final class HTTPConnection {
             let before = bufferedOutput
             var blocked = false
             while outputStart < output.count {
+                loop.server.metrics.socketWrites.add(1, ordering: .relaxed)    // before: a reader of the bytes sees it counted
                 let r = output.withUnsafeBytes { transport.write(fd: fd, UnsafeRawBufferPointer(rebasing: $0[outputStart...])) }
                 switch r {
                 case .bytes(let n): outputStart += n

@@ -78,10 +78,14 @@ public final class HTTPExchange {
     // MARK: response
 
     /// Sends a complete response.
+    /// Head and body leave in one write, also when the answer comes later than the request's turn.
     public func respond(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
-        startResponse(status: status, headers: headers, contentLength: body.count)
-        if !body.isEmpty { _ = write(body) }
-        finish()
+        guard let c = connection else { return }
+        c.holdingWrites {
+            startResponse(status: status, headers: headers, contentLength: body.count)
+            if !body.isEmpty { _ = write(body) }
+            finish()
+        }
     }
 
     public func respond(status: Int, json: String, headers: HTTPHeaders = HTTPHeaders()) {

@@ -38,6 +38,8 @@ public final class ServerMetrics: Sendable {
     /// Bytes handed to the request-head parser, counting every re-parse of a partial head (a work
     /// counter for tests; not exported).
     let headBytesParsed = Atomic<Int>(0)
+    /// Writes made to client sockets (for tests: a response is one write, head and body together).
+    let socketWrites = Atomic<Int>(0)
     /// Times accepting paused because the process ran out of file descriptors.
     public let acceptPauses = Atomic<Int>(0)
 
