@@ -63,7 +63,7 @@ public final class PipelinedSHA256 {
 /// The ring and its hashing thread. Slots go free -> filled by a producer -> queued -> hashed -> free.
 // @unchecked: every field but the immutable ones is read and written under `mutex`.
 final class HashPipe: @unchecked Sendable {
-    static let slotBytes = 64 << 10
+    static let slotBytes = 256 << 10
     static let slotCount = 8
     /// Two or more CPUs: a second one can hash while the first inflates.
     static let worthIt = cep_cpus_available() >= 2
