@@ -9,6 +9,8 @@ public indirect enum JSON: Sendable, Equatable {
     case array([JSON])
     case object([(String, JSON)])
 
+    /// Equal when the serializations are the same bytes (so `"\u{e9}"` and `"e\u{301}"` differ, as they do
+    /// on the wire, though Swift's String equality holds them equal).
     public static func == (a: JSON, b: JSON) -> Bool { a.serializedBytes == b.serializedBytes }
 
     public var serialized: String { String(decoding: serializedBytes, as: UTF8.self) }
@@ -56,6 +58,8 @@ public indirect enum JSON: Sendable, Equatable {
         out += String(decoding: bytes, as: UTF8.self)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     public static func quote(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Runs of bytes that need no escape are appended whole.
@@ -74,9 +78,8 @@ public indirect enum JSON: Sendable, Equatable {
                 case 0x0D: out += "\\r".utf8
                 case 0x09: out += "\\t".utf8
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
                     out += "\\u00".utf8
-                    out += [hex[Int(b >> 4)], hex[Int(b & 15)]]
+                    out += [hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]]
                 }
             }
             if run < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }

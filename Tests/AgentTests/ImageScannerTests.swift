@@ -213,6 +213,8 @@ final class ImageScannerTests: XCTestCase {
         XCTAssertEqual(second.source.streams, 0)
         XCTAssertEqual(try second.outcome.get().packages, try first.outcome.get().packages)
         XCTAssertFalse(try second.outcome.get().packages.contains { $0.name == "epsilon" }, "e/sub became a file in the top layer")
+        XCTAssertEqual(second.scanner.budget.paths, first.scanner.budget.paths, "the base's unread sets still count against the path cap")
+        XCTAssertGreaterThan(first.scanner.budget.paths, 10)
 
         var f = LayerFindings(layerDigest: "sha256:" + String(repeating: "12", count: 32))
         f.nonDirectoryHashes = [7, 8]
@@ -225,6 +227,7 @@ final class ImageScannerTests: XCTestCase {
         let cache = LayerCache(directory: sets)
         let bare = try XCTUnwrap(cache.get(f.layerDigest, catalogers: "fake@1", pathSets: false))
         XCTAssertTrue(bare.nonDirectoryHashes.isEmpty && bare.directoryHashes.isEmpty)
+        XCTAssertEqual(bare.pathHashesNotRead, 3)
         XCTAssertEqual(bare.whiteouts, ["/gone"])
         XCTAssertEqual(bare.packagesByPath["/p"]?.map(\.name), ["n"])
         let whole = try XCTUnwrap(cache.get(f.layerDigest, catalogers: "fake@1"))

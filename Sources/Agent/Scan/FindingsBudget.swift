@@ -46,7 +46,8 @@ public final class FindingsBudget: Sendable {
     /// Counts findings that did not pass through a recorder (a layer taken from the cache).
     public func charge(_ f: LayerFindings) {
         totals.withLock { $0.add(warnings: f.warnings.count, packages: f.packagesByPath.values.reduce(0) { $0 &+ $1.count },
-                  paths: f.nonDirectoryHashes.count &+ f.directoryHashes.count &+ f.whiteouts.count &+ f.opaqueDirectories.count,
+                  paths: f.nonDirectoryHashes.count &+ f.directoryHashes.count &+ f.pathHashesNotRead &+ f.whiteouts.count
+                      &+ f.opaqueDirectories.count,
                   bytes: 0) }
     }
 

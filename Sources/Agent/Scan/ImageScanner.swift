@@ -50,7 +50,8 @@ public final class ImageScanner {
     private var warnings: [String] = []
     private var done: ((Result<ImageInventory, ScanFailure>) -> Void)?
     private let spool: SpoolBudget
-    private let budget: FindingsBudget
+    /// What the image's findings hold so far, against the limits (internal: tests compare scans by it).
+    let budget: FindingsBudget
     private let cacheKey: String
     private let pool: LayerWorkerPool
     /// Raised when the scan ends early (a failed layer, `cancel`): the other layers in flight stop.

@@ -19,6 +19,9 @@ public struct LayerFindings: Sendable {
     public var nonDirectoryHashes: Set<UInt64> = []
     /// Hashes of the absolute paths of every directory entry.
     public var directoryHashes: Set<UInt64> = []
+    /// Path hashes a cache file holds that were not read back (an image's base layer, whose sets the
+    /// merge never consults: `LayerCache.get(pathSets: false)`); still charged to the image's path budget.
+    public var pathHashesNotRead = 0
     /// Problems found while reading the layer (skipped entries, catalogers' warnings).
     public var warnings: [String] = []
     /// Uncompressed tar bytes and entries read.

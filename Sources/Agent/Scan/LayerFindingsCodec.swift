@@ -49,10 +49,13 @@ enum LayerFindingsCodec {
         for (path, text) in doc["osFiles"]?.object ?? [] { f.osFiles[path] = text.string }
         f.whiteouts = Set(doc["whiteouts"]?.array?.compactMap(\.string) ?? [])
         f.opaqueDirectories = Set(doc["opaque"]?.array?.compactMap(\.string) ?? [])
+        let nonDirsText = doc["nonDirs"]?.string ?? "", dirsText = doc["dirs"]?.string ?? ""
         if pathSets {
-            guard let nonDirs = hashSet(doc["nonDirs"]?.string ?? ""), let dirs = hashSet(doc["dirs"]?.string ?? "") else { return nil }
+            guard let nonDirs = hashSet(nonDirsText), let dirs = hashSet(dirsText) else { return nil }
             f.nonDirectoryHashes = nonDirs
             f.directoryHashes = dirs
+        } else {
+            f.pathHashesNotRead = (nonDirsText.utf8.count + dirsText.utf8.count) / 16
         }
         f.warnings = doc["warnings"]?.array?.compactMap(\.string) ?? []
         f.tarBytes = doc["tarBytes"]?.int ?? 0

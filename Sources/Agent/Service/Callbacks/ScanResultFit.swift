@@ -60,14 +60,14 @@ public enum ScanResultFit {
             results[i] = replacing("facts", in: results[i], with: .array(limited))
         }
         var doc = assemble(document, results, cuts)
-        var size = doc.serialized.utf8.count
+        var size = doc.serializedBytes.count
         // Step 2: whole optional facts, largest first, until it fits; sizes are measured once and
         // subtracted (without the separating comma, so the running size never undercounts).
         var candidates: [(result: Int, type: String, bytes: Int)] = []
         for (i, r) in results.enumerated() {
             for f in r["facts"]?.array ?? [] {
                 guard let type = f["type"]?.string, type != "depGraph", type != "pluginWarnings" else { continue }
-                candidates.append((i, type, f.serialized.utf8.count))
+                candidates.append((i, type, f.serializedBytes.count))
             }
         }
         candidates.sort { $0.bytes > $1.bytes }
@@ -84,7 +84,7 @@ public enum ScanResultFit {
                 excess -= c.bytes
             }
             doc = assemble(document, results, cuts)
-            size = doc.serialized.utf8.count
+            size = doc.serializedBytes.count
         }
         return .fits(bytes: doc.serializedBytes, truncated: lines(cuts, resultCount: results.count))
     }
