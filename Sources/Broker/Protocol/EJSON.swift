@@ -30,34 +30,9 @@ public enum EJSON {
     /// EJSON text of a value already in EJSON form. U+2028/U+2029 are escaped as Primus does (spark.js
     /// `_write`, "Hack 1"): JSON allows them raw, JavaScript source does not.
     public static func encode(_ value: JSON) -> String {
-        var text = ""
-        value.write(to: &text)
-        return escapingLineSeparators(text)
-    }
-
-    /// `text` with U+2028/U+2029 written as `\u2028`/`\u2029`; the same string when it has neither
-    /// (found by their UTF-8 bytes E2 80 A8/A9, not by decoding every scalar).
-    public static func escapingLineSeparators(_ text: String) -> String {
-        var t = text
-        let found = t.withUTF8 { u -> Bool in
-            var i = 0
-            while i + 2 < u.count {
-                if u[i] == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9) { return true }
-                i += 1
-            }
-            return false
-        }
-        guard found else { return t }
-        var out = ""
-        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count + 8)
-        for u in text.unicodeScalars {
-            switch u.value {
-            case 0x2028: out += "\\u2028"
-            case 0x2029: out += "\\u2029"
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out
+        var bytes: [UInt8] = []
+        value.write(to: &bytes, escapingLineSeparators: true)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: typed values

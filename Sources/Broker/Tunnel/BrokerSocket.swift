@@ -342,7 +342,7 @@ public final class BrokerSocket: TunnelSocket {
     private func sendData(_ json: JSON) {
         outgoing.removeAll(keepingCapacity: true)
         outgoing.append(UInt8(ascii: "4"))
-        EJSONWriter.append(json, to: &outgoing)
+        json.write(to: &outgoing, escapingLineSeparators: true)
         channel.send(textUTF8: outgoing)
         if outgoing.capacity > 64 * 1024 { outgoing = [] }     // a large message's buffer is not kept
     }

@@ -59,8 +59,7 @@ public enum ScanResultFit {
             let limited = facts.map { applyPluginLimits($0, tracker: &cuts[i]) }
             results[i] = replacing("facts", in: results[i], with: .array(limited))
         }
-        var doc = assemble(document, results, cuts)
-        var size = doc.serializedBytes.count
+        var bytes = assemble(document, results, cuts).serializedBytes    // measured, and what is sent when it fits
         // Step 2: whole optional facts, largest first, until it fits; sizes are measured once and
         // subtracted (without the separating comma, so the running size never undercounts).
         var candidates: [(result: Int, type: String, bytes: Int)] = []
@@ -72,10 +71,10 @@ public enum ScanResultFit {
         }
         candidates.sort { $0.bytes > $1.bytes }
         var next = 0
-        while size > maxBytes {
-            guard next < candidates.count else { return .tooLarge(bytes: size) }
+        while bytes.count > maxBytes {
+            guard next < candidates.count else { return .tooLarge(bytes: bytes.count) }
             // Drop a batch whose sizes cover the excess, then measure for real.
-            var excess = size - maxBytes
+            var excess = bytes.count - maxBytes
             while excess > 0 && next < candidates.count {
                 let c = candidates[next]
                 next += 1
@@ -83,10 +82,9 @@ public enum ScanResultFit {
                 cuts[c.result][c.type, default: Cut(type: "fact", count: 0)].count += c.bytes
                 excess -= c.bytes
             }
-            doc = assemble(document, results, cuts)
-            size = doc.serializedBytes.count
+            bytes = assemble(document, results, cuts).serializedBytes
         }
-        return .fits(bytes: doc.serializedBytes, truncated: lines(cuts, resultCount: results.count))
+        return .fits(bytes: bytes, truncated: lines(cuts, resultCount: results.count))
     }
 
     /// The cuts as lines for people: `history.data: 1200 elements removed (limit 1000)`.
