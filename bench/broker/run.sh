@@ -10,6 +10,8 @@
 #    1, 64 and 512 connections. Targets: added p50 latency under 0.5 ms at 1; requests/s at least 50 % of
 #    direct at 64 and 512.
 # 3. The broker client's RSS sampled every 100 ms during all of it. Target: flat and under 32 MB.
+# 1 and 2 also run through the peer, two nginx hops in the same layout (a lean C relay with no tunnel
+# protocol): its ratio to direct is what any two-hop relay reaches on this machine, printed beside ours.
 #
 # Environment: BENCH_SECONDS (10) per wrk run, BENCH_CONNECTIONS ("1 64 512"), BENCH_FILE_MB (1024),
 # BENCH_LAYOUTS ("shared split", see below), BENCH_BIN_DIR (use the cr-agent and broker there instead of building them), BENCH_STRICT=1 exits 1
@@ -102,6 +104,7 @@ EOF
 started+=($!); wait_ok "http://127.0.0.1:$nginx_port/healthcheck" "$!" nginx
 
 agent_port=$(free_port)
+relay_server_port=$(free_port); relay_client_port=$(free_port)
 REACTOR_THREADS=1 SNYK_PORT=$agent_port LOG_LEVEL=warn "${server_pin[@]}" "$agent" serve >"$out/cr-agent.log" 2>&1 &
 started+=($!); wait_ok "http://127.0.0.1:$agent_port/healthcheck" "$!" cr-agent
 
@@ -126,6 +129,52 @@ PORT=$client_port ACCEPT=$tmp/accept.json LOG_LEVEL=warn \
 client_pid=$!
 started+=("$client_pid"); wait_ok "http://127.0.0.1:$client_port/healthcheck" "$client_pid" broker-client
 wait_ok "http://127.0.0.1:$server_port/broker/$token/healthcheck" "$client_pid" broker-client
+
+# The relay peer: the same two hops made of nginx (one worker each, keep-alive upstreams, no buffering),
+# a "server" nginx proxying /broker/<token>/ to a "client" nginx that adds the credentials and proxies to
+# the agent and the file origin. No tunnel protocol, no filter: what a lean two-hop relay costs on this
+# machine in the same layout, the ceiling the tunnel's ratios can be read against.
+relay_nginx() {                                   # name listen-port locations
+    mkdir -p "$tmp/$1/tmp"
+    cat >"$tmp/$1/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process off;
+pid $tmp/$1/nginx.pid;
+error_log $tmp/$1/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/$1/tmp/body;
+    proxy_temp_path $tmp/$1/tmp/proxy;
+    fastcgi_temp_path $tmp/$1/tmp/fastcgi;
+    uwsgi_temp_path $tmp/$1/tmp/uwsgi;
+    scgi_temp_path $tmp/$1/tmp/scgi;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_buffering off;
+    proxy_buffer_size 256k;
+    proxy_buffers 4 256k;
+    proxy_busy_buffers_size 256k;
+    upstream agent { server 127.0.0.1:$agent_port; keepalive 128; }
+    upstream files { server 127.0.0.1:$nginx_port; keepalive 16; }
+    upstream relay_client { server 127.0.0.1:$relay_client_port; keepalive 128; }
+    server {
+        listen 127.0.0.1:$2 backlog=4096;
+        $3
+    }
+}
+EOF
+    "${server_pin[@]}" "$nginx_bin" -p "$tmp/$1/" -c "$tmp/$1/nginx.conf" -e "$tmp/$1/error.log" >"$out/$1.log" 2>&1 &
+    started+=($!)
+}
+relay_nginx relay-client "$relay_client_port" '
+        location /healthcheck { proxy_set_header Authorization "Basic YmVuY2g6YmVuY2gtcGFzc3dvcmQ="; proxy_pass http://agent; }
+        location /files/ { proxy_set_header Authorization "Basic YmVuY2g6YmVuY2gtcGFzc3dvcmQ="; proxy_pass http://files; }'
+relay_nginx relay-server "$relay_server_port" "
+        location /broker/$token/ { proxy_pass http://relay_client/; }"
+relay_server_pid=$!
+wait_ok "http://127.0.0.1:$relay_server_port/broker/$token/healthcheck" "$relay_server_pid" relay-server
 
 # RSS of the broker client, every 100 ms, into a file (kB per line).
 ( while kill -0 "$client_pid" 2>/dev/null; do
@@ -182,16 +231,21 @@ echo
 echo "== layout: $1"
 direct_mbps=$(stream_mbps "http://127.0.0.1:$nginx_port/files/big.bin")
 tunnel_mbps=$(stream_mbps "http://127.0.0.1:$server_port/broker/$token/files/big.bin")
+relay_mbps=$(stream_mbps "http://127.0.0.1:$relay_server_port/broker/$token/files/big.bin")
 echo "Streamed ${file_mb} MiB (median of 3): direct ${direct_mbps} MB/s, through the tunnel ${tunnel_mbps} MB/s"
+echo "  peer: two nginx hops ${relay_mbps} MB/s, $(ratio "$relay_mbps" "$direct_mbps") of direct; the tunnel $(ratio "$tunnel_mbps" "$relay_mbps") of the nginx relay"
 check "tunnel / direct" "$(ratio "$tunnel_mbps" "$direct_mbps")" ">=" 0.70
 
 # 2. Small requests.
 echo
-printf "%-12s %14s %14s %10s %12s %12s %8s\n" connections "direct req/s" "tunnel req/s" ratio "direct p50" "tunnel p50" errors
+printf "%-12s %14s %14s %10s %12s %12s %8s %14s %8s\n" connections "direct req/s" "tunnel req/s" ratio "direct p50" "tunnel p50" errors \
+    "nginx 2-hop" ratio
 for c in $connections; do
     read -r d_rps d_p50 d_err < <(run_wrk "$out/wrk-$1-direct-$c.txt" "$c" "http://127.0.0.1:$agent_port/healthcheck")
     read -r t_rps t_p50 t_err < <(run_wrk "$out/wrk-$1-tunnel-$c.txt" "$c" "http://127.0.0.1:$server_port/broker/$token/healthcheck")
-    printf "%-12s %14s %14s %10s %10sus %10sus %8s\n" "$c" "$d_rps" "$t_rps" "$(ratio "$t_rps" "$d_rps")" "$d_p50" "$t_p50" "$((d_err + t_err))"
+    read -r r_rps _ _ < <(run_wrk "$out/wrk-$1-relay-$c.txt" "$c" "http://127.0.0.1:$relay_server_port/broker/$token/healthcheck")
+    printf "%-12s %14s %14s %10s %10sus %10sus %8s %14s %8s\n" "$c" "$d_rps" "$t_rps" "$(ratio "$t_rps" "$d_rps")" "$d_p50" "$t_p50" \
+        "$((d_err + t_err))" "$r_rps" "$(ratio "$r_rps" "$d_rps")"
     if [ "$c" = 1 ]; then added=$(awk -v a="$t_p50" -v b="$d_p50" 'BEGIN { printf "%.3f", (a - b) / 1000 }'); fi
     if [ "$c" != 1 ]; then results+=("$c $(ratio "$t_rps" "$d_rps")"); fi
     [ "$t_err" = 0 ] || echo "  $t_err errors through the tunnel at $c connections (see $out/wrk-$1-tunnel-$c.txt)"
@@ -208,8 +262,8 @@ results=()
 # core, as a deployment across two machines has it. The direct rows run the same way in both.
 for layout in ${BENCH_LAYOUTS:-shared split}; do
     case $layout in
-        shared) [ "$(nproc)" -ge 2 ] && taskset -apc 0 "$server_pid" >/dev/null ;;
-        split) [ "$(nproc)" -ge 2 ] && taskset -apc 1 "$server_pid" >/dev/null ;;
+        shared) [ "$(nproc)" -ge 2 ] && taskset -apc 0 "$server_pid" >/dev/null && taskset -apc 0 "$relay_server_pid" >/dev/null ;;
+        split) [ "$(nproc)" -ge 2 ] && taskset -apc 1 "$server_pid" >/dev/null && taskset -apc 1 "$relay_server_pid" >/dev/null ;;
         *) echo "run.sh: unknown layout $layout (shared, split)" >&2; exit 2 ;;
     esac
     measure_layout "$layout"

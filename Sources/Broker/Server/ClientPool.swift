@@ -65,12 +65,17 @@ final class ClientPool {
 
     /// The next identified, open socket for `token`, round robin.
     func pick(token: String) -> Pick {
-        guard let list = byToken[token.lowercased()], !list.isEmpty else { return .none }
-        let ready = list.filter { $0.identified && $0.socket.isOpen }
-        guard !ready.isEmpty else { return .notReady }
-        let i = (cursor[token.lowercased()] ?? 0) % ready.count
-        cursor[token.lowercased()] = i + 1
-        return .ready(ready[i])
+        let key = token.lowercasedASCIIIfNeeded
+        guard let list = byToken[key], !list.isEmpty else { return .none }
+        let start = cursor[key] ?? 0
+        for step in 0..<list.count {
+            let i = (start + step) % list.count
+            if list[i].identified && list[i].socket.isOpen {
+                cursor[key] = i + 1
+                return .ready(list[i])
+            }
+        }
+        return .notReady
     }
 
     func connections(token: String) -> [ClientConnection] { byToken[token.lowercased()] ?? [] }

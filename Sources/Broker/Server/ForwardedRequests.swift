@@ -51,7 +51,6 @@ final class ForwardedRequests {
             ex.respond(status: 404, json: #"{"ok":false}"#, headers: ["x-broker-failure": "no-connection"])
             return
         }
-        let identity = TokenIdentity(token.lowercased())
         let requestId = Self.requestId(ex.request.headers)
         var answerHeaders: HTTPHeaders = ["snyk-request-id": requestId]
         if broker.draining {
@@ -61,17 +60,17 @@ final class ForwardedRequests {
             ex.respond(status: 503, json: #"{"ok":false,"message":"the broker server is shutting down"}"#, headers: answerHeaders)
             return
         }
-        guard refuseUnlessReady(ex, token: token, identity: identity, requestId: requestId) else { return }
+        guard refuseUnlessReady(ex, token: token, requestId: requestId) else { return }
         ex.collectBody(limit: broker.settings.maxRequestBodyBytes) { [unowned self] result in
             switch result {
             case .failure(let e):
                 self.stats.count(.down, "bad_request")
                 ex.respond(error: e)
             case .success(let body):
-                guard self.allowedByPublicRules(ex, rest: rest, body: body, identity: identity, requestId: requestId) else { return }
+                guard self.allowedByPublicRules(ex, rest: rest, body: body, token: token, requestId: requestId) else { return }
                 // The socket picked before the body may have gone meanwhile: pick again.
                 guard case .ready(let c) = self.broker.pool.pick(token: token) else {
-                    _ = self.refuseUnlessReady(ex, token: token, identity: identity, requestId: requestId)
+                    _ = self.refuseUnlessReady(ex, token: token, requestId: requestId)
                     return
                 }
                 self.send(ex, body: body, rest: rest, to: c, requestId: requestId)
@@ -81,12 +80,12 @@ final class ForwardedRequests {
 
     /// With ACCEPT, its public rules decide which calls go down at all (snyk's server filters /broker
     /// requests with them: requestFiltering.ts `filterClientRequest`); a refusal is logged once at info.
-    private func allowedByPublicRules(_ ex: HTTPExchange, rest: String, body: [UInt8], identity: TokenIdentity, requestId: String) -> Bool {
+    private func allowedByPublicRules(_ ex: HTTPExchange, rest: String, body: [UInt8], token: String, requestId: String) -> Bool {
         guard let filter = broker.filter,
               case .blocked(let reason) = filter.decide(FilterRequest(method: ex.request.method, url: rest, headers: ex.request.headers, body: body),
                                                         direction: .publicRules) else { return true }
         stats.count(.down, "blocked")
-        logger.info("request blocked", identity.logFields + [("method", .string(ex.request.method)), ("path", .string(String(rest.prefix { $0 != "?" }))),
+        logger.info("request blocked", TokenIdentity(token.lowercased()).logFields + [("method", .string(ex.request.method)), ("path", .string(String(rest.prefix { $0 != "?" }))),
                                                              ("reason", .string(reason)), ("requestId", .string(requestId))])
         ex.respond(status: AcceptFilter.blockedStatus, headers: ["Content-Type": "application/json", "snyk-request-id": requestId],
                    body: AcceptFilter.blockedBody(reason: reason, url: rest))
@@ -94,16 +93,16 @@ final class ForwardedRequests {
     }
 
     /// Answers 404 no-connection or 503 connection-not-ready as snyk's server does; true when a socket is ready.
-    private func refuseUnlessReady(_ ex: HTTPExchange, token: String, identity: TokenIdentity, requestId: String) -> Bool {
+    private func refuseUnlessReady(_ ex: HTTPExchange, token: String, requestId: String) -> Bool {
         switch broker.pool.pick(token: token) {
         case .ready: return true
         case .none:
             stats.count(.down, "no_connection")
-            logger.warn("no matching connection found", identity.logFields + [("requestId", .string(requestId))])
+            logger.warn("no matching connection found", TokenIdentity(token.lowercased()).logFields + [("requestId", .string(requestId))])
             ex.respond(status: 404, json: #"{"ok":false}"#, headers: ["x-broker-failure": "no-connection", "snyk-request-id": requestId])
         case .notReady:
             stats.count(.down, "not_ready")
-            logger.warn("no identified connection yet", identity.logFields + [("requestId", .string(requestId))])
+            logger.warn("no identified connection yet", TokenIdentity(token.lowercased()).logFields + [("requestId", .string(requestId))])
             ex.respond(status: 503, json: #"{"ok":false}"#,
                        headers: ["x-broker-failure": "connection-not-ready", "Retry-After": "1", "snyk-request-id": requestId])
         }
@@ -387,12 +386,12 @@ final class ForwardedRequests {
     /// `/broker/<token>/<rest>` -> (token, "/<rest>"), nil without a token followed by a slash (snyk's
     /// route `/broker/:token/*` needs both).
     static func split(_ target: String, prefix: String) -> (String, String)? {
-        guard target.hasPrefix(prefix) else { return nil }
-        let after = target.dropFirst(prefix.count)
-        guard let slash = after.firstIndex(of: "/") else { return nil }
-        let token = after[..<slash]
-        guard !token.isEmpty, !token.contains("?") else { return nil }
-        return (String(token), String(after[slash...]))
+        let bytes = target.utf8, prefixBytes = prefix.utf8
+        guard bytes.starts(with: prefixBytes) else { return nil }
+        let after = bytes.index(bytes.startIndex, offsetBy: prefixBytes.count)
+        guard let slash = bytes[after...].firstIndex(of: UInt8(ascii: "/")), slash != after,
+              !bytes[after..<slash].contains(UInt8(ascii: "?")) else { return nil }
+        return (String(target[after..<slash]), String(target[slash...]))
     }
 
     /// The URL the client receives: the path after the token with its query, without snyk's

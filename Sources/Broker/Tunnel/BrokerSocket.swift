@@ -195,12 +195,13 @@ public final class BrokerSocket: TunnelSocket {
     }
 
     private func received(text: String) {
+        var text = text
         if case .closed = state { return }
         // A message packet, nearly every one: its Primus text is parsed from the bytes after the `4`
         // (what `.message(rest)` would carry, without making that string first).
         if text.utf8.first == UInt8(ascii: "4") {
             guard isOpen else { close(reason: "engine.io message before the open packet"); return }
-            receivedPrimus(utf8: Array(text.utf8.dropFirst()))
+            receivedPrimus(utf8: text.withUTF8 { Array($0.dropFirst()) })   // one memcpy, not a walk of the view
             return
         }
         let packet: EngineIOPacket

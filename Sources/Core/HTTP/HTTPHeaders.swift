@@ -36,6 +36,12 @@ public struct HTTPHeaders: Sequence, Sendable, ExpressibleByDictionaryLiteral {
 }
 
 extension String {
+    /// `lowercased()`, returning the text itself (no copy) when it has no upper-case letter and is ASCII.
+    public var lowercasedASCIIIfNeeded: String {
+        for b in utf8 where b >= 0x80 || (b >= 0x41 && b <= 0x5A) { return lowercased() }
+        return self
+    }
+
     /// ASCII case-insensitive equality, without allocating.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }

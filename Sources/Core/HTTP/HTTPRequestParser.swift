@@ -182,7 +182,17 @@ public enum HTTPRequestParser {
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
     /// An RFC 9110 token (a method, a field name): one or more tchars.
-    public static func isToken(_ s: some StringProtocol) -> Bool { !s.isEmpty && s.utf8.allSatisfy(isTChar) }
+    public static func isToken(_ s: some StringProtocol) -> Bool {
+        if let answer = s.utf8.withContiguousStorageIfAvailable({ !$0.isEmpty && $0.allSatisfy(isTChar) }) { return answer }
+        return !s.isEmpty && s.utf8.allSatisfy(isTChar)
+    }
+
+    /// The same for a String, over its contiguous UTF-8 (the generic form costs a witness call per byte
+    /// when called from another module).
+    public static func isToken(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { !$0.isEmpty && $0.allSatisfy(isTChar) }
+    }
 
     /// RFC 9110 tchar.
     @inline(__always) public static func isTChar(_ c: UInt8) -> Bool {

@@ -43,10 +43,20 @@ public struct Logger: Sendable {
 
     public func isEnabled(_ l: LogLevel) -> Bool { l >= level }
 
-    public func debug(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) { log(.debug, msg(), fields()) }
-    public func info(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) { log(.info, msg(), fields()) }
-    public func warn(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) { log(.warn, msg(), fields()) }
-    public func error(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) { log(.error, msg(), fields()) }
+    // The message and fields are built only for a line that is written (a request's debug line at
+    // info level costs nothing).
+    public func debug(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) {
+        if isEnabled(.debug) { log(.debug, msg(), fields()) }
+    }
+    public func info(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) {
+        if isEnabled(.info) { log(.info, msg(), fields()) }
+    }
+    public func warn(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) {
+        if isEnabled(.warn) { log(.warn, msg(), fields()) }
+    }
+    public func error(_ msg: @autoclosure () -> String, _ fields: @autoclosure () -> [(String, JSON)] = []) {
+        if isEnabled(.error) { log(.error, msg(), fields()) }
+    }
 
     public func log(_ l: LogLevel, _ msg: String, _ fields: [(String, JSON)]) {
         guard l >= level else { return }
