@@ -25,9 +25,22 @@ public struct BrokerServerSettings: Sendable {
     public var maxAckResponseBytes = 20 * 1024 * 1024
     /// The lowest client version accepted at identify (snyk's MINIMAL_SUPPORTED_BROKER_VERSION).
     public var minimalClientVersion = "4.100.0"
-    /// The largest WebSocket message accepted from a client (BROKER_MAX_MESSAGE_BYTES).
+    /// The largest WebSocket message accepted from a client (BROKER_MAX_MESSAGE_BYTES), never more
+    /// than the open packet announces (`acceptedMessageBytes`).
     public var maxMessageBytes = 33_554_432
+    /// How long a new socket may take to send its `identify` before it is closed (BROKER_IDENTIFY_TIMEOUT_MS;
+    /// snyk has no setting for it): an unidentified socket is of no use and must not be held forever.
+    public var identifyTimeoutMs = 30_000
+    /// Sockets one token may hold open at once (BROKER_MAX_SOCKETS_PER_TOKEN): a client has two, a
+    /// few clients per token are normal; past it an upgrade is refused, so one token holder cannot
+    /// take the server's descriptors from the others.
+    public var maxSocketsPerToken = 64
     public var logLevel: LogLevel = .info
+
+    /// The largest client message the server accepts, and announces as engine.io's maxPayload: the
+    /// smaller of BROKER_MAX_MESSAGE_BYTES and snyk's 22020096 (a peer is never sent a promise the
+    /// server does not keep, and never allowed more than it was promised).
+    public var acceptedMessageBytes: Int { min(maxMessageBytes, BrokerSocket.snykMaxPayload) }
 
     public init(server: HTTPServerConfiguration = HTTPServerConfiguration(), tokens: TokenSource = .list([])) {
         self.server = server
@@ -64,6 +77,8 @@ public struct BrokerServerSettings: Sendable {
         }
         s.acceptFilterPath = env["ACCEPT"]
         s.maxMessageBytes = try env.int("BROKER_MAX_MESSAGE_BYTES", default: s.maxMessageBytes, range: 1024...1 << 30)
+        s.identifyTimeoutMs = try env.int("BROKER_IDENTIFY_TIMEOUT_MS", default: s.identifyTimeoutMs, range: 100...600_000)
+        s.maxSocketsPerToken = try env.int("BROKER_MAX_SOCKETS_PER_TOKEN", default: s.maxSocketsPerToken, range: 1...100_000)
         s.requestTimeoutMs = try env.int("BROKER_REQUEST_TIMEOUT_MS", default: s.requestTimeoutMs, range: 100...86_400_000)
         if let v = env["MINIMAL_SUPPORTED_BROKER_VERSION"] {
             guard ClientVersion(v) != nil else {

@@ -15,6 +15,8 @@ final class ClientConnection {
     var version: String?
     var capabilities: [String] = []
     var identified = false
+    /// Closes the socket if it has not identified in time (BROKER_IDENTIFY_TIMEOUT_MS).
+    var identifyTimer: TimerID?
     let connectedAt = Reactor.now()
 
     init(socket: TunnelSocket, token: String, clientId: String?, role: String?) {
