@@ -13,12 +13,10 @@ final class BrokerServerSocketLimitTests: XCTestCase {
     let token = "tok-alpha-0001"
 
     func rawPeer(port: Int, token: String? = nil, _ args: [String]) throws -> BackgroundProcess {
-        let script = repositoryRoot.appendingPathComponent("Tests/broker/raw_tunnel_peer.py").path
-        guard FileManager.default.fileExists(atPath: projectPython) else { throw MissingPrerequisite("the project's .venv (scripts/deps.sh)") }
-        return try BackgroundProcess(projectPython, [script, String(port), token ?? self.token] + args, environment: ProcessInfo.processInfo.environment)
+        try startRawTunnelPeer(port: port, token: token ?? self.token, args)
     }
 
-    func lines(_ p: BackgroundProcess) -> [JSON] { p.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0)) } }
+    func lines(_ p: BackgroundProcess) -> [JSON] { jsonLines(p) }
 
     /// The peer's last line once it has ended (its waits are bounded at 60 s).
     func outcome(_ p: BackgroundProcess) -> JSON? {
@@ -108,3 +106,13 @@ final class BrokerServerSocketLimitTests: XCTestCase {
         XCTAssertEqual(try curl(["http://127.0.0.1:\(port)/healthcheck"]).status, 200)
     }
 }
+
+/// Tests/broker/raw_tunnel_peer.py against the server on `port` (its modes are listed in the script).
+func startRawTunnelPeer(port: Int, token: String, _ args: [String]) throws -> BackgroundProcess {
+    let script = repositoryRoot.appendingPathComponent("Tests/broker/raw_tunnel_peer.py").path
+    guard FileManager.default.fileExists(atPath: projectPython) else { throw MissingPrerequisite("the project's .venv (scripts/deps.sh)") }
+    return try BackgroundProcess(projectPython, [script, String(port), token] + args, environment: ProcessInfo.processInfo.environment)
+}
+
+/// A process's stdout, one JSON value per line.
+func jsonLines(_ p: BackgroundProcess) -> [JSON] { p.stdout.split(separator: "\n").compactMap { try? JSON.parse(String($0)) } }

@@ -35,6 +35,10 @@ public struct BrokerServerSettings: Sendable {
     /// few clients per token are normal; past it an upgrade is refused, so one token holder cannot
     /// take the server's descriptors from the others.
     public var maxSocketsPerToken = 64
+    /// Bytes of requests queued towards one client socket and not yet taken by it
+    /// (BROKER_MAX_QUEUED_BYTES_PER_SOCKET): past it a /broker caller gets 503 `connection-overloaded`.
+    /// 32 MiB holds two of the largest requests (10 MiB bodies, 13.4 MiB as base64).
+    public var maxQueuedBytesPerSocket = 32 << 20
     public var logLevel: LogLevel = .info
 
     /// The largest client message the server accepts, and announces as engine.io's maxPayload: the
@@ -79,6 +83,7 @@ public struct BrokerServerSettings: Sendable {
         s.maxMessageBytes = try env.int("BROKER_MAX_MESSAGE_BYTES", default: s.maxMessageBytes, range: 1024...1 << 30)
         s.identifyTimeoutMs = try env.int("BROKER_IDENTIFY_TIMEOUT_MS", default: s.identifyTimeoutMs, range: 100...600_000)
         s.maxSocketsPerToken = try env.int("BROKER_MAX_SOCKETS_PER_TOKEN", default: s.maxSocketsPerToken, range: 1...100_000)
+        s.maxQueuedBytesPerSocket = try env.int("BROKER_MAX_QUEUED_BYTES_PER_SOCKET", default: s.maxQueuedBytesPerSocket, range: 65_536...1 << 34)
         s.requestTimeoutMs = try env.int("BROKER_REQUEST_TIMEOUT_MS", default: s.requestTimeoutMs, range: 100...86_400_000)
         if let v = env["MINIMAL_SUPPORTED_BROKER_VERSION"] {
             guard ClientVersion(v) != nil else {
