@@ -11,6 +11,10 @@ connection is the server's doing.
                                                         keep the open ones until killed (120 s at most)
     raw_tunnel_peer.py <port> <token> no-read           identify (post-streams), then never read again;
                                                         keep the socket until killed (120 s at most)
+    raw_tunnel_peer.py <port> <token> callback <value>  identify, then send up a callback POST
+                                                        /api/v2/import/done asking the server to substitute
+                                                        <value> (header x-a via x-broker-var-sub, body field
+                                                        "v" via BROKER_VAR_SUB); print the ack
 
 Each outcome is printed as one JSON line. Waits are bounded (60 s).
 """
@@ -165,6 +169,19 @@ def main():
         s.sendall(frame(1, message))
         out({"event": "sent", "bytes": len(message)})
         read_until_eof(reader)
+    elif mode == "callback":
+        value = sys.argv[4]
+        s.sendall(frame(1, identify(token).encode()))
+        body = json.dumps({"BROKER_VAR_SUB": ["v"], "v": value})
+        payload = {"url": "/api/v2/import/done", "method": "POST", "streamingID": "", "body": body,
+                   "headers": {"x-broker-var-sub": "x-a", "x-a": value, "content-type": "application/json"}}
+        s.sendall(frame(1, ("4" + json.dumps({"type": 0, "data": ["request", payload], "id": 1})).encode()))
+        while True:
+            opcode, data = reader.next()
+            text = data.decode("utf-8", "replace")
+            if opcode == 1 and text.startswith("4") and '"type":1' in text:
+                out({"event": "ack", "packet": json.loads(text[1:])})
+                return
     elif mode == "no-read":
         s.sendall(frame(1, identify(token).encode()))
         # The receive buffer stays as small as the kernel allows, so the server's queue is what fills.
