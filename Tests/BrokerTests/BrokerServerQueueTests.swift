@@ -1,7 +1,8 @@
 // What a client that stops taking or giving can make the server hold: requests queued towards a socket
 // that does not read stay under BROKER_MAX_QUEUED_BYTES_PER_SOCKET (later callers get 503
 // connection-overloaded, other tokens are served), and an answer coming as `chunk` events that stops
-// is cut after the stall limit, only from the socket the request went down.
+// is cut after the stall limit, only from the socket the request went down; a burst of callbacks holds
+// no more than BROKER_MAX_CALLBACKS_IN_FLIGHT_PER_TOKEN outbound requests.
 @testable import BrokerKit
 import Core
 import Foundation
@@ -105,5 +106,51 @@ final class BrokerServerQueueTests: XCTestCase {
         XCTAssertFalse(answer.body.contains("from the other"), answer.body)
         XCTAssertEqual(h.broker.stats.outcomes(.down, "answered"), 0)
         XCTAssertEqual(h.onReactor { h.broker.forwarded.inFlight }, 0)
+    }
+
+    /// An upstream that holds every callback until the test answers it: a burst of 10 callbacks with a
+    /// cap of 4 sends 4 upstream and answers 6 at once with 429; another token still relays; once the
+    /// upstream answers, the token relays again.
+    func testABurstOfCallbacksHoldsNoMoreThanTheCapUpstream() throws {
+        let held = Locked<[UncheckedBox<HTTPExchange>]>([])
+        var router = Router()
+        router.add("POST", "/api/v2/import/done", maxBodyBytes: 1 << 20) { ex in held.mutate { $0.append(UncheckedBox(ex)) } }
+        let upstream = try TestServer(router: router)
+        defer { upstream.stop() }
+        let h = try BrokerServerHarness(tokens: [token, other], configure: {
+            $0.upstreamURL = "http://127.0.0.1:\(upstream.port)"
+            $0.maxCallbacksInFlightPerToken = 4
+        })
+        defer { h.stop() }
+        let s = h.connect(token: token)
+        let answers = Locked<[JSON]>([])
+        func callback(_ socket: InMemoryTunnelSocket) {
+            h.onReactor {
+                socket.onEvent?("request", [.object([("url", .string("/api/v2/import/done")), ("method", .string("POST")), ("headers", .object([])),
+                                                     ("body", .string("{}"))])]) { args in answers.mutate { $0.append(args.first ?? .null) } }
+            }
+        }
+        for _ in 0..<10 { callback(s) }
+        XCTAssertTrue(waitUntil(seconds: 20) { answers.get().count == 6 && held.get().count == 4 }, "\(answers.get().count) answered, \(held.get().count) upstream")
+        for a in answers.get() {
+            XCTAssertEqual(a["status"]?.int, 429)
+            XCTAssertEqual(a["body"]?["code"]?.string, "TOO_MANY_CALLBACKS")
+        }
+        XCTAssertEqual(h.broker.stats.outcomes(.up, "too_many"), 6)
+        XCTAssertEqual(h.onReactor { h.broker.upstream.callbacksInFlight(token: self.token) }, 4)
+
+        let neighbour = h.connect(token: other, clientId: "client-2")
+        callback(neighbour)
+        XCTAssertTrue(waitUntil(seconds: 20) { held.get().count == 5 }, "another token's callback went up")
+
+        for box in held.get() { box.value.reactor?.execute { box.value.respond(status: 200, json: "{}") } }
+        XCTAssertTrue(waitUntil(seconds: 20) { answers.get().count == 11 })
+        XCTAssertEqual(answers.get().filter { $0["status"]?.int == 200 }.count, 5)
+        XCTAssertEqual(h.onReactor { h.broker.upstream.callbacksInFlight(token: self.token) }, 0)
+        callback(s)
+        XCTAssertTrue(waitUntil(seconds: 20) { held.get().count == 6 }, "the token relays again once its callbacks are answered")
+        let last = held.get().last!
+        last.value.reactor?.execute { last.value.respond(status: 200, json: "{}") }
+        XCTAssertTrue(waitUntil(seconds: 20) { answers.get().count == 12 })
     }
 }

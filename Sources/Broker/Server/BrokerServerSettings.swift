@@ -44,6 +44,10 @@ public struct BrokerServerSettings: Sendable {
     /// default: snyk's server fills them from its whole environment, which would hand any client every
     /// tenant's token (`${BROKER_TOKENS}`) and the server's own secrets.
     public var varSubVariables: [String] = []
+    /// Callbacks of one token relayed upstream and not yet answered (BROKER_MAX_CALLBACKS_IN_FLIGHT_PER_TOKEN);
+    /// past it a callback is answered 429 TOO_MANY_CALLBACKS at once. Each holds an outbound connection
+    /// and its answer, so a client's burst must not take the server's descriptors from the others.
+    public var maxCallbacksInFlightPerToken = 64
     public var logLevel: LogLevel = .info
 
     /// The largest client message the server accepts, and announces as engine.io's maxPayload: the
@@ -104,6 +108,7 @@ public struct BrokerServerSettings: Sendable {
             }
             s.varSubVariables = names
         }
+        s.maxCallbacksInFlightPerToken = try env.int("BROKER_MAX_CALLBACKS_IN_FLIGHT_PER_TOKEN", default: s.maxCallbacksInFlightPerToken, range: 1...100_000)
         s.requestTimeoutMs = try env.int("BROKER_REQUEST_TIMEOUT_MS", default: s.requestTimeoutMs, range: 100...86_400_000)
         if let v = env["MINIMAL_SUPPORTED_BROKER_VERSION"] {
             guard ClientVersion(v) != nil else {
