@@ -153,4 +153,28 @@ final class BrokerServerQueueTests: XCTestCase {
         last.value.reactor?.execute { last.value.respond(status: 200, json: "{}") }
         XCTAssertTrue(waitUntil(seconds: 20) { answers.get().count == 12 })
     }
+
+    /// A final `chunk` written to a slow caller stops the socket's reads until the caller drains; once it
+    /// has, the socket reads again (its Primus ping is answered). The client is the raw stub peer.
+    func testASocketPausedForASlowCallerReadsAgainOnceTheAnswerEnds() throws {
+        let h = try BrokerServerHarness(tokens: [token], webSockets: true)
+        defer { h.stop() }
+        let size = 4 << 20
+        let peer = try startRawTunnelPeer(port: h.port, token: token, ["chunk-answer", String(size)])
+        defer { _ = peer.stop(signal: SIGKILL) }
+        XCTAssertTrue(waitUntil(seconds: 20) { h.onReactor { if case .ready = h.broker.pool.pick(token: self.token) { return true }; return false } },
+                      peer.stdout + peer.stderr)
+        let caller = try RawClient(port: h.port, timeout: 30, receiveBuffer: 16 * 1024)
+        caller.send(Array("GET /broker/\(token)/big HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        XCTAssertTrue(waitUntil(seconds: 30) { h.broker.stats.outcomes(.down, "answered") == 1 }, peer.stdout + peer.stderr)
+        var received = 0
+        var buf = [UInt8](repeating: 0, count: 64 * 1024)
+        while received < size {
+            let n = recv(caller.fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            received += n
+        }
+        XCTAssertGreaterThanOrEqual(received, size, "the whole answer reached the caller")
+        XCTAssertTrue(waitUntil(seconds: 20) { jsonLines(peer).contains { $0["event"]?.string == "pong" } }, "the socket reads again: " + peer.stdout + peer.stderr)
+    }
 }

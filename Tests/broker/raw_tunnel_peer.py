@@ -11,6 +11,9 @@ connection is the server's doing.
                                                         keep the open ones until killed (120 s at most)
     raw_tunnel_peer.py <port> <token> no-read           identify (post-streams), then never read again;
                                                         keep the socket until killed (120 s at most)
+    raw_tunnel_peer.py <port> <token> chunk-answer <n>  identify, answer the first `request` with a head
+                                                        `chunk` and a final one of <n> bytes, then send a
+                                                        Primus ping and print the pong when it comes
     raw_tunnel_peer.py <port> <token> callback <value>  identify, then send up a callback POST
                                                         /api/v2/import/done asking the server to substitute
                                                         <value> (header x-a via x-broker-var-sub, body field
@@ -169,6 +172,25 @@ def main():
         s.sendall(frame(1, message))
         out({"event": "sent", "bytes": len(message)})
         read_until_eof(reader)
+    elif mode == "chunk-answer":
+        size = int(sys.argv[4])
+        s.sendall(frame(1, identify(token).encode()))
+        while True:
+            opcode, data = reader.next()
+            text = data.decode("utf-8", "replace")
+            if opcode == 1 and text.startswith('4{"type":0,"data":["request"'):
+                sid = json.loads(text[1:])["data"][1]["streamingID"]
+                break
+        head = ["chunk", sid, "", False, {"status": 200, "headers": {"content-type": "text/plain"}}]
+        s.sendall(frame(1, ("4" + json.dumps({"type": 0, "data": head})).encode()))
+        s.sendall(frame(1, ("4" + json.dumps({"type": 0, "data": ["chunk", sid, "x" * size, True]})).encode()))
+        out({"event": "answered"})
+        s.sendall(frame(1, b'4"primus::ping::1"'))
+        while True:
+            opcode, data = reader.next()
+            if opcode == 1 and data == b'4"primus::pong::1"':
+                out({"event": "pong"})
+                return
     elif mode == "callback":
         value = sys.argv[4]
         s.sendall(frame(1, identify(token).encode()))

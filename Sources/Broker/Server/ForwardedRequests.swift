@@ -399,6 +399,9 @@ final class ForwardedRequests {
         let caller = f.exchange
         let gone = f.callerGone
         finish(f)
+        // The socket may have been paused for this caller (writeChunk), and finish took away the
+        // caller's onWritable that would resume it: it reads again now, or it would stay paused for good.
+        (f.connection?.socket as? BrokerSocket)?.setReading(true)
         if gone { return }
         stats.count(.down, outcome ?? (ok ? "answered" : "cut"))
         if ok { caller.finish() } else { caller.abort() }
