@@ -3,14 +3,25 @@
 public struct JSONParseError: Error, CustomStringConvertible, Sendable {
     public let offset: Int
     public let reason: String
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    /// The text has more values than the parse's `maxValues` allowed (the text may be valid JSON).
+    public let exceedsValueBudget: Bool
+
+    public init(offset: Int, reason: String, exceedsValueBudget: Bool = false) {
+        self.offset = offset
+        self.reason = reason
+        self.exceedsValueBudget = exceedsValueBudget
+    }
+    public var description: String { exceedsValueBudget ? "JSON refused at byte \(offset): \(reason)" : "invalid JSON at byte \(offset): \(reason)" }
 }
 
 extension JSON {
-    /// Parses one JSON text; trailing bytes other than whitespace are an error.
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = 128) throws(JSONParseError) -> JSON {
+    /// Parses one JSON text; trailing bytes other than whitespace are an error. `maxValues` caps the
+    /// values made (every scalar, array and object, each object member's value included): every value
+    /// is a heap box, so a short text of many small values (`[1,1,1,…]`) costs far more memory than
+    /// its bytes; past the cap the parse stops with an error naming it.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 128, maxValues: Int = .max) throws(JSONParseError) -> JSON {
         try bytes.withUnsafeBufferPointer { buf throws(JSONParseError) -> JSON in
-            var p = JSONParser(b: buf, maxDepth: maxDepth)
+            var p = JSONParser(b: buf, maxDepth: maxDepth, valuesLeft: maxValues, maxValues: maxValues)
             p.skipSpace()
             let v = try p.value(depth: 0)
             p.skipSpace()
@@ -43,6 +54,8 @@ extension JSON {
 private struct JSONParser {
     let b: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
+    var valuesLeft: Int
+    let maxValues: Int
     var i = 0
 
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: i, reason: reason) }
@@ -54,6 +67,10 @@ private struct JSONParser {
     mutating func value(depth: Int) throws(JSONParseError) -> JSON {
         guard depth <= maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         guard i < b.count else { throw fail("unexpected end") }
+        guard valuesLeft > 0 else {
+            throw JSONParseError(offset: i, reason: "more than \(maxValues) values, the limit for this text", exceedsValueBudget: true)
+        }
+        valuesLeft -= 1
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1

@@ -15,14 +15,17 @@ final class BrokerServerHarness: @unchecked Sendable {
     var port: Int { server.port }
     var base: String { "http://127.0.0.1:\(port)" }
 
-    init(tokens: [String] = ["tok-alpha-0001"], configure: (inout BrokerServerSettings) -> Void = { _ in }, filter: RequestFilter? = nil) throws {
+    /// `webSockets`: GET /primus/<token>/ upgrades to the real WebSocket transport (for raw peers and
+    /// Python clients), as the executable does.
+    init(tokens: [String] = ["tok-alpha-0001"], configure: (inout BrokerServerSettings) -> Void = { _ in }, filter: RequestFilter? = nil,
+         webSockets: Bool = false) throws {
         var config = HTTPServerConfiguration()
         config.host = "127.0.0.1"
         config.threads = 1
         var settings = BrokerServerSettings(server: config, tokens: .list(tokens))
         configure(&settings)
         broker = try BrokerServer(settings: settings, logger: Logger(level: .error, fd: 2, component: "test"), filter: filter)
-        server = try HTTPServer(config: settings.server, router: broker.router(), logger: Logger(level: .error, fd: 2, component: "test"))
+        server = try HTTPServer(config: settings.server, router: broker.router(upgrade: webSockets ? broker.webSocketUpgrade() : nil), logger: Logger(level: .error, fd: 2, component: "test"))
         broker.attach(server)
         let s = server, flag = stopped
         Thread { try? s.run(handleSignals: false); flag.increment() }.start()

@@ -110,4 +110,22 @@ final class BrokerServerUnitTests: XCTestCase {
         XCTAssertEqual(s?.requestTimeoutMs, 600_000)
         XCTAssertEqual(s?.tokens, .list(["a", "b"]))
     }
+
+    /// The limits one token holder meets: their defaults, their variables, and a message cap never above
+    /// what the open packet announces (snyk's 22020096 unless BROKER_MAX_MESSAGE_BYTES is lower).
+    func testTheSocketLimitsAndTheMessageCapTheServerAnnounces() throws {
+        let d = try BrokerServerSettings.from(Environment(["BROKER_TOKENS": "a"]))
+        XCTAssertEqual(d.identifyTimeoutMs, 30_000)
+        XCTAssertEqual(d.maxSocketsPerToken, 64)
+        XCTAssertEqual(d.maxMessageBytes, 33_554_432)
+        XCTAssertEqual(d.acceptedMessageBytes, 22_020_096)
+        let s = try BrokerServerSettings.from(Environment(["BROKER_TOKENS": "a", "BROKER_IDENTIFY_TIMEOUT_MS": "5000",
+                                                           "BROKER_MAX_SOCKETS_PER_TOKEN": "8", "BROKER_MAX_MESSAGE_BYTES": "1048576"]))
+        XCTAssertEqual(s.identifyTimeoutMs, 5_000)
+        XCTAssertEqual(s.maxSocketsPerToken, 8)
+        XCTAssertEqual(s.acceptedMessageBytes, 1_048_576)
+        for (name, bad) in [("BROKER_IDENTIFY_TIMEOUT_MS", "0"), ("BROKER_MAX_SOCKETS_PER_TOKEN", "0"), ("BROKER_MAX_SOCKETS_PER_TOKEN", "many")] {
+            XCTAssertThrowsError(try BrokerServerSettings.from(Environment(["BROKER_TOKENS": "a", name: bad]))) { XCTAssertTrue("\($0)".hasPrefix(name), "\($0)") }
+        }
+    }
 }

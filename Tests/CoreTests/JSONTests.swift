@@ -41,4 +41,24 @@ final class JSONTests: XCTestCase {
             XCTAssertThrowsError(try JSON.parse(bad), bad) { XCTAssertEqual(($0 as? JSONParseError)?.offset, offset, "\(bad): \($0)") }
         }
     }
+
+    /// `maxValues` counts every value, containers and object members' values included: a text of
+    /// exactly the budget parses, one value more is refused with an error naming the limit.
+    func testTheValueBudgetCountsEveryValue() throws {
+        let nested = #"[1,[2,3],{"a":4,"b":{"c":null}}]"#      // 1 + 1 + (1+2) + (1 + 1 + (1 + 1)) = 9
+        XCTAssertEqual(try JSON.parse(Array(nested.utf8), maxValues: 9).serialized, nested)
+        XCTAssertThrowsError(try JSON.parse(Array(nested.utf8), maxValues: 8)) { e in
+            let error = e as? JSONParseError
+            XCTAssertEqual(error?.exceedsValueBudget, true)
+            XCTAssertTrue("\(e)".contains("more than 8 values"), "\(e)")
+        }
+        let flat = "[" + Array(repeating: "1", count: 1000).joined(separator: ",") + "]"
+        XCTAssertEqual(try JSON.parse(Array(flat.utf8), maxValues: 1001).array?.count, 1000)
+        XCTAssertThrowsError(try JSON.parse(Array(flat.utf8), maxValues: 1000))
+        XCTAssertEqual(try JSON.parse(Array("7".utf8), maxValues: 1), .int(7))
+        XCTAssertThrowsError(try JSON.parse(Array("{}".utf8), maxValues: 0))
+        // Malformed text is still malformed, not over a budget; without one nothing changes.
+        XCTAssertThrowsError(try JSON.parse(Array("[1,]".utf8), maxValues: 10)) { XCTAssertEqual(($0 as? JSONParseError)?.exceedsValueBudget, false) }
+        XCTAssertEqual(try JSON.parse(flat).array?.count, 1000)
+    }
 }

@@ -6,6 +6,11 @@ public struct AcceptFilter: RequestFilter {
     public let rules: FilterRules
     /// Where `${VAR}` in origins, auth and var-sub come from (the client's environment).
     public let environment: [String: String]
+    /// Where `${VAR}` in a request's own headers (`x-broker-var-sub`) and body (`BROKER_VAR_SUB`) come
+    /// from: nil for the whole `environment` (the client); on the server, which relays requests a client
+    /// wrote, only the variables its operator lists, and when there are none nothing is substituted (as
+    /// with snyk's DISABLE_HEADER_VARS_SUBSTITUTION/DISABLE_BODY_VARS_SUBSTITUTION).
+    public let requestVariables: [String: String]?
 
     /// The status and `code` of a blocked answer (snyk's BROKER_ERROR_CODES.FILTER_BLOCKED).
     public static let blockedStatus = 401
@@ -15,17 +20,19 @@ public struct AcceptFilter: RequestFilter {
     private let privateOrigins: [String?]
     private let publicOrigins: [String?]
 
-    public init(rules: FilterRules, environment: [String: String]) {
+    public init(rules: FilterRules, environment: [String: String], requestVariables: [String: String]? = nil) {
         self.rules = rules
         self.environment = environment
+        self.requestVariables = requestVariables
         privateOrigins = rules.privateRules.map { $0.origin.map { VariableSubstitution.replace($0, from: environment) } }
         publicOrigins = rules.publicRules.map { $0.origin.map { VariableSubstitution.replace($0, from: environment) } }
     }
 
     /// The default container-registry-agent filter, or the file `acceptPath` when given (the ACCEPT variable).
-    public static func load(acceptPath: String?, environment: [String: String]) -> Result<AcceptFilter, FilterLoadError> {
+    public static func load(acceptPath: String?, environment: [String: String],
+                            requestVariables: [String: String]? = nil) -> Result<AcceptFilter, FilterLoadError> {
         let rules = acceptPath.map { FilterRules.load(path: $0) } ?? DefaultFilters.containerRegistryAgent()
-        return rules.map { AcceptFilter(rules: $0, environment: environment) }
+        return rules.map { AcceptFilter(rules: $0, environment: environment, requestVariables: requestVariables) }
     }
 
     /// The body of a blocked answer, as snyk's client writes it: `url` is the request's URL with its query.
@@ -139,10 +146,11 @@ public struct AcceptFilter: RequestFilter {
             if !o.hasPrefix("http") { o = "https://" + o }   // as snyk's prepareRequest does
             origin = o
         }
-        if direction == .privateRules {
+        if direction == .privateRules && requestVariables?.isEmpty != true {
             // snyk substitutes only on requests going down to the origin ('downstream').
-            out.body = VariableSubstitution.substituteBody(out.body, env: environment)
-            out.headers = VariableSubstitution.substituteHeaders(out.headers, env: environment)
+            let source = requestVariables ?? environment
+            out.body = VariableSubstitution.substituteBody(out.body, env: source)
+            out.headers = VariableSubstitution.substituteHeaders(out.headers, env: source)
         }
         if let auth = rule.auth { out.headers.set("authorization", authorization(auth)) }
         return .allowed(origin: origin, request: out)

@@ -13,6 +13,11 @@ import Core
 public enum EJSON {
     /// Nesting limit for decoding (JSON parser depth).
     public static let maxDepth = 64
+    /// Values one tunnel message may hold. Each parsed value is a heap box, so a 22 MiB text of
+    /// `[1,1,…]` would make 11 million of them (most of a gigabyte); the parse stops here instead.
+    /// Real messages hold tens of values (a `request` or `chunk` event; bodies travel as one base64
+    /// string), a few thousand with many headers: 2^18 is far above them and costs ~20 MB at worst.
+    public static let maxValues = 1 << 18
 
     /// Parses EJSON text and checks every typed value in it.
     public static func decode(_ text: String) throws(BrokerProtocolError) -> JSON {
@@ -20,9 +25,11 @@ public enum EJSON {
     }
 
     /// Parses EJSON text given as its UTF-8 bytes.
-    public static func decode(utf8 bytes: [UInt8]) throws(BrokerProtocolError) -> JSON {
+    public static func decode(utf8 bytes: [UInt8], maxValues: Int = EJSON.maxValues) throws(BrokerProtocolError) -> JSON {
         let json: JSON
-        do { json = try JSON.parse(bytes, maxDepth: maxDepth) } catch { throw .ejson("\(error)") }
+        do { json = try JSON.parse(bytes, maxDepth: maxDepth, maxValues: maxValues) } catch {
+            throw error.exceedsValueBudget ? .overLimit("\(error)") : .ejson("\(error)")
+        }
         try validate(json)
         return json
     }

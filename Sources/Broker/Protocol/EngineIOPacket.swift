@@ -107,7 +107,7 @@ public enum EngineIOPacket: Equatable, Sendable {
         switch first {
         case UInt8(ascii: "0"):
             let data: JSON
-            do { data = try JSON.parse(rest) } catch { throw .engineIO("open packet: \(error)") }
+            do { data = try JSON.parse(Array(rest.utf8), maxDepth: 8, maxValues: 1024) } catch { throw .engineIO("open packet: \(error)") }
             return .open(try EngineIOHandshake(json: data))
         case UInt8(ascii: "1"): return .close
         case UInt8(ascii: "2"), UInt8(ascii: "3"):
@@ -135,6 +135,8 @@ public enum BrokerProtocolError: Error, Equatable, CustomStringConvertible, Send
     case ejson(String)
     case emitter(String)
     case responseData(String)
+    /// A message over one of the tunnel's limits (its count of JSON values): the peer is closed, not skipped.
+    case overLimit(String)
 
     public var description: String {
         switch self {
@@ -143,6 +145,7 @@ public enum BrokerProtocolError: Error, Equatable, CustomStringConvertible, Send
         case .ejson(let s): return "EJSON: \(s)"
         case .emitter(let s): return "primus-emitter: \(s)"
         case .responseData(let s): return "response-data stream: \(s)"
+        case .overLimit(let s): return "over a limit: \(s)"
         }
     }
 }

@@ -37,7 +37,10 @@ public enum PrimusMessage: Equatable, Sendable {
     /// The same from the text's UTF-8 bytes (the socket hands over the bytes after the engine.io `4`).
     public static func decode(utf8 bytes: [UInt8]) throws(BrokerProtocolError) -> PrimusMessage {
         let value: JSON
-        do { value = try EJSON.decode(utf8: bytes) } catch { throw .primus("message is not EJSON: \(error)") }
+        do { value = try EJSON.decode(utf8: bytes) } catch {
+            if case .overLimit = error { throw error }
+            throw .primus("message is not EJSON: \(error)")
+        }
         guard case .string(let s) = value, s.hasPrefix("primus::") else { return .data(value) }
         // Primus splits at the first ':' from index 8 and skips two characters: `primus::<kind>::<value>`.
         let body = s.utf8.dropFirst(8)

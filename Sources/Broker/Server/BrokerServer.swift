@@ -38,14 +38,16 @@ public final class BrokerServer: @unchecked Sendable {
     /// the server's role (engine.io open packet, pings), whose role and client id come from the
     /// upgrade's `x-snyk-broker-client-role` (or `connection_role`) and `x-snyk-broker-client-id`.
     public func webSocketUpgrade() -> SocketUpgrade {
-        let configuration = WebSocketConfiguration(maxMessageBytes: settings.maxMessageBytes)
+        let accepted = settings.acceptedMessageBytes
+        let configuration = WebSocketConfiguration(maxMessageBytes: accepted)
         return { [unowned self] ex, token in
             guard let reactor = ex.reactor else { return }
             let headers = ex.request.headers
             let role = headers["x-snyk-broker-client-role"] ?? Self.queryValue(ex.request.query, "connection_role")
             let clientId = headers["x-snyk-broker-client-id"]
             WebSocketUpgrade.accept(ex, configuration: configuration) { connection in
-                let socket = BrokerSocket(channel: connection, role: .server(BrokerSocket.serverHandshake()), timers: ReactorTunnelTimers(reactor: reactor))
+                let socket = BrokerSocket(channel: connection, role: .server(BrokerSocket.serverHandshake(maxPayload: accepted)),
+                                          timers: ReactorTunnelTimers(reactor: reactor))
                 socket.start()
                 self.accept(socket: socket, token: token, clientId: clientId, role: role)
             }
@@ -135,6 +137,11 @@ public final class BrokerServer: @unchecked Sendable {
             ex.respond(status: 503, json: #"{"error":"the broker server is shutting down"}"#, headers: ["Retry-After": "1"])
             return
         }
+        guard hasRoomForSocket(token: token.lowercased()) else {
+            ex.respond(status: 429, json: #"{"error":"this token has as many sockets open as the server allows (BROKER_MAX_SOCKETS_PER_TOKEN)"}"#,
+                       headers: ["Retry-After": "5"])
+            return
+        }
         guard let upgrade else {
             ex.respond(status: 501, json: #"{"error":"this build has no WebSocket transport"}"#)
             return
@@ -145,8 +152,22 @@ public final class BrokerServer: @unchecked Sendable {
     /// A new tunnel socket on `token`'s path (`/primus/<token>/`), already checked with `acceptsToken`.
     /// The server greets it with `identify` and waits for the client's own.
     public func accept(socket: TunnelSocket, token: String, clientId: String?, role: String?) {
+        // Upgrades answered in the same turn all passed openSocket's check: the count is taken again here.
+        guard hasRoomForSocket(token: token.lowercased()) else {
+            socket.close(reason: "too many sockets for one token")
+            return
+        }
         let c = ClientConnection(socket: socket, token: token, clientId: clientId, role: role)
         pool.add(c)
+        if let reactor {
+            let ms = settings.identifyTimeoutMs
+            c.identifyTimer = reactor.schedule(afterMilliseconds: ms) { [unowned self, weak c] in
+                guard let c, !c.identified else { return }
+                c.identifyTimer = nil
+                self.stats.count(.down, "socket_identify_timeout")
+                self.refuse(c, reason: "no identify within \(ms) ms")
+            }
+        }
         logger.info("new client connection", c.identity.logFields + [("role", .string(role ?? "")), ("clientId", .string(clientId ?? ""))])
         socket.onEvent = { [unowned self, weak c] event, args, ack in
             guard let c else { return }
@@ -154,6 +175,7 @@ public final class BrokerServer: @unchecked Sendable {
         }
         socket.onClose = { [unowned self, weak c] reason in
             guard let c else { return }
+            if let t = c.identifyTimer { self.reactor?.cancel(t); c.identifyTimer = nil }
             self.pool.remove(c)
             self.logger.info(c.identified ? "client connection closed" : "client disconnected before identifying itself",
                              c.identity.logFields + [("reason", .string(reason)), ("remaining", .int(self.pool.connections(token: c.token).count))])
@@ -183,6 +205,17 @@ public final class BrokerServer: @unchecked Sendable {
         }
     }
 
+    /// Whether `token` (lower-cased) may open one more socket; a refusal is logged with the token's
+    /// hash and masked form only, and counted.
+    private func hasRoomForSocket(token: String) -> Bool {
+        let open = pool.connections(token: token).count
+        guard open >= settings.maxSocketsPerToken else { return true }
+        stats.count(.down, "socket_limit")
+        logger.warn("rejected broker client websocket connection", TokenIdentity(token).logFields +
+                    [("reason", .string("the token has \(open) sockets open, the most BROKER_MAX_SOCKETS_PER_TOKEN allows"))])
+        return false
+    }
+
     /// The client's `identify` (snyk's socketHandlers/identifyHandler.ts): its token must be the one
     /// of the socket's path, its version at least the minimal supported one.
     func identify(_ c: ClientConnection, _ data: JSON) {
@@ -207,6 +240,7 @@ public final class BrokerServer: @unchecked Sendable {
         if let id = metadata["clientId"]?.string { c.clientId = id }
         if let role = metadata["role"]?.string { c.role = role }
         c.identified = true
+        if let t = c.identifyTimer { reactor?.cancel(t); c.identifyTimer = nil }
         pool.identified(c)
         logger.info("client identified", c.identity.logFields + [("clientId", .string(c.clientId ?? "")), ("version", .string(version)),
                                                                 ("role", .string(c.role ?? "")), ("capabilities", .array(c.capabilities.map { .string($0) }))])

@@ -14,7 +14,9 @@ public enum BrokerServerCommand {
         let logger = Logger(level: settings.logLevel, fd: 1, component: "broker-server")
         var filter: AcceptFilter?
         if let path = settings.acceptFilterPath {
-            switch AcceptFilter.load(acceptPath: path, environment: env.values) {
+            // Origins and auth come from the whole environment (the operator's file); what a client's
+            // request asks to have substituted, only from the variables the operator lists.
+            switch AcceptFilter.load(acceptPath: path, environment: env.values, requestVariables: settings.varSubValues(from: env)) {
             case .success(let f): filter = f
             case .failure(let e):
                 Console.err("broker server: ACCEPT: \(e.description)\n")

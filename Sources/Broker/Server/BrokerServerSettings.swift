@@ -25,9 +25,43 @@ public struct BrokerServerSettings: Sendable {
     public var maxAckResponseBytes = 20 * 1024 * 1024
     /// The lowest client version accepted at identify (snyk's MINIMAL_SUPPORTED_BROKER_VERSION).
     public var minimalClientVersion = "4.100.0"
-    /// The largest WebSocket message accepted from a client (BROKER_MAX_MESSAGE_BYTES).
+    /// The largest WebSocket message accepted from a client (BROKER_MAX_MESSAGE_BYTES), never more
+    /// than the open packet announces (`acceptedMessageBytes`).
     public var maxMessageBytes = 33_554_432
+    /// How long a new socket may take to send its `identify` before it is closed (BROKER_IDENTIFY_TIMEOUT_MS;
+    /// snyk has no setting for it): an unidentified socket is of no use and must not be held forever.
+    public var identifyTimeoutMs = 30_000
+    /// Sockets one token may hold open at once (BROKER_MAX_SOCKETS_PER_TOKEN): a client has two, a
+    /// few clients per token are normal; past it an upgrade is refused, so one token holder cannot
+    /// take the server's descriptors from the others.
+    public var maxSocketsPerToken = 64
+    /// Bytes of requests queued towards one client socket and not yet taken by it
+    /// (BROKER_MAX_QUEUED_BYTES_PER_SOCKET): past it a /broker caller gets 503 `connection-overloaded`.
+    /// 32 MiB holds two of the largest requests (10 MiB bodies, 13.4 MiB as base64).
+    public var maxQueuedBytesPerSocket = 32 << 20
+    /// The server's environment variables a client's callbacks may have substituted through
+    /// `x-broker-var-sub` / `BROKER_VAR_SUB` (BROKER_SERVER_VAR_SUB_VARIABLES, comma-separated). None by
+    /// default: snyk's server fills them from its whole environment, which would hand any client every
+    /// tenant's token (`${BROKER_TOKENS}`) and the server's own secrets.
+    public var varSubVariables: [String] = []
+    /// Callbacks of one token relayed upstream and not yet answered (BROKER_MAX_CALLBACKS_IN_FLIGHT_PER_TOKEN);
+    /// past it a callback is answered 429 TOO_MANY_CALLBACKS at once. Each holds an outbound connection
+    /// and its answer, so a client's burst must not take the server's descriptors from the others.
+    public var maxCallbacksInFlightPerToken = 64
     public var logLevel: LogLevel = .info
+
+    /// The largest client message the server accepts, and announces as engine.io's maxPayload: the
+    /// smaller of BROKER_MAX_MESSAGE_BYTES and snyk's 22020096 (a peer is never sent a promise the
+    /// server does not keep, and never allowed more than it was promised).
+    public var acceptedMessageBytes: Int { min(maxMessageBytes, BrokerSocket.snykMaxPayload) }
+
+    /// The variables `varSubVariables` names that are set, with their values: all a client's callback
+    /// may have substituted from the server's environment.
+    public func varSubValues(from env: Environment) -> [String: String] {
+        var out: [String: String] = [:]
+        for name in varSubVariables { if let v = env[name] { out[name] = v } }
+        return out
+    }
 
     public init(server: HTTPServerConfiguration = HTTPServerConfiguration(), tokens: TokenSource = .list([])) {
         self.server = server
@@ -64,6 +98,17 @@ public struct BrokerServerSettings: Sendable {
         }
         s.acceptFilterPath = env["ACCEPT"]
         s.maxMessageBytes = try env.int("BROKER_MAX_MESSAGE_BYTES", default: s.maxMessageBytes, range: 1024...1 << 30)
+        s.identifyTimeoutMs = try env.int("BROKER_IDENTIFY_TIMEOUT_MS", default: s.identifyTimeoutMs, range: 100...600_000)
+        s.maxSocketsPerToken = try env.int("BROKER_MAX_SOCKETS_PER_TOKEN", default: s.maxSocketsPerToken, range: 1...100_000)
+        s.maxQueuedBytesPerSocket = try env.int("BROKER_MAX_QUEUED_BYTES_PER_SOCKET", default: s.maxQueuedBytesPerSocket, range: 65_536...1 << 34)
+        if let list = env["BROKER_SERVER_VAR_SUB_VARIABLES"] {
+            let names = list.split(separator: ",").map { String($0.trimmed(" \t")) }.filter { !$0.isEmpty }
+            if let secret = names.first(where: { $0 == "BROKER_TOKENS" || $0 == "BROKER_TOKENS_FILE" }) {
+                throw ConfigurationError(variable: "BROKER_SERVER_VAR_SUB_VARIABLES", message: "\(secret) may never be substituted into a client's request; remove it")
+            }
+            s.varSubVariables = names
+        }
+        s.maxCallbacksInFlightPerToken = try env.int("BROKER_MAX_CALLBACKS_IN_FLIGHT_PER_TOKEN", default: s.maxCallbacksInFlightPerToken, range: 1...100_000)
         s.requestTimeoutMs = try env.int("BROKER_REQUEST_TIMEOUT_MS", default: s.requestTimeoutMs, range: 100...86_400_000)
         if let v = env["MINIMAL_SUPPORTED_BROKER_VERSION"] {
             guard ClientVersion(v) != nil else {

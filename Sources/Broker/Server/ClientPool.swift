@@ -15,6 +15,8 @@ final class ClientConnection {
     var version: String?
     var capabilities: [String] = []
     var identified = false
+    /// Closes the socket if it has not identified in time (BROKER_IDENTIFY_TIMEOUT_MS).
+    var identifyTimer: TimerID?
     let connectedAt = Reactor.now()
 
     init(socket: TunnelSocket, token: String, clientId: String?, role: String?) {
@@ -35,6 +37,8 @@ final class ClientPool {
         case none
         /// Sockets, but none identified yet.
         case notReady
+        /// Identified sockets, none with room for what is to be sent (`hasRoom` refused them all).
+        case overloaded
         case ready(ClientConnection)
     }
 
@@ -63,19 +67,21 @@ final class ClientPool {
 
     func identified(_ c: ClientConnection) { changed() }
 
-    /// The next identified, open socket for `token`, round robin.
-    func pick(token: String) -> Pick {
+    /// The next identified, open socket for `token` that `hasRoom` accepts, round robin.
+    func pick(token: String, hasRoom: ((ClientConnection) -> Bool)? = nil) -> Pick {
         let key = token.lowercasedASCIIIfNeeded
         guard let list = byToken[key], !list.isEmpty else { return .none }
         let start = cursor[key] ?? 0
+        var full = false
         for step in 0..<list.count {
             let i = (start + step) % list.count
             if list[i].identified && list[i].socket.isOpen {
+                if let hasRoom, !hasRoom(list[i]) { full = true; continue }
                 cursor[key] = i + 1
                 return .ready(list[i])
             }
         }
-        return .notReady
+        return full ? .overloaded : .notReady
     }
 
     func connections(token: String) -> [ClientConnection] { byToken[token.lowercased()] ?? [] }

@@ -68,12 +68,13 @@ final class ForwardedRequests {
                 ex.respond(error: e)
             case .success(let body):
                 guard self.allowedByPublicRules(ex, rest: rest, body: body, token: token, requestId: requestId) else { return }
-                // The socket picked before the body may have gone meanwhile: pick again.
-                guard case .ready(let c) = self.broker.pool.pick(token: token) else {
-                    _ = self.refuseUnlessReady(ex, token: token, requestId: requestId)
-                    return
+                // The socket picked before the body may have gone meanwhile: pick again, one with room.
+                let bytes = Self.queuedBytesEstimate(bodyBytes: body.count)
+                switch self.broker.pool.pick(token: token, hasRoom: { self.hasRoom($0, forBytes: bytes) }) {
+                case .ready(let c): self.send(ex, body: body, rest: rest, to: c, requestId: requestId)
+                case .overloaded: self.refuseOverloaded(ex, token: token, requestId: requestId)
+                case .none, .notReady: _ = self.refuseUnlessReady(ex, token: token, requestId: requestId)
                 }
-                self.send(ex, body: body, rest: rest, to: c, requestId: requestId)
             }
         }
     }
@@ -95,7 +96,7 @@ final class ForwardedRequests {
     /// Answers 404 no-connection or 503 connection-not-ready as snyk's server does; true when a socket is ready.
     private func refuseUnlessReady(_ ex: HTTPExchange, token: String, requestId: String) -> Bool {
         switch broker.pool.pick(token: token) {
-        case .ready: return true
+        case .ready, .overloaded: return true
         case .none:
             stats.count(.down, "no_connection")
             logger.warn("no matching connection found", TokenIdentity(token.lowercased()).logFields + [("requestId", .string(requestId))])
@@ -108,6 +109,35 @@ final class ForwardedRequests {
         }
         return false
     }
+
+    // MARK: the queue towards a client
+
+    /// What a request adds to its socket's queue, at most: the body as base64, plus 64 KiB for the rest
+    /// of the event (the request's head is at most 16 KiB, twice that once JSON-escaped).
+    static func queuedBytesEstimate(bodyBytes: Int) -> Int { (bodyBytes + 2) / 3 * 4 + 64 * 1024 }
+
+    /// Whether `c`'s socket may take `bytes` more and stay within BROKER_MAX_QUEUED_BYTES_PER_SOCKET. An
+    /// empty queue takes any one request, so a cap below the largest request never refuses it for good.
+    private func hasRoom(_ c: ClientConnection, forBytes bytes: Int) -> Bool {
+        let queued = c.socket.bufferedBytes
+        return queued == 0 || queued + bytes <= broker.settings.maxQueuedBytesPerSocket
+    }
+
+    /// Every socket of the token has as much queued as the cap allows (a client that does not read, or
+    /// reads slowly): the caller is told to come back rather than queued without bound.
+    private func refuseOverloaded(_ ex: HTTPExchange, token: String, requestId: String) {
+        stats.count(.down, "overloaded")
+        logger.warn("every connection of the token has its queue full; request refused",
+                    TokenIdentity(token.lowercased()).logFields + [("requestId", .string(requestId)),
+                                                                   ("maxQueuedBytes", .int(broker.settings.maxQueuedBytesPerSocket))])
+        let body = JSON.object([("ok", .bool(false)), ("code", .string("CONNECTION_OVERLOADED")),
+                                ("message", .string("the broker client is not reading its requests fast enough; retry later"))]).serialized
+        ex.respond(status: 503, headers: ["Content-Type": "application/json", "x-broker-failure": "connection-overloaded",
+                                          "Retry-After": "1", "snyk-request-id": requestId], body: Array(body.utf8))
+    }
+
+    /// The most bytes seen queued on one socket right after a request was emitted (for tests).
+    private(set) var peakQueuedBytes = 0
 
     private func send(_ ex: HTTPExchange, body: [UInt8], rest: String, to c: ClientConnection, requestId: String) {
         let streamingID = Self.newUUID()
@@ -142,6 +172,7 @@ final class ForwardedRequests {
                 if let f { self.answeredByAck(f, args.first ?? .null) }
             }
         }
+        peakQueuedBytes = max(peakQueuedBytes, c.socket.bufferedBytes)
     }
 
     /// The caller went away: a waiting request is forgotten; a streaming one reads the rest of its
@@ -279,7 +310,9 @@ final class ForwardedRequests {
     /// it. Our client sends a small, complete answer as one such event; a whole one is answered in one
     /// write. A longer stream of events to a slow caller stops the socket's reads until the caller drains.
     func receiveChunk(from c: ClientConnection, _ args: [JSON]) {
-        guard let streamingID = args.first?.string, let f = waiting[streamingID], f.token == c.token, f.source == nil,
+        // Only the socket the request went down may answer it: that socket's close is what ends an
+        // answer in progress (connectionClosed), so a chunk from another could outlive it.
+        guard let streamingID = args.first?.string, let f = waiting[streamingID], f.connection === c, f.source == nil,
               f.phase == .waiting || f.chunked else {
             logger.warn("chunk for no waiting request; dropped", c.identity.logFields + [("streamingID", .string(args.first?.string ?? ""))])
             return
@@ -317,22 +350,60 @@ final class ForwardedRequests {
             let length = head["headers"]?["content-length"]?.string.flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
             caller.startResponse(status: status, headers: h, contentLength: length)
             let socket = c.socket as? BrokerSocket
-            caller.onWritable = { [weak socket] in socket?.setReading(true) }
+            caller.onWritable = { [weak self, weak socket, weak f] in
+                socket?.setReading(true)
+                if let self, let f { self.armChunkStall(f) }
+            }
         }
-        if !data.isEmpty && !f.callerGone {
-            stats.addBytes("to_caller", data.count)
-            if !caller.write(data), !f.callerGone { (c.socket as? BrokerSocket)?.setReading(false) }
-        }
-        if finished { chunkedEnd(f, ok: true) }
+        if finished { writeChunk(data, of: f, from: c); chunkedEnd(f, ok: true); return }
+        writeChunk(data, of: f, from: c)
     }
 
-    private func chunkedEnd(_ f: ForwardedRequest, ok: Bool) {
+    /// Writes a chunk's data to the caller. While the caller is slow the socket is not read, and the
+    /// stall timer waits for the caller, not the client: it runs again once the caller drains.
+    private func writeChunk(_ data: [UInt8], of f: ForwardedRequest, from c: ClientConnection) {
+        if !data.isEmpty && !f.callerGone {
+            stats.addBytes("to_caller", data.count)
+            if !f.exchange.write(data), !f.callerGone {
+                (c.socket as? BrokerSocket)?.setReading(false)
+                cancelTimer(f)
+                return
+            }
+        }
+        armChunkStall(f)
+    }
+
+    /// An answer coming as `chunk` events must keep coming: a client silent for longer than an answer
+    /// upload may stall (HTTP_BODY_TIMEOUT_MS, the limit a /response-data body has: the same answer
+    /// by another road) cuts the caller's answer, and the request stops waiting.
+    private func armChunkStall(_ f: ForwardedRequest) {
+        guard f.phase == .streaming, f.chunked, let reactor = broker.reactor ?? f.exchange.reactor else { return }
+        cancelTimer(f)
+        let ms = broker.settings.server.bodyTimeoutMs
+        f.timer = reactor.schedule(afterMilliseconds: ms) { [weak self, weak f] in
+            guard let self, let f, f.phase == .streaming, f.chunked else { return }
+            f.timer = nil
+            self.logger.warn("the client's chunked answer stalled; caller's answer cut",
+                             TokenIdentity(f.token).logFields + [("requestId", .string(f.requestId)), ("stallMs", .int(ms))])
+            self.chunkedEnd(f, ok: false, outcome: "stalled")
+        }
+    }
+
+    private func cancelTimer(_ f: ForwardedRequest) {
+        if let t = f.timer, let r = broker.reactor ?? f.exchange.reactor { r.cancel(t) }
+        f.timer = nil
+    }
+
+    private func chunkedEnd(_ f: ForwardedRequest, ok: Bool, outcome: String? = nil) {
         guard f.phase == .streaming, f.chunked else { return }
         let caller = f.exchange
         let gone = f.callerGone
         finish(f)
+        // The socket may have been paused for this caller (writeChunk), and finish took away the
+        // caller's onWritable that would resume it: it reads again now, or it would stay paused for good.
+        (f.connection?.socket as? BrokerSocket)?.setReading(true)
         if gone { return }
-        stats.count(.down, ok ? "answered" : "cut")
+        stats.count(.down, outcome ?? (ok ? "answered" : "cut"))
         if ok { caller.finish() } else { caller.abort() }
     }
 

@@ -7,6 +7,9 @@ import Core
 final class UpstreamRelay {
     unowned let broker: BrokerServer
     private var client: HTTPClient?
+    /// Callbacks relayed and not yet answered, by token: each holds an outbound connection and its
+    /// answer (up to 20 MiB), so one token's burst must not take the server's descriptors or memory.
+    private var inFlight: [String: Int] = [:]
 
     init(broker: BrokerServer) { self.broker = broker }
 
@@ -42,6 +45,14 @@ final class UpstreamRelay {
         guard body.count <= broker.settings.maxRequestBodyBytes else {
             stats.count(.up, "bad_request")
             errorAnswer(413, "BODY_TOO_LARGE", "request body of \(body.count) bytes is over the \(broker.settings.maxRequestBodyBytes) allowed")
+            return
+        }
+        guard inFlight[c.token, default: 0] < broker.settings.maxCallbacksInFlightPerToken else {
+            stats.count(.up, "too_many")
+            logger.warn("callback refused: too many in flight for the token", c.identity.logFields +
+                        [("requestId", .string(requestId)), ("limit", .int(broker.settings.maxCallbacksInFlightPerToken))])
+            errorAnswer(429, "TOO_MANY_CALLBACKS",
+                        "more than \(broker.settings.maxCallbacksInFlightPerToken) callbacks of this token wait for the upstream; retry later")
             return
         }
         let headers = RelayHeaders.fromJSON(payload["headers"])
@@ -95,7 +106,13 @@ final class UpstreamRelay {
         let max = broker.settings.maxAckResponseBytes
         let logger = self.logger
         let identity = c.identity
-        client.fetch(request, maxBodyBytes: max) { result in
+        let token = c.token
+        inFlight[token, default: 0] += 1
+        client.fetch(request, maxBodyBytes: max) { [weak self] result in
+            if let self {
+                let left = self.inFlight[token, default: 1] - 1
+                self.inFlight[token] = left > 0 ? left : nil
+            }
             switch result {
             case .success(let response):
                 stats.count(.up, "relayed")
@@ -115,6 +132,9 @@ final class UpstreamRelay {
             }
         }
     }
+
+    /// Callbacks of `token` waiting for the upstream (for tests).
+    func callbacksInFlight(token: String) -> Int { inFlight[token.lowercased()] ?? 0 }
 
     private func httpClient() -> HTTPClient? {
         if let client { return client }

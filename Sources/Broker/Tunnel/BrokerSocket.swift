@@ -21,9 +21,12 @@ public final class BrokerSocket: TunnelSocket {
 
     /// The server's handshake as snyk's server announces it (server/socket.ts `ioConfig`: pingInterval 25 s,
     /// pingTimeout 20 s, maxLength 22020096 as engine.io's maxHttpBufferSize = maxPayload).
-    public static func serverHandshake(sid: String = BrokerSocket.newSid()) -> EngineIOHandshake {
-        EngineIOHandshake(sid: sid, upgrades: [], pingInterval: 25_000, pingTimeout: 20_000, maxPayload: 22_020_096)
+    public static func serverHandshake(sid: String = BrokerSocket.newSid(), maxPayload: Int = snykMaxPayload) -> EngineIOHandshake {
+        EngineIOHandshake(sid: sid, upgrades: [], pingInterval: 25_000, pingTimeout: 20_000, maxPayload: maxPayload)
     }
+
+    /// The maxPayload snyk's server announces.
+    public static let snykMaxPayload = 22_020_096
 
     /// engine.io's ids: 20 characters of base64url (base64id).
     public static func newSid() -> String {
@@ -223,6 +226,9 @@ public final class BrokerSocket: TunnelSocket {
         case (.open, .server):
             close(reason: "the client sent an engine.io open packet")
         case (.close, _):
+            // engine.io ends the transport on a close packet: the WebSocket is closed too, or it would
+            // stay open (and registered) with nothing left to time it out.
+            channel.close(code: 1000, reason: "")
             finish("the peer sent an engine.io close packet")
         case (.ping(let payload), .client):
             guard isOpen else { close(reason: "engine.io ping before the open packet"); return }
@@ -249,7 +255,12 @@ public final class BrokerSocket: TunnelSocket {
 
     private func receivedPrimus(utf8 bytes: [UInt8]) {
         let message: PrimusMessage
-        do { message = try PrimusMessage.decode(utf8: bytes) } catch { onProtocolError?(error); return }
+        do { message = try PrimusMessage.decode(utf8: bytes) } catch {
+            // A message over a limit is a peer to stop, not a message to skip: it would send the next one.
+            if case .overLimit = error { close(reason: "message refused: \(error)"); return }
+            onProtocolError?(error)
+            return
+        }
         switch (message, role) {
         case (.ping(let value), .server):
             send(.message(PrimusMessage.pong(PrimusMessage.heartbeatNumber(value)).encoded))

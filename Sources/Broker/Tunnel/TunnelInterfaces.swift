@@ -41,4 +41,11 @@ public protocol TunnelSocket: AnyObject {
     /// Called once when the socket closes (heartbeat timeout, close packet, channel gone), with why.
     var onClose: ((String) -> Void)? { get set }
     func close(reason: String)
+    /// Bytes emitted and not yet written to the peer: a producer checks it before emitting more.
+    var bufferedBytes: Int { get }
+}
+
+extension TunnelSocket {
+    /// A socket without an output queue of its own (a test's in-memory one) never holds bytes back.
+    public var bufferedBytes: Int { 0 }
 }
