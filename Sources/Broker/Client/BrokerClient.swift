@@ -90,6 +90,12 @@ public final class BrokerClient: @unchecked Sendable {
             metrics.requestsInvalid.bump()
             logger.warn("request event ignored", [("role", .string(role)), ("error", .string(why.description))])
             ack?([.object([("status", .int(400)), ("body", .object([("code", .string("INVALID_REQUEST")), ("message", .string(why.description))]))])])
+        case .success(let request) where request.streamingID == nil && ack == nil:
+            // Neither a stream to answer on nor an ack: no answer could ever leave, so the request is not
+            // run (it would hold a place among the running calls, and its body, for nothing).
+            metrics.requestsInvalid.bump()
+            logger.warn("request event ignored", [("role", .string(role)), ("requestId", .string(UntrustedText.truncated(request.requestId ?? "", maxBytes: 128))),
+                                                  ("error", .string("the request has neither a streamingID nor an ack id, so it cannot be answered"))])
         case .success(let request):
             let call = DownstreamCall(owner: self, request: request, role: role, ack: ack)
             logger.debug("request from the server", [("requestId", .string(call.requestId)), ("method", .string(request.method)),

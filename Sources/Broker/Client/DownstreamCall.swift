@@ -45,16 +45,33 @@ final class DownstreamCall {
 
     func start() {
         let path = DownstreamPreparation.strippingContextPrefix(request.url)
-        let asked = FilterRequest(method: request.method, url: path, headers: request.headers, body: request.body)
-        switch owner.settings.filter.decide(asked, direction: .privateRules) {
+        // The caller's own authorization is taken out before the filter sees the request: what the filter
+        // then puts there is the matching rule's `auth`, and nothing the caller sent can pass as that (a
+        // rule whose `valid` wants a caller's authorization therefore never matches: it fails closed).
+        var callerHeaders = request.headers
+        callerHeaders.remove("authorization")
+        let asked = FilterRequest(method: request.method, url: path, headers: callerHeaders, body: request.body)
+        // A path must start with `/` once the context is out, or it would extend the origin's host.
+        let decision: FilterDecision = path.hasPrefix("/")
+            ? owner.settings.filter.decide(asked, direction: .privateRules)
+            : .blocked(reason: "the URL does not start with / once its /ctx/<id> prefix is taken out")
+        switch decision {
         case .blocked(let reason):
             owner.metrics.requestsBlocked.bump()
             owner.logBlocked(direction: "private", method: request.method, path: path, reason: reason)
             answer(.blocked(reason: reason, url: path))
         case .allowed(let origin, let allowed):
-            let url = DownstreamPreparation.downstreamURL(origin: origin ?? owner.settings.agentURL, path: allowed.url)
+            guard let url = DownstreamPreparation.downstreamURL(origin: origin ?? owner.settings.agentURL, path: allowed.url) else {
+                let reason = "the URL would leave the origin's host"
+                owner.metrics.requestsBlocked.bump()
+                owner.logBlocked(direction: "private", method: request.method, path: path, reason: reason)
+                answer(.blocked(reason: reason, url: path))
+                return
+            }
+            let authorization = DownstreamPreparation.authorization(for: url, agentURL: owner.settings.agentURL, credentials: owner.settings.crCredentials,
+                                                                    ruleAuthorization: allowed.headers["authorization"])
             let headers = DownstreamPreparation.headers(from: allowed.headers, requestId: requestId, clientVersion: owner.settings.clientVersion,
-                                                        credentials: owner.settings.crCredentials, clientURL: owner.settings.clientURL)
+                                                        authorization: authorization, clientURL: owner.settings.clientURL)
             let body: ClientRequestBody? = allowed.body.isEmpty && (request.method == "GET" || request.method == "HEAD") ? nil : .bytes(allowed.body)
             // 64 KiB held for a paused consumer before libcurl itself is paused: the upload's own buffer
             // is the one that absorbs a slow server.
@@ -154,9 +171,11 @@ final class DownstreamCall {
             sendSmallAnswer(preamble: preamble)
             return
         }
-        guard let ack, !finished else { return }
+        guard !finished else { return }
         finished = true
-        ack([.object([("status", .int(lastStatus)), ("headers", lastHeaders), ("body", .string(String(decoding: ackBody, as: UTF8.self)))])])
+        // Without an ack there is no one to answer (the decode refuses such a request); the call still
+        // ends here, so its place among the running calls is given back whatever arrives.
+        ack?([.object([("status", .int(lastStatus)), ("headers", lastHeaders), ("body", .string(String(decoding: ackBody, as: UTF8.self)))])])
         owner.callFinished(self)
     }
 
