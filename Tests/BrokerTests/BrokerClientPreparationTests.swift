@@ -139,5 +139,9 @@ final class BrokerClientPreparationTests: XCTestCase {
         XCTAssertEqual(other.status, 502)
         XCTAssertEqual(other.code, .downstreamError)
         XCTAssertEqual(other.body["message"]?.string?.contains("Connection reset by peer"), true)
+        // A rule's origin may carry a user and password: the message going up keeps the error, not the password.
+        let withUser = BrokerAnswer.downstream(HTTPClientError(.transport, "Failed to connect", request: "GET http://u:origin-pass-9@h:1/x", curlCode: 7))
+        XCTAssertEqual(withUser.body["message"]?.string?.contains("origin-pass-9"), false)
+        XCTAssertEqual(withUser.body["message"]?.string?.contains("Failed to connect"), true)
     }
 }

@@ -37,7 +37,8 @@ public struct BrokerAnswer: Sendable {
     /// A downstream request that failed before the agent answered (after the retries).
     public static func downstream(_ error: HTTPClientError) -> BrokerAnswer {
         let code = classify(error)
-        return BrokerAnswer(code: code, body: .object([("code", .string(code.rawValue)), ("message", .string(error.description))]))
+        // The message goes up to the caller: a rule's origin may carry a user and password in its URL.
+        return BrokerAnswer(code: code, body: .object([("code", .string(code.rawValue)), ("message", .string(Redaction.text(error.description)))]))
     }
 
     /// More requests at once than the client runs and queues: the server (or whoever holds its token)

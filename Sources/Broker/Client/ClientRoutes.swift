@@ -116,7 +116,10 @@ extension BrokerClient {
             case .success(let response):
                 report(response.status, ok: true, error: nil)
             case .failure(let error):
-                report(nil, ok: false, error: error.description)
+                // Not error.description, which starts with the request's URL: a validation URL may carry
+                // a user and password, and this answer is unauthenticated. libcurl's words, redacted.
+                let code = error.curlCodeName.map { " (\($0))" } ?? ""
+                report(nil, ok: false, error: Redaction.text("the request to BROKER_CLIENT_VALIDATION_URL failed: \(error.message)\(code)"))
             }
         }
     }
