@@ -48,6 +48,13 @@ public struct BrokerAnswer: Sendable {
                                                        ("message", .string("the broker client is running \(running) requests and queuing \(queued); try again later"))]))
     }
 
+    /// A request that waited in the queue longer than the downstream timeout: the server has given its
+    /// caller up by now, so it is not run.
+    public static func expiredInQueue(waitedMilliseconds: Int, limitMilliseconds: Int) -> BrokerAnswer {
+        BrokerAnswer(code: .downstreamTimeout, body: .object([("code", .string(Code.downstreamTimeout.rawValue)), ("message", .string(
+            "the request waited \(waitedMilliseconds) ms in the broker client's queue, longer than BROKER_DOWNSTREAM_TIMEOUT (\(limitMilliseconds) ms); it was not sent to the agent"))]))
+    }
+
     public static func tooLarge(_ message: String) -> BrokerAnswer {
         BrokerAnswer(code: .bodyTooLarge, body: .object([("code", .string(Code.bodyTooLarge.rawValue)), ("message", .string(message))]))
     }

@@ -134,6 +134,15 @@ public final class BrokerClient: @unchecked Sendable {
                 queued.removeFirst(queueHead)
                 queueHead = 0
             }
+            // Past the downstream timeout the server has answered its caller already (it gives up at
+            // the same 600 s): running the request now would only load the agent for no one.
+            let waited = Int((Reactor.now() &- next.receivedAt) / 1_000_000)
+            if waited > settings.downstreamTimeoutMilliseconds {
+                metrics.requestsExpiredInQueue.bump()
+                logger.warn("request dropped: it waited too long in the queue", [("requestId", .string(next.requestId)), ("waitedMs", .int(waited))])
+                next.refuse(.expiredInQueue(waitedMilliseconds: waited, limitMilliseconds: settings.downstreamTimeoutMilliseconds))
+                continue
+            }
             run(next)
         }
     }
@@ -150,7 +159,8 @@ public final class BrokerClient: @unchecked Sendable {
         let headers: HTTPHeaders = ["Snyk-Request-Id": requestId, "Content-Type": ResponseDataUpload.contentType,
                                     "user-agent": "Snyk Broker client \(settings.clientVersion)", "x-broker-client-version": settings.clientVersion]
         let upload = ResponseDataUpload(client: http, url: url, headers: headers, preamble: preamble,
-                                        retryDelayMilliseconds: downstreamRetryDelayMilliseconds)
+                                        retryDelayMilliseconds: downstreamRetryDelayMilliseconds,
+                                        idleTimeoutMilliseconds: settings.uploadIdleTimeoutMilliseconds)
         upload.onHeldChange = { [unowned self] delta in
             uploadBytesHeld += delta
             if uploadBytesHeld > metrics.uploadBytesHeldPeak.load(ordering: .relaxed) { metrics.uploadBytesHeldPeak.store(uploadBytesHeld, ordering: .relaxed) }

@@ -26,6 +26,8 @@ public final class ClientMetrics: Sendable {
     /// Requests from the server waiting for one of those places, and those refused with 503 CLIENT_BUSY.
     public let requestsQueued = Atomic<Int>(0)
     public let requestsRefusedBusy = Atomic<Int>(0)
+    /// Queued requests dropped unrun because they waited longer than BROKER_DOWNSTREAM_TIMEOUT.
+    public let requestsExpiredInQueue = Atomic<Int>(0)
     /// Answers sent up the socket as one `chunk` event (small and complete), not through /response-data.
     public let answersOverSocket = Atomic<Int>(0)
     /// The agent's callbacks: sent up, blocked by the public filter, failed (no socket, socket lost, timeout).
@@ -55,6 +57,8 @@ public final class ClientMetrics: Sendable {
         out.single("broker_client_upload_bytes_held_peak", .gauge, "The most answer bytes all uploads held together.", v(uploadBytesHeldPeak))
         out.single("broker_client_requests_queued", .gauge, "Requests from the server waiting for a place to run.", v(requestsQueued))
         out.single("broker_client_requests_refused_busy_total", .counter, "Requests refused with 503 CLIENT_BUSY.", v(requestsRefusedBusy))
+        out.single("broker_client_requests_expired_in_queue_total", .counter, "Queued requests answered 504 unrun: they waited longer than BROKER_DOWNSTREAM_TIMEOUT.",
+                   v(requestsExpiredInQueue))
         out.single("broker_client_answers_over_socket_total", .counter, "Small, complete answers sent up the socket as one chunk event.",
                    v(answersOverSocket))
         out.family("broker_client_callbacks_total", .counter, "The agent's callbacks, by outcome.", label: "outcome",

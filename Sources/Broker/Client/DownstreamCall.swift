@@ -22,6 +22,8 @@ final class DownstreamCall {
     private let role: String
     private let ack: (([JSON]) -> Void)?
     let requestId: String
+    /// When the request arrived (Reactor.now(), ns): a queued call older than the downstream timeout is not run.
+    let receivedAt = Reactor.now()
     private var retriesLeft = DownstreamCall.maxRetries
     private var agentTask: ClientTask?
     private var upload: ResponseDataUpload?
@@ -75,7 +77,13 @@ final class DownstreamCall {
             let body: ClientRequestBody? = allowed.body.isEmpty && (request.method == "GET" || request.method == "HEAD") ? nil : .bytes(allowed.body)
             // 64 KiB held for a paused consumer before libcurl itself is paused: the upload's own buffer
             // is the one that absorbs a slow server.
-            attempt(ClientRequest(method: allowed.method, url: url, headers: headers, body: body, bodyBufferLimit: 64 * 1024))
+            var outgoing = ClientRequest(method: allowed.method, url: url, headers: headers, body: body, bodyBufferLimit: 64 * 1024)
+            // snyk sets no limit here; ours: a hung agent must give its running place back, and after the
+            // server's own timeout no one waits for the answer.
+            let settings = owner.settings
+            outgoing.timeouts = ClientTimeouts(connect: 30_000, total: settings.downstreamTimeoutMilliseconds,
+                                               lowSpeed: (bytesPerSecond: 1, seconds: ResponseDataUpload.seconds(settings.downstreamIdleTimeoutMilliseconds)))
+            attempt(outgoing)
         }
     }
 
@@ -94,7 +102,9 @@ final class DownstreamCall {
                 self.owner.metrics.requestsForwarded.bump()
                 self.agentDone()
             case .failure(let error) where !headReceived:
-                if self.retriesLeft > 0, error.kind == .transport || error.kind == .refused, !self.finished {
+                // A timeout is not retried: the time allowed is spent (the agent may be hung).
+                if self.retriesLeft > 0, error.kind == .transport || error.kind == .refused, !self.finished,
+                   BrokerAnswer.classify(error) != .downstreamTimeout {
                     self.retriesLeft -= 1
                     self.owner.metrics.downstreamRetries.bump()
                     self.owner.logger.warn("request to the agent failed; retrying", [("requestId", .string(self.requestId)),
