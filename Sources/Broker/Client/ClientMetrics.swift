@@ -34,6 +34,10 @@ public final class ClientMetrics: Sendable {
     public let callbacksRelayed = Atomic<Int>(0)
     public let callbacksBlocked = Atomic<Int>(0)
     public let callbacksFailed = Atomic<Int>(0)
+    /// Callbacks answered 503 because the tunnel sockets had too many bytes waiting to be written.
+    public let callbacksRefusedTunnelBusy = Atomic<Int>(0)
+    /// The most bytes a tunnel socket had waiting to be written, seen right after a callback was emitted.
+    public let callbackQueuedBytesPeak = Atomic<Int>(0)
     /// Tunnel sockets open now, dial attempts, and times an open socket was lost.
     public let socketsOpen = Atomic<Int>(0)
     public let dials = Atomic<Int>(0)
@@ -62,7 +66,10 @@ public final class ClientMetrics: Sendable {
         out.single("broker_client_answers_over_socket_total", .counter, "Small, complete answers sent up the socket as one chunk event.",
                    v(answersOverSocket))
         out.family("broker_client_callbacks_total", .counter, "The agent's callbacks, by outcome.", label: "outcome",
-                   [("relayed", v(callbacksRelayed)), ("blocked", v(callbacksBlocked)), ("failed", v(callbacksFailed))])
+                   [("relayed", v(callbacksRelayed)), ("blocked", v(callbacksBlocked)), ("failed", v(callbacksFailed)),
+                    ("tunnel_busy", v(callbacksRefusedTunnelBusy))])
+        out.single("broker_client_callback_queued_bytes_peak", .gauge, "The most bytes a tunnel socket had waiting to be written after a callback.",
+                   v(callbackQueuedBytesPeak))
         out.single("broker_client_sockets_open", .gauge, "Tunnel sockets open now.", v(socketsOpen))
         out.single("broker_client_dials_total", .counter, "Attempts to open a tunnel socket.", v(dials))
         out.single("broker_client_sockets_lost_total", .counter, "Times an open tunnel socket was lost.", v(socketsLost))
