@@ -72,7 +72,9 @@ final class BrokerClientOriginTests: XCTestCase {
         XCTAssertEqual(seenHeaders(withoutAuth)["host"], "127.0.0.1:\(other.server.port)")
         XCTAssertNil(seenHeaders(withoutAuth)["authorization"], "no rule auth: no authorization at all, neither ours nor the caller's")
 
+        XCTAssertEqual(seenHeaders(toAgent)["x-broker-client-url"], "http://127.0.0.1:7341", "the agent learns where to call back")
         for answer in [withRuleAuth, withoutAuth] {
+            XCTAssertNil(seenHeaders(answer)["x-broker-client-url"], "another origin does not learn the client's address")
             XCTAssertFalse((answer?["body"]?.string ?? "").contains(ClientFixture.credentials), "CR_CREDENTIALS never reach another origin")
         }
     }

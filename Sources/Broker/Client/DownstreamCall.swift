@@ -72,8 +72,10 @@ final class DownstreamCall {
             }
             let authorization = DownstreamPreparation.authorization(for: url, agentURL: owner.settings.agentURL, credentials: owner.settings.crCredentials,
                                                                     ruleAuthorization: allowed.headers["authorization"])
+            // Where to call back is the agent's business only; another origin does not learn the client's address.
+            let toAgent = DownstreamPreparation.isAgent(url, agentURL: owner.settings.agentURL)
             let headers = DownstreamPreparation.headers(from: allowed.headers, requestId: requestId, clientVersion: owner.settings.clientVersion,
-                                                        authorization: authorization, clientURL: owner.settings.clientURL)
+                                                        authorization: authorization, clientURL: toAgent ? owner.settings.clientURL : nil)
             let body: ClientRequestBody? = allowed.body.isEmpty && (request.method == "GET" || request.method == "HEAD") ? nil : .bytes(allowed.body)
             // 64 KiB held for a paused consumer before libcurl itself is paused: the upload's own buffer
             // is the one that absorbs a slow server.

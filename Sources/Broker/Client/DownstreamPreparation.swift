@@ -1,6 +1,6 @@
 // What the client sends downstream for an allowed `request` event: snyk's header hygiene
 // (broker-workload/prepareRequest.ts, hybrid-sdk/http/request.ts) plus our two deliberate additions,
-// `authorization: <CR_CREDENTIALS>` to the agent only and `x-broker-client-url`; and the one place that
+// `authorization: <CR_CREDENTIALS>` and `x-broker-client-url`, both to the agent only; and the one place that
 // checks the URL a request goes to keeps the origin's host. Pure functions, tested from a table.
 import Core
 
@@ -46,17 +46,22 @@ public enum DownstreamPreparation {
         return url
     }
 
+    /// Whether `url` is on the agent's origin (scheme, host and port of CR_AGENT_URL).
+    public static func isAgent(_ url: String, agentURL: String) -> Bool {
+        guard let target = OriginIdentity(url: url), let agent = OriginIdentity(url: agentURL) else { return false }
+        return target == agent
+    }
+
     /// Which `authorization` the request carries: CR_CREDENTIALS when it goes to the agent (scheme, host and
     /// port of CR_AGENT_URL), else the matching rule's `auth` (auth-header.ts), else none. The caller's own
     /// never passes, so the caller never chooses the credentials nor, with them, where they go.
     public static func authorization(for url: String, agentURL: String, credentials: String, ruleAuthorization: String?) -> String? {
-        if let target = OriginIdentity(url: url), let agent = OriginIdentity(url: agentURL), target == agent { return credentials }
-        return ruleAuthorization
+        isAgent(url, agentURL: agentURL) ? credentials : ruleAuthorization
     }
 
     /// The header fields of the request to the agent. `requestId` is the one id kept across retries.
     public static func headers(from incoming: HTTPHeaders, requestId: String, clientVersion: String,
-                               authorization: String?, clientURL: String) -> HTTPHeaders {
+                               authorization: String?, clientURL: String?) -> HTTPHeaders {
         var out = HTTPHeaders()
         for field in incoming.fields {
             let name = field.name.lowercased()
@@ -70,7 +75,7 @@ public enum DownstreamPreparation {
         out.set("x-broker-origin-ua", originUA)
         out.set("user-agent", "Snyk Broker Client \(clientVersion)")
         if let authorization { out.set("authorization", authorization) }
-        out.set("x-broker-client-url", clientURL)
+        if let clientURL { out.set("x-broker-client-url", clientURL) }
         return out
     }
 }
