@@ -69,12 +69,13 @@ final class ClientHarness: @unchecked Sendable {
     var reactor: Reactor { local.server.mainReactor }
     var port: Int { local.port }
 
+    /// `dialer`: the real one (BrokerSocketDialer) for a test against a real server; the in-memory one by default.
     init(settings: BrokerClientSettings, logLevel: LogLevel = .debug, manualClock: Bool = false, localPort: Int = 0,
-         configure: (BrokerClient) -> Void = { _ in }) throws {
+         configure: (BrokerClient) -> Void = { _ in }, dialer: TunnelDialer? = nil) throws {
         logPath = NSTemporaryDirectory() + "broker-client-\(UUID().uuidString).log"
         let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         let logger = Logger(level: logLevel, fd: fd, component: "broker-client")
-        client = BrokerClient(settings: settings, logger: logger, dialer: dial.dialer)
+        client = BrokerClient(settings: settings, logger: logger, dialer: dialer ?? dial.dialer)
         client.downstreamRetryDelayMilliseconds = 20
         if manualClock {
             let timers = self.timers

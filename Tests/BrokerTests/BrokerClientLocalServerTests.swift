@@ -162,6 +162,25 @@ final class BrokerClientLocalServerTests: EchoOriginTestCase {
         XCTAssertTrue(missing.body.contains("BROKER_CLIENT_VALIDATION_URL is not set"), missing.body)
     }
 
+    /// A validation URL with a user and password whose request fails (nothing listens): the unauthenticated
+    /// answer says what failed, and never shows the password.
+    func testSystemcheckNeverShowsTheValidationUrlsPassword() throws {
+        let password = "validation-url-pass-7f3k"
+        let port = ClientFixture.freePort()
+        let h = try ClientHarness(settings: ClientFixture.settings(server: "http://127.0.0.1:9", agent: origin.url,
+                                                                   validation: "http://scanner:\(password)@127.0.0.1:\(port)/systemcheck"))
+        let answer = try h.curl("/systemcheck")
+        XCTAssertEqual(answer.status, 500, answer.body)
+        XCTAssertFalse(answer.body.contains(password), answer.body)
+        let entry = (ClientFixture.json(answer.body) as? [[String: Any]])?.first
+        XCTAssertEqual(entry?["ok"] as? Bool, false)
+        let error = entry?["error"] as? String ?? ""
+        XCTAssertTrue(error.hasPrefix("the request to BROKER_CLIENT_VALIDATION_URL failed: "), error)
+        XCTAssertTrue(error.contains("CURLE_COULDNT_CONNECT"), error)
+        XCTAssertEqual(entry?["brokerClientValidationUrl"] as? String, "http://scanner:\(Redaction.mask)@127.0.0.1:\(port)/systemcheck")
+        XCTAssertFalse(h.log.contains(password))
+    }
+
     func testNoSecretReachesALogLineAtDebug() throws {
         let receiver = try ResponseReceiver()
         defer { receiver.stop() }

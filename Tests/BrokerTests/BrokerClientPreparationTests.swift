@@ -56,7 +56,7 @@ final class BrokerClientPreparationTests: XCTestCase {
             "X-Broker-Client-Url": "http://elsewhere", "Accept": "application/json", "snyk-request-id": "from-header",
         ]
         let out = DownstreamPreparation.headers(from: incoming, requestId: "req-9", clientVersion: "4.200.0",
-                                                credentials: "Q1JFRFM=", clientURL: "http://client:7341")
+                                                authorization: "Q1JFRFM=", clientURL: "http://client:7341")
         let names = Set(out.fields.map { $0.name.lowercased() })
         for gone in ["host", "content-length", "transfer-encoding", "connection", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
                      "x-forwarded-port", "x-forwarded-anything", "snyk-acting-group-public-id", "snyk-acting-org-public-id",
@@ -73,7 +73,7 @@ final class BrokerClientPreparationTests: XCTestCase {
         XCTAssertEqual(out["accept"], "application/json")
 
         let withUA = DownstreamPreparation.headers(from: ["User-Agent": "caller/2", "X-Request-Id": "mine"], requestId: "r", clientVersion: "4.200.0",
-                                                   credentials: "c", clientURL: "u")
+                                                   authorization: "c", clientURL: "u")
         XCTAssertEqual(withUA["x-broker-origin-ua"], "caller/2")
         XCTAssertEqual(withUA["x-request-id"], "mine")
         XCTAssertEqual(withUA.values("user-agent"), ["Snyk Broker Client 4.200.0"])
@@ -89,6 +89,39 @@ final class BrokerClientPreparationTests: XCTestCase {
                        "/list/ctx/0b5c3f4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f")
         XCTAssertEqual(DownstreamPreparation.downstreamURL(origin: "agent.internal:17500", path: "/list"), "https://agent.internal:17500/list")
         XCTAssertEqual(DownstreamPreparation.downstreamURL(origin: "http://agent:8081/", path: "/list?x=1"), "http://agent:8081/list?x=1")
+        let noAuth = DownstreamPreparation.headers(from: ["Authorization": "Bearer theirs"], requestId: "r", clientVersion: "4.200.0",
+                                                   authorization: nil, clientURL: "u")
+        XCTAssertNil(noAuth["authorization"], "no authorization of ours: the caller's does not pass either")
+    }
+
+    /// A path that does not start with `/` once `/ctx/<uuid>` is out would extend the origin's authority
+    /// (`http://agent:17500` + `@evil.example/x`): no URL is made for it, and a URL is made only on the origin's host.
+    func testAPathCannotLeaveTheOriginsHost() {
+        let zero = "/ctx/00000000-0000-0000-0000-000000000000"
+        XCTAssertEqual(DownstreamPreparation.strippingContextPrefix(zero + "@evil.example/x"), "@evil.example/x")
+        XCTAssertEqual(DownstreamPreparation.strippingContextPrefix(zero + ".evil.example/x"), ".evil.example/x")
+        let rows: [(String, String, String?)] = [
+            // origin, path, URL (nil: refused)
+            ("http://agent:17500", "@evil.example/x", nil),
+            ("http://agent:17500", ".evil.example/x", nil),
+            ("http://agent:17500", ":1@evil.example/x", nil),
+            ("http://agent", "@evil.example/x", nil),
+            ("http://agent:17500", "", nil),
+            ("http://agent:17500", "?x=1", nil),
+            ("http://agent:17500", "#x", nil),
+            ("agent:17500", "@evil.example/x", nil),
+            ("http://agent:17500", "/x@evil.example/y", "http://agent:17500/x@evil.example/y"),
+            ("http://agent:17500", "//evil.example/x", "http://agent:17500//evil.example/x"),
+            ("http://agent:17500", "/list", "http://agent:17500/list"),
+            ("http://[::1]:17500", "/list", "http://[::1]:17500/list"),
+        ]
+        for (origin, path, url) in rows {
+            XCTAssertEqual(DownstreamPreparation.downstreamURL(origin: origin, path: path), url, "\(origin) + \(path)")
+        }
+        XCTAssertEqual(OriginIdentity(url: "http://agent:17500@evil.example/x")?.host, "evil.example")
+        XCTAssertEqual(OriginIdentity(url: "HTTPS://Agent/x"), OriginIdentity(url: "https://agent:443"))
+        XCTAssertNil(OriginIdentity(url: "http://agent:99999/x"))
+        XCTAssertNil(OriginIdentity(url: "ftp://agent/x"))
     }
 
     func testAnswersTheClientMakesItself() {
@@ -106,5 +139,9 @@ final class BrokerClientPreparationTests: XCTestCase {
         XCTAssertEqual(other.status, 502)
         XCTAssertEqual(other.code, .downstreamError)
         XCTAssertEqual(other.body["message"]?.string?.contains("Connection reset by peer"), true)
+        // A rule's origin may carry a user and password: the message going up keeps the error, not the password.
+        let withUser = BrokerAnswer.downstream(HTTPClientError(.transport, "Failed to connect", request: "GET http://u:origin-pass-9@h:1/x", curlCode: 7))
+        XCTAssertEqual(withUser.body["message"]?.string?.contains("origin-pass-9"), false)
+        XCTAssertEqual(withUser.body["message"]?.string?.contains("Failed to connect"), true)
     }
 }

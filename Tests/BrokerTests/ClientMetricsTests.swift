@@ -32,8 +32,8 @@ final class ClientMetricsTests: XCTestCase {
             "broker_client_requests_total", "broker_client_downstream_retries_total", "broker_client_upload_failures_total",
             "broker_client_bytes_up_total", "broker_client_upload_peak_buffered_bytes", "broker_client_requests_in_flight",
             "broker_client_requests_in_flight_peak", "broker_client_upload_bytes_held_peak", "broker_client_requests_queued",
-            "broker_client_requests_refused_busy_total", "broker_client_answers_over_socket_total", "broker_client_callbacks_total",
-            "broker_client_sockets_open", "broker_client_dials_total", "broker_client_sockets_lost_total",
+            "broker_client_requests_refused_busy_total", "broker_client_requests_expired_in_queue_total", "broker_client_answers_over_socket_total", "broker_client_callbacks_total",
+            "broker_client_callback_queued_bytes_peak", "broker_client_sockets_open", "broker_client_dials_total", "broker_client_sockets_lost_total",
         ])
     }
 }

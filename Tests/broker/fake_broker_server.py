@@ -16,7 +16,10 @@ Control (tests only): `POST /_standin/request` with `{"url","method","headers","
 `GET /_standin/record` answers what was seen: `sockets` (handshake headers, query, identify payload,
 open/closed), `callbacks` (request events the client sent up, acked with 200 `{"ok":true}`), `uploads`
 (each /response-data: preamble, body length, sha256, first 64 KiB), `pings` (Primus heartbeats answered);
-`POST /_standin/drop` closes every socket (a server restart, as the client sees it).
+`POST /_standin/drop` closes every socket (a server restart, as the client sees it);
+`POST /_standin/pause-reading` stops reading the sockets (a server that reads slowly: the client's
+writes back up into the kernel's buffers and its own queue), `POST /_standin/resume-reading` reads again.
+A callback body over 64 KiB is recorded by its length only (`bodyChars`).
 
     fake_broker_server.py [--ping-interval-ms N] [--max-lifetime S]
 
@@ -47,6 +50,9 @@ def main() -> None:
     uploads: list[dict] = []
     pings: list[str] = []
     live: dict[int, web.WebSocketResponse] = {}
+    reading = asyncio.Event()
+    reading.set()
+    transports: dict[int, asyncio.Transport] = {}
 
     async def send_primus(ws: web.WebSocketResponse, packet) -> None:
         await ws.send_str("4" + json.dumps(packet, separators=(",", ":")))
@@ -54,13 +60,14 @@ def main() -> None:
     async def primus(request: web.Request) -> web.StreamResponse:
         if request.query.get("EIO") != "4" or request.query.get("transport") != "websocket":
             return web.json_response({"code": 0, "message": "Transport unknown"}, status=400)
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=64 * 1024 * 1024)
         await ws.prepare(request)
         index = len(sockets)
         record = {"token": request.match_info["token"], "query": dict(request.query),
                   "headers": {k.lower(): v for k, v in request.headers.items()}, "identify": None, "open": True}
         sockets.append(record)
         live[index] = ws
+        transports[index] = request.transport
         sid = uuid.uuid4().hex
         await ws.send_str("0" + json.dumps({"sid": sid, "upgrades": [], "pingInterval": args.ping_interval_ms,
                                             "pingTimeout": 20000, "maxPayload": 1000000}))
@@ -74,6 +81,8 @@ def main() -> None:
         ping_task = asyncio.create_task(pinger())
         try:
             async for msg in ws:
+                # While paused no further message is taken: aiohttp's reader then stops reading the socket.
+                await reading.wait()
                 if msg.type != WSMsgType.TEXT:
                     continue
                 text = msg.data
@@ -95,7 +104,12 @@ def main() -> None:
                 if name == "identify":
                     record["identify"] = event_args[0] if event_args else None
                 elif name == "request":
-                    callbacks.append({"socket": index, "payload": event_args[0] if event_args else None})
+                    payload = event_args[0] if event_args else None
+                    if isinstance(payload, dict) and isinstance(payload.get("body"), dict):
+                        b64 = payload["body"].get("$binary")
+                        if isinstance(b64, str) and len(b64) > KEEP:
+                            payload = dict(payload, body={"bodyChars": len(b64)})
+                    callbacks.append({"socket": index, "payload": payload})
                     if "id" in packet:
                         await send_primus(ws, {"type": 1, "id": packet["id"], "data": [
                             {"status": 200, "headers": {"content-type": "application/json"}, "body": "{\"ok\":true}"}]})
@@ -103,6 +117,7 @@ def main() -> None:
             ping_task.cancel()
             record["open"] = False
             live.pop(index, None)
+            transports.pop(index, None)
         return ws
 
     async def response_data(request: web.Request) -> web.Response:
@@ -156,6 +171,20 @@ def main() -> None:
             await ws.close()
         return web.json_response({"dropped": True})
 
+    async def control_pause_reading(_: web.Request) -> web.Response:
+        # The socket itself stops being read (aiohttp's reader would otherwise keep taking whole
+        # messages into memory), so the client's writes back up as they would to a slow server.
+        reading.clear()
+        for t in transports.values():
+            t.pause_reading()
+        return web.json_response({"reading": False})
+
+    async def control_resume_reading(_: web.Request) -> web.Response:
+        for t in transports.values():
+            t.resume_reading()
+        reading.set()
+        return web.json_response({"reading": True})
+
     async def start() -> None:
         app = web.Application(client_max_size=0)
         app.router.add_get("/primus/{token}/", primus)
@@ -163,6 +192,8 @@ def main() -> None:
         app.router.add_post("/_standin/request", control_request)
         app.router.add_get("/_standin/record", control_record)
         app.router.add_post("/_standin/drop", control_drop)
+        app.router.add_post("/_standin/pause-reading", control_pause_reading)
+        app.router.add_post("/_standin/resume-reading", control_resume_reading)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -37,7 +37,8 @@ public struct BrokerAnswer: Sendable {
     /// A downstream request that failed before the agent answered (after the retries).
     public static func downstream(_ error: HTTPClientError) -> BrokerAnswer {
         let code = classify(error)
-        return BrokerAnswer(code: code, body: .object([("code", .string(code.rawValue)), ("message", .string(error.description))]))
+        // The message goes up to the caller: a rule's origin may carry a user and password in its URL.
+        return BrokerAnswer(code: code, body: .object([("code", .string(code.rawValue)), ("message", .string(Redaction.text(error.description)))]))
     }
 
     /// More requests at once than the client runs and queues: the server (or whoever holds its token)
@@ -45,6 +46,13 @@ public struct BrokerAnswer: Sendable {
     public static func busy(running: Int, queued: Int) -> BrokerAnswer {
         BrokerAnswer(code: .clientBusy, body: .object([("code", .string(Code.clientBusy.rawValue)),
                                                        ("message", .string("the broker client is running \(running) requests and queuing \(queued); try again later"))]))
+    }
+
+    /// A request that waited in the queue longer than the downstream timeout: the server has given its
+    /// caller up by now, so it is not run.
+    public static func expiredInQueue(waitedMilliseconds: Int, limitMilliseconds: Int) -> BrokerAnswer {
+        BrokerAnswer(code: .downstreamTimeout, body: .object([("code", .string(Code.downstreamTimeout.rawValue)), ("message", .string(
+            "the request waited \(waitedMilliseconds) ms in the broker client's queue, longer than BROKER_DOWNSTREAM_TIMEOUT (\(limitMilliseconds) ms); it was not sent to the agent"))]))
     }
 
     public static func tooLarge(_ message: String) -> BrokerAnswer {

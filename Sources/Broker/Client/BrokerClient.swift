@@ -90,6 +90,12 @@ public final class BrokerClient: @unchecked Sendable {
             metrics.requestsInvalid.bump()
             logger.warn("request event ignored", [("role", .string(role)), ("error", .string(why.description))])
             ack?([.object([("status", .int(400)), ("body", .object([("code", .string("INVALID_REQUEST")), ("message", .string(why.description))]))])])
+        case .success(let request) where request.streamingID == nil && ack == nil:
+            // Neither a stream to answer on nor an ack: no answer could ever leave, so the request is not
+            // run (it would hold a place among the running calls, and its body, for nothing).
+            metrics.requestsInvalid.bump()
+            logger.warn("request event ignored", [("role", .string(role)), ("requestId", .string(UntrustedText.truncated(request.requestId ?? "", maxBytes: 128))),
+                                                  ("error", .string("the request has neither a streamingID nor an ack id, so it cannot be answered"))])
         case .success(let request):
             let call = DownstreamCall(owner: self, request: request, role: role, ack: ack)
             logger.debug("request from the server", [("requestId", .string(call.requestId)), ("method", .string(request.method)),
@@ -128,6 +134,15 @@ public final class BrokerClient: @unchecked Sendable {
                 queued.removeFirst(queueHead)
                 queueHead = 0
             }
+            // Past the downstream timeout the server has answered its caller already (it gives up at
+            // the same 600 s): running the request now would only load the agent for no one.
+            let waited = Int((Reactor.now() &- next.receivedAt) / 1_000_000)
+            if waited > settings.downstreamTimeoutMilliseconds {
+                metrics.requestsExpiredInQueue.bump()
+                logger.warn("request dropped: it waited too long in the queue", [("requestId", .string(next.requestId)), ("waitedMs", .int(waited))])
+                next.refuse(.expiredInQueue(waitedMilliseconds: waited, limitMilliseconds: settings.downstreamTimeoutMilliseconds))
+                continue
+            }
             run(next)
         }
     }
@@ -144,7 +159,8 @@ public final class BrokerClient: @unchecked Sendable {
         let headers: HTTPHeaders = ["Snyk-Request-Id": requestId, "Content-Type": ResponseDataUpload.contentType,
                                     "user-agent": "Snyk Broker client \(settings.clientVersion)", "x-broker-client-version": settings.clientVersion]
         let upload = ResponseDataUpload(client: http, url: url, headers: headers, preamble: preamble,
-                                        retryDelayMilliseconds: downstreamRetryDelayMilliseconds)
+                                        retryDelayMilliseconds: downstreamRetryDelayMilliseconds,
+                                        idleTimeoutMilliseconds: settings.uploadIdleTimeoutMilliseconds)
         upload.onHeldChange = { [unowned self] delta in
             uploadBytesHeld += delta
             if uploadBytesHeld > metrics.uploadBytesHeldPeak.load(ordering: .relaxed) { metrics.uploadBytesHeldPeak.store(uploadBytesHeld, ordering: .relaxed) }

@@ -26,12 +26,18 @@ public final class ClientMetrics: Sendable {
     /// Requests from the server waiting for one of those places, and those refused with 503 CLIENT_BUSY.
     public let requestsQueued = Atomic<Int>(0)
     public let requestsRefusedBusy = Atomic<Int>(0)
+    /// Queued requests dropped unrun because they waited longer than BROKER_DOWNSTREAM_TIMEOUT.
+    public let requestsExpiredInQueue = Atomic<Int>(0)
     /// Answers sent up the socket as one `chunk` event (small and complete), not through /response-data.
     public let answersOverSocket = Atomic<Int>(0)
     /// The agent's callbacks: sent up, blocked by the public filter, failed (no socket, socket lost, timeout).
     public let callbacksRelayed = Atomic<Int>(0)
     public let callbacksBlocked = Atomic<Int>(0)
     public let callbacksFailed = Atomic<Int>(0)
+    /// Callbacks answered 503 because the tunnel sockets had too many bytes waiting to be written.
+    public let callbacksRefusedTunnelBusy = Atomic<Int>(0)
+    /// The most bytes a tunnel socket had waiting to be written, seen right after a callback was emitted.
+    public let callbackQueuedBytesPeak = Atomic<Int>(0)
     /// Tunnel sockets open now, dial attempts, and times an open socket was lost.
     public let socketsOpen = Atomic<Int>(0)
     public let dials = Atomic<Int>(0)
@@ -55,10 +61,15 @@ public final class ClientMetrics: Sendable {
         out.single("broker_client_upload_bytes_held_peak", .gauge, "The most answer bytes all uploads held together.", v(uploadBytesHeldPeak))
         out.single("broker_client_requests_queued", .gauge, "Requests from the server waiting for a place to run.", v(requestsQueued))
         out.single("broker_client_requests_refused_busy_total", .counter, "Requests refused with 503 CLIENT_BUSY.", v(requestsRefusedBusy))
+        out.single("broker_client_requests_expired_in_queue_total", .counter, "Queued requests answered 504 unrun: they waited longer than BROKER_DOWNSTREAM_TIMEOUT.",
+                   v(requestsExpiredInQueue))
         out.single("broker_client_answers_over_socket_total", .counter, "Small, complete answers sent up the socket as one chunk event.",
                    v(answersOverSocket))
         out.family("broker_client_callbacks_total", .counter, "The agent's callbacks, by outcome.", label: "outcome",
-                   [("relayed", v(callbacksRelayed)), ("blocked", v(callbacksBlocked)), ("failed", v(callbacksFailed))])
+                   [("relayed", v(callbacksRelayed)), ("blocked", v(callbacksBlocked)), ("failed", v(callbacksFailed)),
+                    ("tunnel_busy", v(callbacksRefusedTunnelBusy))])
+        out.single("broker_client_callback_queued_bytes_peak", .gauge, "The most bytes a tunnel socket had waiting to be written after a callback.",
+                   v(callbackQueuedBytesPeak))
         out.single("broker_client_sockets_open", .gauge, "Tunnel sockets open now.", v(socketsOpen))
         out.single("broker_client_dials_total", .counter, "Attempts to open a tunnel socket.", v(dials))
         out.single("broker_client_sockets_lost_total", .counter, "Times an open tunnel socket was lost.", v(socketsLost))

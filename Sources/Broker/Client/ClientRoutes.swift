@@ -10,6 +10,12 @@ public enum ClientRoutes {
     /// the 10 MiB limit when chunked): past it, 503 with Retry-After, which the agent's sender honours.
     /// Without it, many slow uploads on many connections could hold 10 MiB each.
     public static let maxCallbackBytesHeld = 64 * 1024 * 1024
+    /// Bytes a tunnel socket may have waiting to be written before a callback is refused 503 (with
+    /// Retry-After) instead of being added: a 10 MiB body is ~13.3 MiB once base64'd, so without this many
+    /// callbacks to a server that reads slowly would queue without bound (and the heartbeat behind them).
+    /// One callback always goes when the queue is empty, so the bound is this or one message
+    /// (BROKER_MAX_MESSAGE_BYTES), whichever is larger.
+    public static let maxCallbackBytesQueued = 16 * 1024 * 1024
     /// The systemcheck's request to BROKER_CLIENT_VALIDATION_URL (snyk's default 5000 ms, GET).
     static let validationTimeoutMilliseconds = 5000
     static let callbackMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -116,7 +122,10 @@ extension BrokerClient {
             case .success(let response):
                 report(response.status, ok: true, error: nil)
             case .failure(let error):
-                report(nil, ok: false, error: error.description)
+                // Not error.description, which starts with the request's URL: a validation URL may carry
+                // a user and password, and this answer is unauthenticated. libcurl's words, redacted.
+                let code = error.curlCodeName.map { " (\($0))" } ?? ""
+                report(nil, ok: false, error: Redaction.text("the request to BROKER_CLIENT_VALIDATION_URL failed: \(error.message)\(code)"))
             }
         }
     }
@@ -142,9 +151,6 @@ extension BrokerClient {
             headers.append((field.name.lowercased(), .string(field.value)))
         }
         headers.append(("snyk-request-id", .string(requestId)))
-        var payload: [(String, JSON)] = [("url", .string(allowed.url)), ("method", .string(allowed.method))]
-        if !allowed.body.isEmpty { payload.append(("body", .object([("$binary", .string(Base64.encode(allowed.body)))]))) }
-        payload += [("headers", .object(headers)), ("streamingID", .string("")), ("requestId", .string(requestId))]
 
         var answered = false
         var cancelTimeout: () -> Void = {}
@@ -163,7 +169,30 @@ extension BrokerClient {
             finish(status, ["Content-Type": "application/json"],
                    Array(JSON.object([("code", .string(code)), ("message", .string(message))]).serialized.utf8))
         }
-        guard let slot = slots.first(where: \.isOpen), let key = slot.emitCallback(.object(payload), answer: { [weak self] args in
+        let open = slots.filter(\.isOpen)
+        guard !open.isEmpty else {
+            failed(502, "NO_CONNECTION", "no tunnel socket to the broker server is open")
+            return
+        }
+        let estimate = Self.encodedBytesBound(body: allowed.body.count, payload: headers, url: allowed.url)
+        guard let slot = open.first(where: { $0.queuedBytes == 0 || $0.queuedBytes + estimate <= ClientRoutes.maxCallbackBytesQueued }) else {
+            metrics.callbacksRefusedTunnelBusy.bump()
+            let queued = open.map(\.queuedBytes).min() ?? 0
+            logger.warn("callback refused: the tunnel is busy", [("requestId", .string(requestId)), ("queuedBytes", .int(queued)), ("bytes", .int(estimate))])
+            answered = true
+            var retry = HTTPHeaders()
+            retry.add("Retry-After", "1")
+            retry.add("snyk-request-id", requestId)
+            ex.respond(status: 503, json: JSON.object([("code", .string("TUNNEL_BUSY")), ("message", .string(
+                "the tunnel to the broker server has \(queued) bytes waiting to be written and this callback would add about \(estimate); retry"))]).serialized,
+                       headers: retry)
+            return
+        }
+        // Built only once the socket has room: the base64 of a refused body is never made.
+        var payload: [(String, JSON)] = [("url", .string(allowed.url)), ("method", .string(allowed.method))]
+        if !allowed.body.isEmpty { payload.append(("body", .object([("$binary", .string(Base64.encode(allowed.body)))]))) }
+        payload += [("headers", .object(headers)), ("streamingID", .string("")), ("requestId", .string(requestId))]
+        guard let key = slot.emitCallback(.object(payload), answer: { [weak self] args in
             guard !answered else { return }
             self?.metrics.callbacksRelayed.bump()
             let (status, headers, body) = Self.callbackAnswer(args.first ?? .null)
@@ -172,6 +201,8 @@ extension BrokerClient {
             failed(502, "NO_CONNECTION", "no tunnel socket to the broker server is open")
             return
         }
+        let queuedNow = slot.queuedBytes
+        if queuedNow > metrics.callbackQueuedBytesPeak.load(ordering: .relaxed) { metrics.callbackQueuedBytesPeak.store(queuedNow, ordering: .relaxed) }
         ex.onAbort = { [weak slot] in
             answered = true
             cancelTimeout()
@@ -181,6 +212,14 @@ extension BrokerClient {
             slot?.forgetCallback(key)
             failed(504, "UPSTREAM_TIMEOUT", "the broker server did not answer within \(self.callbackTimeoutMilliseconds) ms")
         }
+    }
+
+    /// At least the bytes the callback's `request` event takes on the socket: the body base64'd, the
+    /// headers and URL each escaped at worst 6 bytes a byte (`\u00XX`), and the packet's framing.
+    static func encodedBytesBound(body: Int, payload headers: [(String, JSON)], url: String) -> Int {
+        var text = url.utf8.count
+        for (name, value) in headers { text += name.utf8.count + (value.string?.utf8.count ?? 0) }
+        return (body + 2) / 3 * 4 + 6 * text + 1024
     }
 
     /// The server's ack `{status, headers, body}` as an HTTP answer (clientRequestHelpers.ts): a string

@@ -22,6 +22,8 @@ final class DownstreamCall {
     private let role: String
     private let ack: (([JSON]) -> Void)?
     let requestId: String
+    /// When the request arrived (Reactor.now(), ns): a queued call older than the downstream timeout is not run.
+    let receivedAt = Reactor.now()
     private var retriesLeft = DownstreamCall.maxRetries
     private var agentTask: ClientTask?
     private var upload: ResponseDataUpload?
@@ -45,20 +47,45 @@ final class DownstreamCall {
 
     func start() {
         let path = DownstreamPreparation.strippingContextPrefix(request.url)
-        let asked = FilterRequest(method: request.method, url: path, headers: request.headers, body: request.body)
-        switch owner.settings.filter.decide(asked, direction: .privateRules) {
+        // The caller's own authorization is taken out before the filter sees the request: what the filter
+        // then puts there is the matching rule's `auth`, and nothing the caller sent can pass as that (a
+        // rule whose `valid` wants a caller's authorization therefore never matches: it fails closed).
+        var callerHeaders = request.headers
+        callerHeaders.remove("authorization")
+        let asked = FilterRequest(method: request.method, url: path, headers: callerHeaders, body: request.body)
+        // A path must start with `/` once the context is out, or it would extend the origin's host.
+        let decision: FilterDecision = path.hasPrefix("/")
+            ? owner.settings.filter.decide(asked, direction: .privateRules)
+            : .blocked(reason: "the URL does not start with / once its /ctx/<id> prefix is taken out")
+        switch decision {
         case .blocked(let reason):
             owner.metrics.requestsBlocked.bump()
             owner.logBlocked(direction: "private", method: request.method, path: path, reason: reason)
             answer(.blocked(reason: reason, url: path))
         case .allowed(let origin, let allowed):
-            let url = DownstreamPreparation.downstreamURL(origin: origin ?? owner.settings.agentURL, path: allowed.url)
+            guard let url = DownstreamPreparation.downstreamURL(origin: origin ?? owner.settings.agentURL, path: allowed.url) else {
+                let reason = "the URL would leave the origin's host"
+                owner.metrics.requestsBlocked.bump()
+                owner.logBlocked(direction: "private", method: request.method, path: path, reason: reason)
+                answer(.blocked(reason: reason, url: path))
+                return
+            }
+            let authorization = DownstreamPreparation.authorization(for: url, agentURL: owner.settings.agentURL, credentials: owner.settings.crCredentials,
+                                                                    ruleAuthorization: allowed.headers["authorization"])
+            // Where to call back is the agent's business only; another origin does not learn the client's address.
+            let toAgent = DownstreamPreparation.isAgent(url, agentURL: owner.settings.agentURL)
             let headers = DownstreamPreparation.headers(from: allowed.headers, requestId: requestId, clientVersion: owner.settings.clientVersion,
-                                                        credentials: owner.settings.crCredentials, clientURL: owner.settings.clientURL)
+                                                        authorization: authorization, clientURL: toAgent ? owner.settings.clientURL : nil)
             let body: ClientRequestBody? = allowed.body.isEmpty && (request.method == "GET" || request.method == "HEAD") ? nil : .bytes(allowed.body)
             // 64 KiB held for a paused consumer before libcurl itself is paused: the upload's own buffer
             // is the one that absorbs a slow server.
-            attempt(ClientRequest(method: allowed.method, url: url, headers: headers, body: body, bodyBufferLimit: 64 * 1024))
+            var outgoing = ClientRequest(method: allowed.method, url: url, headers: headers, body: body, bodyBufferLimit: 64 * 1024)
+            // snyk sets no limit here; ours: a hung agent must give its running place back, and after the
+            // server's own timeout no one waits for the answer.
+            let settings = owner.settings
+            outgoing.timeouts = ClientTimeouts(connect: 30_000, total: settings.downstreamTimeoutMilliseconds,
+                                               lowSpeed: (bytesPerSecond: 1, seconds: ResponseDataUpload.seconds(settings.downstreamIdleTimeoutMilliseconds)))
+            attempt(outgoing)
         }
     }
 
@@ -77,7 +104,9 @@ final class DownstreamCall {
                 self.owner.metrics.requestsForwarded.bump()
                 self.agentDone()
             case .failure(let error) where !headReceived:
-                if self.retriesLeft > 0, error.kind == .transport || error.kind == .refused, !self.finished {
+                // A timeout is not retried: the time allowed is spent (the agent may be hung).
+                if self.retriesLeft > 0, error.kind == .transport || error.kind == .refused, !self.finished,
+                   BrokerAnswer.classify(error) != .downstreamTimeout {
                     self.retriesLeft -= 1
                     self.owner.metrics.downstreamRetries.bump()
                     self.owner.logger.warn("request to the agent failed; retrying", [("requestId", .string(self.requestId)),
@@ -154,9 +183,11 @@ final class DownstreamCall {
             sendSmallAnswer(preamble: preamble)
             return
         }
-        guard let ack, !finished else { return }
+        guard !finished else { return }
         finished = true
-        ack([.object([("status", .int(lastStatus)), ("headers", lastHeaders), ("body", .string(String(decoding: ackBody, as: UTF8.self)))])])
+        // Without an ack there is no one to answer (the decode refuses such a request); the call still
+        // ends here, so its place among the running calls is given back whatever arrives.
+        ack?([.object([("status", .int(lastStatus)), ("headers", lastHeaders), ("body", .string(String(decoding: ackBody, as: UTF8.self)))])])
         owner.callFinished(self)
     }
 

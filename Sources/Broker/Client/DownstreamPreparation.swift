@@ -1,6 +1,7 @@
-// What the client sends the agent for an allowed `request` event: snyk's header hygiene
+// What the client sends downstream for an allowed `request` event: snyk's header hygiene
 // (broker-workload/prepareRequest.ts, hybrid-sdk/http/request.ts) plus our two deliberate additions,
-// `authorization: <CR_CREDENTIALS>` always and `x-broker-client-url`. A pure function, tested from a table.
+// `authorization: <CR_CREDENTIALS>` and `x-broker-client-url`, both to the agent only; and the one place that
+// checks the URL a request goes to keeps the origin's host. Pure functions, tested from a table.
 import Core
 
 public enum DownstreamPreparation {
@@ -29,18 +30,38 @@ public enum DownstreamPreparation {
         return String(decoding: rest.dropFirst(36), as: UTF8.self)
     }
 
-    /// The agent's URL for `path`: the rule's origin (or CR_AGENT_URL) with `https://` added when it has
-    /// no scheme, as prepareRequest.ts does.
-    public static func downstreamURL(origin: String, path: String) -> String {
+    /// The URL for `path` at `origin` (the rule's, or CR_AGENT_URL), with `https://` added when the origin
+    /// has no scheme, as prepareRequest.ts does; nil when the result would not be on the origin's host.
+    /// A path must start with `/`: pasted onto `http://agent:17500`, `@evil.example/x` or `.evil.example/x`
+    /// would name another host (and `/ctx/<uuid>@evil.example/x` leaves such a path once the context is
+    /// taken out). The host is checked again on the URL as built, so nothing that reaches libcurl can
+    /// point elsewhere than the origin.
+    public static func downstreamURL(origin: String, path: String) -> String? {
+        guard path.hasPrefix("/") else { return nil }
         var base = origin
         if !base.hasPrefix("http://") && !base.hasPrefix("https://") { base = "https://" + base }
         while base.hasSuffix("/") { base.removeLast() }
-        return base + path
+        let url = base + path
+        guard let wanted = OriginIdentity(url: base), let built = OriginIdentity(url: url), built == wanted else { return nil }
+        return url
+    }
+
+    /// Whether `url` is on the agent's origin (scheme, host and port of CR_AGENT_URL).
+    public static func isAgent(_ url: String, agentURL: String) -> Bool {
+        guard let target = OriginIdentity(url: url), let agent = OriginIdentity(url: agentURL) else { return false }
+        return target == agent
+    }
+
+    /// Which `authorization` the request carries: CR_CREDENTIALS when it goes to the agent (scheme, host and
+    /// port of CR_AGENT_URL), else the matching rule's `auth` (auth-header.ts), else none. The caller's own
+    /// never passes, so the caller never chooses the credentials nor, with them, where they go.
+    public static func authorization(for url: String, agentURL: String, credentials: String, ruleAuthorization: String?) -> String? {
+        isAgent(url, agentURL: agentURL) ? credentials : ruleAuthorization
     }
 
     /// The header fields of the request to the agent. `requestId` is the one id kept across retries.
     public static func headers(from incoming: HTTPHeaders, requestId: String, clientVersion: String,
-                               credentials: String, clientURL: String) -> HTTPHeaders {
+                               authorization: String?, clientURL: String?) -> HTTPHeaders {
         var out = HTTPHeaders()
         for field in incoming.fields {
             let name = field.name.lowercased()
@@ -53,8 +74,49 @@ public enum DownstreamPreparation {
         if out["x-request-id"] == nil { out.set("x-request-id", incoming["snyk-request-id"] ?? requestId) }
         out.set("x-broker-origin-ua", originUA)
         out.set("user-agent", "Snyk Broker Client \(clientVersion)")
-        out.set("authorization", credentials)
-        out.set("x-broker-client-url", clientURL)
+        if let authorization { out.set("authorization", authorization) }
+        if let clientURL { out.set("x-broker-client-url", clientURL) }
         return out
+    }
+}
+
+/// Scheme, host and port of an absolute http(s) URL, as compared to tell one origin from another: the
+/// scheme and host lower-cased, the port made explicit (80, 443), user information left out. nil for what
+/// is not an http(s) URL with a host.
+public struct OriginIdentity: Equatable, Sendable {
+    public let scheme: String
+    public let host: String
+    public let port: Int
+
+    public init?(url: String) {
+        let lower = url.lowercased()
+        let scheme: String
+        if lower.hasPrefix("http://") { scheme = "http" } else if lower.hasPrefix("https://") { scheme = "https" } else { return nil }
+        let rest = lower.dropFirst(scheme.count + 3)
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" && $0 != "\\" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host = Substring(authority)
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[...close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return nil }
+                portText = after.dropFirst()
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        }
+        guard !host.isEmpty else { return nil }
+        var port = scheme == "http" ? 80 : 443
+        if let portText, !portText.isEmpty {
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), portText.count <= 5, let p = Int(portText), (1...65535).contains(p) else { return nil }
+            port = p
+        }
+        self.scheme = scheme
+        self.host = String(host)
+        self.port = port
     }
 }

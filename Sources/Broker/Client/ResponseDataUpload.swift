@@ -15,6 +15,8 @@ final class ResponseDataUpload {
     private let url: String
     private let headers: HTTPHeaders
     private let retryDelayMilliseconds: Int
+    /// No byte moving for this long cuts the upload off (BROKER_CLIENT_POST_TIMEOUT).
+    private let idleTimeoutMilliseconds: Int
     private var buffer: [UInt8] = []
     private var readOffset = 0
     private var ended = false
@@ -45,13 +47,18 @@ final class ResponseDataUpload {
         return [UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8((n >> 24) & 0xFF)] + bytes
     }
 
-    init(client: HTTPClient, url: String, headers: HTTPHeaders, preamble json: JSON, retryDelayMilliseconds: Int = 500) {
+    init(client: HTTPClient, url: String, headers: HTTPHeaders, preamble json: JSON, retryDelayMilliseconds: Int = 500,
+         idleTimeoutMilliseconds: Int = 1_200_000) {
         self.client = client
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         self.url = url
         self.headers = headers
         self.retryDelayMilliseconds = retryDelayMilliseconds
         buffer = Self.preamble(json)
     }
+
+    /// libcurl's low-speed time is whole seconds: a limit in milliseconds, rounded up, at least 1.
+    static func seconds(_ milliseconds: Int) -> Int { max(1, (milliseconds + 999) / 1000) }
 
     /// The preamble was taken into the buffer before anyone listened: tell the listener now.
     func reportInitialHeld() { onHeldChange?(bufferedBytes) }
@@ -61,6 +68,9 @@ final class ResponseDataUpload {
     func start() {
         attempts += 1
         var request = ClientRequest(method: "POST", url: url, headers: headers)
+        // snyk's upload has a socket inactivity timeout (20 min by default) and no total: a server that
+        // stops reading, or an agent that stops sending, must not hold the call for ever.
+        request.timeouts = ClientTimeouts(connect: 30_000, total: nil, lowSpeed: (bytesPerSecond: 1, seconds: Self.seconds(idleTimeoutMilliseconds)))
         request.body = .stream(length: nil) { [weak self] out in self?.produce(into: out) ?? .failed("upload abandoned") }
         task = client.start(request, onHead: { _ in }, onBody: { _ in .continue }, onComplete: { [weak self] result in
             self?.finished(result)

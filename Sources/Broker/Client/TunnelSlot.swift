@@ -127,6 +127,9 @@ final class TunnelSlot {
         return key
     }
 
+    /// Callbacks emitted on this socket and waiting for the server's ack.
+    var waitingCallbackCount: Int { waitingCallbacks.count }
+
     /// The caller stopped waiting (timeout): a late ack is then ignored and nothing is kept for it.
     func forgetCallback(_ key: Int) { waitingCallbacks[key] = nil }
 

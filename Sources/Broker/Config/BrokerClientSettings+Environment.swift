@@ -59,6 +59,13 @@ extension BrokerClientSettings {
 
         let maxConcurrent = integer(value("BROKER_CLIENT_MAX_CONCURRENT_REQUESTS"), name: "BROKER_CLIENT_MAX_CONCURRENT_REQUESTS",
                                     default: 64, range: 1...65536, problems: &problems)
+        let day = 86_400_000
+        let downstreamTimeout = integer(value("BROKER_DOWNSTREAM_TIMEOUT"), name: "BROKER_DOWNSTREAM_TIMEOUT",
+                                        default: 600_000, range: 1000...day, problems: &problems)
+        let downstreamIdle = integer(value("BROKER_DOWNSTREAM_IDLE_TIMEOUT"), name: "BROKER_DOWNSTREAM_IDLE_TIMEOUT",
+                                     default: 300_000, range: 1000...day, problems: &problems)
+        let postTimeout = integer(value("BROKER_CLIENT_POST_TIMEOUT"), name: "BROKER_CLIENT_POST_TIMEOUT",
+                                  default: 1_200_000, range: 1000...day, problems: &problems)
         let version = value("BROKER_CLIENT_VERSION") ?? defaultClientVersion
         if let v = SemanticVersion(version) {
             if v < SemanticVersion(minimumClientVersion)! {
@@ -107,6 +114,9 @@ extension BrokerClientSettings {
         settings.maxMessageBytes = maxMessage
         settings.maxConcurrentRequests = maxConcurrent
         settings.maxQueuedRequests = max(4096, maxConcurrent * 4)
+        settings.downstreamTimeoutMilliseconds = downstreamTimeout
+        settings.downstreamIdleTimeoutMilliseconds = downstreamIdle
+        settings.uploadIdleTimeoutMilliseconds = postTimeout
         settings.logLevel = logLevel
         settings.crType = value("CR_TYPE")
         return .success(settings)

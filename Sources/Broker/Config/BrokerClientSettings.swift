@@ -32,6 +32,16 @@ public struct BrokerClientSettings: Sendable {
     public var maxConcurrentRequests: Int = 64
     public var maxQueuedRequests: Int = 4096
     public var maxQueuedBodyBytes: Int = 64 << 20
+    /// The whole request to the agent, connect to last byte (BROKER_DOWNSTREAM_TIMEOUT, default 600000 ms:
+    /// the broker server's own request timeout, after which its caller has had a 504 anyway); also the
+    /// longest a request may wait in the queue: an older one is answered 504 without reaching the agent.
+    public var downstreamTimeoutMilliseconds: Int = 600_000
+    /// A request to the agent that moves no byte for this long is cut off (BROKER_DOWNSTREAM_IDLE_TIMEOUT,
+    /// default 300000 ms; time the client itself holds the transfer paused does not count).
+    public var downstreamIdleTimeoutMilliseconds: Int = 300_000
+    /// An answer's upload to /response-data that moves no byte for this long is cut off
+    /// (BROKER_CLIENT_POST_TIMEOUT, snyk's name and default: 1200000 ms, its socket inactivity timeout).
+    public var uploadIdleTimeoutMilliseconds: Int = 1_200_000
     /// LOG_LEVEL (debug, info, warn, error; default info).
     public var logLevel: LogLevel = .info
     /// CR_TYPE as given, nil when only CR_CREDENTIALS was (for logs and /systemcheck).
