@@ -19,6 +19,29 @@ final class ClientSettingsTests: XCTestCase {
         }
     }
 
+    /// A caller's placeholders are filled from the client's environment, but never with a secret: the
+    /// credentials and the token would otherwise go wherever the matching rule's origin is.
+    func testACallersPlaceholdersAreNeverFilledWithASecret() throws {
+        let s = try settings(["CR_TYPE": "harbor-cr", "CR_USERNAME": "robot", "CR_PASSWORD": "pw-secret", "CR_BASE": "harbor.example.com",
+                              "SNYK_CALLBACK": "https://api.snyk.io/v2/import/done"]).get()
+        let body = #"{"a":"${CR_PASSWORD}","b":"${CR_CREDENTIALS}","c":"${BROKER_TOKEN}","d":"${SNYK_CALLBACK}","BROKER_VAR_SUB":["a","b","c","d"]}"#
+        let request = FilterRequest(method: "POST", url: "/scan",
+                                    headers: ["x-broker-var-sub": "x-a, x-b, x-c", "x-a": "${CR_PASSWORD}", "x-b": "Basic ${CR_CREDENTIALS}",
+                                              "x-c": "${SNYK_CALLBACK}"],
+                                    body: Array(body.utf8))
+        guard case .allowed(_, let out) = s.filter.decide(request, direction: .privateRules) else { return XCTFail("POST /scan blocked") }
+        let text = String(decoding: out.body, as: UTF8.self)
+        XCTAssertEqual(text, #"{"a":"${CR_PASSWORD}","b":"${CR_CREDENTIALS}","c":"${BROKER_TOKEN}","d":"https://api.snyk.io/v2/import/done"}"#)
+        // As for a variable that is not set: empty within a header's value, and a header that would be
+        // empty altogether is left as written.
+        XCTAssertEqual(out.headers["x-a"], "${CR_PASSWORD}")
+        XCTAssertEqual(out.headers["x-b"], "Basic ")
+        XCTAssertEqual(out.headers["x-c"], "https://api.snyk.io/v2/import/done", "a variable that is not a secret is still filled")
+        for secret in ["pw-secret", s.crCredentials, "tok-123"] {
+            XCTAssertFalse(text.contains(secret) || out.headers.map(\.value).joined().contains(secret), secret)
+        }
+    }
+
     func testDefaultsAndTheDocumentedForm() throws {
         let s = try settings(["CR_TYPE": "harbor-cr", "CR_USERNAME": "robot", "CR_PASSWORD": "pw", "CR_BASE": "harbor.example.com"]).get()
         XCTAssertEqual(s.port, 7341)

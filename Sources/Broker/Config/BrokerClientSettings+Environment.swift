@@ -101,8 +101,13 @@ extension BrokerClientSettings {
         if !agentURL.isEmpty { filterEnv["CR_AGENT_URL"] = agentURL }
         filterEnv["CR_CREDENTIALS"] = credentials
 
+        // A caller's `${VAR}` placeholders (x-broker-var-sub headers, BROKER_VAR_SUB body paths) are never
+        // filled with a secret: the credentials and the token go only where this client sends them itself,
+        // never to a rule's other origin at a caller's request. Rule origins and `auth` (written by the
+        // operator) still read every variable.
+        let callerVariables = filterEnv.filter { !Redaction.isSensitiveName($0.key) }
         var filter: AcceptFilter?
-        switch AcceptFilter.load(acceptPath: value("ACCEPT"), environment: filterEnv) {
+        switch AcceptFilter.load(acceptPath: value("ACCEPT"), environment: filterEnv, requestVariables: callerVariables) {
         case .success(let f): filter = f
         case .failure(let e): problems.append("ACCEPT: \(e.description)")
         }

@@ -7,9 +7,10 @@ public struct AcceptFilter: RequestFilter {
     /// Where `${VAR}` in origins, auth and var-sub come from (the client's environment).
     public let environment: [String: String]
     /// Where `${VAR}` in a request's own headers (`x-broker-var-sub`) and body (`BROKER_VAR_SUB`) come
-    /// from: nil for the whole `environment` (the client); on the server, which relays requests a client
-    /// wrote, only the variables its operator lists, and when there are none nothing is substituted (as
-    /// with snyk's DISABLE_HEADER_VARS_SUBSTITUTION/DISABLE_BODY_VARS_SUBSTITUTION).
+    /// from: nil for the whole `environment`; the client passes its environment without the secrets
+    /// (a caller never has a credential written into its request); on the server, which relays requests
+    /// a client wrote, only the variables its operator lists, and when there are none nothing is
+    /// substituted (as with snyk's DISABLE_HEADER_VARS_SUBSTITUTION/DISABLE_BODY_VARS_SUBSTITUTION).
     public let requestVariables: [String: String]?
 
     /// The status and `code` of a blocked answer (snyk's BROKER_ERROR_CODES.FILTER_BLOCKED).
