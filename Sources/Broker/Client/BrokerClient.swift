@@ -7,6 +7,8 @@ import Core
 // and every socket, timer and HTTP completion is delivered there); `attach` runs before that thread starts.
 public final class BrokerClient: @unchecked Sendable {
     public let settings: BrokerClientSettings
+    /// CR_AGENT_URL's scheme, host and port, parsed once: the one origin that gets CR_CREDENTIALS.
+    private(set) lazy var agentOrigin = OriginIdentity(url: settings.agentURL)
     public let logger: Logger
     public let metrics = ClientMetrics()
     /// One id per process, sent on both sockets (x-snyk-broker-client-id, identify's clientId).

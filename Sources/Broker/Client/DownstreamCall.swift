@@ -70,10 +70,11 @@ final class DownstreamCall {
                 answer(.blocked(reason: reason, url: path))
                 return
             }
-            let authorization = DownstreamPreparation.authorization(for: url, agentURL: owner.settings.agentURL, credentials: owner.settings.crCredentials,
-                                                                    ruleAuthorization: allowed.headers["authorization"])
-            // Where to call back is the agent's business only; another origin does not learn the client's address.
-            let toAgent = DownstreamPreparation.isAgent(url, agentURL: owner.settings.agentURL)
+            // CR_CREDENTIALS to the agent only (scheme, host and port of CR_AGENT_URL), else the rule's auth
+            // (DownstreamPreparation.authorization); where to call back is the agent's business only, so
+            // another origin does not learn the client's address either.
+            let toAgent = OriginIdentity(url: url).map { $0 == owner.agentOrigin } ?? false
+            let authorization = toAgent ? owner.settings.crCredentials : allowed.headers["authorization"]
             let headers = DownstreamPreparation.headers(from: allowed.headers, requestId: requestId, clientVersion: owner.settings.clientVersion,
                                                         authorization: authorization, clientURL: toAgent ? owner.settings.clientURL : nil)
             let body: ClientRequestBody? = allowed.body.isEmpty && (request.method == "GET" || request.method == "HEAD") ? nil : .bytes(allowed.body)

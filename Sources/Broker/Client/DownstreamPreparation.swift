@@ -55,6 +55,7 @@ public enum DownstreamPreparation {
     /// Which `authorization` the request carries: CR_CREDENTIALS when it goes to the agent (scheme, host and
     /// port of CR_AGENT_URL), else the matching rule's `auth` (auth-header.ts), else none. The caller's own
     /// never passes, so the caller never chooses the credentials nor, with them, where they go.
+    /// (DownstreamCall makes the same choice with CR_AGENT_URL's origin parsed once.)
     public static func authorization(for url: String, agentURL: String, credentials: String, ruleAuthorization: String?) -> String? {
         isAgent(url, agentURL: agentURL) ? credentials : ruleAuthorization
     }

@@ -36,6 +36,10 @@ final class TunnelSlot {
 
     var isOpen: Bool { socket != nil }
 
+    /// Bytes the open socket has waiting to be written: what a callback checks before it adds more, so
+    /// the agent's callbacks cannot queue on the tunnel without bound.
+    var queuedBytes: Int { socket?.bufferedBytes ?? 0 }
+
     func start() {
         guard case .idle = state else { return }
         dial()
