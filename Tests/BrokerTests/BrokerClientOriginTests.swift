@@ -93,6 +93,11 @@ final class BrokerClientOriginTests: XCTestCase {
             ("http://agent:17500@evil.example/x", "http://agent:17500", "RULE"),
             ("http://[::1]:17500/list", "http://[::1]:17500", creds),
             ("http://[::1]:17500/list", "http://127.0.0.1:17500", "RULE"),
+            ("HTTP://Agent:17500/x", "http://agent:17500", creds),
+            ("http://user:pw@agent:17500/x", "http://agent:17500", creds),
+            ("http://agent:17500?q=@evil.example", "http://agent:17500", creds),
+            ("http://agent:99999/x", "http://agent:17500", "RULE"),
+            ("ftp://agent:17500/x", "http://agent:17500", "RULE"),
         ]
         for (url, agentURL, expected) in rows {
             XCTAssertEqual(DownstreamPreparation.authorization(for: url, agentURL: agentURL, credentials: creds, ruleAuthorization: "RULE"),

@@ -90,34 +90,54 @@ public struct OriginIdentity: Equatable, Sendable {
     public let port: Int
 
     public init?(url: String) {
-        let lower = url.lowercased()
-        let scheme: String
-        if lower.hasPrefix("http://") { scheme = "http" } else if lower.hasPrefix("https://") { scheme = "https" } else { return nil }
-        let rest = lower.dropFirst(scheme.count + 3)
-        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" && $0 != "\\" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        var host = Substring(authority)
-        var portText: Substring?
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = authority[...close]
-            let after = authority[authority.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { return nil }
-                portText = after.dropFirst()
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            host = authority[..<colon]
-            portText = authority[authority.index(after: colon)...]
+        var text = url
+        guard let (scheme, host, port) = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+    }
+
+    /// Over the URL's bytes (once per request, so no lower-cased copy of the whole URL): the scheme, the
+    /// authority up to `/ ? # \`, user information up to its last `@` left out, an IPv6 host in brackets.
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> (String, String, Int)? {
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+        func starts(with prefix: StaticString) -> Bool {
+            guard b.count >= prefix.utf8CodeUnitCount else { return false }
+            for k in 0..<prefix.utf8CodeUnitCount where lower(b[k]) != prefix.utf8Start[k] { return false }
+            return true
         }
-        guard !host.isEmpty else { return nil }
+        let scheme: String
+        var start: Int
+        if starts(with: "http://") { scheme = "http"; start = 7 } else if starts(with: "https://") { scheme = "https"; start = 8 } else { return nil }
+        var end = start
+        while end < b.count, !"/?#\\".utf8.contains(b[end]) { end += 1 }
+        if let at = (start..<end).last(where: { b[$0] == UInt8(ascii: "@") }) { start = at + 1 }
+        var hostEnd = end
+        var portStart: Int?
+        if start < end && b[start] == UInt8(ascii: "[") {
+            guard let close = (start..<end).first(where: { b[$0] == UInt8(ascii: "]") }) else { return nil }
+            hostEnd = close + 1
+            if hostEnd < end {
+                guard b[hostEnd] == UInt8(ascii: ":") else { return nil }
+                portStart = hostEnd + 1
+            }
+        } else if let colon = (start..<end).last(where: { b[$0] == UInt8(ascii: ":") }) {
+            hostEnd = colon
+            portStart = colon + 1
+        }
+        guard hostEnd > start else { return nil }
         var port = scheme == "http" ? 80 : 443
-        if let portText, !portText.isEmpty {
-            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), portText.count <= 5, let p = Int(portText), (1...65535).contains(p) else { return nil }
+        if let from = portStart, from < end {
+            guard end - from <= 5 else { return nil }
+            var p = 0
+            for k in from..<end {
+                guard b[k] >= 0x30 && b[k] <= 0x39 else { return nil }
+                p = p * 10 + Int(b[k] - 0x30)
+            }
+            guard (1...65535).contains(p) else { return nil }
             port = p
         }
-        self.scheme = scheme
-        self.host = String(host)
-        self.port = port
+        let host = String(decoding: UnsafeBufferPointer(rebasing: b[start..<hostEnd]).map(lower), as: UTF8.self)
+        return (scheme, host, port)
     }
 }
