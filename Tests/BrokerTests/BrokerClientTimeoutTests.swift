@@ -46,12 +46,18 @@ final class BrokerClientTimeoutTests: EchoOriginTestCase {
         }
     }
 
+    /// A client whose `/hang/*` requests go to `hung` (a peer that never answers), with the limits given.
+    func settingsWithAHungOrigin(_ hung: HungPeerStub, cap: Int? = nil, idleMs: Int, totalMs: Int) -> BrokerClientSettings {
+        var settings = ClientFixture.settings(server: "http://127.0.0.1:9", agent: origin.url, filter: HangRoutingFilter(hungOrigin: hung.url))
+        if let cap { settings.maxConcurrentRequests = cap }
+        settings.downstreamIdleTimeoutMilliseconds = idleMs
+        settings.downstreamTimeoutMilliseconds = totalMs
+        return settings
+    }
+
     func testAHungAgentGivesItsPlaceBackAndTheNextRequestIsAnswered() throws {
         let hung = HungPeerStub()
-        var settings = ClientFixture.settings(server: "http://127.0.0.1:9", agent: origin.url, filter: HangRoutingFilter(hungOrigin: hung.url))
-        settings.maxConcurrentRequests = 1
-        settings.downstreamIdleTimeoutMilliseconds = 1000
-        settings.downstreamTimeoutMilliseconds = 60_000
+        let settings = settingsWithAHungOrigin(hung, cap: 1, idleMs: 1000, totalMs: 60_000)
         let h = try ClientHarness(settings: settings)
         let answers = Locked<[String: JSON]>([:])
         ackedRequest(h, "/hang/1", into: answers)
@@ -68,9 +74,7 @@ final class BrokerClientTimeoutTests: EchoOriginTestCase {
     /// The total limit alone (the idle one far away) also ends a hung call.
     func testTheTotalLimitEndsAHungCall() throws {
         let hung = HungPeerStub()
-        var settings = ClientFixture.settings(server: "http://127.0.0.1:9", agent: origin.url, filter: HangRoutingFilter(hungOrigin: hung.url))
-        settings.downstreamIdleTimeoutMilliseconds = 600_000
-        settings.downstreamTimeoutMilliseconds = 1500
+        let settings = settingsWithAHungOrigin(hung, idleMs: 600_000, totalMs: 1500)
         let h = try ClientHarness(settings: settings)
         let answers = Locked<[String: JSON]>([:])
         ackedRequest(h, "/hang/total", into: answers)
@@ -83,10 +87,7 @@ final class BrokerClientTimeoutTests: EchoOriginTestCase {
     /// queued behind both has waited more than the downstream timeout (1.5 s) when its turn comes.
     func testAQueuedRequestOlderThanTheDownstreamTimeoutIsAnsweredUnrun() throws {
         let hung = HungPeerStub()
-        var settings = ClientFixture.settings(server: "http://127.0.0.1:9", agent: origin.url, filter: HangRoutingFilter(hungOrigin: hung.url))
-        settings.maxConcurrentRequests = 1
-        settings.downstreamIdleTimeoutMilliseconds = 1000
-        settings.downstreamTimeoutMilliseconds = 1500
+        let settings = settingsWithAHungOrigin(hung, cap: 1, idleMs: 1000, totalMs: 1500)
         let h = try ClientHarness(settings: settings)
         let answers = Locked<[String: JSON]>([:])
         ackedRequest(h, "/hang/1", into: answers)
