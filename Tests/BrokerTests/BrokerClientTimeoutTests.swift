@@ -3,7 +3,7 @@
 // older than BROKER_DOWNSTREAM_TIMEOUT is answered 504 without reaching the agent. The hung peers are
 // stubs for misbehaviour a real server will not produce on demand: a socket that listens and never
 // accepts (the kernel completes the connection, nobody reads or answers).
-import BrokerKit
+@testable import BrokerKit
 import Core
 import Foundation
 import TestSupport
@@ -87,7 +87,8 @@ final class BrokerClientTimeoutTests: EchoOriginTestCase {
     /// queued behind both has waited more than the downstream timeout (1.5 s) when its turn comes.
     func testAQueuedRequestOlderThanTheDownstreamTimeoutIsAnsweredUnrun() throws {
         let hung = HungPeerStub()
-        let settings = settingsWithAHungOrigin(hung, cap: 1, idleMs: 1000, totalMs: 1500)
+        var settings = settingsWithAHungOrigin(hung, cap: 1, idleMs: 1000, totalMs: 0)
+        settings.queuedRequestMaxAgeMilliseconds = 1500
         let h = try ClientHarness(settings: settings)
         let answers = Locked<[String: JSON]>([:])
         ackedRequest(h, "/hang/1", into: answers)
@@ -125,11 +126,23 @@ final class BrokerClientTimeoutTests: EchoOriginTestCase {
         XCTAssertEqual(answers.get()["/echo"]?["status"]?.int, 200, "the next request runs")
     }
 
+    /// libcurl gives a connect that timed out and a transfer that did the same code; only the transfer's
+    /// is a timeout that is not retried (a connect timeout is a network error, retried as snyk retries).
+    func testAConnectTimeoutIsToldFromATransferTimeout() {
+        func error(_ message: String, _ code: Int) -> HTTPClientError { HTTPClientError(.transport, message, request: "GET x", curlCode: code) }
+        XCTAssertTrue(BrokerAnswer.isConnectTimeout(error("Connection timed out after 30001 milliseconds", 28)))
+        XCTAssertFalse(BrokerAnswer.isConnectTimeout(error("Operation timed out after 1000 milliseconds with 0 bytes received", 28)))
+        XCTAssertFalse(BrokerAnswer.isConnectTimeout(error("Operation too slow. Less than 1 bytes/sec transferred the last 1 seconds", 28)))
+        XCTAssertFalse(BrokerAnswer.isConnectTimeout(error("Connection timed out after 30001 milliseconds", 7)), "another code")
+        XCTAssertEqual(BrokerAnswer.classify(error("Operation too slow. Less than 1 bytes/sec transferred the last 1 seconds", 28)), .downstreamTimeout)
+    }
+
     func testTheLimitsAreReadFromTheEnvironmentAndRangeChecked() {
         var env = ["BROKER_TOKEN": "t", "BROKER_CLIENT_URL": "http://c:7341", "CR_AGENT_URL": "http://a:17500", "CR_CREDENTIALS": "Q1I="]
         let defaults = try? BrokerClientSettings.fromEnvironment(env).get()
-        XCTAssertEqual(defaults?.downstreamTimeoutMilliseconds, 600_000)
-        XCTAssertEqual(defaults?.downstreamIdleTimeoutMilliseconds, 300_000)
+        XCTAssertEqual(defaults?.downstreamTimeoutMilliseconds, 0, "no total limit, as in snyk")
+        XCTAssertEqual(defaults?.downstreamIdleTimeoutMilliseconds, 660_000, "above the server's 600 s wait for an answer")
+        XCTAssertEqual(defaults?.queuedRequestMaxAgeMilliseconds, 600_000)
         XCTAssertEqual(defaults?.uploadIdleTimeoutMilliseconds, 1_200_000, "snyk's default")
         env["BROKER_DOWNSTREAM_TIMEOUT"] = "5000"
         env["BROKER_DOWNSTREAM_IDLE_TIMEOUT"] = "2000"
@@ -139,9 +152,11 @@ final class BrokerClientTimeoutTests: EchoOriginTestCase {
         XCTAssertEqual(set?.downstreamIdleTimeoutMilliseconds, 2000)
         XCTAssertEqual(set?.uploadIdleTimeoutMilliseconds, 3000)
         env["BROKER_DOWNSTREAM_TIMEOUT"] = "0"
+        XCTAssertEqual((try? BrokerClientSettings.fromEnvironment(env).get())?.downstreamTimeoutMilliseconds, 0, "0: no total limit")
+        env["BROKER_DOWNSTREAM_TIMEOUT"] = "500"
         env["BROKER_CLIENT_POST_TIMEOUT"] = "-1"
-        guard case .failure(let e) = BrokerClientSettings.fromEnvironment(env) else { return XCTFail("0 and -1 accepted") }
-        XCTAssertTrue(e.problems.contains { $0.hasPrefix("BROKER_DOWNSTREAM_TIMEOUT \"0\" must be a whole number from 1000") }, "\(e.problems)")
+        guard case .failure(let e) = BrokerClientSettings.fromEnvironment(env) else { return XCTFail("500 and -1 accepted") }
+        XCTAssertTrue(e.problems.contains { $0.hasPrefix("BROKER_DOWNSTREAM_TIMEOUT 500 is below 1000 ms") }, "\(e.problems)")
         XCTAssertTrue(e.problems.contains { $0.hasPrefix("BROKER_CLIENT_POST_TIMEOUT \"-1\"") }, "\(e.problems)")
     }
 }

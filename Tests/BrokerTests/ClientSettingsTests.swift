@@ -23,22 +23,36 @@ final class ClientSettingsTests: XCTestCase {
     /// credentials and the token would otherwise go wherever the matching rule's origin is.
     func testACallersPlaceholdersAreNeverFilledWithASecret() throws {
         let s = try settings(["CR_TYPE": "harbor-cr", "CR_USERNAME": "robot", "CR_PASSWORD": "pw-secret", "CR_BASE": "harbor.example.com",
-                              "SNYK_CALLBACK": "https://api.snyk.io/v2/import/done"]).get()
-        let body = #"{"a":"${CR_PASSWORD}","b":"${CR_CREDENTIALS}","c":"${BROKER_TOKEN}","d":"${SNYK_CALLBACK}","BROKER_VAR_SUB":["a","b","c","d"]}"#
+                              "SNYK_CALLBACK": "https://api.snyk.io/v2/import/done", "HTTPS_PROXY": "http://pu:proxy-secret@proxy:3128"]).get()
+        let body = #"{"a":"${CR_PASSWORD}","b":"${CR_CREDENTIALS}","c":"${BROKER_TOKEN}","d":"${SNYK_CALLBACK}","e":"${HTTPS_PROXY}","BROKER_VAR_SUB":["a","b","c","d","e"]}"#
         let request = FilterRequest(method: "POST", url: "/scan",
                                     headers: ["x-broker-var-sub": "x-a, x-b, x-c", "x-a": "${CR_PASSWORD}", "x-b": "Basic ${CR_CREDENTIALS}",
                                               "x-c": "${SNYK_CALLBACK}"],
                                     body: Array(body.utf8))
         guard case .allowed(_, let out) = s.filter.decide(request, direction: .privateRules) else { return XCTFail("POST /scan blocked") }
         let text = String(decoding: out.body, as: UTF8.self)
-        XCTAssertEqual(text, #"{"a":"${CR_PASSWORD}","b":"${CR_CREDENTIALS}","c":"${BROKER_TOKEN}","d":"https://api.snyk.io/v2/import/done"}"#)
+        XCTAssertEqual(text, #"{"a":"${CR_PASSWORD}","b":"${CR_CREDENTIALS}","c":"${BROKER_TOKEN}","d":"https://api.snyk.io/v2/import/done","e":"${HTTPS_PROXY}"}"#)
         // As for a variable that is not set: empty within a header's value, and a header that would be
         // empty altogether is left as written.
         XCTAssertEqual(out.headers["x-a"], "${CR_PASSWORD}")
         XCTAssertEqual(out.headers["x-b"], "Basic ")
         XCTAssertEqual(out.headers["x-c"], "https://api.snyk.io/v2/import/done", "a variable that is not a secret is still filled")
-        for secret in ["pw-secret", s.crCredentials, "tok-123"] {
+        for secret in ["pw-secret", s.crCredentials, "tok-123", "proxy-secret"] {
             XCTAssertFalse(text.contains(secret) || out.headers.map(\.value).joined().contains(secret), secret)
+        }
+    }
+
+    /// Secrets by name beyond the logger's list, the validation URL, and URLs that carry a user or password.
+    func testSecretsForCallersAreKnownByNameAndByURLUserInformation() {
+        for (name, value) in [("HTTPS_PROXY", "http://proxyuser:proxypw@proxy:3128"), ("https_proxy", "http://proxy:3128"),
+                              ("BROKER_CLIENT_VALIDATION_BASIC_AUTH", "dXNlcjpwdw=="), ("DB_PASS", "x"), ("REGISTRY_PWD", "x"),
+                              ("BROKER_CLIENT_VALIDATION_URL", "https://scanner:pw@registry/v2/"), ("MIRROR", "https://u:p@mirror.example/x"),
+                              ("CR_PASSWORD", "x"), ("BROKER_TOKEN", "x")] {
+            XCTAssertTrue(BrokerClientSettings.isSecretForCallers(name: name, value: value), name)
+        }
+        for (name, value) in [("SNYK_CALLBACK", "https://api.snyk.io/v2/import/done"), ("CR_BASE", "harbor.example.com"),
+                              ("CR_AGENT_URL", "http://cr-agent:17500"), ("NOTE", "mail me@example.com"), ("CR_TYPE", "harbor-cr")] {
+            XCTAssertFalse(BrokerClientSettings.isSecretForCallers(name: name, value: value), name)
         }
     }
 

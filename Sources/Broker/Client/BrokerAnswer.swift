@@ -61,6 +61,12 @@ public struct BrokerAnswer: Sendable {
 
     /// ECONNREFUSED/ENOTFOUND -> unreachable, ETIMEDOUT -> timeout, anything else -> error, as
     /// classifyDownstreamError does with Node's codes; here libcurl's codes say the same things.
+    /// libcurl reports a connect that timed out with the same code as a transfer that did
+    /// (CURLE_OPERATION_TIMEDOUT); its message tells them apart (connect.c: "Connection timed out after").
+    static func isConnectTimeout(_ error: HTTPClientError) -> Bool {
+        error.curlCodeName == "CURLE_OPERATION_TIMEDOUT" && error.message.hasPrefix("Connection timed out")
+    }
+
     static func classify(_ error: HTTPClientError) -> Code {
         switch error.curlCodeName {
         case "CURLE_COULDNT_CONNECT", "CURLE_COULDNT_RESOLVE_HOST", "CURLE_COULDNT_RESOLVE_PROXY": return .downstreamUnreachable

@@ -136,13 +136,13 @@ public final class BrokerClient: @unchecked Sendable {
                 queued.removeFirst(queueHead)
                 queueHead = 0
             }
-            // Past the downstream timeout the server has answered its caller already (it gives up at
-            // the same 600 s): running the request now would only load the agent for no one.
+            // Past the server's own wait its caller has had a 504 already: running the request now would
+            // only load the agent for no one.
             let waited = Int((Reactor.now() &- next.receivedAt) / 1_000_000)
-            if waited > settings.downstreamTimeoutMilliseconds {
+            if waited > settings.queuedRequestMaxAgeMilliseconds {
                 metrics.requestsExpiredInQueue.bump()
                 logger.warn("request dropped: it waited too long in the queue", [("requestId", .string(next.requestId)), ("waitedMs", .int(waited))])
-                next.refuse(.expiredInQueue(waitedMilliseconds: waited, limitMilliseconds: settings.downstreamTimeoutMilliseconds))
+                next.drop(.expiredInQueue(waitedMilliseconds: waited, limitMilliseconds: settings.queuedRequestMaxAgeMilliseconds))
                 continue
             }
             run(next)

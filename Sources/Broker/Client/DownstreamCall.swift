@@ -84,7 +84,7 @@ final class DownstreamCall {
             // snyk sets no limit here; ours: a hung agent must give its running place back, and after the
             // server's own timeout no one waits for the answer.
             let settings = owner.settings
-            outgoing.timeouts = ClientTimeouts(connect: 30_000, total: settings.downstreamTimeoutMilliseconds,
+            outgoing.timeouts = ClientTimeouts(connect: 30_000, total: settings.downstreamTimeoutMilliseconds > 0 ? settings.downstreamTimeoutMilliseconds : nil,
                                                lowSpeed: (bytesPerSecond: 1, seconds: ResponseDataUpload.seconds(settings.downstreamIdleTimeoutMilliseconds)))
             attempt(outgoing)
         }
@@ -105,9 +105,10 @@ final class DownstreamCall {
                 self.owner.metrics.requestsForwarded.bump()
                 self.agentDone()
             case .failure(let error) where !headReceived:
-                // A timeout is not retried: the time allowed is spent (the agent may be hung).
+                // A timeout is not retried: the time allowed is spent (the agent may be hung). A connect
+                // that timed out is a network error like any other, retried as snyk retries them.
                 if self.retriesLeft > 0, error.kind == .transport || error.kind == .refused, !self.finished,
-                   BrokerAnswer.classify(error) != .downstreamTimeout {
+                   BrokerAnswer.classify(error) != .downstreamTimeout || BrokerAnswer.isConnectTimeout(error) {
                     self.retriesLeft -= 1
                     self.owner.metrics.downstreamRetries.bump()
                     self.owner.logger.warn("request to the agent failed; retrying", [("requestId", .string(self.requestId)),
@@ -269,6 +270,14 @@ final class DownstreamCall {
 
     /// Answers without calling the agent (the client is too busy to take the request).
     func refuse(_ answer: BrokerAnswer) { self.answer(answer) }
+
+    /// A request that waited in the queue past the server's own wait: its caller has had a 504, so it is
+    /// answered only where that costs nothing (an ack on the socket); an answer stream would open a
+    /// connection to the server per dropped request, for a stream the server no longer expects.
+    func drop(_ answer: BrokerAnswer) {
+        guard !finished, !streamsUp else { finished = true; return }
+        self.answer(answer)
+    }
 
     /// Stops the call at once (shutdown).
     func cancel() {

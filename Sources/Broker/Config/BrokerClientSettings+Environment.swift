@@ -28,6 +28,20 @@ extension BrokerClientSettings {
     /// Self-hosted products: no default registry, so CR_BASE is required (the agent's types say the same).
     static let typesNeedingBase: Set<String> = ["artifactory-cr", "harbor-cr", "nexus-cr", "acr", "azure-cr", "google-artifact-cr"]
 
+    /// Whether a variable is kept from a caller's `${VAR}` placeholders: a secret by its name (the logger's
+    /// sensitive names, and AUTH, PASS, PWD, PROXY: `HTTPS_PROXY` may carry a user and password), the
+    /// validation URL, or a value that is a URL with user information.
+    static func isSecretForCallers(name: String, value: String) -> Bool {
+        let upper = name.uppercased()
+        if Redaction.isSensitiveName(name) || ["AUTH", "PASS", "PWD", "PROXY"].contains(where: { upper.contains($0) }) { return true }
+        if upper == "BROKER_CLIENT_VALIDATION_URL" { return true }
+        let bytes = Array(value.utf8)
+        guard let colon = (0..<max(bytes.count - 2, 0)).first(where: { bytes[$0] == 0x3A && bytes[$0 + 1] == 0x2F && bytes[$0 + 2] == 0x2F })
+        else { return false }
+        let authority = bytes[(colon + 3)...].prefix { $0 != 0x2F && $0 != 0x3F && $0 != 0x23 }   // up to / ? #
+        return authority.contains(0x40)   // @
+    }
+
     public static func fromEnvironment(_ env: [String: String]) -> Result<BrokerClientSettings, BrokerClientSettingsError> {
         var problems: [String] = []
         func value(_ name: String) -> String? {
@@ -60,10 +74,14 @@ extension BrokerClientSettings {
         let maxConcurrent = integer(value("BROKER_CLIENT_MAX_CONCURRENT_REQUESTS"), name: "BROKER_CLIENT_MAX_CONCURRENT_REQUESTS",
                                     default: 64, range: 1...65536, problems: &problems)
         let day = 86_400_000
-        let downstreamTimeout = integer(value("BROKER_DOWNSTREAM_TIMEOUT"), name: "BROKER_DOWNSTREAM_TIMEOUT",
-                                        default: 600_000, range: 1000...day, problems: &problems)
+        var downstreamTimeout = integer(value("BROKER_DOWNSTREAM_TIMEOUT"), name: "BROKER_DOWNSTREAM_TIMEOUT",
+                                        default: 0, range: 0...day, problems: &problems)
+        if downstreamTimeout > 0 && downstreamTimeout < 1000 {
+            problems.append("BROKER_DOWNSTREAM_TIMEOUT \(downstreamTimeout) is below 1000 ms (0 means no limit)")
+            downstreamTimeout = 0
+        }
         let downstreamIdle = integer(value("BROKER_DOWNSTREAM_IDLE_TIMEOUT"), name: "BROKER_DOWNSTREAM_IDLE_TIMEOUT",
-                                     default: 300_000, range: 1000...day, problems: &problems)
+                                     default: 660_000, range: 1000...day, problems: &problems)
         let postTimeout = integer(value("BROKER_CLIENT_POST_TIMEOUT"), name: "BROKER_CLIENT_POST_TIMEOUT",
                                   default: 1_200_000, range: 1000...day, problems: &problems)
         let version = value("BROKER_CLIENT_VERSION") ?? defaultClientVersion
@@ -105,7 +123,7 @@ extension BrokerClientSettings {
         // filled with a secret: the credentials and the token go only where this client sends them itself,
         // never to a rule's other origin at a caller's request. Rule origins and `auth` (written by the
         // operator) still read every variable.
-        let callerVariables = filterEnv.filter { !Redaction.isSensitiveName($0.key) }
+        let callerVariables = filterEnv.filter { !Self.isSecretForCallers(name: $0.key, value: $0.value) }
         var filter: AcceptFilter?
         switch AcceptFilter.load(acceptPath: value("ACCEPT"), environment: filterEnv, requestVariables: callerVariables) {
         case .success(let f): filter = f

@@ -32,13 +32,19 @@ public struct BrokerClientSettings: Sendable {
     public var maxConcurrentRequests: Int = 64
     public var maxQueuedRequests: Int = 4096
     public var maxQueuedBodyBytes: Int = 64 << 20
-    /// The whole request to the agent, connect to last byte (BROKER_DOWNSTREAM_TIMEOUT, default 600000 ms:
-    /// the broker server's own request timeout, after which its caller has had a 504 anyway); also the
-    /// longest a request may wait in the queue: an older one is answered 504 without reaching the agent.
-    public var downstreamTimeoutMilliseconds: Int = 600_000
+    /// The whole request to the agent, connect to last byte (BROKER_DOWNSTREAM_TIMEOUT); 0, the default, for
+    /// none, as in snyk: a long answer streaming to a slow caller is not cut for taking long, only for
+    /// stalling (the idle limit below).
+    public var downstreamTimeoutMilliseconds: Int = 0
     /// A request to the agent that moves no byte for this long is cut off (BROKER_DOWNSTREAM_IDLE_TIMEOUT,
-    /// default 300000 ms; time the client itself holds the transfer paused does not count).
-    public var downstreamIdleTimeoutMilliseconds: Int = 300_000
+    /// default 660000 ms: longer than the broker server waits for an answer to start (600 s) and than the
+    /// agent's longest listing limit, so only a hung agent reaches it; time the client itself holds the
+    /// transfer paused does not count).
+    public var downstreamIdleTimeoutMilliseconds: Int = 660_000
+    /// The longest a request may wait in the queue: past the broker server's own wait for an answer
+    /// (BROKER_REQUEST_TIMEOUT_MS, 600 s by default) its caller has had a 504, so an older request is
+    /// dropped without reaching the agent.
+    public var queuedRequestMaxAgeMilliseconds: Int = 600_000
     /// An answer's upload to /response-data that moves no byte for this long is cut off
     /// (BROKER_CLIENT_POST_TIMEOUT, snyk's name and default: 1200000 ms, its socket inactivity timeout).
     public var uploadIdleTimeoutMilliseconds: Int = 1_200_000

@@ -182,7 +182,10 @@ final class ForwardedRequests {
         f.callerGone = true
         stats.count(.down, "caller_gone")
         if f.phase == .waiting { finish(f) } else { f.source?.pauseBody(false) }
-        if f.chunked { (f.connection?.socket as? BrokerSocket)?.setReading(true) }
+        if f.chunked {
+            (f.connection?.socket as? BrokerSocket)?.setReading(true)
+            armChunkStall(f)   // writeChunk stopped it while the caller was slow: the rest must still come
+        }
     }
 
     /// A socket closed: requests it still owed an answer to get 502 now (not a timeout later). Those
