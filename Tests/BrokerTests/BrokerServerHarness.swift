@@ -123,8 +123,7 @@ final class BackgroundCurl: @unchecked Sendable {  // @unchecked: the process ob
         process = try BackgroundProcess(try which("curl"), ["-s", "-i", "--max-time", "60"] + args, environment: ProcessInfo.processInfo.environment)
     }
     func answer() -> CurlAnswer {
-        _ = waitUntil(seconds: 70) { !self.process.process.isRunning }
-        _ = waitUntil(seconds: 0.3) { false }
+        process.waitForExit(seconds: 70)
         return parseCurl(process.stdout)
     }
 }

@@ -68,6 +68,8 @@ public final class Locked<T>: @unchecked Sendable {   // @unchecked: every acces
 public final class BackgroundProcess: @unchecked Sendable {  // @unchecked: output buffers are Locked
     public let process = Process()
     private let out = Locked(Data()), err = Locked(Data())
+    /// Output pipes that reached end of file (both once the process and its children closed them).
+    private let pipesEnded = Locked(0)
 
     public init(_ executable: String, _ arguments: [String] = [], environment: [String: String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -77,10 +79,16 @@ public final class BackgroundProcess: @unchecked Sendable {  // @unchecked: outp
         process.standardOutput = o
         process.standardError = e
         process.standardInput = FileHandle.nullDevice
+        let ended = pipesEnded
         for (h, box) in [(o.fileHandleForReading, out), (e.fileHandleForReading, err)] {
             h.readabilityHandler = { fh in
                 let d = fh.availableData
-                if !d.isEmpty { box.mutate { $0.append(d) } }
+                if d.isEmpty {
+                    fh.readabilityHandler = nil
+                    ended.mutate { $0 += 1 }
+                } else {
+                    box.mutate { $0.append(d) }
+                }
             }
         }
         try process.run()
@@ -89,15 +97,23 @@ public final class BackgroundProcess: @unchecked Sendable {  // @unchecked: outp
     public var stdout: String { String(decoding: out.get(), as: UTF8.self) }
     public var stderr: String { String(decoding: err.get(), as: UTF8.self) }
 
+    /// Waits (bounded) until the process has exited and its output has been read to the end; false if
+    /// it is still running after `seconds`.
+    @discardableResult
+    public func waitForExit(seconds: Double) -> Bool {
+        guard waitUntil(seconds: seconds, { !process.isRunning }) else { return false }
+        // The last bytes: both pipes at end of file (a child that inherited them may keep them open, hence the bound).
+        waitUntil(seconds: 2) { pipesEnded.get() == 2 }
+        return true
+    }
+
     /// Sends `signal` and waits (bounded) for the exit; returns the exit status, or nil if it hung.
     public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32? {
         if process.isRunning { kill(process.processIdentifier, signal) }
-        guard waitUntil(seconds: seconds, { !process.isRunning }) else {
+        guard waitForExit(seconds: seconds) else {
             kill(process.processIdentifier, SIGKILL)
             return nil
         }
-        // Let the pipe readers take the last bytes.
-        waitUntil(seconds: 0.2) { false }
         return process.terminationStatus
     }
 

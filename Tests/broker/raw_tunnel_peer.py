@@ -24,6 +24,7 @@ Each outcome is printed as one JSON line. Waits are bounded (60 s).
 import base64
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -134,6 +135,12 @@ def read_until_eof(reader, answer_pings=False):
         out({"event": "reset", "close": close, "texts": texts})
 
 
+def hold_until_stopped(seconds=120):
+    """Keeps what is open until the test stops this peer (SIGTERM) or `seconds` pass, whichever first."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    signal.sigtimedwait({signal.SIGTERM}, seconds)
+
+
 def identify(token):
     metadata = {"capabilities": ["post-streams"], "clientId": "raw-peer", "version": "4.200.0", "role": "primary"}
     return "4" + json.dumps({"type": 0, "data": ["identify", {"token": token, "metadata": metadata}]})
@@ -151,7 +158,7 @@ def main():
             else:
                 s.close()
         out({"event": "holding", "open": len(kept)})
-        time.sleep(120)     # until the test kills it
+        hold_until_stopped()
         return
     s, status, leftover = upgrade(port, token, small_receive_buffer=(mode == "no-read"))
     out({"event": "upgrade", "status": status})
@@ -208,7 +215,7 @@ def main():
         s.sendall(frame(1, identify(token).encode()))
         # The receive buffer stays as small as the kernel allows, so the server's queue is what fills.
         out({"event": "identified"})
-        time.sleep(120)     # until the test kills it
+        hold_until_stopped()
 
 
 main()

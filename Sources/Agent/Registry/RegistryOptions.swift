@@ -94,7 +94,6 @@ public struct RegistryOptions: Sendable {
     /// The libcurl low-speed rule for the stall window: under `stallMinimumBytes` over the window,
     /// as bytes per second over whole seconds (at least 1 byte/s).
     var stallRule: (bytesPerSecond: Int, seconds: Int) {
-        let seconds = max(1, (stallTimeoutMs + 999) / 1000)
-        return (max(1, Self.stallMinimumBytes / seconds), seconds)
+        ClientTimeouts.stallRule(milliseconds: stallTimeoutMs, minimumBytes: Self.stallMinimumBytes)
     }
 }

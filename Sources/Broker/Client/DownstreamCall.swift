@@ -85,7 +85,7 @@ final class DownstreamCall {
             // server's own timeout no one waits for the answer.
             let settings = owner.settings
             outgoing.timeouts = ClientTimeouts(connect: 30_000, total: settings.downstreamTimeoutMilliseconds > 0 ? settings.downstreamTimeoutMilliseconds : nil,
-                                               lowSpeed: (bytesPerSecond: 1, seconds: ResponseDataUpload.seconds(settings.downstreamIdleTimeoutMilliseconds)))
+                                               lowSpeed: ClientTimeouts.stallRule(milliseconds: settings.downstreamIdleTimeoutMilliseconds))
             attempt(outgoing)
         }
     }
@@ -275,8 +275,8 @@ final class DownstreamCall {
     /// answered only where that costs nothing (an ack on the socket); an answer stream would open a
     /// connection to the server per dropped request, for a stream the server no longer expects.
     func drop(_ answer: BrokerAnswer) {
-        guard !finished, !streamsUp else { finished = true; return }
-        self.answer(answer)
+        guard !finished else { return }
+        if streamsUp { finished = true } else { self.answer(answer) }
     }
 
     /// Stops the call at once (shutdown).

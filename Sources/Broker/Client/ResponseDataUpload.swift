@@ -57,9 +57,6 @@ final class ResponseDataUpload {
         buffer = Self.preamble(json)
     }
 
-    /// libcurl's low-speed time is whole seconds: a limit in milliseconds, rounded up, at least 1.
-    static func seconds(_ milliseconds: Int) -> Int { max(1, (milliseconds + 999) / 1000) }
-
     /// The preamble was taken into the buffer before anyone listened: tell the listener now.
     func reportInitialHeld() { onHeldChange?(bufferedBytes) }
 
@@ -70,7 +67,7 @@ final class ResponseDataUpload {
         var request = ClientRequest(method: "POST", url: url, headers: headers)
         // snyk's upload has a socket inactivity timeout (20 min by default) and no total: a server that
         // stops reading, or an agent that stops sending, must not hold the call for ever.
-        request.timeouts = ClientTimeouts(connect: 30_000, total: nil, lowSpeed: (bytesPerSecond: 1, seconds: Self.seconds(idleTimeoutMilliseconds)))
+        request.timeouts = ClientTimeouts(connect: 30_000, total: nil, lowSpeed: ClientTimeouts.stallRule(milliseconds: idleTimeoutMilliseconds))
         request.body = .stream(length: nil) { [weak self] out in self?.produce(into: out) ?? .failed("upload abandoned") }
         task = client.start(request, onHead: { _ in }, onBody: { _ in .continue }, onComplete: { [weak self] result in
             self?.finished(result)

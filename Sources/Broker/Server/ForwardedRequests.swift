@@ -358,13 +358,14 @@ final class ForwardedRequests {
                 if let self, let f { self.armChunkStall(f) }
             }
         }
-        if finished { writeChunk(data, of: f, from: c); chunkedEnd(f, ok: true); return }
-        writeChunk(data, of: f, from: c)
+        writeChunk(data, of: f, from: c, more: !finished)
+        if finished { chunkedEnd(f, ok: true) }
     }
 
     /// Writes a chunk's data to the caller. While the caller is slow the socket is not read, and the
-    /// stall timer waits for the caller, not the client: it runs again once the caller drains.
-    private func writeChunk(_ data: [UInt8], of f: ForwardedRequest, from c: ClientConnection) {
+    /// stall timer waits for the caller, not the client: it runs again once the caller drains. `more`:
+    /// further chunks are to come (a final chunk arms no timer: the answer ends right after).
+    private func writeChunk(_ data: [UInt8], of f: ForwardedRequest, from c: ClientConnection, more: Bool) {
         if !data.isEmpty && !f.callerGone {
             stats.addBytes("to_caller", data.count)
             if !f.exchange.write(data), !f.callerGone {
@@ -373,7 +374,7 @@ final class ForwardedRequests {
                 return
             }
         }
-        armChunkStall(f)
+        if more { armChunkStall(f) }
     }
 
     /// An answer coming as `chunk` events must keep coming: a client silent for longer than an answer

@@ -77,6 +77,13 @@ public struct ClientTimeouts: Sendable {
         self.total = total
         self.lowSpeed = lowSpeed
     }
+
+    /// The `lowSpeed` rule for "fewer than `minimumBytes` move in `milliseconds`": libcurl counts whole
+    /// seconds, so the window is rounded up (at least 1 s) and the rate at least 1 byte/s.
+    public static func stallRule(milliseconds: Int, minimumBytes: Int = 1) -> (bytesPerSecond: Int, seconds: Int) {
+        let seconds = max(1, milliseconds / 1000 + (milliseconds % 1000 > 0 ? 1 : 0))
+        return (max(1, minimumBytes / seconds), seconds)
+    }
 }
 
 /// The status line and header fields of a final (non-1xx) response.
